@@ -1,0 +1,30 @@
+using System.Text.Json.Nodes;
+using Edge.Runtime.Execution;
+using Edge.Runtime.Format;
+using Edge.Runtime.Ir;
+
+namespace Edge.Runtime;
+
+/// <summary>A model loaded from a `.edge` blob: its graph and metadata. Create sessions to run it.</summary>
+public sealed class EdgeModel
+{
+    public EdgeModel(Graph graph, JsonObject metadata)
+    {
+        Graph = graph;
+        Metadata = metadata;
+    }
+
+    public Graph Graph { get; }
+
+    /// <summary>The blob's metadata section (model name, inputs/outputs, provenance, ...), as JSON.</summary>
+    public JsonObject Metadata { get; }
+
+    /// <summary>Reads and validates a `.edge` file. Throws <see cref="EdgeFormatException"/> naming the section at fault.</summary>
+    public static EdgeModel Load(string path)
+    {
+        var (graph, metadata) = EdgeBlob.Read(path);
+        return new EdgeModel(graph, metadata);
+    }
+
+    public Session CreateSession() => new(Graph);
+}

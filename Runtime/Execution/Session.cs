@@ -1,0 +1,132 @@
+using Edge.Runtime.Ir;
+using Edge.Runtime.Tensors;
+
+namespace Edge.Runtime.Execution;
+
+/// <summary>
+/// Runs a <see cref="Graph"/> on whole inputs (batch inference). Operators are prepared once here;
+/// each <see cref="Run"/> checks its inputs against the graph's declared names, types and shapes.
+/// Intermediate values are released after their last reader.
+/// </summary>
+public sealed class Session
+{
+    private readonly Graph _graph;
+    private readonly IOperator[] _ops;
+    private readonly int[][] _lastUse; // per node: which values to drop after it (indices into _valueNames)
+    private readonly string[] _valueNames;
+    private readonly Dictionary<string, int> _valueIndex = new(StringComparer.Ordinal);
+    private readonly int[][] _nodeInputs;
+    private readonly int[][] _nodeOutputs;
+
+    public Session(Graph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        graph.Validate();
+        _graph = graph;
+        var ctx = new OperatorContext(graph.Constants);
+        _ops = new IOperator[graph.Nodes.Count];
+        for (int i = 0; i < _ops.Length; i++)
+        {
+            var node = graph.Nodes[i];
+            try { _ops[i] = OperatorFactory.Create(node, ctx); }
+            catch (EdgeException e) when (!e.Message.Contains($"'{node.Name}'", StringComparison.Ordinal))
+            {
+                throw new EdgeException($"node '{node.Name}' ({node.Kind}): {e.Message}", e);
+            }
+        }
+
+        var names = new List<string>();
+        int Index(string n)
+        {
+            if (!_valueIndex.TryGetValue(n, out int idx)) { idx = names.Count; names.Add(n); _valueIndex[n] = idx; }
+            return idx;
+        }
+        foreach (var i in graph.Inputs) Index(i.Name);
+        foreach (var c in graph.Constants.Keys) Index(c);
+        _nodeInputs = graph.Nodes.Select(n => n.Inputs.Select(x => x.Length == 0 ? -1 : Index(x)).ToArray()).ToArray();
+        _nodeOutputs = graph.Nodes.Select(n => n.Outputs.Select(x => x.Length == 0 ? -1 : Index(x)).ToArray()).ToArray();
+        _valueNames = names.ToArray();
+
+        // Release a computed value after the last node that reads it, unless it is a graph output.
+        var keep = new HashSet<int>(graph.Outputs.Select(o => _valueIndex[o.Name]));
+        foreach (var c in graph.Constants.Keys) keep.Add(_valueIndex[c]);
+        var last = new Dictionary<int, int>();
+        for (int n = 0; n < _nodeInputs.Length; n++)
+            foreach (var v in _nodeInputs[n]) if (v >= 0) last[v] = n;
+        var drops = new List<int>[_ops.Length];
+        for (int n = 0; n < drops.Length; n++) drops[n] = new List<int>();
+        foreach (var (v, n) in last) if (!keep.Contains(v)) drops[n].Add(v);
+        _lastUse = drops.Select(d => d.ToArray()).ToArray();
+    }
+
+    public Graph Graph => _graph;
+
+    public IReadOnlyList<ValueInfo> Inputs => _graph.Inputs;
+
+    public IReadOnlyList<ValueInfo> Outputs => _graph.Outputs;
+
+    /// <summary>Runs the graph. Every graph input must be given; the result maps each graph output name to its value.</summary>
+    public Dictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var values = new Tensor?[_valueNames.Length];
+        foreach (var name in inputs.Keys)
+            if (!_graph.Inputs.Any(i => i.Name == name))
+                throw new EdgeException($"'{name}' is not an input of the model; inputs are: {string.Join(", ", _graph.Inputs)}");
+        foreach (var info in _graph.Inputs)
+        {
+            if (!inputs.TryGetValue(info.Name, out var t))
+                throw new EdgeException($"input '{info.Name}' {info.DataType.Name()}{info.ShapeString} was not given");
+            values[_valueIndex[info.Name]] = CheckInput(info, t);
+        }
+        foreach (var (name, t) in _graph.Constants) values[_valueIndex[name]] = t;
+
+        var inBuf = new Tensor?[16];
+        var outBuf = new Tensor?[8];
+        for (int n = 0; n < _ops.Length; n++)
+        {
+            var ins = _nodeInputs[n];
+            var outs = _nodeOutputs[n];
+            if (inBuf.Length < ins.Length) inBuf = new Tensor?[ins.Length];
+            if (outBuf.Length < outs.Length) outBuf = new Tensor?[outs.Length];
+            for (int i = 0; i < ins.Length; i++) inBuf[i] = ins[i] < 0 ? null : values[ins[i]];
+            Array.Clear(outBuf);
+            var node = _graph.Nodes[n];
+            try
+            {
+                _ops[n].Run(inBuf.AsSpan(0, ins.Length), outBuf.AsSpan(0, outs.Length));
+            }
+            catch (EdgeException e) when (!e.Message.StartsWith("node '", StringComparison.Ordinal))
+            {
+                throw new EdgeException($"node '{node.Name}' ({node.Kind}): {e.Message}", e);
+            }
+            for (int o = 0; o < outs.Length; o++)
+            {
+                if (outs[o] < 0) continue;
+                values[outs[o]] = outBuf[o] ?? throw new InvalidOperationException($"node '{node.Name}' ({node.Kind}) did not produce output '{node.Outputs[o]}'");
+            }
+            foreach (var v in _lastUse[n]) values[v] = null;
+        }
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var o in _graph.Outputs) result[o.Name] = values[_valueIndex[o.Name]]!;
+        return result;
+    }
+
+    private static Tensor CheckInput(ValueInfo info, Tensor t)
+    {
+        if (t.DataType != info.DataType)
+        {
+            // Index inputs saved by numpy default to int64; accept either integer width for an integer input.
+            bool intToInt = t.DataType is DataType.Int32 or DataType.Int64 && info.DataType is DataType.Int32 or DataType.Int64;
+            if (!intToInt)
+                throw new EdgeException($"input '{info.Name}' must be {info.DataType.Name()}{info.ShapeString}, got {t.DataType.Name()}{t.ShapeString}");
+            t = Layers.Cast.To(t, info.DataType);
+        }
+        bool ok = t.Rank == info.Shape.Length;
+        for (int d = 0; ok && d < t.Rank; d++)
+            ok = info.Shape[d] < 0 || info.Shape[d] == t.Shape[d];
+        if (!ok)
+            throw new EdgeException($"input '{info.Name}' must have shape {info.ShapeString}, got {t.ShapeString}");
+        return t;
+    }
+}

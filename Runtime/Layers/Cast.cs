@@ -1,0 +1,14 @@
+using Edge.Runtime.Execution;
+using Edge.Runtime.Ir;
+using Edge.Runtime.Tensors;
+
+namespace Edge.Runtime.Layers;
+
+// SCAFFOLD: not implemented yet.
+internal sealed class Cast : IOperator
+{
+    public Cast(Node node, OperatorContext context) { _ = node; _ = context; }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => throw new NotImplementedException("Cast");
+    public static Tensor To(Tensor t, DataType dt) => throw new NotImplementedException();
+}

@@ -1,0 +1,52 @@
+namespace Edge.Runtime.Tensors;
+
+/// <summary>Element types a <see cref="Tensor"/> can hold. Values are stable: they are written to `.edge` blobs.</summary>
+public enum DataType : byte
+{
+    Float32 = 1,
+    Int64 = 2,
+    Int32 = 3,
+    Int8 = 4,
+}
+
+public static class DataTypes
+{
+    public static int SizeOf(this DataType t) => t switch
+    {
+        DataType.Float32 => 4,
+        DataType.Int64 => 8,
+        DataType.Int32 => 4,
+        DataType.Int8 => 1,
+        _ => throw new ArgumentOutOfRangeException(nameof(t), t, "unknown data type"),
+    };
+
+    public static string Name(this DataType t) => t switch
+    {
+        DataType.Float32 => "float32",
+        DataType.Int64 => "int64",
+        DataType.Int32 => "int32",
+        DataType.Int8 => "int8",
+        _ => $"dtype#{(int)t}",
+    };
+
+    public static bool TryParse(string name, out DataType t)
+    {
+        switch (name)
+        {
+            case "float32": t = DataType.Float32; return true;
+            case "int64": t = DataType.Int64; return true;
+            case "int32": t = DataType.Int32; return true;
+            case "int8": t = DataType.Int8; return true;
+            default: t = default; return false;
+        }
+    }
+
+    public static DataType Of<T>() where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return DataType.Float32;
+        if (typeof(T) == typeof(long)) return DataType.Int64;
+        if (typeof(T) == typeof(int)) return DataType.Int32;
+        if (typeof(T) == typeof(sbyte)) return DataType.Int8;
+        throw new NotSupportedException($"no Edge data type for {typeof(T).Name}");
+    }
+}

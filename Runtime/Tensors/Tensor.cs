@@ -1,0 +1,333 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Edge.Runtime.Tensors;
+
+/// <summary>
+/// An n-dimensional array: a data type, a shape, strides (in elements) and a typed buffer.
+/// Tensors made by Edge are contiguous in C order; <see cref="Permute"/> makes a strided view and
+/// <see cref="Contiguous"/> materializes one. Kernels read contiguous tensors through
+/// <see cref="Span{T}"/>; the element type is checked once there, not per element.
+/// </summary>
+public sealed class Tensor
+{
+    private readonly Array _buffer;
+    private readonly int _offset;
+    private readonly int[] _shape;
+    private readonly int[] _strides;
+
+    private Tensor(DataType dataType, Array buffer, int offset, int[] shape, int[] strides)
+    {
+        DataType = dataType;
+        _buffer = buffer;
+        _offset = offset;
+        _shape = shape;
+        _strides = strides;
+        Length = ElementCount(shape);
+    }
+
+    public DataType DataType { get; }
+
+    /// <summary>Number of elements (the product of the shape; 1 for a scalar).</summary>
+    public int Length { get; }
+
+    public int Rank => _shape.Length;
+
+    public ReadOnlySpan<int> Shape => _shape;
+
+    public ReadOnlySpan<int> Strides => _strides;
+
+    public int Dim(int axis) => _shape[NormalizeAxis(axis, _shape.Length)];
+
+    public bool IsContiguous
+    {
+        get
+        {
+            int expected = 1;
+            for (int i = _shape.Length - 1; i >= 0; i--)
+            {
+                if (_shape[i] != 1 && _strides[i] != expected) return false;
+                expected *= _shape[i];
+            }
+            return true;
+        }
+    }
+
+    /// <summary>A copy of the shape, for callers that need an array.</summary>
+    public int[] ShapeArray() => (int[])_shape.Clone();
+
+    public string ShapeString => FormatShape(_shape);
+
+    // ── construction ──────────────────────────────────────────────────────────────────────────
+
+    public static Tensor Zeros(DataType dataType, params int[] shape)
+    {
+        ValidateShape(shape);
+        int n = ElementCount(shape);
+        Array buffer = dataType switch
+        {
+            DataType.Float32 => new float[n],
+            DataType.Int64 => new long[n],
+            DataType.Int32 => new int[n],
+            DataType.Int8 => new sbyte[n],
+            _ => throw new ArgumentOutOfRangeException(nameof(dataType)),
+        };
+        return new Tensor(dataType, buffer, 0, (int[])shape.Clone(), ContiguousStrides(shape));
+    }
+
+    public static Tensor Zeros<T>(params int[] shape) where T : unmanaged => Zeros(DataTypes.Of<T>(), shape);
+
+    /// <summary>Wraps <paramref name="data"/> (not copied) as a contiguous tensor.</summary>
+    public static Tensor FromArray<T>(T[] data, params int[] shape) where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ValidateShape(shape);
+        int n = ElementCount(shape);
+        if (n != data.Length)
+            throw new ArgumentException($"shape {FormatShape(shape)} holds {n} elements but the data has {data.Length}");
+        return new Tensor(DataTypes.Of<T>(), data, 0, (int[])shape.Clone(), ContiguousStrides(shape));
+    }
+
+    public static Tensor Scalar(float value) => FromArray(new[] { value });
+
+    public static Tensor Scalar(long value) => FromArray(new[] { value });
+
+    // ── data access ───────────────────────────────────────────────────────────────────────────
+
+    /// <summary>The elements of a contiguous tensor, in C order.</summary>
+    public Span<T> Span<T>() where T : unmanaged
+    {
+        CheckType<T>();
+        if (!IsContiguous)
+            throw new InvalidOperationException($"tensor {ShapeString} is a strided view; call Contiguous() first");
+        return MemoryMarshal.CreateSpan(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference((T[])_buffer), _offset), Length);
+    }
+
+    public ReadOnlySpan<T> ReadOnlySpan<T>() where T : unmanaged => Span<T>();
+
+    /// <summary>Raw little-endian bytes of a contiguous tensor (for writing files).</summary>
+    public ReadOnlySpan<byte> Bytes() => DataType switch
+    {
+        DataType.Float32 => MemoryMarshal.AsBytes(ReadOnlySpan<float>()),
+        DataType.Int64 => MemoryMarshal.AsBytes(ReadOnlySpan<long>()),
+        DataType.Int32 => MemoryMarshal.AsBytes(ReadOnlySpan<int>()),
+        DataType.Int8 => MemoryMarshal.AsBytes(ReadOnlySpan<sbyte>()),
+        _ => throw new InvalidOperationException(),
+    };
+
+    /// <summary>Writable raw bytes of a contiguous tensor (for reading files into it).</summary>
+    public Span<byte> WritableBytes() => DataType switch
+    {
+        DataType.Float32 => MemoryMarshal.AsBytes(Span<float>()),
+        DataType.Int64 => MemoryMarshal.AsBytes(Span<long>()),
+        DataType.Int32 => MemoryMarshal.AsBytes(Span<int>()),
+        DataType.Int8 => MemoryMarshal.AsBytes(Span<sbyte>()),
+        _ => throw new InvalidOperationException(),
+    };
+
+    /// <summary>Element at a multi-index; honours strides. For tests and glue, not for kernels.</summary>
+    public T Get<T>(params int[] index) where T : unmanaged
+    {
+        CheckType<T>();
+        return ((T[])_buffer)[_offset + FlatIndex(index)];
+    }
+
+    public void Set<T>(T value, params int[] index) where T : unmanaged
+    {
+        CheckType<T>();
+        ((T[])_buffer)[_offset + FlatIndex(index)] = value;
+    }
+
+    /// <summary>Reads every element as a double, in C order (any dtype, any strides).</summary>
+    public double[] ToDoubleArray()
+    {
+        var c = Contiguous();
+        var result = new double[Length];
+        switch (DataType)
+        {
+            case DataType.Float32: { var s = c.ReadOnlySpan<float>(); for (int i = 0; i < s.Length; i++) result[i] = s[i]; break; }
+            case DataType.Int64: { var s = c.ReadOnlySpan<long>(); for (int i = 0; i < s.Length; i++) result[i] = s[i]; break; }
+            case DataType.Int32: { var s = c.ReadOnlySpan<int>(); for (int i = 0; i < s.Length; i++) result[i] = s[i]; break; }
+            case DataType.Int8: { var s = c.ReadOnlySpan<sbyte>(); for (int i = 0; i < s.Length; i++) result[i] = s[i]; break; }
+        }
+        return result;
+    }
+
+    /// <summary>Reads an integer tensor (int64/int32/int8) as longs; used for shapes, axes and indices.</summary>
+    public long[] ToInt64Array()
+    {
+        var c = Contiguous();
+        return DataType switch
+        {
+            DataType.Int64 => c.ReadOnlySpan<long>().ToArray(),
+            DataType.Int32 => Array.ConvertAll(c.ReadOnlySpan<int>().ToArray(), v => (long)v),
+            DataType.Int8 => Array.ConvertAll(c.ReadOnlySpan<sbyte>().ToArray(), v => (long)v),
+            _ => throw new EdgeException($"expected an integer tensor, got {DataType.Name()} {ShapeString}"),
+        };
+    }
+
+    // ── views and copies ──────────────────────────────────────────────────────────────────────
+
+    /// <summary>Same data, new shape (one dimension may be -1). Copies only if this is a strided view.</summary>
+    public Tensor Reshape(params int[] shape)
+    {
+        var resolved = ResolveReshape(_shape, shape);
+        var c = Contiguous();
+        return new Tensor(DataType, c._buffer, c._offset, resolved, ContiguousStrides(resolved));
+    }
+
+    /// <summary>A strided view with axes reordered: result axis i is this tensor's axis perm[i].</summary>
+    public Tensor Permute(params int[] perm)
+    {
+        if (perm.Length != Rank)
+            throw new ArgumentException($"permutation of length {perm.Length} for a rank-{Rank} tensor");
+        var seen = new bool[Rank];
+        var shape = new int[Rank];
+        var strides = new int[Rank];
+        for (int i = 0; i < perm.Length; i++)
+        {
+            int p = NormalizeAxis(perm[i], Rank);
+            if (seen[p]) throw new ArgumentException($"permutation [{string.Join(", ", perm)}] repeats axis {p}");
+            seen[p] = true;
+            shape[i] = _shape[p];
+            strides[i] = _strides[p];
+        }
+        return new Tensor(DataType, _buffer, _offset, shape, strides);
+    }
+
+    /// <summary>This tensor if contiguous, else a contiguous copy.</summary>
+    public Tensor Contiguous() => IsContiguous ? this : Clone();
+
+    /// <summary>A contiguous deep copy.</summary>
+    public Tensor Clone()
+    {
+        var result = Zeros(DataType, _shape);
+        switch (DataType)
+        {
+            case DataType.Float32: CopyStrided<float>(result); break;
+            case DataType.Int64: CopyStrided<long>(result); break;
+            case DataType.Int32: CopyStrided<int>(result); break;
+            case DataType.Int8: CopyStrided<sbyte>(result); break;
+        }
+        return result;
+    }
+
+    private void CopyStrided<T>(Tensor dst) where T : unmanaged
+    {
+        var src = (T[])_buffer;
+        var d = dst.Span<T>();
+        if (Length == 0) return;
+        if (IsContiguous)
+        {
+            src.AsSpan(_offset, Length).CopyTo(d);
+            return;
+        }
+        int rank = Rank;
+        Span<int> idx = stackalloc int[Math.Max(rank, 1)];
+        idx.Clear();
+        int srcPos = _offset;
+        for (int i = 0; i < d.Length; i++)
+        {
+            d[i] = src[srcPos];
+            for (int ax = rank - 1; ax >= 0; ax--)
+            {
+                idx[ax]++;
+                srcPos += _strides[ax];
+                if (idx[ax] < _shape[ax]) break;
+                srcPos -= _strides[ax] * _shape[ax];
+                idx[ax] = 0;
+            }
+        }
+    }
+
+    public override string ToString() => $"Tensor<{DataType.Name()}>{ShapeString}";
+
+    // ── helpers ───────────────────────────────────────────────────────────────────────────────
+
+    private void CheckType<T>() where T : unmanaged
+    {
+        if (DataTypes.Of<T>() != DataType)
+            throw new InvalidOperationException($"tensor holds {DataType.Name()}, not {DataTypes.Of<T>().Name()}");
+    }
+
+    private int FlatIndex(int[] index)
+    {
+        if (index.Length != Rank)
+            throw new ArgumentException($"index of rank {index.Length} into a tensor of shape {ShapeString}");
+        int flat = 0;
+        for (int i = 0; i < index.Length; i++)
+        {
+            if ((uint)index[i] >= (uint)_shape[i])
+                throw new IndexOutOfRangeException($"index {index[i]} out of range for axis {i} of shape {ShapeString}");
+            flat += index[i] * _strides[i];
+        }
+        return flat;
+    }
+
+    public static int ElementCount(ReadOnlySpan<int> shape)
+    {
+        long n = 1;
+        foreach (var d in shape)
+        {
+            n *= d;
+            if (n > Array.MaxLength) throw new EdgeException($"shape {FormatShape(shape)} is too large");
+        }
+        return (int)n;
+    }
+
+    public static int[] ContiguousStrides(ReadOnlySpan<int> shape)
+    {
+        var strides = new int[shape.Length];
+        int s = 1;
+        for (int i = shape.Length - 1; i >= 0; i--)
+        {
+            strides[i] = s;
+            s *= Math.Max(shape[i], 1);
+        }
+        return strides;
+    }
+
+    public static string FormatShape(ReadOnlySpan<int> shape) => "(" + string.Join(", ", shape.ToArray()) + (shape.Length == 1 ? ",)" : ")");
+
+    public static int NormalizeAxis(int axis, int rank)
+    {
+        int a = axis < 0 ? axis + rank : axis;
+        if (a < 0 || a >= rank)
+            throw new EdgeException($"axis {axis} is out of range for rank {rank}");
+        return a;
+    }
+
+    private static void ValidateShape(int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        foreach (var d in shape)
+            if (d < 0) throw new ArgumentException($"negative dimension in shape {FormatShape(shape)}");
+    }
+
+    /// <summary>Resolves a target shape with at most one -1 against an element count (numpy rules; 0 stays 0).</summary>
+    public static int[] ResolveReshape(ReadOnlySpan<int> from, int[] to)
+    {
+        int n = ElementCount(from);
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < to.Length; i++)
+        {
+            if (to[i] == -1)
+            {
+                if (infer >= 0) throw new EdgeException($"reshape target {FormatShape(to)} has more than one -1");
+                infer = i;
+            }
+            else if (to[i] < 0) throw new EdgeException($"reshape target {FormatShape(to)} has a negative dimension");
+            else known *= to[i];
+        }
+        var result = (int[])to.Clone();
+        if (infer >= 0)
+        {
+            if (known == 0 || n % known != 0)
+                throw new EdgeException($"cannot reshape {FormatShape(from)} into {FormatShape(to)}");
+            result[infer] = (int)(n / known);
+        }
+        else if (known != n) throw new EdgeException($"cannot reshape {FormatShape(from)} ({n} elements) into {FormatShape(to)} ({known} elements)");
+        return result;
+    }
+}
