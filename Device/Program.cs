@@ -1,1 +1,1 @@
-return 0;
+return Edge.Device.DeviceCli.Run(args, Console.Out, Console.Error);

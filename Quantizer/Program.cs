@@ -1,1 +1,1 @@
-return 0;
+return Edge.Quantizer.QuantizerCli.Run(args, Console.Out, Console.Error);

@@ -1,13 +1,79 @@
+using System.Numerics.Tensors;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
+using Edge.Runtime.Kernels;
 using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
 
-// SCAFFOLD: not implemented yet.
+/// <summary>
+/// ONNX Gemm: Y = alpha A' B' + beta C, A' (M, K), B' (K, N), C unidirectionally broadcast to (M, N).
+/// transB = 1 (what exporters emit for a Linear) uses B's rows directly as dot-product operands; a
+/// constant B with transB = 0 is transposed once here so the run path is always the dot kernel.
+/// </summary>
 internal sealed class Gemm : IOperator
 {
-    public Gemm(Node node, OperatorContext context) { _ = node; _ = context; }
+    private readonly Node _node;
+    private readonly float _alpha, _beta;
+    private readonly bool _transA, _transB;
+    private readonly Tensor? _bNk; // constant B prepared as (N, K)
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => throw new NotImplementedException("Gemm");
+    public Gemm(Node node, OperatorContext context)
+    {
+        _node = node;
+        _alpha = node.GetFloat("alpha", 1f);
+        _beta = node.GetFloat("beta", 1f);
+        _transA = node.GetInt("transA", 0) != 0;
+        _transB = node.GetInt("transB", 0) != 0;
+        if (context.Constant(node.Input(1)) is { } b)
+        {
+            CheckB(b);
+            _bNk = _transB ? b.Contiguous() : b.Permute(1, 0).Contiguous();
+        }
+    }
+
+    private void CheckB(Tensor b)
+    {
+        OpUtil.RequireFloat(_node, b, "B");
+        if (b.Rank != 2) throw OpUtil.Error(_node, $"B must be 2-D, got {b.ShapeString}");
+    }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    {
+        var a = OpUtil.Required(_node, inputs, 0, "A");
+        OpUtil.RequireFloat(_node, a, "A");
+        if (a.Rank != 2) throw OpUtil.Error(_node, $"A must be 2-D, got {a.ShapeString}");
+        var bNk = _bNk;
+        if (bNk is null)
+        {
+            var b = OpUtil.Required(_node, inputs, 1, "B");
+            CheckB(b);
+            bNk = _transB ? b.Contiguous() : b.Permute(1, 0).Contiguous();
+        }
+        var aMk = _transA ? a.Permute(1, 0).Contiguous() : a.Contiguous();
+        int m = aMk.Dim(0), k = aMk.Dim(1), n = bNk.Dim(0);
+        if (bNk.Dim(1) != k)
+            throw OpUtil.Error(_node, $"A {a.ShapeString} (transA={(_transA ? 1 : 0)}) and B (transB={(_transB ? 1 : 0)}) give inner sizes {k} and {bNk.Dim(1)}");
+        var y = Tensor.Zeros(DataType.Float32, m, n);
+        var dst = y.Span<float>();
+        GemmF32.MultiplyTransposed(aMk.ReadOnlySpan<float>(), bNk.ReadOnlySpan<float>(), dst, m, n, k);
+        if (_alpha != 1f) TensorPrimitives.Multiply(dst, _alpha, dst);
+        if (OpUtil.Optional(inputs, 2) is { } c && _beta != 0f)
+        {
+            OpUtil.RequireFloat(_node, c, "C");
+            int[] mn = [m, n];
+            if (c.Rank > 2 || Broadcast.Shape(c.Shape, mn) is not { } s || s[0] != m || s[1] != n)
+                throw OpUtil.Error(_node, $"C {c.ShapeString} cannot be broadcast to ({m}, {n})");
+            var strides = Broadcast.Strides(c.Shape, mn);
+            var cs = c.Contiguous().ReadOnlySpan<float>();
+            for (int i = 0; i < m; i++)
+            {
+                var row = dst.Slice(i * n, n);
+                int off = i * strides[0];
+                if (strides[1] == 1) TensorPrimitives.MultiplyAdd(cs.Slice(off, n), _beta, row, row);
+                else TensorPrimitives.Add(row, _beta * cs[off], row);
+            }
+        }
+        outputs[0] = y;
+    }
 }

@@ -1,13 +1,137 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
 
-// SCAFFOLD: not implemented yet.
+/// <summary>
+/// fp32 GRU layer (<see cref="OpKind.Gru"/>): the ONNX GRU contract with the IR gate order r, z, n,
+/// both reset variants. Prepare: constant weights are validated and packed once; the recurrent biases
+/// of r and z (and of n when linear_before_reset = 0, where it is purely additive) are folded into
+/// the input projection. Run: per direction one input projection for all steps, then per batch row
+/// and step a matrix-vector product with R and the gate math, with no allocation in the time loop.
+/// </summary>
 internal sealed class Gru : IOperator
 {
-    public Gru(Node node, OperatorContext context) { _ = node; _ = context; }
+    private static readonly string[] DefaultActivations = ["Sigmoid", "Tanh"];
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => throw new NotImplementedException("Gru");
+    private readonly RecurrentLayer _layer;
+    private readonly RecurrentActivation[] _activations; // per direction: f (r, z), g (n)
+    private readonly bool _linearBeforeReset;
+    private readonly RecurrentWeights? _weights; // null when W, R or B arrive at run time
+
+    public Gru(Node node, OperatorContext context)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(context);
+        _layer = new RecurrentLayer(node, gates: 3);
+        _activations = RecurrentActivation.Parse(node, _layer.Directions, DefaultActivations);
+        long lbr = node.GetInt("linear_before_reset", 0);
+        if (lbr is not (0 or 1)) throw _layer.Error($"attribute 'linear_before_reset' is {lbr}; expected 0 or 1");
+        _linearBeforeReset = lbr == 1;
+        if (node.HasInput(RecurrentLayer.InInitialC) || node.HasInput(RecurrentLayer.InP))
+            throw _layer.Error("a GRU takes at most 6 inputs (X, W, R, B, sequence_lens, initial_h)");
+        if (_layer.AllConstant(context, RecurrentLayer.InW, RecurrentLayer.InR, RecurrentLayer.InB))
+            _weights = Prepare(_layer.Constant(context, RecurrentLayer.InW), _layer.Constant(context, RecurrentLayer.InR),
+                _layer.Constant(context, RecurrentLayer.InB));
+    }
+
+    private RecurrentWeights Prepare(Tensor? w, Tensor? r, Tensor? b) =>
+        _layer.PrepareWeights(w, r, b, p: null, separateRecurrentBiasGate: _linearBeforeReset ? 2 : -1);
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    {
+        var weights = _weights ?? Prepare(RecurrentLayer.Input(inputs, RecurrentLayer.InW),
+            RecurrentLayer.Input(inputs, RecurrentLayer.InR), RecurrentLayer.Input(inputs, RecurrentLayer.InB));
+        var (x, seq, batch) = _layer.CheckX(RecurrentLayer.Input(inputs, RecurrentLayer.InX), weights);
+        int hidden = weights.Hidden;
+        var lens = _layer.SequenceLengths(RecurrentLayer.Input(inputs, RecurrentLayer.InSequenceLens), seq, batch);
+        var h0 = _layer.CheckState(RecurrentLayer.Input(inputs, RecurrentLayer.InInitialH), "initial_h", batch, hidden);
+
+        var y = _layer.WantsOutput(0, outputs) ? _layer.NewY(seq, batch, hidden) : null;
+        var yh = _layer.NewState(batch, hidden);
+
+        int gh = 3 * hidden;
+        int rows = seq * batch;
+        var proj = new float[rows * gh];
+        var gates = new float[gh];
+        var h = new float[hidden];
+        var scratch = new float[hidden];
+        var xs = x.ReadOnlySpan<float>();
+        var ys = y is null ? default : y.Span<float>();
+
+        for (int d = 0; d < _layer.Directions; d++)
+        {
+            RecurrentLayer.ProjectInputs(xs, rows, weights.WT[d], weights.Bias[d], weights.InputSize, proj);
+            var rT = weights.RT[d];
+            var rbN = weights.RecurrentBias?[d];
+            var fAct = _activations[2 * d];
+            var gAct = _activations[2 * d + 1];
+            bool reverse = _layer.IsReverse(d);
+            for (int b = 0; b < batch; b++)
+            {
+                int stateAt = _layer.StateOffset(d, b, batch, hidden);
+                if (h0 is null) Array.Clear(h); else h0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(h);
+                int len = lens[b];
+                for (int s = 0; s < len; s++)
+                {
+                    int t = reverse ? len - 1 - s : s;
+                    var p = proj.AsSpan(_layer.XRow(t, b, seq, batch) * gh, gh);
+                    if (_linearBeforeReset) StepLinearBeforeReset(p, rT, rbN!, gates, h, fAct, gAct);
+                    else StepResetBeforeLinear(p, rT, gates, h, scratch, fAct, gAct);
+                    if (y is not null) h.CopyTo(ys.Slice(_layer.YOffset(t, d, b, seq, batch, hidden), hidden));
+                }
+                h.CopyTo(yh.Span<float>().Slice(stateAt, hidden));
+            }
+        }
+
+        if (y is not null) outputs[0] = y;
+        if (_layer.WantsOutput(1, outputs)) outputs[1] = yh;
+    }
+
+    /// <summary>linear_before_reset = 1 (PyTorch): n = g(x W_n^T + b_Wn + r * (h R_n^T + b_Rn)).</summary>
+    private void StepLinearBeforeReset(ReadOnlySpan<float> proj, float[] rT, float[] rbN, Span<float> gates, Span<float> h,
+        RecurrentActivation fAct, RecurrentActivation gAct)
+    {
+        int n = h.Length;
+        // gates = [x-part of r and z (biases folded) | b_Rn], then += h R^T over all three gates at once.
+        proj[..(2 * n)].CopyTo(gates);
+        rbN.CopyTo(gates[(2 * n)..]);
+        RecurrentLayer.AddRecurrent(h, rT, 3 * n, 0, gates);
+        var rz = gates[..(2 * n)];
+        var hn = gates.Slice(2 * n, n);
+        RecurrentLayer.ClipInPlace(rz, _layer.Clip);
+        fAct.Apply(rz);
+        // n pre-activation = x W_n^T + b_Wn + r * (h R_n^T + b_Rn), written over hn.
+        TensorPrimitives.MultiplyAdd(rz[..n], hn, proj.Slice(2 * n, n), hn);
+        Finish(gates, h, gAct);
+    }
+
+    /// <summary>linear_before_reset = 0 (ONNX default, Keras reset_after=False): n = g(x W_n^T + b_Wn + (r * h) R_n^T + b_Rn).</summary>
+    private void StepResetBeforeLinear(ReadOnlySpan<float> proj, float[] rT, Span<float> gates, Span<float> h, Span<float> rh,
+        RecurrentActivation fAct, RecurrentActivation gAct)
+    {
+        int n = h.Length;
+        proj.CopyTo(gates);
+        var rz = gates[..(2 * n)];
+        RecurrentLayer.AddRecurrent(h, rT, 3 * n, 0, rz);
+        RecurrentLayer.ClipInPlace(rz, _layer.Clip);
+        fAct.Apply(rz);
+        TensorPrimitives.Multiply(rz[..n], h, rh);
+        RecurrentLayer.AddRecurrent(rh, rT, 3 * n, 2 * n, gates.Slice(2 * n, n));
+        Finish(gates, h, gAct);
+    }
+
+    /// <summary>From activated r, z and the n pre-activation in <paramref name="gates"/>: h' = (1 - z) * n + z * h = n + z * (h - n).</summary>
+    private void Finish(Span<float> gates, Span<float> h, RecurrentActivation gAct)
+    {
+        int n = h.Length;
+        var z = gates.Slice(n, n);
+        var nGate = gates.Slice(2 * n, n);
+        RecurrentLayer.ClipInPlace(nGate, _layer.Clip);
+        gAct.Apply(nGate);
+        TensorPrimitives.Subtract(h, nGate, h);
+        TensorPrimitives.MultiplyAdd(z, h, nGate, h);
+    }
 }

@@ -1,13 +1,144 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
 
-// SCAFFOLD: not implemented yet.
+/// <summary>
+/// fp32 LSTM layer (<see cref="OpKind.Lstm"/>): the ONNX LSTM contract with the IR gate order i, f, g, o.
+/// Prepare: weights that are constants are validated and packed once (transposed, biases summed).
+/// Run: per direction one input projection for all steps, then per batch row and step a matrix-vector
+/// product with R and the gate math, in scratch buffers allocated before the time loop.
+/// </summary>
 internal sealed class Lstm : IOperator
 {
-    public Lstm(Node node, OperatorContext context) { _ = node; _ = context; }
+    private static readonly string[] DefaultActivations = ["Sigmoid", "Tanh", "Tanh"];
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => throw new NotImplementedException("Lstm");
+    private readonly RecurrentLayer _layer;
+    private readonly RecurrentActivation[] _activations; // per direction: f (gates), g (cell), h (output)
+    private readonly bool _inputForget;
+    private readonly RecurrentWeights? _weights; // null when W, R, B or P arrive at run time
+
+    public Lstm(Node node, OperatorContext context)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(context);
+        _layer = new RecurrentLayer(node, gates: 4);
+        _activations = RecurrentActivation.Parse(node, _layer.Directions, DefaultActivations);
+        long inputForget = node.GetInt("input_forget", 0);
+        if (inputForget is not (0 or 1)) throw _layer.Error($"attribute 'input_forget' is {inputForget}; expected 0 or 1");
+        _inputForget = inputForget == 1;
+        if (_layer.AllConstant(context, RecurrentLayer.InW, RecurrentLayer.InR, RecurrentLayer.InB, RecurrentLayer.InP))
+            _weights = _layer.PrepareWeights(
+                _layer.Constant(context, RecurrentLayer.InW), _layer.Constant(context, RecurrentLayer.InR),
+                _layer.Constant(context, RecurrentLayer.InB), _layer.Constant(context, RecurrentLayer.InP));
+    }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    {
+        var weights = _weights ?? _layer.PrepareWeights(
+            RecurrentLayer.Input(inputs, RecurrentLayer.InW), RecurrentLayer.Input(inputs, RecurrentLayer.InR),
+            RecurrentLayer.Input(inputs, RecurrentLayer.InB), RecurrentLayer.Input(inputs, RecurrentLayer.InP));
+        var (x, seq, batch) = _layer.CheckX(RecurrentLayer.Input(inputs, RecurrentLayer.InX), weights);
+        int hidden = weights.Hidden;
+        var lens = _layer.SequenceLengths(RecurrentLayer.Input(inputs, RecurrentLayer.InSequenceLens), seq, batch);
+        var h0 = _layer.CheckState(RecurrentLayer.Input(inputs, RecurrentLayer.InInitialH), "initial_h", batch, hidden);
+        var c0 = _layer.CheckState(RecurrentLayer.Input(inputs, RecurrentLayer.InInitialC), "initial_c", batch, hidden);
+
+        // Y_h and Y_c are cheap, so they are always filled; Y only when the graph reads it.
+        var y = _layer.WantsOutput(0, outputs) ? _layer.NewY(seq, batch, hidden) : null;
+        var yh = _layer.NewState(batch, hidden);
+        var yc = _layer.NewState(batch, hidden);
+
+        int gh = 4 * hidden;
+        int rows = seq * batch;
+        var proj = new float[rows * gh];
+        var gates = new float[gh];
+        var h = new float[hidden];
+        var c = new float[hidden];
+        var cellOut = new float[hidden];
+        var xs = x.ReadOnlySpan<float>();
+        var ys = y is null ? default : y.Span<float>();
+
+        for (int d = 0; d < _layer.Directions; d++)
+        {
+            RecurrentLayer.ProjectInputs(xs, rows, weights.WT[d], weights.Bias[d], weights.InputSize, proj);
+            var rT = weights.RT[d];
+            var peep = weights.Peepholes?[d];
+            var fAct = _activations[3 * d];
+            var gAct = _activations[3 * d + 1];
+            var hAct = _activations[3 * d + 2];
+            bool reverse = _layer.IsReverse(d);
+            for (int b = 0; b < batch; b++)
+            {
+                int stateAt = _layer.StateOffset(d, b, batch, hidden);
+                if (h0 is null) Array.Clear(h); else h0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(h);
+                if (c0 is null) Array.Clear(c); else c0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(c);
+                int len = lens[b];
+                for (int s = 0; s < len; s++)
+                {
+                    int t = reverse ? len - 1 - s : s;
+                    proj.AsSpan(_layer.XRow(t, b, seq, batch) * gh, gh).CopyTo(gates);
+                    RecurrentLayer.AddRecurrent(h, rT, gh, 0, gates);
+                    Step(gates, c, h, cellOut, peep, fAct, gAct, hAct);
+                    if (y is not null) h.CopyTo(ys.Slice(_layer.YOffset(t, d, b, seq, batch, hidden), hidden));
+                }
+                h.CopyTo(yh.Span<float>().Slice(stateAt, hidden));
+                c.CopyTo(yc.Span<float>().Slice(stateAt, hidden));
+            }
+        }
+
+        if (_layer.WantsOutput(0, outputs)) outputs[0] = y;
+        if (_layer.WantsOutput(1, outputs)) outputs[1] = yh;
+        if (_layer.WantsOutput(2, outputs)) outputs[2] = yc;
+    }
+
+    /// <summary>
+    /// One cell update from the gate pre-activations [i, f, g, o] (input and recurrent parts and biases
+    /// summed): updates c and h in place. Peepholes and clipping in ONNX Runtime's order: i and f see
+    /// the previous cell, o the new one; clipping applies to each pre-activation after its peephole term.
+    /// </summary>
+    private void Step(Span<float> gates, Span<float> c, Span<float> h, Span<float> cellOut, float[]? peep,
+        RecurrentActivation fAct, RecurrentActivation gAct, RecurrentActivation hAct)
+    {
+        int n = h.Length;
+        var i = gates[..n];
+        var f = gates.Slice(n, n);
+        var g = gates.Slice(2 * n, n);
+        var o = gates.Slice(3 * n, n);
+        float clip = _layer.Clip;
+
+        if (peep is not null) TensorPrimitives.MultiplyAdd(peep.AsSpan(0, n), c, i, i);
+        RecurrentLayer.ClipInPlace(i, clip);
+        fAct.Apply(i);
+
+        if (_inputForget)
+        {
+            // f = 1 - i couples the gates (ONNX input_forget).
+            TensorPrimitives.Subtract(1f, i, f);
+        }
+        else
+        {
+            if (peep is not null) TensorPrimitives.MultiplyAdd(peep.AsSpan(n, n), c, f, f);
+            RecurrentLayer.ClipInPlace(f, clip);
+            fAct.Apply(f);
+        }
+
+        RecurrentLayer.ClipInPlace(g, clip);
+        gAct.Apply(g);
+
+        // c' = f * c + i * g
+        TensorPrimitives.Multiply(f, c, c);
+        TensorPrimitives.MultiplyAdd(i, g, c, c);
+
+        if (peep is not null) TensorPrimitives.MultiplyAdd(peep.AsSpan(2 * n, n), c, o, o);
+        RecurrentLayer.ClipInPlace(o, clip);
+        fAct.Apply(o);
+
+        // h' = o * h(c')
+        c.CopyTo(cellOut);
+        hAct.Apply(cellOut);
+        TensorPrimitives.Multiply(o, cellOut, h);
+    }
 }

@@ -1,13 +1,70 @@
+using System.Numerics.Tensors;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
 
-// SCAFFOLD: not implemented yet.
+/// <summary>
+/// Elementwise activations on float32. Those <see cref="TensorPrimitives"/> has are vectorized calls;
+/// the piecewise ones are plain loops over the span (no allocation beyond the output).
+/// </summary>
 internal sealed class Unary : IOperator
 {
-    public Unary(Node node, OperatorContext context) { _ = node; _ = context; }
+    private readonly Node _node;
+    private readonly float _alpha, _beta;
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => throw new NotImplementedException("Unary");
+    public Unary(Node node, OperatorContext context)
+    {
+        _ = context;
+        _node = node;
+        (_alpha, _beta) = node.Kind switch
+        {
+            OpKind.HardSigmoid => (node.GetFloat("alpha", 0.2f), node.GetFloat("beta", 0.5f)),
+            OpKind.LeakyRelu => (node.GetFloat("alpha", 0.01f), 0f),
+            OpKind.Elu => (node.GetFloat("alpha", 1f), 0f),
+            _ => (0f, 0f),
+        };
+    }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    {
+        var x = OpUtil.Required(_node, inputs, 0, "X");
+        OpUtil.RequireFloat(_node, x, "X");
+        var y = Tensor.Zeros(DataType.Float32, x.ShapeArray());
+        Apply(_node.Kind, _alpha, _beta, x.Contiguous().ReadOnlySpan<float>(), y.Span<float>());
+        outputs[0] = y;
+    }
+
+    /// <summary>Applies activation <paramref name="kind"/> to <paramref name="x"/> (which may be <paramref name="y"/>).</summary>
+    public static void Apply(OpKind kind, float alpha, float beta, ReadOnlySpan<float> x, Span<float> y)
+    {
+        switch (kind)
+        {
+            case OpKind.Relu: TensorPrimitives.Max(x, 0f, y); break;
+            case OpKind.Sigmoid: TensorPrimitives.Sigmoid(x, y); break;
+            case OpKind.Tanh: TensorPrimitives.Tanh(x, y); break;
+            case OpKind.Exp: TensorPrimitives.Exp(x, y); break;
+            case OpKind.Neg: TensorPrimitives.Negate(x, y); break;
+            case OpKind.Abs: TensorPrimitives.Abs(x, y); break;
+            case OpKind.Sqrt: TensorPrimitives.Sqrt(x, y); break;
+            case OpKind.HardSigmoid:
+                for (int i = 0; i < x.Length; i++) y[i] = Math.Clamp(alpha * x[i] + beta, 0f, 1f);
+                break;
+            case OpKind.LeakyRelu:
+                for (int i = 0; i < x.Length; i++) { float v = x[i]; y[i] = v < 0f ? alpha * v : v; }
+                break;
+            case OpKind.Elu:
+                for (int i = 0; i < x.Length; i++) { float v = x[i]; y[i] = v < 0f ? alpha * (MathF.Exp(v) - 1f) : v; }
+                break;
+            case OpKind.Softsign:
+                for (int i = 0; i < x.Length; i++) { float v = x[i]; y[i] = v / (1f + MathF.Abs(v)); }
+                break;
+            case OpKind.Softplus:
+                // log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): no overflow for large x.
+                for (int i = 0; i < x.Length; i++) { float v = x[i]; y[i] = MathF.Max(v, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(v))); }
+                break;
+            default: throw new EdgeException($"{kind} is not a unary activation");
+        }
+    }
 }

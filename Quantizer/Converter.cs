@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Edge.Quantizer.Import;
+using Edge.Runtime;
+using Edge.Runtime.Format;
+using Edge.Runtime.Ir;
+using Edge.Runtime.Tensors;
+
+namespace Edge.Quantizer;
+
+public enum Precision
+{
+    Fp32,
+    Int8,
+}
+
+public sealed record ConvertOptions(
+    string ModelPath,
+    string OutputPath,
+    Precision Precision = Precision.Fp32,
+    IReadOnlyDictionary<string, string>? Freeze = null,
+    string? ModelName = null);
+
+/// <summary>Model file -> IR -> `.edge` blob, with the metadata the runtime and the device need.</summary>
+public static class Converter
+{
+    public static string Version { get; } =
+        typeof(Converter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public static Graph Convert(ConvertOptions options, TextWriter? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Precision != Precision.Fp32)
+            throw new EdgeException($"--precision {options.Precision.ToString().ToLowerInvariant()} is not available in this version; use --precision fp32");
+        var frozen = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        if (options.Freeze is not null)
+            foreach (var (name, file) in options.Freeze) frozen[name] = Npy.Read(file);
+
+        log?.WriteLine($"importing {options.ModelPath}");
+        var graph = ModelImporter.Import(options.ModelPath, frozen);
+        graph.Validate();
+        if (options.ModelName is { Length: > 0 } n) graph.Name = n;
+        else if (graph.Name is "" or "model" or "main_graph" or "torch-jit-export") graph.Name = Path.GetFileNameWithoutExtension(options.ModelPath);
+
+        var metadata = BuildMetadata(graph, options);
+        string? dir = Path.GetDirectoryName(Path.GetFullPath(options.OutputPath));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        EdgeBlob.Write(options.OutputPath, graph, metadata);
+        log?.WriteLine($"wrote {options.OutputPath}: {graph.Nodes.Count} nodes, {graph.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters, {new FileInfo(options.OutputPath).Length.ToString("N0", CultureInfo.InvariantCulture)} bytes");
+        return graph;
+    }
+
+    public static JsonObject BuildMetadata(Graph graph, ConvertOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(options);
+        string sha;
+        using (var fs = File.OpenRead(options.ModelPath)) sha = System.Convert.ToHexStringLower(SHA256.HashData(fs));
+        static JsonArray Values(IEnumerable<ValueInfo> vs) => new(vs.Select(v => (JsonNode)new JsonObject
+        {
+            ["name"] = v.Name,
+            ["dtype"] = v.DataType.Name(),
+            ["shape"] = new JsonArray(v.Shape.Select(d => (JsonNode)JsonValue.Create(d)).ToArray()),
+        }).ToArray());
+        var frozen = new JsonArray((options.Freeze ?? new Dictionary<string, string>()).Keys.Order(StringComparer.Ordinal).Select(k => (JsonNode)JsonValue.Create(k)).ToArray());
+        return new JsonObject
+        {
+            ["model_name"] = graph.Name,
+            ["inputs"] = Values(graph.Inputs),
+            ["outputs"] = Values(graph.Outputs),
+            ["precision"] = options.Precision.ToString().ToLowerInvariant(),
+            ["provenance"] = new JsonObject
+            {
+                ["source_file"] = Path.GetFileName(options.ModelPath),
+                ["source_sha256"] = sha,
+                ["source_format"] = Path.GetExtension(options.ModelPath).TrimStart('.').ToLowerInvariant(),
+                ["quantizer"] = "edge-quantize " + Version,
+                ["frozen_inputs"] = frozen,
+            },
+        };
+    }
+}
