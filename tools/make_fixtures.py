@@ -11,7 +11,8 @@ PyTorch's outputs are saved as .npy next to the .onnx. The outputs are the golde
 end-to-end tests compare Edge and ONNX Runtime with. The models are the ones of the seed document
 (/work/shared/seed/000_ac998b3aca266f0b.txt); see tools/README.md for the list.
 
-The script is deterministic: running it twice writes byte-identical files (checked by --check).
+The script is deterministic: running it twice writes byte-identical files (it prints a sha256 over
+the output folder to make that easy to check).
 """
 
 import argparse
@@ -40,7 +41,7 @@ def seeded(seed):
 
 
 def save_npy(folder, name, array):
-    array = np.ascontiguousarray(array)
+    array = np.require(array, requirements="C")  # (ascontiguousarray would turn a 0-d loss into (1,))
     assert array.dtype in (np.float32, np.int64), (name, array.dtype)
     np.save(os.path.join(folder, name + ".npy"), array, allow_pickle=False)
 
@@ -218,6 +219,13 @@ def make_forecaster(out):
             probe = torch.from_numpy(rng.standard_normal((2, 200, length)).astype(np.float32))
             explicit = model.conv(F.pad(probe, (1, 2)))
             assert torch.allclose(same(probe), explicit, atol=1e-6), "padding='same' is not (1, 2)"
+    with torch.no_grad():
+        # torch's default init (+-1/sqrt(fan)) gives forecasts of ~0.02, too small for a 1e-4 test to
+        # notice a wrong conv tap; larger weights spread the states and the forecast over O(1).
+        for lstm, scale in ((model.encoder, 1.5), (model.decoder, 3.0)):
+            for p in lstm.parameters():
+                p.mul_(scale)
+        model.conv.weight.mul_(20.0)
     x = torch.from_numpy(rng.standard_normal((4, 10, 6)).astype(np.float32))
     _, outs = onnx_case(out, "forecaster",
                         "The seed's next-state forecaster: x (N=4, n=10, y=6) -> encoder nn.LSTM(6, 200) last "
@@ -230,7 +238,10 @@ def make_forecaster(out):
                         {"x": {0: "batch"}, "forecast": {0: "batch"}})
     with torch.no_grad():
         _, (h, _) = model.encoder(x)
+        d, _ = model.decoder(h[-1].unsqueeze(1))
     saturation("forecaster encoder", h)
+    saturation("forecaster decoder", d)
+    assert float(outs[0].std()) > 0.2, outs[0]
 
 
 # ── d. the seed's dual encoder ──────────────────────────────────────────────────────────────────
@@ -312,7 +323,7 @@ def make_char_lstm(out):
     by_hand = -torch.log_softmax(logits, dim=2).gather(2, targets.unsqueeze(2)).mean()
     assert torch.allclose(loss, by_hand, atol=1e-6), (loss, by_hand)
     save_npy(folder, "targets", to_numpy(targets))
-    save_npy(folder, "loss", np.array(loss.item(), dtype=np.float32))
+    save_npy(folder, "loss", np.array(loss.item(), dtype=np.float32))  # 0-d, like the loss itself
 
 
 # ── f. the seed's LocalLinear (unfold: not exportable, so weights + data only) ─────────────────

@@ -15,6 +15,9 @@ public sealed class Graph
     public List<Node> Nodes { get; } = new();
     public Dictionary<string, Tensor> Constants { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>int8 weights with per-row scales; their names share one namespace with <see cref="Constants"/>.</summary>
+    public Dictionary<string, QuantizedWeight> QuantizedConstants { get; } = new(StringComparer.Ordinal);
+
     public long ParameterCount => Constants.Values.Sum(t => (long)t.Length);
 
     /// <summary>
@@ -33,6 +36,10 @@ public sealed class Graph
         foreach (var c in Constants.Keys)
         {
             if (!defined.Add(c)) throw new EdgeException($"constant '{c}' has the same name as a graph input");
+        }
+        foreach (var c in QuantizedConstants.Keys)
+        {
+            if (!defined.Add(c)) throw new EdgeException($"quantized constant '{c}' has the same name as a graph input or constant");
         }
         var nodeNames = new HashSet<string>(StringComparer.Ordinal);
         foreach (var n in Nodes)

@@ -4,10 +4,33 @@ using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
 
-// SCAFFOLD: not implemented yet.
+/// <summary>torch.cat / ONNX Concat along attribute axis (required; may be negative); any element type.</summary>
 internal sealed class Concat : IOperator
 {
-    public Concat(Node node, OperatorContext context) { _ = node; _ = context; }
+    private readonly Node _node;
+    private readonly long _axis;
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => throw new NotImplementedException("Concat");
+    public Concat(Node node, OperatorContext context)
+    {
+        _ = context;
+        _node = node;
+        if (!node.Attributes.ContainsKey("axis")) throw OpUtil.Error(node, "attribute axis is required");
+        _axis = node.GetInt("axis", 0);
+    }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    {
+        if (inputs.Length == 0) throw OpUtil.Error(_node, "needs at least one input");
+        var list = new Tensor[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++) list[i] = OpUtil.Required(_node, inputs, i, $"tensor {i}");
+        int axis = OpUtil.Axis(_node, _axis, list[0].Rank);
+        try
+        {
+            outputs[0] = TensorOps.Concat(list, axis);
+        }
+        catch (EdgeException e)
+        {
+            throw OpUtil.Error(_node, e.Message);
+        }
+    }
 }

@@ -1,13 +1,141 @@
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace Edge.Runtime.Layers;
 
-// SCAFFOLD: not implemented yet.
+/// <summary>
+/// 1-D convolution, channels first: X (N, C, L), W (M, C/group, K), B? (M) → Y (N, M, L_out).
+/// Each output row starts as the bias and accumulates, per (input channel, tap), a scaled run of X:
+/// with stride 1 that run is contiguous and one vectorized multiply-add; taps that fall into the
+/// padding are skipped by clipping the run rather than materializing a padded copy of X.
+/// </summary>
 internal sealed class Conv1D : IOperator
 {
-    public Conv1D(Node node, OperatorContext context) { _ = node; _ = context; }
+    private readonly Node _node;
+    private readonly int _stride, _dilation, _group;
+    private readonly string _autoPad;
+    private readonly long[] _pads;
+    private readonly Tensor? _w;
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => throw new NotImplementedException("Conv1D");
+    public Conv1D(Node node, OperatorContext context)
+    {
+        _node = node;
+        _stride = Single(node.GetInts("strides"), "strides");
+        _dilation = Single(node.GetInts("dilations"), "dilations");
+        long group = node.GetInt("group", 1);
+        if (group < 1 || group > int.MaxValue) throw OpUtil.Error(node, $"group {group} must be >= 1");
+        _group = (int)group;
+        _autoPad = node.GetString("auto_pad", "NOTSET");
+        if (_autoPad is not ("NOTSET" or "VALID" or "SAME_UPPER" or "SAME_LOWER" or "CAUSAL"))
+            throw OpUtil.Error(node, $"auto_pad '{_autoPad}' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER, CAUSAL");
+        _pads = node.GetInts("pads") ?? [0, 0];
+        if (_pads.Length != 2 || _pads[0] < 0 || _pads[1] < 0 || _pads[0] > int.MaxValue / 4 || _pads[1] > int.MaxValue / 4)
+            throw OpUtil.Error(node, $"pads [{string.Join(", ", _pads)}] must be [begin, end] with non-negative values");
+        _w = context.Constant(node.Input(1));
+        if (_w is not null) CheckW(_w);
+        if (context.Constant(node.Input(2)) is { } b && _w is not null) CheckB(b, _w);
+    }
+
+    private int Single(long[]? values, string name)
+    {
+        if (values is null) return 1;
+        if (values.Length != 1 || values[0] < 1 || values[0] > int.MaxValue / 4)
+            throw OpUtil.Error(_node, $"{name} [{string.Join(", ", values)}] must hold one positive value");
+        return (int)values[0];
+    }
+
+    private void CheckW(Tensor w)
+    {
+        OpUtil.RequireFloat(_node, w, "W");
+        if (w.Rank != 3) throw OpUtil.Error(_node, $"W must be (M, C/group, K), got {w.ShapeString}");
+        if (w.Dim(0) % _group != 0) throw OpUtil.Error(_node, $"W {w.ShapeString}: {w.Dim(0)} output channels are not divisible by group {_group}");
+        if (w.Dim(2) < 1) throw OpUtil.Error(_node, $"W {w.ShapeString} has an empty kernel");
+    }
+
+    private void CheckB(Tensor b, Tensor w)
+    {
+        OpUtil.RequireFloat(_node, b, "B");
+        if (b.Rank != 1 || b.Dim(0) != w.Dim(0)) throw OpUtil.Error(_node, $"B must be ({w.Dim(0)},) to match W {w.ShapeString}, got {b.ShapeString}");
+    }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    {
+        var x = OpUtil.Required(_node, inputs, 0, "X");
+        var w = _w ?? OpUtil.Required(_node, inputs, 1, "W");
+        if (_w is null) CheckW(w);
+        var b = OpUtil.Optional(inputs, 2);
+        if (b is not null) CheckB(b, w);
+        OpUtil.RequireFloat(_node, x, "X");
+        if (x.Rank != 3) throw OpUtil.Error(_node, $"X must be (N, C, L), got {x.ShapeString}");
+        int n = x.Dim(0), c = x.Dim(1), len = x.Dim(2);
+        int m = w.Dim(0), cg = w.Dim(1), k = w.Dim(2);
+        if (cg * _group != c)
+            throw OpUtil.Error(_node, $"X {x.ShapeString} has {c} channels but W {w.ShapeString} with group {_group} expects {cg * _group}");
+        long span = (long)_dilation * (k - 1) + 1;
+        (long begin, long end) = Padding(len, span);
+        long padded = len + begin + end;
+        if (padded < span)
+            throw OpUtil.Error(_node, $"input length {len} (padded {padded}) is shorter than the dilated kernel {span}");
+        int lOut = (int)((padded - span) / _stride + 1);
+
+        var y = Tensor.Zeros(DataType.Float32, n, m, lOut);
+        var dst = y.Span<float>();
+        var xs = x.Contiguous().ReadOnlySpan<float>();
+        var ws = w.Contiguous().ReadOnlySpan<float>();
+        var bs = b is null ? default : b.Contiguous().ReadOnlySpan<float>();
+        int mg = m / _group;
+        int pad = (int)begin;
+        for (int bi = 0; bi < n; bi++)
+        {
+            for (int oc = 0; oc < m; oc++)
+            {
+                var yrow = dst.Slice((bi * m + oc) * lOut, lOut);
+                if (b is not null) yrow.Fill(bs[oc]);
+                int firstChannel = oc / mg * cg;
+                for (int ic = 0; ic < cg; ic++)
+                {
+                    var xrow = xs.Slice((bi * c + firstChannel + ic) * len, len);
+                    var wrow = ws.Slice((oc * cg + ic) * k, k);
+                    for (int tap = 0; tap < k; tap++)
+                    {
+                        // Output t reads x[t*stride + tap*dilation - pad]; keep t where that is inside [0, len).
+                        int shift = tap * _dilation - pad;
+                        int t0 = shift >= 0 ? 0 : (-shift + _stride - 1) / _stride;
+                        int t1 = len - shift <= 0 ? 0 : Math.Min(lOut, (len - 1 - shift) / _stride + 1);
+                        if (t1 <= t0) continue;
+                        float wv = wrow[tap];
+                        if (_stride == 1)
+                        {
+                            var yr = yrow.Slice(t0, t1 - t0);
+                            TensorPrimitives.MultiplyAdd(xrow.Slice(t0 + shift, t1 - t0), wv, yr, yr);
+                        }
+                        else
+                        {
+                            for (int t = t0, p = t0 * _stride + shift; t < t1; t++, p += _stride) yrow[t] += wv * xrow[p];
+                        }
+                    }
+                }
+            }
+        }
+        outputs[0] = y;
+    }
+
+    /// <summary>(begin, end) padding for an input of <paramref name="len"/> and a dilated kernel of <paramref name="span"/>.</summary>
+    private (long Begin, long End) Padding(int len, long span)
+    {
+        switch (_autoPad)
+        {
+            case "VALID": return (0, 0);
+            case "CAUSAL": return (span - 1, 0);
+            case "SAME_UPPER":
+            case "SAME_LOWER":
+                long outLen = (len + _stride - 1) / _stride;
+                long total = Math.Max(0, (outLen - 1) * _stride + span - len);
+                long small = total / 2, large = total - small;
+                return _autoPad == "SAME_UPPER" ? (small, large) : (large, small);
+            default: return (_pads[0], _pads[1]);
+        }
+    }
 }

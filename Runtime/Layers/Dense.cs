@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Kernels;

@@ -4,10 +4,27 @@ using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
 
-// SCAFFOLD: not implemented yet.
+/// <summary>Inputs X, shape (int64): Y = X broadcast to broadcast(X.shape, shape) (ONNX Expand; a 1 in shape keeps X's dimension).</summary>
 internal sealed class Expand : IOperator
 {
-    public Expand(Node node, OperatorContext context) { _ = node; _ = context; }
+    private readonly Node _node;
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => throw new NotImplementedException("Expand");
+    public Expand(Node node, OperatorContext context)
+    {
+        _ = context;
+        _node = node;
+    }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    {
+        var x = OpUtil.Required(_node, inputs, 0, "X");
+        var dims = OpUtil.IntsFromInputOrAttribute(_node, inputs, 1, "shape")
+            ?? throw OpUtil.Error(_node, "the shape (input 1) is missing");
+        var target = new int[dims.Length];
+        for (int i = 0; i < dims.Length; i++) target[i] = OpUtil.Dim(_node, dims[i], $"shape[{i}]");
+        var shape = Broadcast.Shape(x.Shape, target)
+            ?? throw OpUtil.Error(_node, $"X {x.ShapeString} cannot be expanded to {Tensor.FormatShape(target)}");
+        Tensor.ElementCount(shape);
+        outputs[0] = Broadcast.To(x, shape);
+    }
 }

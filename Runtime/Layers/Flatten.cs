@@ -4,10 +4,24 @@ using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
 
-// SCAFFOLD: not implemented yet.
+/// <summary>Attribute axis (1, in [-rank, rank]): Y (prod(dims[:axis]), prod(dims[axis:])); axis 0 gives (1, n).</summary>
 internal sealed class Flatten : IOperator
 {
-    public Flatten(Node node, OperatorContext context) { _ = node; _ = context; }
+    private readonly Node _node;
+    private readonly long _axis;
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => throw new NotImplementedException("Flatten");
+    public Flatten(Node node, OperatorContext context)
+    {
+        _ = context;
+        _node = node;
+        _axis = node.GetInt("axis", 1);
+    }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    {
+        var x = OpUtil.Required(_node, inputs, 0, "X");
+        int rank = x.Rank;
+        int axis = _axis == rank ? rank : OpUtil.Axis(_node, _axis, rank);
+        outputs[0] = x.Reshape(OpUtil.Product(x.Shape, 0, axis), OpUtil.Product(x.Shape, axis, rank));
+    }
 }

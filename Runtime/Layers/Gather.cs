@@ -4,10 +4,61 @@ using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
 
-// SCAFFOLD: not implemented yet.
+/// <summary>
+/// numpy take / ONNX Gather: inputs data, indices (int); attribute axis (0).
+/// Y = data.shape[:axis] + indices.shape + data.shape[axis+1:]; negative indices count from the end,
+/// others out of [-dim, dim) are an error. Any element type (blocks are copied as bytes).
+/// </summary>
 internal sealed class Gather : IOperator
 {
-    public Gather(Node node, OperatorContext context) { _ = node; _ = context; }
+    private readonly Node _node;
+    private readonly long _axis;
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => throw new NotImplementedException("Gather");
+    public Gather(Node node, OperatorContext context)
+    {
+        _ = context;
+        _node = node;
+        _axis = node.GetInt("axis", 0);
+    }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    {
+        var data = OpUtil.Required(_node, inputs, 0, "data");
+        var indices = OpUtil.Required(_node, inputs, 1, "indices");
+        if (indices.DataType is not (DataType.Int64 or DataType.Int32 or DataType.Int8))
+            throw OpUtil.Error(_node, $"indices must be integers, got {indices.DataType.Name()}{indices.ShapeString}");
+        if (data.Rank == 0) throw OpUtil.Error(_node, "data must have rank >= 1");
+        int axis = OpUtil.Axis(_node, _axis, data.Rank);
+        int dim = data.Shape[axis];
+        var ids = indices.ToInt64Array();
+        var shape = new List<int>(data.Rank - 1 + indices.Rank);
+        for (int i = 0; i < axis; i++) shape.Add(data.Shape[i]);
+        for (int i = 0; i < indices.Rank; i++) shape.Add(indices.Shape[i]);
+        for (int i = axis + 1; i < data.Rank; i++) shape.Add(data.Shape[i]);
+        var y = Tensor.Zeros(data.DataType, shape.ToArray());
+
+        int outer = OpUtil.Product(data.Shape, 0, axis);
+        int esize = data.DataType.SizeOf();
+        int block = OpUtil.Product(data.Shape, axis + 1, data.Rank) * esize;
+        var src = data.Contiguous().Bytes();
+        var dst = y.WritableBytes();
+        for (int j = 0; j < ids.Length; j++)
+        {
+            long id = ids[j];
+            if (id < -dim || id >= dim)
+                throw OpUtil.Error(_node, $"index {id} is out of range for axis {axis} of size {dim} (data {data.ShapeString})");
+            if (id < 0) ids[j] = id + dim;
+        }
+        int d = 0;
+        for (int o = 0; o < outer; o++)
+        {
+            int baseOffset = o * dim * block;
+            foreach (long id in ids)
+            {
+                src.Slice(baseOffset + (int)id * block, block).CopyTo(dst.Slice(d, block));
+                d += block;
+            }
+        }
+        outputs[0] = y;
+    }
 }

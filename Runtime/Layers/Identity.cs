@@ -4,10 +4,17 @@ using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
 
-// SCAFFOLD: not implemented yet.
+/// <summary>Copies its input (a copy, so that no later consumer can alias a graph input or constant).</summary>
 internal sealed class Identity : IOperator
 {
-    public Identity(Node node, OperatorContext context) { _ = node; _ = context; }
+    private readonly Node _node;
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => throw new NotImplementedException("Identity");
+    public Identity(Node node, OperatorContext context)
+    {
+        _ = context;
+        _node = node;
+    }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) =>
+        outputs[0] = OpUtil.Required(_node, inputs, 0, "X").Clone();
 }

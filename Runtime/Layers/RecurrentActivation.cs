@@ -65,7 +65,8 @@ internal readonly struct RecurrentActivation
                 TensorPrimitives.Multiply(x, Alpha, x);
                 break;
             case RecurrentActivationKind.Affine:
-                TensorPrimitives.MultiplyAdd(x, Alpha, Beta, x);
+                TensorPrimitives.Multiply(x, Alpha, x);
+                TensorPrimitives.Add(x, Beta, x);
                 break;
             case RecurrentActivationKind.Elu:
                 for (int i = 0; i < x.Length; i++) if (x[i] < 0f) x[i] = Alpha * (MathF.Exp(x[i]) - 1f);

@@ -37,9 +37,9 @@ internal sealed class RecurrentLayer
         DeclaredHidden = (int)hidden;
         Clip = node.GetFloat("clip", 0f);
         if (!(Clip >= 0f)) throw Error($"attribute 'clip' is {Clip}; expected a positive bound, or 0 for none");
-        if (node.HasInput(InX) is false) throw Error("input X (0) is missing");
-        if (node.HasInput(InW) is false) throw Error("input W (1) is missing");
-        if (node.HasInput(InR) is false) throw Error("input R (2) is missing");
+        if (!node.HasInput(InX)) throw Error("input X (0) is missing");
+        if (!node.HasInput(InW)) throw Error("input W (1) is missing");
+        if (!node.HasInput(InR)) throw Error("input R (2) is missing");
     }
 
     public string Name => _node.Name;

@@ -1,13 +1,95 @@
+using System.Numerics;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace Edge.Runtime.Layers;
 
-// SCAFFOLD: not implemented yet.
+/// <summary>
+/// ONNX ReduceSum (opset 13): inputs X, axes? (int64; or attribute axes); attributes keepdims (1),
+/// noop_with_empty_axes (0). No or empty axes reduce everything unless noop_with_empty_axes = 1
+/// (then Y is a copy of X). float32, int64, int32. The input is walked in rows of its innermost
+/// axis: a reduced innermost axis sums each row into one output; a kept one adds the row into an output row.
+/// </summary>
 internal sealed class ReduceSum : IOperator
 {
-    public ReduceSum(Node node, OperatorContext context) { _ = node; _ = context; }
+    private readonly Node _node;
+    private readonly bool _keepDims, _noopWithEmptyAxes;
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => throw new NotImplementedException("ReduceSum");
+    public ReduceSum(Node node, OperatorContext context)
+    {
+        _ = context;
+        _node = node;
+        _keepDims = node.GetInt("keepdims", 1) != 0;
+        _noopWithEmptyAxes = node.GetInt("noop_with_empty_axes", 0) != 0;
+    }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    {
+        var x = OpUtil.Required(_node, inputs, 0, "X");
+        OpUtil.RequireType(_node, x, "X", DataType.Float32, DataType.Int64, DataType.Int32);
+        var axesRaw = OpUtil.IntsFromInputOrAttribute(_node, inputs, 1, "axes");
+        int rank = x.Rank;
+        var reduce = new bool[rank];
+        if (axesRaw is null || axesRaw.Length == 0)
+        {
+            if (_noopWithEmptyAxes) { outputs[0] = x.Clone(); return; }
+            Array.Fill(reduce, true);
+        }
+        else
+        {
+            foreach (int a in OpUtil.Axes(_node, axesRaw, rank)) reduce[a] = true;
+        }
+        var kept = new int[rank];
+        var final = new List<int>(rank);
+        for (int i = 0; i < rank; i++)
+        {
+            kept[i] = reduce[i] ? 1 : x.Shape[i];
+            if (!reduce[i] || _keepDims) final.Add(kept[i]);
+        }
+        var y = Tensor.Zeros(x.DataType, kept);
+        switch (x.DataType)
+        {
+            case DataType.Float32: Sum(x.Contiguous().ReadOnlySpan<float>(), x.Shape, reduce, y.Span<float>(), kept); break;
+            case DataType.Int64: Sum(x.Contiguous().ReadOnlySpan<long>(), x.Shape, reduce, y.Span<long>(), kept); break;
+            case DataType.Int32: Sum(x.Contiguous().ReadOnlySpan<int>(), x.Shape, reduce, y.Span<int>(), kept); break;
+        }
+        outputs[0] = y.Reshape(final.ToArray());
+    }
+
+    private static void Sum<T>(ReadOnlySpan<T> src, ReadOnlySpan<int> shape, bool[] reduce, Span<T> dst, int[] kept)
+        where T : unmanaged, INumber<T>
+    {
+        int rank = shape.Length;
+        if (src.Length == 0) return;
+        if (rank == 0) { dst[0] = src[0]; return; }
+        // Output strides seen from the input's index space: 0 on reduced axes.
+        var outStrides = Tensor.ContiguousStrides(kept);
+        for (int i = 0; i < rank; i++) if (reduce[i]) outStrides[i] = 0;
+        int inner = shape[rank - 1];
+        bool innerReduced = reduce[rank - 1];
+        Span<int> idx = stackalloc int[rank];
+        idx.Clear();
+        int pos = 0;
+        for (int o = 0; o < src.Length; o += inner)
+        {
+            var row = src.Slice(o, inner);
+            if (innerReduced) dst[pos] += RowSum(row);
+            else
+            {
+                var d = dst.Slice(pos, inner);
+                TensorPrimitives.Add(d, row, d);
+            }
+            for (int ax = rank - 2; ax >= 0; ax--)
+            {
+                pos += outStrides[ax];
+                if (++idx[ax] < shape[ax]) break;
+                pos -= outStrides[ax] * shape[ax];
+                idx[ax] = 0;
+            }
+        }
+    }
+
+    private static T RowSum<T>(ReadOnlySpan<T> row) where T : unmanaged, INumber<T> => TensorPrimitives.Sum(row);
 }

@@ -4,10 +4,63 @@ using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
 
-// SCAFFOLD: not implemented yet.
+/// <summary>
+/// ONNX Reshape: inputs X, shape (int64; or attribute shape). 0 copies the input's dimension at the
+/// same position unless allowzero = 1 (then it is a real 0); one -1 is inferred. The result shares X's buffer.
+/// </summary>
 internal sealed class Reshape : IOperator
 {
-    public Reshape(Node node, OperatorContext context) { _ = node; _ = context; }
+    private readonly Node _node;
+    private readonly bool _allowZero;
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => throw new NotImplementedException("Reshape");
+    public Reshape(Node node, OperatorContext context)
+    {
+        _ = context;
+        _node = node;
+        _allowZero = node.GetInt("allowzero", 0) != 0;
+    }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    {
+        var x = OpUtil.Required(_node, inputs, 0, "X");
+        var target = OpUtil.IntsFromInputOrAttribute(_node, inputs, 1, "shape")
+            ?? throw OpUtil.Error(_node, "the target shape (input 1 or attribute shape) is missing");
+        outputs[0] = x.Reshape(Resolve(_node, x.Shape, target, _allowZero));
+    }
+
+    public static int[] Resolve(Node node, ReadOnlySpan<int> from, long[] target, bool allowZero)
+    {
+        var shape = new int[target.Length];
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < target.Length; i++)
+        {
+            long d = target[i];
+            if (d == 0 && !allowZero)
+            {
+                if (i >= from.Length) throw OpUtil.Error(node, $"target shape [{string.Join(", ", target)}] copies dimension {i} (0) but the input {Tensor.FormatShape(from)} has rank {from.Length}");
+                d = from[i];
+            }
+            if (d == -1)
+            {
+                if (infer >= 0) throw OpUtil.Error(node, $"target shape [{string.Join(", ", target)}] has more than one -1");
+                infer = i;
+                continue;
+            }
+            if (d < 0 || d > Array.MaxLength) throw OpUtil.Error(node, $"target shape [{string.Join(", ", target)}] has an invalid dimension {d}");
+            shape[i] = (int)d;
+            known *= d;
+            if (known > Array.MaxLength) known = Array.MaxLength + 1L;
+        }
+        long n = Tensor.ElementCount(from);
+        if (infer >= 0)
+        {
+            if (known == 0 || n % known != 0)
+                throw OpUtil.Error(node, $"cannot reshape {Tensor.FormatShape(from)} ({n} elements) into [{string.Join(", ", target)}]");
+            shape[infer] = (int)(n / known);
+        }
+        else if (known != n)
+            throw OpUtil.Error(node, $"cannot reshape {Tensor.FormatShape(from)} ({n} elements) into {Tensor.FormatShape(shape)} ({known} elements)");
+        return shape;
+    }
 }

@@ -4,10 +4,36 @@ using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
 
-// SCAFFOLD: not implemented yet.
+/// <summary>Inputs X, axes? (int64; or attribute axes). Without axes every dimension of 1 is removed; a listed axis must be 1.</summary>
 internal sealed class Squeeze : IOperator
 {
-    public Squeeze(Node node, OperatorContext context) { _ = node; _ = context; }
+    private readonly Node _node;
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => throw new NotImplementedException("Squeeze");
+    public Squeeze(Node node, OperatorContext context)
+    {
+        _ = context;
+        _node = node;
+    }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    {
+        var x = OpUtil.Required(_node, inputs, 0, "X");
+        var axes = OpUtil.IntsFromInputOrAttribute(_node, inputs, 1, "axes");
+        var remove = new bool[x.Rank];
+        if (axes is null || axes.Length == 0)
+        {
+            for (int i = 0; i < x.Rank; i++) remove[i] = x.Shape[i] == 1;
+        }
+        else
+        {
+            foreach (int a in OpUtil.Axes(_node, axes, x.Rank))
+            {
+                if (x.Shape[a] != 1) throw OpUtil.Error(_node, $"cannot squeeze axis {a} of X {x.ShapeString}: its size is {x.Shape[a]}, not 1");
+                remove[a] = true;
+            }
+        }
+        var shape = new List<int>(x.Rank);
+        for (int i = 0; i < x.Rank; i++) if (!remove[i]) shape.Add(x.Shape[i]);
+        outputs[0] = x.Reshape(shape.ToArray());
+    }
 }

@@ -4,10 +4,32 @@ using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
 
-// SCAFFOLD: not implemented yet.
+/// <summary>torch.stack along attribute axis (0; in [-(rank+1), rank]): equal shapes, new axis.</summary>
 internal sealed class Stack : IOperator
 {
-    public Stack(Node node, OperatorContext context) { _ = node; _ = context; }
+    private readonly Node _node;
+    private readonly long _axis;
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => throw new NotImplementedException("Stack");
+    public Stack(Node node, OperatorContext context)
+    {
+        _ = context;
+        _node = node;
+        _axis = node.GetInt("axis", 0);
+    }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    {
+        if (inputs.Length == 0) throw OpUtil.Error(_node, "needs at least one input");
+        var list = new Tensor[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++) list[i] = OpUtil.Required(_node, inputs, i, $"tensor {i}");
+        int axis = OpUtil.Axis(_node, _axis, list[0].Rank + 1);
+        try
+        {
+            outputs[0] = TensorOps.Stack(list, axis);
+        }
+        catch (EdgeException e)
+        {
+            throw OpUtil.Error(_node, e.Message);
+        }
+    }
 }

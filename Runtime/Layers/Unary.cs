@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
@@ -61,8 +61,14 @@ internal sealed class Unary : IOperator
                 for (int i = 0; i < x.Length; i++) { float v = x[i]; y[i] = v / (1f + MathF.Abs(v)); }
                 break;
             case OpKind.Softplus:
-                // log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): no overflow for large x.
-                for (int i = 0; i < x.Length; i++) { float v = x[i]; y[i] = MathF.Max(v, 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(v))); }
+                // log(1 + e^x) = max(x, 0) + log(1 + t), t = e^-|x|: no overflow for large x; for small t
+                // the series t - t²/2 keeps the relative precision that 1 + t would round away.
+                for (int i = 0; i < x.Length; i++)
+                {
+                    float v = x[i];
+                    float t = MathF.Exp(-MathF.Abs(v));
+                    y[i] = MathF.Max(v, 0f) + (t < 1e-4f ? t - 0.5f * t * t : MathF.Log(1f + t));
+                }
                 break;
             default: throw new EdgeException($"{kind} is not a unary activation");
         }

@@ -4,10 +4,27 @@ using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
 
-// SCAFFOLD: not implemented yet.
+/// <summary>Inputs X, axes (int64; or attribute axes): positions of the new size-1 axes in the output (rank + len(axes)).</summary>
 internal sealed class Unsqueeze : IOperator
 {
-    public Unsqueeze(Node node, OperatorContext context) { _ = node; _ = context; }
+    private readonly Node _node;
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => throw new NotImplementedException("Unsqueeze");
+    public Unsqueeze(Node node, OperatorContext context)
+    {
+        _ = context;
+        _node = node;
+    }
+
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    {
+        var x = OpUtil.Required(_node, inputs, 0, "X");
+        var axes = OpUtil.IntsFromInputOrAttribute(_node, inputs, 1, "axes")
+            ?? throw OpUtil.Error(_node, "axes (input 1 or attribute axes) are missing");
+        int rank = x.Rank + axes.Length;
+        var insert = new bool[rank];
+        foreach (int a in OpUtil.Axes(_node, axes, rank)) insert[a] = true;
+        var shape = new int[rank];
+        for (int i = 0, j = 0; i < rank; i++) shape[i] = insert[i] ? 1 : x.Shape[j++];
+        outputs[0] = x.Reshape(shape);
+    }
 }

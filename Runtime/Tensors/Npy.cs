@@ -22,7 +22,8 @@ namespace Edge.Runtime.Tensors;
 /// </summary>
 public static class Npy
 {
-    private static ReadOnlySpan<byte> Magic => "\x93NUMPY"u8;
+    // Not "\x93NUMPY"u8: C#'s \x escape makes that U+0093, two bytes in UTF-8.
+    private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
     public static Tensor Read(string path)
     {

@@ -43,6 +43,7 @@ public sealed class Tensor
     {
         get
         {
+            if (Length == 0) return true; // no element to misplace; strides of an empty tensor are arbitrary
             int expected = 1;
             for (int i = _shape.Length - 1; i >= 0; i--)
             {

@@ -1,10 +1,70 @@
+using Edge.Runtime;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
+using Google.Protobuf;
+using Onnx;
 
 namespace Edge.Quantizer.Import.Onnx;
 
-// SCAFFOLD: the ONNX importer replaces this file.
+/// <summary>
+/// Imports an ONNX model (opsets 1-17 of the default domain; what torch.onnx.export and tf2onnx emit for
+/// Edge's models) into the Edge IR: converts each node (recurrent gates into the IR's order), then folds
+/// constant and shape glue away (<see cref="GraphOptimizer"/>).
+/// </summary>
 public static class OnnxImporter
 {
-    public static Graph Import(string path, IReadOnlyDictionary<string, Tensor>? frozenInputs = null) => throw new NotImplementedException();
+    /// <summary>
+    /// Reads <paramref name="path"/>. <paramref name="frozenInputs"/> turns graph inputs into constants
+    /// (the CLI's --freeze NAME=FILE.npy). Throws <see cref="EdgeException"/> naming the file for malformed
+    /// files and <see cref="UnsupportedModelException"/> for ops, attributes or types Edge lacks.
+    /// </summary>
+    public static Graph Import(string path, IReadOnlyDictionary<string, Tensor>? frozenInputs = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EdgeException($"cannot read ONNX model '{path}': {e.Message}", e);
+        }
+        return Import(bytes, path, frozenInputs);
+    }
+
+    /// <summary>Imports a model held in memory; <paramref name="name"/> names it in messages.</summary>
+    public static Graph Import(ReadOnlySpan<byte> file, string name, IReadOnlyDictionary<string, Tensor>? frozenInputs = null)
+    {
+        ModelProto model;
+        try
+        {
+            model = ModelProto.Parser.ParseFrom(file);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new EdgeException($"'{name}' is not an ONNX model (protobuf parse failed: {e.Message})", e);
+        }
+        // Protobuf accepts many byte strings that are not models (an empty file, some text): an ONNX
+        // model has an IR version and a graph.
+        if (model.Graph is null || model.IrVersion <= 0)
+            throw new EdgeException($"'{name}' is not an ONNX model (no IR version or graph)");
+        return Import(model, name, frozenInputs);
+    }
+
+    internal static Graph Import(ModelProto model, string name, IReadOnlyDictionary<string, Tensor>? frozenInputs)
+    {
+        long opset = -1;
+        foreach (var o in model.OpsetImport)
+            if (o.Domain is "" or "ai.onnx") opset = Math.Max(opset, o.Version);
+        var otherDomains = model.OpsetImport.Select(o => o.Domain).Where(d => d is not ("" or "ai.onnx")).Distinct().ToList();
+        if (opset < 0 && otherDomains.Count > 0)
+            throw new UnsupportedModelException(
+                $"'{name}' uses only the operator domain(s) {string.Join(", ", otherDomains.Select(d => $"'{d}'"))}; Edge supports the default ONNX domain");
+        if (opset < 0)
+            throw new EdgeException($"'{name}' declares no opset for the default ONNX domain (opset_import)");
+
+        var graph = new OnnxGraphConverter(model.Graph, name, opset, frozenInputs).Convert();
+        if (!string.IsNullOrEmpty(model.Graph.Name)) graph.Name = model.Graph.Name;
+        GraphOptimizer.Optimize(graph);
+        graph.Validate();
+        return graph;
+    }
 }
