@@ -143,7 +143,123 @@ def gemm_matmul_cases():
     save("matmul_3d_by_1d", [a, b], torch.matmul(a, b))
 
 
+# ── ONNX node conformance cases, converted to the Edge IR's attribute conventions ────────────────
+ONNX_NODE_TESTS = "/usr/share/libonnx-testdata/data/node"
+ONNX_PREFIXES = (
+    "abs", "add", "cast", "concat", "constantofshape", "conv_with", "div", "elu", "exp", "expand", "flatten",
+    "gather_0", "gather_1", "gather_2d", "gather_negative", "gemm", "hardsigmoid", "identity", "leakyrelu",
+    "logsoftmax", "matmul_", "mul", "neg", "reduce_sum_", "relu", "reshape", "shape", "sigmoid", "slice",
+    "softmax", "softplus", "softsign", "sqrt", "squeeze", "sub", "tanh", "transpose", "unsqueeze",
+    "constant_pad", "edge_pad", "reflect_pad",
+)
+# Redundant variants left out to keep the fixtures small (the kept ones cover each rule once).
+ONNX_SKIP = (
+    "reduce_sum_square", "_random", "transpose_all_permutations_1", "transpose_all_permutations_2",
+    "transpose_all_permutations_3", "transpose_all_permutations_4", "concat_1d_axis_0", "concat_2d_axis_0",
+    "concat_2d_axis_1", "concat_2d_axis_negative_1", "concat_3d_axis_0", "concat_3d_axis_2",
+    "concat_3d_axis_negative_1", "concat_3d_axis_negative_3", "flatten_axis1", "flatten_axis3",
+    "flatten_negative_axis2", "flatten_negative_axis3", "unsqueeze_axis_1", "unsqueeze_axis_2",
+    "unsqueeze_axis_3", "unsqueeze_two_axes",
+)
+OP_KINDS = {"Conv": "Conv1D"}  # every other ONNX op_type has the same name in the IR (Shape -> OpKind.Shape)
+ONNX_TO_EDGE_DTYPE = {1: 1, 7: 2, 6: 3, 3: 4}  # float, int64, int32, int8 -> Edge DataType values
+NP_SUPPORTED = (np.float32, np.int64, np.int32, np.int8)
+
+
+def onnx_node_cases():
+    """Each kept test becomes layers/onnx/<test>/{in_i.npy, out.npy, node.json}; node.json holds the IR
+    op kind and attributes. Tests whose dtypes or ops the fp32 runtime does not cover are skipped."""
+    import json
+    import onnx
+    from onnx import numpy_helper
+
+    out_root = os.path.join(ROOT, "onnx")
+    if os.path.isdir(out_root):
+        shutil.rmtree(out_root)
+    kept = []
+    for name in sorted(os.listdir(ONNX_NODE_TESTS)):
+        if not name.startswith("test_") or "expanded" in name or not name[5:].startswith(ONNX_PREFIXES) \
+                or any(k in name for k in ONNX_SKIP):
+            continue
+        model = onnx.load(os.path.join(ONNX_NODE_TESTS, name, "model.onnx"))
+        if len(model.graph.node) != 1:
+            continue
+        node = model.graph.node[0]
+        opset = max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+        data_dir = os.path.join(ONNX_NODE_TESTS, name, "test_data_set_0")
+        ins, outs = [], []
+        try:
+            if any(not i.type.HasField("tensor_type") for i in list(model.graph.input) + list(model.graph.output)):
+                continue  # sequences / optionals
+            for i in range(len(model.graph.input)):
+                t = onnx.TensorProto()
+                t.ParseFromString(open(os.path.join(data_dir, f"input_{i}.pb"), "rb").read())
+                ins.append(numpy_helper.to_array(t))
+            t = onnx.TensorProto()
+            t.ParseFromString(open(os.path.join(data_dir, "output_0.pb"), "rb").read())
+            outs.append(numpy_helper.to_array(t))
+        except ValueError:
+            continue
+        if any(a.dtype not in NP_SUPPORTED for a in ins + outs):
+            continue
+        # Inputs by position in the node (graph inputs are fed in the node's order in these tests).
+        names = [i.name for i in model.graph.input]
+        if list(node.input) != names[:len(node.input)]:
+            continue
+        attrs = {}
+        ok = True
+        for a in node.attribute:
+            v = onnx.helper.get_attribute_value(a)
+            if a.name == "to":
+                if v not in ONNX_TO_EDGE_DTYPE:
+                    ok = False
+                attrs["to"] = {"int": ONNX_TO_EDGE_DTYPE.get(v, 0)}
+            elif a.name == "value" and node.op_type == "ConstantOfShape":
+                arr = numpy_helper.to_array(v)
+                if arr.dtype.type not in NP_SUPPORTED:
+                    ok = False
+                    continue
+                attrs["value"] = {"float": float(arr.reshape(-1)[0])}
+                attrs["dtype"] = {"int": {np.float32: 1, np.int64: 2, np.int32: 3, np.int8: 4}[arr.dtype.type]}
+            elif a.name == "kernel_shape":
+                continue  # implied by W
+            elif isinstance(v, bytes):
+                attrs[a.name] = {"string": v.decode()}
+            elif isinstance(v, int):
+                attrs[a.name] = {"int": v}
+            elif isinstance(v, float):
+                attrs[a.name] = {"float": v}
+            elif isinstance(v, list) and all(isinstance(x, int) for x in v):
+                attrs[a.name] = {"ints": v}
+            elif isinstance(v, list) and all(isinstance(x, float) for x in v):
+                attrs[a.name] = {"floats": v}
+            else:
+                ok = False
+        if not ok:
+            continue
+        kind = OP_KINDS.get(node.op_type, node.op_type)
+        if kind == "Conv1D":
+            if ins[0].ndim != 3:
+                continue
+        if kind in ("Softmax", "LogSoftmax") and opset < 13:
+            attrs["legacy_2d"] = {"int": 1}
+        if kind == "Pad" and "value" in attrs:
+            pass  # opset < 11 attribute form, accepted as is
+        d = os.path.join(out_root, name[5:])
+        os.makedirs(d)
+        for i, a in enumerate(ins):
+            np.save(os.path.join(d, f"in_{i}.npy"), np.ascontiguousarray(a))
+        np.save(os.path.join(d, "out.npy"), np.ascontiguousarray(outs[0]))
+        with open(os.path.join(d, "node.json"), "w") as f:
+            json.dump({"kind": kind, "opset": opset, "attributes": attrs}, f, indent=1, sort_keys=True)
+        kept.append(name[5:])
+    with open(os.path.join(out_root, "index.txt"), "w") as f:
+        f.write("\n".join(kept) + "\n")
+    print(len(kept), "ONNX node cases")
+
+
 def main():
+    onnx_node_cases()
     conv_cases()
     local_cases()
     bilinear_cases()

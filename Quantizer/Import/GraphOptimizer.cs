@@ -259,6 +259,39 @@ public static class GraphOptimizer
             }
         }
         MergeDenseBias(graph);
+        DropZeroInitialStates(graph);
+    }
+
+    /// <summary>
+    /// An absent initial state is zeros. torch exports the zeros it did not get as
+    /// ConstantOfShape(Concat(layers, Shape(x)[batch], H)), sliced per layer: with a dynamic batch that
+    /// glue cannot fold, but the state input can go, and the glue with it.
+    /// </summary>
+    private static void DropZeroInitialStates(Graph graph)
+    {
+        foreach (var node in graph.Nodes.Where(n => n.Kind is OpKind.Lstm or OpKind.Gru))
+        {
+            int last = node.Kind == OpKind.Lstm ? 6 : 5;
+            for (int i = 5; i <= last && i < node.Inputs.Count; i++)
+                if (node.Inputs[i].Length > 0 && IsAllZeros(graph, node.Inputs[i], 0)) node.Inputs[i] = "";
+        }
+    }
+
+    private static bool IsAllZeros(Graph graph, string value, int depth)
+    {
+        if (depth > 16) return false;
+        if (graph.Constants.TryGetValue(value, out var t))
+            return t.DataType == DataType.Float32 && t.Contiguous().ReadOnlySpan<float>().IndexOfAnyExcept(0f) < 0;
+        if (Producer(graph, value) is not { } p) return false;
+        return p.Kind switch
+        {
+            OpKind.ConstantOfShape => p.GetFloat("value", 0f) == 0f && p.GetInt("dtype", (long)DataType.Float32) == (long)DataType.Float32,
+            // Rearranging or selecting zeros gives zeros.
+            OpKind.Slice or OpKind.Squeeze or OpKind.Unsqueeze or OpKind.Reshape or OpKind.Transpose or OpKind.Gather
+                or OpKind.Expand or OpKind.Identity or OpKind.Flatten => IsAllZeros(graph, p.Inputs[0], depth + 1),
+            OpKind.Concat => p.Inputs.All(i => IsAllZeros(graph, i, depth + 1)),
+            _ => false,
+        };
     }
 
     private static void GemmToDense(Graph graph, Node node)

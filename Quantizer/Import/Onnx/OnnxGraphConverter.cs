@@ -36,7 +36,7 @@ internal sealed partial class OnnxGraphConverter
         "Abs", "Add", "Cast", "Concat", "Constant", "ConstantOfShape", "Conv", "Div", "Dropout", "Elu", "Exp",
         "Expand", "Flatten", "GRU", "Gather", "Gemm", "HardSigmoid", "Identity", "LSTM", "LeakyRelu",
         "LogSoftmax", "MatMul", "Mul", "Neg", "Pad", "ReduceSum", "Relu", "Reshape", "Shape", "Sigmoid",
-        "Slice", "Softmax", "Softplus", "Softsign", "Sqrt", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
+        "Slice", "Softmax", "Softplus", "Softsign", "Sqrt", "Squeeze", "Sub", "Tanh", "Tile", "Transpose", "Unsqueeze",
     };
 
     public Graph Convert()
@@ -357,6 +357,9 @@ internal sealed partial class OnnxGraphConverter
                         .Set("keepdims", n.Int("keepdims", 1)).Set("noop_with_empty_axes", n.Int("noop_with_empty_axes", 0));
                 }
                 break;
+            case "Tile":
+                ConvertTile(n);
+                break;
             case "LSTM":
                 ConvertLstm(n);
                 break;
@@ -382,6 +385,37 @@ internal sealed partial class OnnxGraphConverter
         if (n.Output(1).Length > 0 && _consumed.Contains(n.Output(1)))
             throw n.Unsupported($"the dropout mask output '{n.Output(1)}' is used; Edge runs inference only, where dropout is the identity");
         Emit(n, OpKind.Identity, new[] { n.Input(0) }, new[] { n.Output(0) });
+    }
+
+    /// <summary>
+    /// Tile has no IR kind: with constant repeats it is one Concat of r copies per repeated axis (torch
+    /// exports RepeatVector-style x.repeat(1, 1, 1) this way; all-ones repeats are an Identity).
+    /// </summary>
+    private void ConvertTile(OnnxNode n)
+    {
+        n.Allow();
+        var repeats = ConstantOf(n.Input(1))?.ToInt64Array()
+            ?? throw n.Unsupported("repeats must be a constant");
+        if (repeats.Any(r => r < 1))
+            throw n.Unsupported($"repeats [{string.Join(", ", repeats)}] must all be at least 1");
+        const long MaxCopies = 1024;
+        if (repeats.Any(r => r > MaxCopies))
+            throw n.Unsupported($"repeats [{string.Join(", ", repeats)}] exceed {MaxCopies} on an axis");
+        var axes = Enumerable.Range(0, repeats.Length).Where(a => repeats[a] > 1).ToList();
+        if (axes.Count == 0)
+        {
+            Emit(n, OpKind.Identity, new[] { n.Input(0) }, new[] { n.Output(0) });
+            return;
+        }
+        string current = n.Input(0);
+        for (int k = 0; k < axes.Count; k++)
+        {
+            int axis = axes[k];
+            string output = k == axes.Count - 1 ? n.Output(0) : FreshName($"{n.Output(0)}/axis{axis}");
+            Emit(n, OpKind.Concat, Enumerable.Repeat(current, (int)repeats[axis]), new[] { output }, k == axes.Count - 1 ? null : $"axis{axis}")
+                .Set("axis", (long)axis);
+            current = output;
+        }
     }
 
     private void ConvertConv(OnnxNode n)
