@@ -12,5 +12,5 @@ dotnet build -c Release -v quiet --nologo Edge.sln >/dev/null
 dotnet run -c Release --no-build --project Quantizer -- convert "$sample/model.onnx" --output "$out/forecaster.edge"
 dotnet run -c Release --no-build --project Quantizer -- inspect "$out/forecaster.edge" | tail -n 4
 dotnet run -c Release --no-build --project Device -- predict --model "$out/forecaster.edge" \
-  --input "$sample/window.npy" --output-dir "$out"
+  --input "x=$sample/x.npy" --output-dir "$out"
 echo "forecasts written to $out (compare with $sample/forecast.npy, PyTorch's own output)"

@@ -35,6 +35,7 @@ public static class GraphOptimizer
         FoldConstants(graph);
         FoldShapes(graph);
         FoldConstants(graph);
+        RemoveIdentities(graph);
         Simplify(graph);
         RemoveDeadNodes(graph);
     }
@@ -111,13 +112,18 @@ public static class GraphOptimizer
             candidates.Add(node);
             foreach (var o in node.Outputs) if (o.Length > 0) shapeOnly.Add(o);
         }
-        if (candidates.Count == 0) return;
+        // Expand to an all-ones shape (torch's x.repeat(1, 1, 1) / expand_as glue) changes nothing when x
+        // has at least that rank; ranks do not depend on the dynamic dimensions, so a probe tells.
+        var expands = graph.Nodes.Where(n => n.Kind == OpKind.Expand && Constant(graph, n.Input(1)) is { } shape
+            && shape.ToInt64Array().All(d => d == 1)).ToList();
+        if (candidates.Count == 0 && expands.Count == 0) return;
         var reshapes = graph.Nodes.Where(n => n.Kind == OpKind.Reshape && n.HasInput(1) && shapeOnly.Contains(n.Inputs[1])
             && !graph.Constants.ContainsKey(n.Inputs[1])).ToList();
 
         var targets = new HashSet<string>(StringComparer.Ordinal);
         foreach (var c in candidates) foreach (var o in c.Outputs) if (o.Length > 0) targets.Add(o);
         foreach (var r in reshapes) targets.Add(r.Inputs[0]);
+        foreach (var e in expands) targets.Add(e.Inputs[0]);
         var needed = Ancestors(graph, targets);
 
         Dictionary<string, Tensor> a, b;
@@ -152,6 +158,15 @@ public static class GraphOptimizer
                 string name = FreshName(graph, r.Name + "/shape");
                 graph.Constants[name] = Tensor.FromArray(target, target.Length);
                 r.Inputs[1] = name;
+            }
+        }
+        foreach (var e in expands)
+        {
+            int rank = Constant(graph, e.Inputs[1])!.Length;
+            if (a.TryGetValue(e.Inputs[0], out var xa) && b.TryGetValue(e.Inputs[0], out var xb) && xa.Rank >= rank && xb.Rank >= rank)
+            {
+                e.Kind = OpKind.Identity;
+                e.Inputs.RemoveAt(1);
             }
         }
         if (folded.Count == 0) return;
@@ -259,7 +274,33 @@ public static class GraphOptimizer
             }
         }
         MergeDenseBias(graph);
+        MergePadIntoConv(graph);
         DropZeroInitialStates(graph);
+    }
+
+    /// <summary>
+    /// Zero Pad of the length axis only, read only by a Conv1D without padding of its own: the conv pads
+    /// instead (torch exports padding='same' as F.pad + a valid conv).
+    /// </summary>
+    private static void MergePadIntoConv(Graph graph)
+    {
+        var graphOutputs = graph.Outputs.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var pad in graph.Nodes.Where(n => n.Kind == OpKind.Pad).ToList())
+        {
+            string y = pad.Outputs[0];
+            if (graphOutputs.Contains(y) || pad.GetString("mode", "constant") != "constant" || pad.HasInput(3)) continue;
+            if (pad.HasInput(2) && (Constant(graph, pad.Inputs[2]) is not { } fill || fill.ToDoubleArray().Any(v => v != 0))) continue;
+            if (Constant(graph, pad.Input(1)) is not { } padsTensor) continue;
+            var pads = padsTensor.ToInt64Array();
+            if (pads.Length != 6) continue; // (N, C, L)
+            if (pads[0] != 0 || pads[1] != 0 || pads[3] != 0 || pads[4] != 0 || pads[2] < 0 || pads[5] < 0) continue;
+            var readers = graph.Nodes.Where(n => n.Inputs.Contains(y)).ToList();
+            if (readers.Count != 1 || readers[0] is not { Kind: OpKind.Conv1D } conv || conv.Inputs[0] != y || conv.Inputs.Skip(1).Contains(y)) continue;
+            if (conv.GetString("auto_pad", "NOTSET") != "NOTSET" || conv.GetInts("pads") is { } own && own.Any(v => v != 0)) continue;
+            conv.Set("pads", new[] { pads[2], pads[5] });
+            conv.Inputs[0] = pad.Inputs[0];
+            graph.Nodes.Remove(pad);
+        }
     }
 
     /// <summary>

@@ -317,6 +317,87 @@ public sealed class OnnxImporterTests
         Assert.AreEqual(1L, node.GetInt("axis", -1));
     }
 
+    // ── torch.onnx.export fixtures (tools/make_fixtures.py) ──────────────────────────────────────
+
+    public static IEnumerable<object[]> TorchModels()
+    {
+        var root = Path.Combine(TestPaths.Fixtures, "models");
+        if (!Directory.Exists(root)) yield break;
+        foreach (var caseFile in Directory.GetFiles(root, "case.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(caseFile))!;
+            if (json["models"] is not System.Text.Json.Nodes.JsonArray models) continue;
+            foreach (var m in models)
+                yield return new object[] { Path.GetFileName(Path.GetDirectoryName(caseFile)!)!, (string)m!["file"]! };
+        }
+    }
+
+    /// <summary>
+    /// A real export imports to recurrent layers and Dense/Conv with the glue folded away, matches
+    /// PyTorch's outputs (the .npy goldens) at the exported batch, and ONNX Runtime at batch 1.
+    /// </summary>
+    [TestMethod]
+    [DynamicData(nameof(TorchModels))]
+    public void TorchExport_ImportsFoldsAndMatchesPyTorchAndOnnxRuntime(string folder, string file)
+    {
+        var dir = Path.Combine(TestPaths.Fixtures, "models", folder);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "case.json")))!;
+        var modelPath = Path.Combine(dir, file);
+        var graph = OnnxImporter.Import(modelPath);
+        var kinds = graph.Nodes.Select(n => n.Kind).ToHashSet();
+        foreach (var glue in new[] { OpKind.Shape, OpKind.ConstantOfShape, OpKind.Cast, OpKind.Expand, OpKind.MatMul, OpKind.Gemm })
+            Assert.DoesNotContain(glue, kinds, $"{folder}/{file} still has {glue} after import: {string.Join("; ", graph.Nodes)}");
+        Assert.IsTrue(kinds.Contains(OpKind.Lstm) || kinds.Contains(OpKind.Gru), $"{folder}/{file}: {string.Join("; ", graph.Nodes)}");
+
+        var inputs = json["inputs"]!.AsArray().ToDictionary(i => (string)i!["name"]!, i => Npy.Read(Path.Combine(dir, (string)i!["name"]! + ".npy")));
+        var actual = new Execution.Session(graph).Run(inputs);
+        foreach (var o in json["outputs"]!.AsArray())
+        {
+            string name = (string)o!["name"]!;
+            AssertClose(Npy.Read(Path.Combine(dir, name + ".npy")), actual[name], $"{folder}/{file} '{name}' vs PyTorch");
+        }
+
+        // Batch 1: slice each input to its first element along its first dynamic axis.
+        var dynamic = json["dynamic_axes"]!.AsObject();
+        var small = inputs.ToDictionary(kv => kv.Key, kv => FirstAlong(kv.Value, dynamic[kv.Key] is { } axes ? (int)axes[0]! : -1));
+        var edgeSmall = new Execution.Session(graph).Run(small);
+        using var ort = new InferenceSession(modelPath);
+        var feeds = small.Select(kv => kv.Value.DataType == DataType.Int64
+            ? NamedOnnxValue.CreateFromTensor(kv.Key, new DenseTensor<long>(kv.Value.ToInt64Array(), kv.Value.ShapeArray()))
+            : NamedOnnxValue.CreateFromTensor(kv.Key, new DenseTensor<float>(kv.Value.ReadOnlySpan<float>().ToArray(), kv.Value.ShapeArray()))).ToList();
+        using var results = ort.Run(feeds);
+        foreach (var r in results)
+        {
+            var t = r.AsTensor<float>();
+            AssertClose(Tensor.FromArray(t.ToArray(), t.Dimensions.ToArray()), edgeSmall[r.Name], $"{folder}/{file} '{r.Name}' at batch 1 vs ONNX Runtime");
+        }
+    }
+
+    private static Tensor FirstAlong(Tensor t, int axis)
+    {
+        if (axis < 0) return t;
+        var shape = t.ShapeArray();
+        var perm = Enumerable.Range(0, t.Rank).ToArray();
+        (perm[0], perm[axis]) = (perm[axis], perm[0]);
+        var moved = t.Permute(perm).Contiguous();
+        int inner = moved.Length / shape[axis];
+        var rest = moved.ShapeArray();
+        rest[0] = 1;
+        var first = t.DataType == DataType.Int64
+            ? Tensor.FromArray(moved.ReadOnlySpan<long>()[..inner].ToArray(), rest)
+            : Tensor.FromArray(moved.ReadOnlySpan<float>()[..inner].ToArray(), rest);
+        return first.Permute(perm).Contiguous();
+    }
+
+    private static void AssertClose(Tensor expected, Tensor actual, string what)
+    {
+        CollectionAssert.AreEqual(expected.ShapeArray(), actual.ShapeArray(), $"{what}: shape");
+        double[] e = expected.ToDoubleArray(), a = actual.ToDoubleArray();
+        for (int i = 0; i < e.Length; i++)
+            if (!(Math.Abs(a[i] - e[i]) <= 1e-4 + 1e-4 * Math.Abs(e[i])))
+                Assert.Fail($"{what}: element {i} is {a[i]:R}, expected {e[i]:R}");
+    }
+
     // ── helpers ──────────────────────────────────────────────────────────────────────────────────
 
     private static Graph Import(ModelProto model, IReadOnlyDictionary<string, Tensor>? frozen = null) =>

@@ -40,6 +40,7 @@ public static class OperatorFactory
             OpKind.Cast => new Cast(node, context),
             OpKind.ConstantOfShape => new ConstantOfShape(node, context),
             OpKind.Expand => new Expand(node, context),
+            OpKind.Tile => new Tile(node, context),
             OpKind.ReduceSum => new ReduceSum(node, context),
             OpKind.Pad => new Pad(node, context),
             _ => throw new EdgeException($"node '{node.Name}': op kind {node.Kind} has no implementation"),

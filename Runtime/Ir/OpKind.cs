@@ -162,6 +162,9 @@ public enum OpKind
     /// <summary>Inputs X, shape (int64): broadcast X to the broadcast of X's shape and shape.</summary>
     Expand,
 
+    /// <summary>Inputs X, repeats (int64, one per axis): Y[i] = X[i mod X.shape] (ONNX Tile; torch's Tensor.repeat with equal ranks).</summary>
+    Tile,
+
     /// <summary>Inputs X, axes? (int64); attributes keepdims (1), noop_with_empty_axes (0); or attribute axes.</summary>
     ReduceSum,
 
