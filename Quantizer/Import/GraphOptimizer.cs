@@ -82,7 +82,7 @@ public static class GraphOptimizer
             if (present.Count == 0 || !present.All(graph.Constants.ContainsKey)) continue;
             var inputs = node.Inputs.Select(n => n.Length > 0 ? graph.Constants[n] : null).ToArray();
             var outputs = new Tensor?[node.Outputs.Count];
-            Run(node, OperatorFactory.Create(node, context), inputs, outputs);
+            Run(node, () => OperatorFactory.Create(node, context).Run(inputs, outputs));
             for (int o = 0; o < outputs.Length; o++)
             {
                 if (node.Outputs[o].Length == 0) continue;
@@ -456,11 +456,11 @@ public static class GraphOptimizer
         return name;
     }
 
-    private static void Run(Node node, IOperator op, Tensor?[] inputs, Tensor?[] outputs)
+    private static void Run(Node node, Action prepareAndRun)
     {
         try
         {
-            op.Run(inputs, outputs);
+            prepareAndRun();
         }
         catch (EdgeException e) when (!e.Message.Contains($"'{node.Name}'", StringComparison.Ordinal))
         {

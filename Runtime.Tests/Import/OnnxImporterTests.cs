@@ -90,6 +90,55 @@ public sealed class OnnxImporterTests
     }
 
     [TestMethod]
+    public void CastToDouble_IsRefusedNamingTheType()
+    {
+        var model = Model(13,
+            new[] { Input("X", OnnxType.Float, 2) },
+            new[] { Input("Y", OnnxType.Float, 2) },
+            new[]
+            {
+                Op("Cast", "widen", new[] { "X" }, new[] { "d" }, Attr("to", (long)OnnxType.Double)),
+                Op("Cast", "narrow", new[] { "d" }, new[] { "Y" }, Attr("to", (long)OnnxType.Float)),
+            });
+        var e = Assert.ThrowsExactly<UnsupportedModelException>(() => Import(model));
+        StringAssert.Contains(e.Message, "'widen'");
+        StringAssert.Contains(e.Message, "DOUBLE");
+    }
+
+    [TestMethod]
+    public void DropoutMask_IsRefusedWhenUsed_AndDropoutIsRemovedOtherwise()
+    {
+        ModelProto Build(bool useMask) => Model(13,
+            new[] { Input("X", OnnxType.Float, 2) },
+            useMask ? new[] { Input("Y", OnnxType.Float, 2), Input("M", OnnxType.Float, 2) } : new[] { Input("Y", OnnxType.Float, 2) },
+            useMask
+                ? new[] { Op("Dropout", "drop", new[] { "X" }, new[] { "d", "mask" }), Op("Relu", "relu", new[] { "d" }, new[] { "Y" }), Op("Cast", "c", new[] { "mask" }, new[] { "M" }, Attr("to", 1L)) }
+                : new[] { Op("Dropout", "drop", new[] { "X" }, new[] { "d", "mask" }), Op("Relu", "relu", new[] { "d" }, new[] { "Y" }) });
+        var e = Assert.ThrowsExactly<UnsupportedModelException>(() => Import(Build(true)));
+        StringAssert.Contains(e.Message, "'mask'");
+        var graph = Import(Build(false));
+        Assert.AreEqual("relu = Relu(X) -> Y", graph.Nodes.Single().ToString());
+    }
+
+    /// <summary>Old exporters list initializers among the graph inputs; those are constants. DOUBLE weights are read as float32.</summary>
+    [TestMethod]
+    public void InitializerListedAsInput_IsAConstant_AndDoubleWeightsAreNarrowed()
+    {
+        var b = new TensorProto { Name = "B", DataType = (int)OnnxType.Double };
+        b.Dims.Add(2);
+        b.DoubleData.AddRange(new[] { 0.5, -1.25 });
+        var model = Model(9,
+            new[] { Input("X", OnnxType.Float, -1, 2), Input("B", OnnxType.Double, 2) },
+            new[] { Input("Y", OnnxType.Float, -1, 2) },
+            new[] { Op("Add", "add", new[] { "X", "B" }, new[] { "Y" }) },
+            b);
+        var graph = Import(model);
+        CollectionAssert.AreEqual(new[] { "X" }, graph.Inputs.Select(i => i.Name).ToArray());
+        var y = new Execution.Session(graph).Run(new Dictionary<string, Tensor> { ["X"] = Tensor.FromArray(new[] { 1f, 1f }, 1, 2) })["Y"];
+        CollectionAssert.AreEqual(new[] { 1.5f, -0.25f }, y.ReadOnlySpan<float>().ToArray());
+    }
+
+    [TestMethod]
     public void NotAnOnnxFile_ErrorNamesTheFile()
     {
         var dir = TestPaths.NewTempDir();
@@ -317,6 +366,65 @@ public sealed class OnnxImporterTests
         Assert.AreEqual(1L, node.GetInt("axis", -1));
     }
 
+    // ── 1-D convolution and the pre-opset-13 attribute forms ─────────────────────────────────────
+
+    [TestMethod]
+    [DataRow("NOTSET")]
+    [DataRow("SAME_UPPER")]
+    [DataRow("SAME_LOWER")]
+    [DataRow("VALID")]
+    public void Conv1D_MatchesOnnxRuntime(string autoPad)
+    {
+        var rng = new Random(13);
+        var attributes = new List<AttributeProto> { Attr("group", 2L), Attr("kernel_shape", new long[] { 4 }) };
+        if (autoPad == "NOTSET")
+        {
+            attributes.Add(Attr("pads", new long[] { 2, 1 }));
+            attributes.Add(Attr("strides", new long[] { 2 }));
+            attributes.Add(Attr("dilations", new long[] { 2 }));
+        }
+        else attributes.Add(Attr("auto_pad", autoPad));
+        var model = Model(11,
+            new[] { Input("X", OnnxType.Float, -1, 4, 11) },
+            new[] { Input("Y", OnnxType.Float, -1, 6, -1) },
+            new[] { Op("Conv", "conv", new[] { "X", "W", "B" }, new[] { "Y" }, attributes.ToArray()) },
+            FloatTensor("W", Random(rng, 6 * 2 * 4), 6, 2, 4), FloatTensor("B", Random(rng, 6), 6));
+        var graph = CompareWithOnnxRuntime(model, new() { ["X"] = (Random(rng, 3 * 4 * 11), new[] { 3, 4, 11 }) });
+        Assert.AreEqual(OpKind.Conv1D, graph.Nodes.Single().Kind);
+    }
+
+    /// <summary>Opset 9: Unsqueeze/Squeeze/ReduceSum axes, Slice starts/ends/axes and Pad pads/value are attributes.</summary>
+    [TestMethod]
+    public void Opset9AttributeForms_MatchOnnxRuntime()
+    {
+        var model = Model(9,
+            new[] { Input("X", OnnxType.Float, -1, 5) },
+            new[] { Input("Y", OnnxType.Float, -1, 1, 1), Input("Z", OnnxType.Float, -1, 6) },
+            new[]
+            {
+                Op("Slice", "slice", new[] { "X" }, new[] { "s" }, Attr("starts", new long[] { 1 }), Attr("ends", new long[] { 4 }), Attr("axes", new long[] { 1 })),
+                Op("Unsqueeze", "unsq", new[] { "s" }, new[] { "u" }, Attr("axes", new long[] { 1, 3 })),
+                Op("ReduceSum", "sum", new[] { "u" }, new[] { "r" }, Attr("axes", new long[] { 2 }), Attr("keepdims", 1L)),
+                Op("Squeeze", "sq", new[] { "r" }, new[] { "Y" }, Attr("axes", new long[] { 3 })),
+                Op("Pad", "pad", new[] { "X" }, new[] { "p" }, Attr("pads", new long[] { 0, 0, 0, 1 }), Attr("value", 2.5f)),
+                Op("Softmax", "softmax", new[] { "p" }, new[] { "Z" }),
+            });
+        var graph = CompareWithOnnxRuntime(model, new() { ["X"] = (Random(new Random(4), 15), new[] { 3, 5 }) });
+        Assert.AreEqual(6, graph.Nodes.Count, string.Join("; ", graph.Nodes));
+    }
+
+    [TestMethod]
+    public void Tile_MatchesOnnxRuntime()
+    {
+        var model = Model(13,
+            new[] { Input("X", OnnxType.Float, -1, 2, 3) },
+            new[] { Input("Y", OnnxType.Float, -1, 6, 6) },
+            new[] { Op("Tile", "tile", new[] { "X", "reps" }, new[] { "Y" }) },
+            Int64Tensor("reps", new long[] { 1, 3, 2 }, 3));
+        var graph = CompareWithOnnxRuntime(model, new() { ["X"] = (Random(new Random(8), 12), new[] { 2, 2, 3 }) });
+        Assert.AreEqual(OpKind.Tile, graph.Nodes.Single().Kind);
+    }
+
     // ── torch.onnx.export fixtures (tools/make_fixtures.py) ──────────────────────────────────────
 
     public static IEnumerable<object[]> TorchModels()
@@ -345,7 +453,7 @@ public sealed class OnnxImporterTests
         var modelPath = Path.Combine(dir, file);
         var graph = OnnxImporter.Import(modelPath);
         var kinds = graph.Nodes.Select(n => n.Kind).ToHashSet();
-        foreach (var glue in new[] { OpKind.Shape, OpKind.ConstantOfShape, OpKind.Cast, OpKind.Expand, OpKind.MatMul, OpKind.Gemm })
+        foreach (var glue in new[] { OpKind.Shape, OpKind.ConstantOfShape, OpKind.Cast, OpKind.Expand, OpKind.Pad, OpKind.MatMul, OpKind.Gemm })
             Assert.DoesNotContain(glue, kinds, $"{folder}/{file} still has {glue} after import: {string.Join("; ", graph.Nodes)}");
         Assert.IsTrue(kinds.Contains(OpKind.Lstm) || kinds.Contains(OpKind.Gru), $"{folder}/{file}: {string.Join("; ", graph.Nodes)}");
 
@@ -490,6 +598,13 @@ public sealed class OnnxImporterTests
     private static AttributeProto Attr(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
 
     private static AttributeProto Attr(string name, string value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
+
+    private static AttributeProto Attr(string name, long[] value)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        a.Ints.AddRange(value);
+        return a;
+    }
 
     private static AttributeProto Attr(string name, TensorProto value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = value };
 }

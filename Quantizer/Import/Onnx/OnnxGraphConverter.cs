@@ -387,35 +387,14 @@ internal sealed partial class OnnxGraphConverter
         Emit(n, OpKind.Identity, new[] { n.Input(0) }, new[] { n.Output(0) });
     }
 
-    /// <summary>
-    /// Tile has no IR kind: with constant repeats it is one Concat of r copies per repeated axis (torch
-    /// exports RepeatVector-style x.repeat(1, 1, 1) this way; all-ones repeats are an Identity).
-    /// </summary>
     private void ConvertTile(OnnxNode n)
     {
         n.Allow();
-        var repeats = ConstantOf(n.Input(1))?.ToInt64Array()
-            ?? throw n.Unsupported("repeats must be a constant");
-        if (repeats.Any(r => r < 1))
-            throw n.Unsupported($"repeats [{string.Join(", ", repeats)}] must all be at least 1");
-        const long MaxCopies = 1024;
-        if (repeats.Any(r => r > MaxCopies))
-            throw n.Unsupported($"repeats [{string.Join(", ", repeats)}] exceed {MaxCopies} on an axis");
-        var axes = Enumerable.Range(0, repeats.Length).Where(a => repeats[a] > 1).ToList();
-        if (axes.Count == 0)
-        {
+        // torch exports x.repeat(1, 1, 1) (RepeatVector 1) as Tile with constant ones: that is a copy.
+        if (ConstantOf(n.Input(1)) is { } repeats && repeats.ToInt64Array().All(r => r == 1))
             Emit(n, OpKind.Identity, new[] { n.Input(0) }, new[] { n.Output(0) });
-            return;
-        }
-        string current = n.Input(0);
-        for (int k = 0; k < axes.Count; k++)
-        {
-            int axis = axes[k];
-            string output = k == axes.Count - 1 ? n.Output(0) : FreshName($"{n.Output(0)}/axis{axis}");
-            Emit(n, OpKind.Concat, Enumerable.Repeat(current, (int)repeats[axis]), new[] { output }, k == axes.Count - 1 ? null : $"axis{axis}")
-                .Set("axis", (long)axis);
-            current = output;
-        }
+        else
+            Emit(n, OpKind.Tile, new[] { n.Input(0), n.Input(1) }, new[] { n.Output(0) });
     }
 
     private void ConvertConv(OnnxNode n)
