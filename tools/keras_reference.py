@@ -1,0 +1,403 @@
+#!/usr/bin/python3
+"""A numpy implementation of Keras inference semantics: the independent reference for Edge's Keras importer.
+
+    /usr/bin/python3 tools/keras_reference.py              # writes in_*.npy, out_*.npy, case.json under Runtime.Tests/Fixtures/keras/<case>/
+    /usr/bin/python3 tools/keras_reference.py --self-check # also checks the numpy cells against PyTorch (python3-torch)
+
+Keras and TensorFlow are not installable here. This script reads the model files with h5py and zipfile (it shares no
+code with Edge's reader) and runs the layers in float64 exactly as Keras defines them, in Keras's own layouts and gate
+orders (LSTM i,f,c,o; GRU z,r,h; Conv1D channels last, kernel (K, C_in, F)), never Edge's.
+
+Models: the real ones in ../shared/models (see its README) and the synthetic files of tools/make_keras_fixtures.py
+(run that first). Inputs: for the air-sensor models, the real rows of airsensor_feeds.csv (field1..field5) MinMax-scaled
+with min/max over the whole log as their author's training script does, one window of length 1 per row; otherwise
+seeded random values.
+"""
+import argparse
+import csv
+import io
+import json
+import os
+import zipfile
+
+import h5py
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "Runtime.Tests", "Fixtures", "keras")
+SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "models"))
+
+
+# ── reading model files ────────────────────────────────────────────────────────────────────────
+
+def _s(v):
+    return v.decode("utf8") if isinstance(v, bytes) else str(v)
+
+
+def load(path):
+    """Returns (config dict, keras major version, {layer name: [weights in Keras order]})."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            config = json.loads(z.read("config.json"))
+            version = json.loads(z.read("metadata.json"))["keras_version"]
+            weights = _keras3_weights(h5py.File(io.BytesIO(z.read("model.weights.h5")), "r"))
+    else:
+        with h5py.File(path, "r") as f:
+            config = json.loads(_s(f.attrs["model_config"]))
+            version = _s(f.attrs["keras_version"])
+            g = f["model_weights"]
+            weights = {}
+            for lname in [_s(n) for n in g.attrs["layer_names"]]:
+                lg = g[lname]
+                weights[lname] = [np.array(lg[_s(w)], dtype=np.float64) for w in lg.attrs["weight_names"]]
+    return config, int(version.split(".")[0]), weights
+
+
+def _keras3_weights(f):
+    """.keras: groups layers/<class-derived key>; the vars group's 'name' attribute is the configured layer name."""
+    def collect(g):
+        out = []
+        if "vars" in g:
+            v = g["vars"]
+            out += [np.array(v[k], dtype=np.float64) for k in sorted(v.keys(), key=int)]
+        for k in sorted(g.keys()):
+            if k != "vars" and isinstance(g[k], h5py.Group):
+                out += collect(g[k])
+        return out
+    weights = {}
+    for key in f["layers"]:
+        g = f["layers"][key]
+        weights[_s(g["vars"].attrs["name"])] = collect(g)
+    return weights
+
+
+# ── Keras semantics ────────────────────────────────────────────────────────────────────────────
+
+def activation(name, k):
+    if isinstance(name, dict):
+        name = name.get("config", name.get("class_name"))
+    if name in (None, "linear"):
+        return lambda x: x
+    if name == "tanh":
+        return np.tanh
+    if name == "sigmoid":
+        return lambda x: 1.0 / (1.0 + np.exp(-x))
+    if name == "relu":
+        return lambda x: np.maximum(x, 0.0)
+    if name == "elu":
+        return lambda x: np.where(x > 0, x, np.exp(np.minimum(x, 0)) - 1.0)
+    if name == "softmax":
+        def softmax(x):
+            e = np.exp(x - x.max(axis=-1, keepdims=True))
+            return e / e.sum(axis=-1, keepdims=True)
+        return softmax
+    if name == "hard_sigmoid":
+        if k >= 3:  # keras.ops.hard_sigmoid: relu6(x + 3) / 6
+            return lambda x: np.minimum(np.maximum(x + 3.0, 0.0), 6.0) / 6.0
+        return lambda x: np.clip(0.2 * x + 0.5, 0.0, 1.0)  # tf.keras.backend.hard_sigmoid
+    raise ValueError(f"activation {name!r} not in the reference")
+
+
+def lstm(cfg, w, x, k):
+    u = cfg["units"]
+    kernel, rec = w[0], w[1]
+    bias = w[2] if cfg.get("use_bias", True) else np.zeros(4 * u)
+    act, ract = activation(cfg["activation"], k), activation(cfg["recurrent_activation"], k)
+    n, T, _ = x.shape
+    h, c = np.zeros((n, u)), np.zeros((n, u))
+    steps = range(T - 1, -1, -1) if cfg.get("go_backwards") else range(T)
+    ys = []
+    for t in steps:
+        z = x[:, t] @ kernel + h @ rec + bias
+        i, f, g, o = ract(z[:, :u]), ract(z[:, u:2 * u]), act(z[:, 2 * u:3 * u]), ract(z[:, 3 * u:])
+        c = f * c + i * g
+        h = o * act(c)
+        ys.append(h)
+    out = np.stack(ys, 1) if cfg.get("return_sequences") else h
+    return [out, h, c] if cfg.get("return_state") else [out]
+
+
+def gru(cfg, w, x, k):
+    u = cfg["units"]
+    kernel, rec = w[0], w[1]
+    reset_after = cfg.get("reset_after", True)
+    if cfg.get("use_bias", True):
+        b = w[2]
+        b_in, b_rec = (b[0], b[1]) if reset_after else (b, np.zeros(3 * u))
+    else:
+        b_in, b_rec = np.zeros(3 * u), np.zeros(3 * u)
+    act, ract = activation(cfg["activation"], k), activation(cfg["recurrent_activation"], k)
+    n, T, _ = x.shape
+    h = np.zeros((n, u))
+    steps = range(T - 1, -1, -1) if cfg.get("go_backwards") else range(T)
+    ys = []
+    for t in steps:
+        xm = x[:, t] @ kernel + b_in  # columns z | r | h
+        if reset_after:
+            hm = h @ rec + b_rec
+            z = ract(xm[:, :u] + hm[:, :u])
+            r = ract(xm[:, u:2 * u] + hm[:, u:2 * u])
+            hh = act(xm[:, 2 * u:] + r * hm[:, 2 * u:])
+        else:
+            z = ract(xm[:, :u] + h @ rec[:, :u])
+            r = ract(xm[:, u:2 * u] + h @ rec[:, u:2 * u])
+            hh = act(xm[:, 2 * u:] + (r * h) @ rec[:, 2 * u:])
+        h = z * h + (1.0 - z) * hh
+        ys.append(h)
+    out = np.stack(ys, 1) if cfg.get("return_sequences") else h
+    return [out, h] if cfg.get("return_state") else [out]
+
+
+def _one(v):
+    return v[0] if isinstance(v, (list, tuple)) else v
+
+
+def conv1d(cfg, w, x, k):
+    kernel = w[0]  # (K, C_in / groups, F)
+    K, _, F = kernel.shape
+    s, d, groups = _one(cfg.get("strides", 1)), _one(cfg.get("dilation_rate", 1)), cfg.get("groups", 1)
+    n, L, C = x.shape
+    span = (K - 1) * d + 1
+    pad = cfg["padding"]
+    if pad == "valid":
+        left, right = 0, 0
+    elif pad == "causal":
+        left, right = span - 1, 0
+    elif pad == "same":  # TensorFlow SAME: out = ceil(L / s); the odd pad goes at the end
+        out = -(-L // s)
+        total = max((out - 1) * s + span - L, 0)
+        left, right = total // 2, total - total // 2
+    else:
+        raise ValueError(pad)
+    xp = np.concatenate([np.zeros((n, left, C)), x, np.zeros((n, right, C))], 1)
+    Lout = (xp.shape[1] - span) // s + 1
+    cg, fg = C // groups, F // groups
+    y = np.zeros((n, Lout, F))
+    for p in range(Lout):
+        for g in range(groups):
+            for t in range(K):
+                y[:, p, g * fg:(g + 1) * fg] += xp[:, p * s + t * d, g * cg:(g + 1) * cg] @ kernel[t, :, g * fg:(g + 1) * fg]
+    if cfg.get("use_bias", True):
+        y += w[1]
+    return [activation(cfg.get("activation"), k)(y)]
+
+
+def locally_connected1d(cfg, w, x, k):
+    kernel = w[0]  # implementation 1: (output_length, K * C, F)
+    K, s = _one(cfg["kernel_size"]), _one(cfg["strides"])
+    n, L, C = x.shape
+    folds = (L - K) // s + 1
+    assert kernel.shape[:2] == (folds, K * C), kernel.shape
+    # keras local_conv: each output position multiplies inputs[:, p*s : p*s+K, :] flattened (row-major k, c).
+    y = np.stack([x[:, p * s:p * s + K, :].reshape(n, K * C) @ kernel[p] for p in range(folds)], 1)
+    if cfg.get("use_bias", True):
+        y += w[1]
+    return [activation(cfg.get("activation"), k)(y)]
+
+
+def dense(cfg, w, x, k):
+    y = x @ w[0]
+    if cfg.get("use_bias", True):
+        y = y + w[1]
+    return [activation(cfg.get("activation"), k)(y)]
+
+
+def dot(cfg, w, xs, k):
+    a, b = xs
+    axes = cfg["axes"]
+    axes = axes if isinstance(axes, list) else [axes, axes]
+    assert a.ndim == 2 and b.ndim == 2 and all(ax in (1, -1) for ax in axes)
+    if cfg.get("normalize"):
+        raise ValueError("normalize")
+    return [np.sum(a * b, axis=1, keepdims=True)]
+
+
+def call(layer, w, xs, k):
+    cls, cfg = layer["class_name"], layer["config"]
+    x = xs[0]
+    if cls in ("LSTM",):
+        return lstm(cfg, w, x, k)
+    if cls == "GRU":
+        return gru(cfg, w, x, k)
+    if cls == "Dense":
+        return dense(cfg, w, x, k)
+    if cls == "TimeDistributed":
+        inner = cfg["layer"]
+        assert inner["class_name"] == "Dense"
+        return dense(inner["config"], w, x, k)
+    if cls == "Conv1D":
+        return conv1d(cfg, w, x, k)
+    if cls == "LocallyConnected1D":
+        return locally_connected1d(cfg, w, x, k)
+    if cls == "RepeatVector":
+        return [np.repeat(x[:, None, :], cfg["n"], axis=1)]
+    if cls == "Flatten":
+        return [x.reshape(x.shape[0], -1)]
+    if cls == "Dropout":
+        return [x]
+    if cls == "Activation":
+        return [activation(cfg["activation"], k)(x)]
+    if cls == "Embedding":
+        return [w[0][x.astype(np.int64)]]  # Keras casts float ids to int
+    if cls == "Concatenate":
+        return [np.concatenate(xs, axis=cfg.get("axis", -1))]
+    if cls == "Dot":
+        return dot(cfg, w, xs, k)
+    raise ValueError(f"layer {cls} not in the reference")
+
+
+def _input_name(layer):
+    return layer["config"]["name"]
+
+
+def _refs(node):
+    """Tensor references (layer, node_index, tensor_index) of one inbound node, Keras 2 or Keras 3 format."""
+    if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+        out = []
+
+        def walk(a):
+            if isinstance(a, dict) and a.get("class_name") == "__keras_tensor__":
+                out.append(tuple(a["config"]["keras_history"]))
+            elif isinstance(a, list):
+                for b in a:
+                    walk(b)
+        walk(node["args"])
+        return out
+    return [(r[0], r[1], r[2]) for r in node]
+
+
+def run(config, k, weights, inputs):
+    """inputs: {input layer name: array}. Returns {output layer name: array}, as Keras's predict would."""
+    layers = config["config"]["layers"]
+    if config["class_name"] == "Sequential":
+        x = None
+        for layer in layers:
+            if layer["class_name"] == "InputLayer":
+                x = inputs[_input_name(layer)]
+                continue
+            if x is None:  # no InputLayer: Keras names the input '<first layer>_input'
+                x = inputs[layer["config"]["name"] + "_input"]
+            x = call(layer, weights.get(layer["config"]["name"], []), [x], k)[0]
+        return {layers[-1]["config"]["name"]: x}
+    values = {}
+    for layer in layers:
+        name = layer.get("name", layer["config"]["name"])
+        if layer["class_name"] == "InputLayer":
+            values[(name, 0, 0)] = inputs[name]
+            continue
+        for ni, node in enumerate(layer["inbound_nodes"]):
+            xs = [values[r] for r in _refs(node)]
+            for ti, y in enumerate(call(layer, weights.get(name, []), xs, k)):
+                values[(name, ni, ti)] = y
+    outs = config["config"]["output_layers"]
+    if outs and not isinstance(outs[0], list):
+        outs = [outs]
+    return {o[0]: values[(o[0], o[1], o[2])] for o in outs}
+
+
+# ── cases ──────────────────────────────────────────────────────────────────────────────────────
+
+def airsensor_windows():
+    with open(os.path.join(SHARED, "airsensor_feeds.csv")) as f:
+        rows = [[float(r[f"field{i}"]) for i in range(1, 6)] for r in csv.DictReader(f)]
+    a = np.array(rows)
+    lo, hi = a.min(0), a.max(0)
+    scaled = (a - lo) / np.where(hi > lo, hi - lo, 1.0)  # sklearn MinMaxScaler fitted on the whole log
+    return scaled[:, None, :].astype(np.float32)  # (rows, window 1, 5 fields)
+
+
+def rnd(seed, *shape):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+CASES = {
+    # case: (model file, {input: array})
+    "airsensor_gru_h5": (os.path.join(SHARED, "airsensor_gru.h5"), lambda: {"input_layer": airsensor_windows()}),
+    "airsensor_gru_keras": (os.path.join(SHARED, "airsensor_gru.keras"), lambda: {"input_layer": airsensor_windows()}),
+    "airquality_lstm_relu": (os.path.join(SHARED, "airquality_lstm_relu.h5"),
+                             lambda: {"lstm_6_input": np.random.default_rng(1).uniform(0, 1, (4, 10, 13)).astype(np.float32)}),
+    "conv_forecaster": ("model.h5", lambda: {"window": rnd(2, 3, 10, 3)}),
+    "conv_causal_head": ("model.h5", lambda: {"signal": rnd(3, 4, 9, 3)}),
+    "gru_reset_before": ("model.h5", lambda: {"x": rnd(4, 3, 7, 4)}),
+    "locally_connected": ("model.h5", lambda: {"series": rnd(5, 3, 9, 3)}),
+    "embedding_lstm": ("model.h5", lambda: {"embedding_input": np.random.default_rng(6).integers(0, 20, (4, 7)).astype(np.float32)}),
+    "dual_encoder_k2": ("model.h5", lambda: {"context": rnd(7, 5, 6, 4), "response": rnd(8, 5, 5, 4)}),
+    "dual_encoder_k3": ("model.keras", lambda: {"context": rnd(9, 5, 6, 4), "response": rnd(10, 5, 5, 4)}),
+    "hard_sigmoid_k2": ("model.h5", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
+    "hard_sigmoid_k3": ("model.h5", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
+}
+
+
+def self_check():
+    """The numpy cells against PyTorch's (weights converted to torch's layouts), so the reference has a reference."""
+    import torch
+    torch.set_default_dtype(torch.float64)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 5, 4))
+    u = 6
+    # LSTM: Keras i,f,c,o is torch's i,f,g,o; kernel (I, 4u) is weight_ih transposed.
+    w = [rng.standard_normal((4, 4 * u)) * 0.5, rng.standard_normal((u, 4 * u)) * 0.5, rng.standard_normal(4 * u) * 0.3]
+    m = torch.nn.LSTM(4, u, batch_first=True)
+    with torch.no_grad():
+        m.weight_ih_l0.copy_(torch.tensor(w[0].T)); m.weight_hh_l0.copy_(torch.tensor(w[1].T))
+        m.bias_ih_l0.copy_(torch.tensor(w[2])); m.bias_hh_l0.zero_()
+        ref = m(torch.tensor(x))[0].numpy()
+    mine = lstm({"units": u, "activation": "tanh", "recurrent_activation": "sigmoid", "return_sequences": True}, w, x, 2)[0]
+    assert np.abs(mine - ref).max() < 1e-10, "LSTM"
+    # GRU reset_after=True: Keras z,r,h -> torch r,z,n.
+    w = [rng.standard_normal((4, 3 * u)) * 0.5, rng.standard_normal((u, 3 * u)) * 0.5, rng.standard_normal((2, 3 * u)) * 0.3]
+    perm = lambda a: np.concatenate([a[..., u:2 * u], a[..., :u], a[..., 2 * u:]], -1)
+    m = torch.nn.GRU(4, u, batch_first=True)
+    with torch.no_grad():
+        m.weight_ih_l0.copy_(torch.tensor(perm(w[0]).T)); m.weight_hh_l0.copy_(torch.tensor(perm(w[1]).T))
+        m.bias_ih_l0.copy_(torch.tensor(perm(w[2][0]))); m.bias_hh_l0.copy_(torch.tensor(perm(w[2][1])))
+        ref = m(torch.tensor(x))[0].numpy()
+    mine = gru({"units": u, "activation": "tanh", "recurrent_activation": "sigmoid", "return_sequences": True, "reset_after": True}, w, x, 2)[0]
+    assert np.abs(mine - ref).max() < 1e-10, "GRU"
+    # Conv1D same / causal / strided valid against torch conv1d with explicit padding.
+    kern = rng.standard_normal((4, 4, 3))
+    for pad, s, d, (l, r) in [("same", 1, 1, (1, 2)), ("causal", 1, 2, (6, 0)), ("valid", 2, 1, (0, 0)), ("same", 2, 1, (1, 2))]:
+        cfg = {"padding": pad, "strides": [s], "dilation_rate": [d], "use_bias": False}
+        mine = conv1d(cfg, [kern], x, 2)[0]
+        xt = torch.nn.functional.pad(torch.tensor(x).transpose(1, 2), (l, r))
+        ref = torch.nn.functional.conv1d(xt, torch.tensor(kern).permute(2, 1, 0), stride=s, dilation=d).transpose(1, 2).numpy()
+        assert mine.shape == ref.shape and np.abs(mine - ref).max() < 1e-10, f"Conv1D {pad} s{s} d{d}"
+    print("self-check: numpy LSTM, GRU and Conv1D equal PyTorch's")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--self-check", action="store_true")
+    args = ap.parse_args()
+    if args.self_check:
+        self_check()
+    results = {}
+    for case, (model, make_inputs) in CASES.items():
+        d = os.path.join(FIXTURES, case)
+        os.makedirs(d, exist_ok=True)
+        path = model if os.path.isabs(model) else os.path.join(d, model)
+        config, k, weights = load(path)
+        inputs = make_inputs()
+        outputs = run(config, k, weights, {n: a.astype(np.float64) for n, a in inputs.items()})
+        for n, a in inputs.items():
+            np.save(os.path.join(d, f"in_{n}.npy"), a)
+        for n, a in outputs.items():
+            assert np.all(np.isfinite(a)), case
+            np.save(os.path.join(d, f"out_{n}.npy"), a.astype(np.float32))
+        model_ref = {"shared": os.path.basename(model)} if os.path.isabs(model) else {"file": model}
+        desc = {"model": model_ref, "keras_major": k,
+                "inputs": {n: list(a.shape) for n, a in inputs.items()},
+                "outputs": {n: list(a.shape) for n, a in outputs.items()}}
+        with open(os.path.join(d, "case.json"), "w") as f:
+            json.dump(desc, f, indent=1, sort_keys=True)
+            f.write("\n")
+        results[case] = outputs
+        spread = {n: float(np.std(a)) for n, a in outputs.items()}
+        print(f"{case}: {desc['outputs']} std {spread}")
+    # hard_sigmoid differs between Keras 2 and 3: the same weights must give visibly different outputs.
+    a, b = results["hard_sigmoid_k2"]["dense"], results["hard_sigmoid_k3"]["dense"]
+    assert np.abs(a - b).max() > 1e-2, "hard_sigmoid k2/k3 outputs too close to tell the definitions apart"
+
+
+if __name__ == "__main__":
+    main()
