@@ -42,7 +42,7 @@ public static class Converter
         var graph = ModelImporter.Import(options.ModelPath, frozen);
         graph.Validate();
         if (options.ModelName is { Length: > 0 } n) graph.Name = n;
-        else if (graph.Name is "" or "model" or "main_graph" or "torch-jit-export") graph.Name = Path.GetFileNameWithoutExtension(options.ModelPath);
+        else if (graph.Name is "" or "model" or "main_graph" or "torch-jit-export" or "torch_jit") graph.Name = Path.GetFileNameWithoutExtension(options.ModelPath);
 
         var metadata = BuildMetadata(graph, options);
         string? dir = Path.GetDirectoryName(Path.GetFullPath(options.OutputPath));

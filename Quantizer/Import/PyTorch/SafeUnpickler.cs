@@ -141,10 +141,10 @@ public sealed class SafeUnpickler
                 case (byte)'1': PopToMark(); break; // POP_MARK
                 case (byte)'2': Push(CheckNotMark(Peek())); break; // DUP
                 case (byte)'q': _memo[ReadByte()] = CheckNotMark(Peek()); break; // BINPUT
-                case (byte)'r': _memo[ReadLength(4)] = CheckNotMark(Peek()); break; // LONG_BINPUT
+                case (byte)'r': _memo[BinaryPrimitives.ReadUInt32LittleEndian(Take(4))] = CheckNotMark(Peek()); break; // LONG_BINPUT
                 case 0x94: _memo[_memo.Count] = CheckNotMark(Peek()); break; // MEMOIZE
                 case (byte)'h': Push(MemoGet(ReadByte())); break; // BINGET
-                case (byte)'j': Push(MemoGet(ReadLength(4))); break; // LONG_BINGET
+                case (byte)'j': Push(MemoGet(BinaryPrimitives.ReadUInt32LittleEndian(Take(4)))); break; // LONG_BINGET
                 case (byte)'c': // GLOBAL
                 {
                     string module = ReadLine();
@@ -277,8 +277,7 @@ public sealed class SafeUnpickler
 
     private object? Pop()
     {
-        if (_stack.Count == 0 || (_marks.Count > 0 && _marks.Peek() == _stack.Count - 1) && ReferenceEquals(_stack[^1], Mark))
-            throw Error("stack underflow");
+        if (_stack.Count == 0 || ReferenceEquals(_stack[^1], Mark)) throw Error("stack underflow");
         var v = _stack[^1];
         _stack.RemoveAt(_stack.Count - 1);
         return v;

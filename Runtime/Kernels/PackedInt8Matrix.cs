@@ -1,0 +1,213 @@
+namespace Edge.Runtime.Kernels;
+
+/// <summary>
+/// An int8 weight matrix W (rows x cols, y = W x) quantized symmetric per row and packed once into the
+/// layout every <see cref="Gemv"/> path reads.
+/// <para>Quantization (ARCHITECTURE.md): per row r, scale_r = max|W[r, :]| / 127, q = round-half-even(w * (127 / max|W[r, :]|))
+/// clamped to [-127, 127], zero point 0; an all-zero row has scale 0 and q = 0. -128 never occurs, so every
+/// kernel may negate a weight (the AVX2 sign trick) without overflow.</para>
+/// <para>Layout ("8x4c4", as XNNPACK's packed GEMM weights): rows in blocks of <see cref="TileRows"/> = 8
+/// (the last block zero-padded), K zero-padded to a multiple of <see cref="KAlign"/> = 16. Within a block,
+/// for each group of 4 consecutive k the 8 rows' 4 bytes follow each other:
+/// <code>
+///   block rb, k group g (k = 4g .. 4g+3):  32 bytes at (rb * PaddedCols / 4 + g) * 32
+///   [ r0k0 r0k1 r0k2 r0k3 | r1k0 .. r1k3 | ... | r7k0 .. r7k3 ]
+/// </code>
+/// So one 32-byte load is a Vector256 of 8 int32 lanes (one per row) for vpmaddubsw+vpmaddwd / vpdpbusd
+/// against a broadcast of x[4g..4g+3], and two 16-byte loads feed NEON sdot / smull+sadalp for rows 0-3
+/// and 4-7; no horizontal reduction is needed at the end. K is padded to 16 (not just 4) so the kernels'
+/// inner loops run whole 16-k steps with no remainder; the padding multiplies zeros.</para>
+/// <para>Row sums (Σ_k q[r, k]) serve the VNNI path, which feeds x + 128 as unsigned bytes and subtracts
+/// 128 · Σ_k q[r, k].</para>
+/// </summary>
+public sealed class PackedInt8Matrix
+{
+    /// <summary>Rows per block: one int32 lane per row in a Vector256, two Vector128s on arm64.</summary>
+    public const int TileRows = 8;
+    /// <summary>Consecutive k per row in a group (the dot-product width of vpdpbusd / sdot).</summary>
+    public const int KGroup = 4;
+    /// <summary>K is padded to a multiple of this.</summary>
+    public const int KAlign = 16;
+    /// <summary>
+    /// Largest K: 65536 · 255 · 127 &lt; 2^31, so int32 accumulators cannot overflow on any path (the VNNI
+    /// path's offset activations reach 255).
+    /// </summary>
+    public const int MaxCols = 65536;
+
+    private readonly sbyte[] _data;
+    private readonly float[] _scales; // padded to RowBlocks * TileRows
+    private readonly int[] _sums;     // padded to RowBlocks * TileRows
+
+    private PackedInt8Matrix(int rows, int cols, sbyte[] data, float[] scales, int[] sums)
+    {
+        Rows = rows;
+        Cols = cols;
+        _data = data;
+        _scales = scales;
+        _sums = sums;
+    }
+
+    public int Rows { get; }
+    public int Cols { get; }
+    /// <summary>K rounded up to <see cref="KAlign"/>.</summary>
+    public int PaddedCols => PadCols(Cols);
+    public int RowBlocks => BlockCount(Rows);
+
+    /// <summary>The packed bytes (length <see cref="PackedLength"/>).</summary>
+    public ReadOnlySpan<sbyte> Data => _data;
+    /// <summary>scale_r per row (length <see cref="Rows"/>).</summary>
+    public ReadOnlySpan<float> RowScales => _scales.AsSpan(0, Rows);
+    /// <summary>Σ_k q[r, k] per row (length <see cref="Rows"/>).</summary>
+    public ReadOnlySpan<int> RowSums => _sums.AsSpan(0, Rows);
+
+    internal sbyte[] DataArray => _data;
+    internal float[] PaddedScales => _scales;
+    internal int[] PaddedSums => _sums;
+
+    public static int PadCols(int cols) => (cols + KAlign - 1) / KAlign * KAlign;
+    public static int BlockCount(int rows) => (rows + TileRows - 1) / TileRows;
+
+    /// <summary>The size check of the layout: bytes of packed data for rows x cols.</summary>
+    public static long PackedLength(int rows, int cols)
+    {
+        CheckShape(rows, cols);
+        return (long)BlockCount(rows) * TileRows * PadCols(cols);
+    }
+
+    /// <summary>Offset of q[r, k] in <see cref="Data"/>.</summary>
+    public static long OffsetOf(int r, int k, int cols)
+    {
+        int kp = PadCols(cols);
+        return ((long)(r / TileRows) * (kp / KGroup) + k / KGroup) * (TileRows * KGroup) + r % TileRows * KGroup + k % KGroup;
+    }
+
+    /// <summary>q[r, k] (for tests and inspection; kernels read <see cref="Data"/>).</summary>
+    public sbyte this[int r, int k]
+    {
+        get
+        {
+            if ((uint)r >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(r));
+            if ((uint)k >= (uint)Cols) throw new ArgumentOutOfRangeException(nameof(k));
+            return _data[OffsetOf(r, k, Cols)];
+        }
+    }
+
+    /// <summary>Quantizes an fp32 row-major matrix (row r at <c>w[r * rowStride ..]</c>) per row and packs it.</summary>
+    public static PackedInt8Matrix Quantize(ReadOnlySpan<float> w, int rows, int cols, int rowStride = -1)
+    {
+        if (rowStride < 0) rowStride = cols;
+        CheckShape(rows, cols);
+        CheckSource(w.Length, rows, cols, rowStride);
+        var q = new sbyte[(long)rows * cols];
+        var scales = new float[rows];
+        for (int r = 0; r < rows; r++)
+            scales[r] = QuantizeRow(w.Slice(r * rowStride, cols), q.AsSpan(r * cols, cols));
+        return Pack(q, scales, rows, cols);
+    }
+
+    /// <summary>
+    /// The per-row (and per-tensor activation) quantizer, the reference for the quantizer and the kernels:
+    /// returns scale = max|x| / 127 and writes q = clamp(round-half-even(x · (127 / max|x|)), -127, 127).
+    /// All zeros give scale 0 and q = 0; NaN or infinity is refused.
+    /// </summary>
+    public static float QuantizeRow(ReadOnlySpan<float> x, Span<sbyte> q)
+    {
+        if (q.Length < x.Length) throw new ArgumentException($"q holds {q.Length} values, x has {x.Length}", nameof(q));
+        float maxAbs = 0;
+        foreach (var v in x)
+        {
+            if (!float.IsFinite(v)) throw new EdgeException($"cannot quantize {v}: the values must be finite");
+            maxAbs = Math.Max(maxAbs, Math.Abs(v));
+        }
+        if (maxAbs == 0)
+        {
+            q[..x.Length].Clear();
+            return 0;
+        }
+        float inv = 127f / maxAbs;
+        for (int i = 0; i < x.Length; i++)
+            q[i] = (sbyte)Math.Clamp(MathF.Round(x[i] * inv, MidpointRounding.ToEven), -127f, 127f);
+        return maxAbs / 127f;
+    }
+
+    /// <summary>Packs already quantized weights (row r at <c>q[r * rowStride ..]</c>, values in [-127, 127]) with their row scales.</summary>
+    public static PackedInt8Matrix Pack(ReadOnlySpan<sbyte> q, ReadOnlySpan<float> rowScales, int rows, int cols, int rowStride = -1)
+    {
+        if (rowStride < 0) rowStride = cols;
+        CheckShape(rows, cols);
+        CheckSource(q.Length, rows, cols, rowStride);
+        if (rowScales.Length != rows) throw new ArgumentException($"{rowScales.Length} row scales for {rows} rows", nameof(rowScales));
+        var data = new sbyte[PackedLength(rows, cols)];
+        int padded = BlockCount(rows) * TileRows;
+        var scales = new float[padded];
+        var sums = new int[padded];
+        for (int r = 0; r < rows; r++)
+        {
+            if (!float.IsFinite(rowScales[r]) || rowScales[r] < 0) throw new EdgeException($"row {r}: scale {rowScales[r]} is not a finite non-negative number");
+            scales[r] = rowScales[r];
+            var row = q.Slice(r * rowStride, cols);
+            int sum = 0;
+            for (int k = 0; k < cols; k++)
+            {
+                sbyte v = row[k];
+                if (v == sbyte.MinValue) throw new EdgeException($"row {r}, column {k}: weight -128 is outside the symmetric range [-127, 127]");
+                data[OffsetOf(r, k, cols)] = v;
+                sum += v;
+            }
+            sums[r] = sum;
+        }
+        return new PackedInt8Matrix(rows, cols, data, scales, sums);
+    }
+
+    /// <summary>
+    /// Adopts bytes already in the packed layout (e.g. from a blob): checks the size, the value range and
+    /// that the padding is zero, and recomputes the row sums.
+    /// </summary>
+    public static PackedInt8Matrix FromPacked(sbyte[] data, ReadOnlySpan<float> rowScales, int rows, int cols)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        long expected = PackedLength(rows, cols);
+        if (data.Length != expected)
+            throw new EdgeException($"packed int8 matrix {rows} x {cols}: {data.Length} bytes, the 8x4c4 layout needs {expected}");
+        if (rowScales.Length != rows) throw new EdgeException($"packed int8 matrix {rows} x {cols}: {rowScales.Length} row scales");
+        int padded = BlockCount(rows) * TileRows;
+        var scales = new float[padded];
+        var sums = new int[padded];
+        int kp = PadCols(cols);
+        for (int r = 0; r < padded; r++)
+        {
+            if (r < rows)
+            {
+                if (!float.IsFinite(rowScales[r]) || rowScales[r] < 0) throw new EdgeException($"row {r}: scale {rowScales[r]} is not a finite non-negative number");
+                scales[r] = rowScales[r];
+            }
+            int sum = 0;
+            for (int k = 0; k < kp; k++)
+            {
+                sbyte v = data[OffsetOf(r, k, cols)];
+                if (r >= rows || k >= cols)
+                {
+                    if (v != 0) throw new EdgeException($"packed int8 matrix {rows} x {cols}: padding at row {r}, column {k} is {v}, not 0");
+                    continue;
+                }
+                if (v == sbyte.MinValue) throw new EdgeException($"row {r}, column {k}: weight -128 is outside the symmetric range [-127, 127]");
+                sum += v;
+            }
+            sums[r] = sum;
+        }
+        return new PackedInt8Matrix(rows, cols, data, scales, sums);
+    }
+
+    private static void CheckShape(int rows, int cols)
+    {
+        if (rows < 1) throw new ArgumentOutOfRangeException(nameof(rows), rows, "at least one row");
+        if (cols < 1 || cols > MaxCols) throw new ArgumentOutOfRangeException(nameof(cols), cols, $"columns must be in 1..{MaxCols}");
+    }
+
+    private static void CheckSource(int length, int rows, int cols, int rowStride)
+    {
+        if (rowStride < cols) throw new ArgumentOutOfRangeException(nameof(rowStride), rowStride, $"row stride below {cols} columns");
+        long need = (long)(rows - 1) * rowStride + cols;
+        if (length < need) throw new ArgumentException($"source holds {length} values, {rows} x {cols} with row stride {rowStride} needs {need}");
+    }
+}
