@@ -21,7 +21,8 @@ public sealed record ConvertOptions(
     string OutputPath,
     Precision Precision = Precision.Fp32,
     IReadOnlyDictionary<string, string>? Freeze = null,
-    string? ModelName = null);
+    string? ModelName = null,
+    string? SpecPath = null);
 
 /// <summary>Model file -> IR -> `.edge` blob, with the metadata the runtime and the device need.</summary>
 public static class Converter
@@ -39,7 +40,7 @@ public static class Converter
             foreach (var (name, file) in options.Freeze) frozen[name] = Npy.Read(file);
 
         log?.WriteLine($"importing {options.ModelPath}");
-        var graph = ModelImporter.Import(options.ModelPath, frozen);
+        var graph = ModelImporter.Import(options.ModelPath, frozen, options.SpecPath, log);
         graph.Validate();
         if (options.ModelName is { Length: > 0 } n) graph.Name = n;
         else if (graph.Name is "" or "model" or "main_graph" or "torch-jit-export" or "torch_jit") graph.Name = Path.GetFileNameWithoutExtension(options.ModelPath);
@@ -52,12 +53,17 @@ public static class Converter
         return graph;
     }
 
+    private static string Sha256(string path)
+    {
+        using var fs = File.OpenRead(path);
+        return System.Convert.ToHexStringLower(SHA256.HashData(fs));
+    }
+
     public static JsonObject BuildMetadata(Graph graph, ConvertOptions options)
     {
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(options);
-        string sha;
-        using (var fs = File.OpenRead(options.ModelPath)) sha = System.Convert.ToHexStringLower(SHA256.HashData(fs));
+        string sha = Sha256(options.ModelPath);
         static JsonArray Values(IEnumerable<ValueInfo> vs) => new(vs.Select(v => (JsonNode)new JsonObject
         {
             ["name"] = v.Name,
@@ -65,7 +71,7 @@ public static class Converter
             ["shape"] = new JsonArray(v.Shape.Select(d => (JsonNode)JsonValue.Create(d)).ToArray()),
         }).ToArray());
         var frozen = new JsonArray((options.Freeze ?? new Dictionary<string, string>()).Keys.Order(StringComparer.Ordinal).Select(k => (JsonNode)JsonValue.Create(k)).ToArray());
-        return new JsonObject
+        var metadata = new JsonObject
         {
             ["model_name"] = graph.Name,
             ["inputs"] = Values(graph.Inputs),
@@ -80,5 +86,12 @@ public static class Converter
                 ["frozen_inputs"] = frozen,
             },
         };
+        if (options.SpecPath is not null)
+        {
+            var provenance = metadata["provenance"]!.AsObject();
+            provenance["spec_file"] = Path.GetFileName(options.SpecPath);
+            provenance["spec_sha256"] = Sha256(options.SpecPath);
+        }
+        return metadata;
     }
 }

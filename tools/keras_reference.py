@@ -325,6 +325,7 @@ CASES = {
     "dual_encoder_k3": ("model.keras", lambda: {"context": rnd(9, 5, 6, 4), "response": rnd(10, 5, 5, 4)}),
     "hard_sigmoid_k2": ("model.h5", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
     "hard_sigmoid_k3": ("model.h5", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
+    "hard_sigmoid_k3_keras": ("model.keras", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
 }
 
 

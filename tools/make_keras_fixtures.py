@@ -153,10 +153,11 @@ def write_legacy_h5(path, config, weights, keras_version, layer_names, colon=Tru
 
     by_layer = dict(weights)
     with h5py.File(path, "w", track_order=False) as f:
-        f.attrs["backend"] = "tensorflow"
-        f.attrs["keras_version"] = keras_version
-        f.attrs["model_config"] = json.dumps(config)
-        f.attrs["training_config"] = json.dumps({"loss": "mean_squared_error"})
+        text = (lambda v: np.bytes_(v.encode("utf8"))) if fixed_strings else (lambda v: v)
+        f.attrs["backend"] = text("tensorflow")
+        f.attrs["keras_version"] = text(keras_version)
+        f.attrs["model_config"] = text(json.dumps(config))
+        f.attrs["training_config"] = text(json.dumps({"loss": "mean_squared_error"}))
         g = f.create_group("model_weights")
         g.attrs["layer_names"] = strings(layer_names)
         g.attrs["backend"] = "tensorflow"
@@ -404,19 +405,30 @@ def case_hard_sigmoid_k2(out):
     write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", ["lstm", "gru", "dense"])
 
 
-def case_hard_sigmoid_k3(out):
-    """The same network and weights saved by Keras 3 as legacy .h5: hard_sigmoid is relu6(x + 3) / 6 there."""
-    lstm, gru, d = hard_sigmoid_weights()
-    cfg = {"module": "keras", "class_name": "Sequential", "config": {"name": "hard", "trainable": True, "dtype": DTYPE3, "layers": [
+def hard_sigmoid_k3_config():
+    return {"module": "keras", "class_name": "Sequential", "config": {"name": "hard", "trainable": True, "dtype": DTYPE3, "layers": [
         k3_input("x", [5, 3]),
         k3_rnn("LSTM", "lstm", 4, recurrent_activation="hard_sigmoid", return_sequences=True),
         k3_rnn("GRU", "gru", 3, recurrent_activation="hard_sigmoid", reset_after=True),
         k3_dense("dense", 2, activation="hard_sigmoid"),
     ], "build_input_shape": [None, 5, 3]}, "registered_name": None}
+
+
+def case_hard_sigmoid_k3(out):
+    """The same network and weights saved by Keras 3 as legacy .h5: hard_sigmoid is relu6(x + 3) / 6 there."""
+    lstm, gru, d = hard_sigmoid_weights()
+    cfg = hard_sigmoid_k3_config()
     weights = [("lstm", list(zip([f"hard/lstm/lstm_cell/{n}" for n in ["kernel", "recurrent_kernel", "bias"]], lstm))),
                ("gru", list(zip([f"hard/gru/gru_cell/{n}" for n in ["kernel", "recurrent_kernel", "bias"]], gru))),
                ("dense", list(zip(["hard/dense/kernel", "hard/dense/bias"], d)))]
     write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "3.3.3", ["lstm", "gru", "dense"], colon=False, fixed_strings=False)
+
+
+def case_hard_sigmoid_k3_keras(out):
+    """The Keras 3 model of hard_sigmoid_k3 saved as .keras (model.save('model.keras')): both must import to the same IR."""
+    lstm, gru, d = hard_sigmoid_weights()
+    write_keras_zip(os.path.join(out, "model.keras"), hard_sigmoid_k3_config(),
+                    [("LSTM", "lstm", [], lstm), ("GRU", "gru", [], gru), ("Dense", "dense", d, None)])
 
 
 # ── files that must be refused ─────────────────────────────────────────────────────────────────
@@ -456,6 +468,21 @@ def case_refusals(out):
         del f["model_weights/head/head/bias:0"]
         f["model_weights/head/head"].create_dataset("bias:0", shape=(1 << 20, 1 << 20), dtype="f4", track_times=False)
 
+    case_weights_only(out)
+
+
+def case_weights_only(out):
+    """model.save_weights('x.h5') layout: layer groups at the root, no model_config: no architecture to import."""
+    w = W(111)
+    with h5py.File(os.path.join(out, "weights_only.h5"), "w") as f:
+        f.attrs["backend"] = "tensorflow"
+        f.attrs["keras_version"] = "2.15.0"
+        f.attrs["layer_names"] = np.array([b"dense"])
+        g = f.create_group("dense")
+        g.attrs["weight_names"] = np.array([b"dense/kernel:0", b"dense/bias:0"])
+        g.create_dataset("dense/kernel:0", data=w(3, 2), track_times=False)
+        g.create_dataset("dense/bias:0", data=w(2), track_times=False)
+
 
 CASES = {
     "conv_forecaster": case_conv_forecaster,
@@ -467,6 +494,7 @@ CASES = {
     "dual_encoder_k3": case_dual_encoder_k3,
     "hard_sigmoid_k2": case_hard_sigmoid_k2,
     "hard_sigmoid_k3": case_hard_sigmoid_k3,
+    "hard_sigmoid_k3_keras": case_hard_sigmoid_k3_keras,
     "refuse": case_refusals,
 }
 

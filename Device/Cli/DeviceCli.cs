@@ -8,6 +8,7 @@ namespace Edge.Device;
 /// <summary>
 /// The on-device `edge` command line:
 ///   edge predict --model FILE.edge --input NAME=FILE.npy [...] --output-dir DIR
+///   edge selftest
 /// </summary>
 public static class DeviceCli
 {
@@ -44,6 +45,10 @@ public static class DeviceCli
         }));
 
         root.Subcommands.Add(predict);
+
+        var selftest = new Command("selftest", "check every kernel path this CPU supports against the scalar reference and run a small model on each; exit 1 on any failure");
+        selftest.SetAction(_ => CliSupport.Guard(Tool, stderr, () => SelfTest.KernelSelfTest.Run(stdout)));
+        root.Subcommands.Add(selftest);
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
     }
 

@@ -22,7 +22,7 @@ public static class QuantizerCli
         ArgumentNullException.ThrowIfNull(args);
         var root = new RootCommand("edge-quantize: convert PyTorch/ONNX/Keras models into Edge's .edge blobs, and inspect them.");
 
-        var model = new Argument<string>("MODEL") { Description = "the model file (.onnx)" };
+        var model = new Argument<string>("MODEL") { Description = "the model file: .onnx, or a PyTorch state_dict (.pt, .pth, .safetensors) with --spec" };
         var output = new Option<string>("--output", "-o") { Description = "the .edge file to write", Required = true };
         var precision = new Option<string>("--precision") { Description = "weight precision: fp32", DefaultValueFactory = _ => "fp32" };
         precision.AcceptOnlyFromAmong("fp32", "int8");
@@ -33,8 +33,9 @@ public static class QuantizerCli
             AllowMultipleArgumentsPerToken = false,
         };
         var name = new Option<string?>("--name") { Description = "model name stored in the blob (default: the file name)" };
+        var spec = new Option<string?>("--spec") { Description = "the architecture of a PyTorch state_dict as JSON (see docs/spec.md)", HelpName = "FILE.json" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "print nothing on success" };
-        var convert = new Command("convert", "convert a model into an .edge blob") { model, output, precision, freeze, name, quiet };
+        var convert = new Command("convert", "convert a model into an .edge blob") { model, output, precision, freeze, spec, name, quiet };
         convert.SetAction(r => CliSupport.Guard(Tool, stderr, () =>
         {
             var frozen = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -49,13 +50,15 @@ public static class QuantizerCli
                 r.GetValue(output)!,
                 r.GetValue(precision) == "int8" ? Precision.Int8 : Precision.Fp32,
                 frozen,
-                r.GetValue(name));
+                r.GetValue(name),
+                r.GetValue(spec));
             Converter.Convert(options, r.GetValue(quiet) ? null : stdout);
             return 0;
         }));
 
-        var target = new Argument<string>("FILE") { Description = "a model file (.onnx) or an .edge blob" };
-        var inspect = new Command("inspect", "show a model's graph, shapes, parameter count and sizes") { target };
+        var target = new Argument<string>("FILE") { Description = "a model file (.onnx; .pt/.pth/.safetensors with --spec) or an .edge blob" };
+        var inspectSpec = new Option<string?>("--spec") { Description = "the architecture of a PyTorch state_dict (see docs/spec.md)", HelpName = "FILE.json" };
+        var inspect = new Command("inspect", "show a model's graph, shapes, parameter count and sizes") { target, inspectSpec };
         inspect.SetAction(r => CliSupport.Guard(Tool, stderr, () =>
         {
             string path = r.GetValue(target)!;
@@ -69,7 +72,7 @@ public static class QuantizerCli
             }
             else
             {
-                var g = ModelImporter.Import(path);
+                var g = ModelImporter.Import(path, specPath: r.GetValue(inspectSpec));
                 stdout.WriteLine($"{path}: imported into Edge IR");
                 GraphPrinter.Print(g, stdout);
             }

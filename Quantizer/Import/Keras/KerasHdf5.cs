@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Edge.Runtime;
 using PureHDF;
 using PureHDF.VOL.Native;
@@ -41,6 +42,7 @@ internal sealed class KerasHdf5 : IDisposable
         ReadOnlySpan<byte> magic = [0x89, (byte)'H', (byte)'D', (byte)'F', (byte)'\r', (byte)'\n', 0x1a, (byte)'\n'];
         if (bytes.Length < magic.Length || !bytes.AsSpan(0, magic.Length).SequenceEqual(magic))
             throw new EdgeException($"{name}: not an HDF5 file (no HDF5 signature)");
+        CheckEndOfFile(bytes, name);
         try
         {
             var file = H5File.Open(new MemoryStream(bytes, writable: false), leaveOpen: false);
@@ -50,6 +52,30 @@ internal sealed class KerasHdf5 : IDisposable
         {
             throw new EdgeException($"{name}: cannot read the HDF5 file (truncated or corrupt?): {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// A truncated file can still open (and even yield the weights when only the tail was lost), so compare
+    /// the superblock's end-of-file address with the real length. Superblock layout (HDF5 spec, section II.A):
+    /// <code>
+    /// v0/v1: signature(8) version(1) freespace(1) rootsym(1) res(1) shared(1) sizeof_offsets(1) sizeof_lengths(1) res(1)
+    ///        leaf_k(2) internal_k(2) flags(4) [v1: istore_k(2) res(2)] base(O) freespace_addr(O) eof(O) driver(O) ...
+    /// v2/v3: signature(8) version(1) sizeof_offsets(1) sizeof_lengths(1) flags(1) base(O) ext(O) eof(O) root(O) checksum(4)
+    /// </code>
+    /// </summary>
+    private static void CheckEndOfFile(byte[] bytes, string name)
+    {
+        if (bytes.Length < 16) throw new EdgeException($"{name}: truncated HDF5 file ({bytes.Length} bytes)");
+        int version = bytes[8];
+        int offsetSize = version <= 1 ? bytes[13] : bytes[9];
+        if (offsetSize is not (4 or 8)) return; // unusual layout: leave it to the reader
+        int baseAt = version switch { 0 => 24, 1 => 28, _ => 12 };
+        int eofAt = baseAt + 2 * offsetSize;
+        if (eofAt + offsetSize > bytes.Length) throw new EdgeException($"{name}: truncated HDF5 file ({bytes.Length} bytes, inside its superblock)");
+        ulong Read(int at) => offsetSize == 8 ? BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(at)) : BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at));
+        ulong end = Read(baseAt) + Read(eofAt);
+        if (end > (ulong)bytes.Length)
+            throw new EdgeException($"{name}: truncated HDF5 file: its superblock says it ends at byte {end}, but it has {bytes.Length} bytes");
     }
 
     public void Dispose() => _file.Dispose();

@@ -1,0 +1,151 @@
+using Edge.Runtime;
+using Edge.Runtime.Tensors;
+
+namespace Edge.Quantizer.Import.PyTorch;
+
+/// <summary>
+/// Named tensors read from a `.pt`/`.pth` (torch.save zip) or `.safetensors` file, in file order,
+/// already converted to Edge element types (see <see cref="TorchTensors"/>).
+/// </summary>
+public sealed class StateDict
+{
+    /// <summary>Keys under which training scripts commonly store the state_dict in a checkpoint dict, in the order they are tried.</summary>
+    /// <summary>Flattening nested dicts stops with an error after this many entries.</summary>
+    public const int MaxEntries = 1_000_000;
+
+    public static readonly string[] CheckpointKeys = ["state_dict", "model_state_dict", "model_state", "model", "net", "network"];
+
+    public StateDict(string source, OrderedDictionary<string, Tensor> tensors, string? checkpointKey = null, IReadOnlyList<string>? notes = null)
+    {
+        Source = source;
+        Tensors = tensors;
+        CheckpointKey = checkpointKey;
+        Notes = notes ?? [];
+    }
+
+    /// <summary>The file name, for messages.</summary>
+    public string Source { get; }
+
+    public OrderedDictionary<string, Tensor> Tensors { get; }
+
+    /// <summary>When the file held a checkpoint dict: the key whose value was used as the state_dict (e.g. "model_state_dict").</summary>
+    public string? CheckpointKey { get; }
+
+    /// <summary>What was skipped or chosen while reading (non-tensor entries, the checkpoint key): for the log.</summary>
+    public IReadOnlyList<string> Notes { get; }
+
+    /// <summary>Reads a `.pt`/`.pth`/`.safetensors` file by its extension (anything but .safetensors is read as a torch.save zip).</summary>
+    public static StateDict Load(string path, string? stateDictKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path)) throw new EdgeException($"{path}: no such file");
+        using var stream = File.OpenRead(path);
+        string source = Path.GetFileName(path);
+        return Path.GetExtension(path).Equals(".safetensors", StringComparison.OrdinalIgnoreCase)
+            ? SafeTensorsReader.Read(stream, source)
+            : ReadPt(stream, source, stateDictKey);
+    }
+
+    /// <summary>
+    /// Reads a torch.save zip. The pickle may hold a state_dict, nested dicts of tensors (flattened with
+    /// dots), or a checkpoint dict: <paramref name="stateDictKey"/> picks its entry ("" = the whole
+    /// dict); otherwise the first of <see cref="CheckpointKeys"/> that holds tensors is used when the
+    /// top level holds no tensor itself.
+    /// </summary>
+    public static StateDict ReadPt(Stream stream, string source, string? stateDictKey = null)
+    {
+        using var archive = PtArchive.Open(stream, source);
+        string pickleName = $"{source}:{archive.Prefix}/data.pkl";
+        var root = SafeUnpickler.Load(archive.ReadPickle(), pickleName);
+        var notes = new List<string>();
+        var (dict, key) = Locate(root, source, stateDictKey, notes);
+        var records = new List<KeyValuePair<string, TensorRecord>>();
+        int budget = MaxEntries;
+        Flatten(dict, "", records, notes, new HashSet<PyDict>(ReferenceEqualityComparer.Instance), 0, source, ref budget);
+        if (records.Count == 0)
+            throw new EdgeFormatException($"{source}: no tensors found{(key is null ? "" : $" under '{key}'")}");
+
+        var storages = new Dictionary<string, (StorageRef Ref, byte[] Bytes)>(StringComparer.Ordinal);
+        var tensors = new OrderedDictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, rec) in records)
+        {
+            var s = rec.Storage;
+            if (!storages.TryGetValue(s.Key, out var loaded))
+            {
+                long bytes = s.Numel > PtArchive.MaxEntryBytes / s.DType.ItemSize()
+                    ? throw new EdgeFormatException($"{source}: storage '{s.Key}' declares {s.Numel} elements, more than Edge reads")
+                    : s.Numel * s.DType.ItemSize();
+                loaded = (s, archive.ReadStorage(s.Key, bytes));
+                storages[s.Key] = loaded;
+            }
+            else if (loaded.Ref.DType != s.DType || loaded.Ref.Numel != s.Numel)
+            {
+                throw new EdgeFormatException($"{source}: storage '{s.Key}' is declared as {loaded.Ref.DType.Name()}[{loaded.Ref.Numel}] and as {s.DType.Name()}[{s.Numel}]");
+            }
+            if (!tensors.TryAdd(name, TorchTensors.FromStorage($"{source}: '{name}'", s.DType, loaded.Bytes, rec.Offset, rec.Size, rec.Stride)))
+                throw new EdgeFormatException($"{source}: the key '{name}' appears twice after flattening nested dicts");
+        }
+        return new StateDict(source, tensors, key, notes);
+    }
+
+    private static (PyDict Dict, string? Key) Locate(object? root, string source, string? stateDictKey, List<string> notes)
+    {
+        if (root is not PyDict top)
+            throw new EdgeFormatException($"{source}: the file holds {PickleText.Describe(root)}, not a dict of tensors; save model.state_dict()");
+        if (stateDictKey is not null)
+        {
+            if (stateDictKey.Length == 0) return (top, null);
+            if (!top.TryGet(stateDictKey, out var v) || v is not PyDict chosen)
+                throw new EdgeException($"{source}: state_dict_key '{stateDictKey}' is not a dict in the file; its top-level keys are: {TopKeys(top)}");
+            notes.Add($"using checkpoint['{stateDictKey}'] (state_dict_key)");
+            return (chosen, stateDictKey);
+        }
+        if (top.Entries.Any(e => e.Value is TensorRecord)) return (top, null);
+        foreach (var key in CheckpointKeys)
+        {
+            if (top.TryGet(key, out var v) && v is PyDict d && HoldsTensor(d, 0))
+            {
+                var others = top.Entries.Select(e => PickleText.Describe(e.Key)).Where(k => k != $"'{key}'");
+                notes.Add($"using checkpoint['{key}'] as the state_dict; other entries ignored: {string.Join(", ", others)}");
+                return (d, key);
+            }
+        }
+        return (top, null);
+    }
+
+    private static string TopKeys(PyDict d) => string.Join(", ", d.Entries.Take(20).Select(e => PickleText.Describe(e.Key)));
+
+    private static bool HoldsTensor(PyDict d, int depth, HashSet<PyDict>? seen = null)
+    {
+        seen ??= new HashSet<PyDict>(ReferenceEqualityComparer.Instance);
+        if (depth > 8 || !seen.Add(d)) return false; // each dict is looked at once, however often it is shared
+        return d.Entries.Any(e => e.Value is TensorRecord || (e.Value is PyDict inner && HoldsTensor(inner, depth + 1, seen)));
+    }
+
+    private static void Flatten(PyDict dict, string prefix, List<KeyValuePair<string, TensorRecord>> into, List<string> notes,
+        HashSet<PyDict> visiting, int depth, string source, ref int budget)
+    {
+        if (depth > 32) throw new EdgeFormatException($"{source}: dicts nested more than 32 deep");
+        if (!visiting.Add(dict)) throw new EdgeFormatException($"{source}: a dict contains itself (at '{prefix}')");
+        foreach (var (k, v) in dict.Entries)
+        {
+            // A dict shared under several keys is flattened under each; the budget bounds what a
+            // pickle of shared references could multiply.
+            if (--budget < 0) throw new EdgeFormatException($"{source}: more than {MaxEntries} dict entries after flattening");
+            if (k is not string key)
+            {
+                if (notes.Count < 50) notes.Add($"ignored entry with non-string key {PickleText.Describe(k)} at '{prefix}'");
+                continue;
+            }
+            switch (v)
+            {
+                case TensorRecord t: into.Add(new(prefix + key, t)); break;
+                case PyDict inner: Flatten(inner, prefix + key + ".", into, notes, visiting, depth + 1, source, ref budget); break;
+                default:
+                    if (notes.Count < 50) notes.Add($"ignored non-tensor entry '{prefix + key}' = {PickleText.Describe(v)}");
+                    break;
+            }
+        }
+        visiting.Remove(dict);
+    }
+}

@@ -1,0 +1,135 @@
+using Edge.Runtime.Kernels;
+
+namespace Edge.Runtime.Tests.Kernels;
+
+[TestClass]
+public sealed class KernelApiTests
+{
+    [TestMethod]
+    public void PackedLayout_HasTheDocumentedSizeAndOffsets()
+    {
+        Assert.AreEqual(8 * 16, PackedInt8Matrix.PackedLength(1, 1));
+        Assert.AreEqual(16L * 208, PackedInt8Matrix.PackedLength(9, 200));
+        Assert.AreEqual(800L * 208, PackedInt8Matrix.PackedLength(800, 200));
+        Assert.AreEqual(0, PackedInt8Matrix.OffsetOf(0, 0, 5));
+        Assert.AreEqual(4 + 1, PackedInt8Matrix.OffsetOf(1, 1, 5));
+        Assert.AreEqual(32 + 2 * 4 + 1, PackedInt8Matrix.OffsetOf(2, 5, 5));   // second k group
+        Assert.AreEqual(16 * 8 + 3, PackedInt8Matrix.OffsetOf(8, 3, 5));      // second row block (K padded to 16)
+
+        var rng = new Random(3);
+        var q = KernelReference.RandomInt8(rng, 13 * 21);
+        var p = PackedInt8Matrix.Pack(q, new float[13], 13, 21);
+        Assert.AreEqual(PackedInt8Matrix.PackedLength(13, 21), p.Data.Length);
+        for (int r = 0; r < 13; r++)
+        {
+            int sum = 0;
+            for (int k = 0; k < 21; k++) { Assert.AreEqual(q[r * 21 + k], p[r, k], $"row {r} col {k}"); sum += q[r * 21 + k]; }
+            Assert.AreEqual(sum, p.RowSums[r], $"row sum {r}");
+        }
+        // Round trip through the raw layout (what a blob stores), and its checks.
+        var again = PackedInt8Matrix.FromPacked(p.Data.ToArray(), p.RowScales, 13, 21);
+        CollectionAssert.AreEqual(p.RowSums.ToArray(), again.RowSums.ToArray());
+        Assert.ThrowsExactly<EdgeException>(() => PackedInt8Matrix.FromPacked(new sbyte[p.Data.Length - 1], new float[13], 13, 21));
+        var dirty = p.Data.ToArray();
+        dirty[PackedInt8Matrix.OffsetOf(2, 21, 21)] = 1; // padding column
+        Assert.ThrowsExactly<EdgeException>(() => PackedInt8Matrix.FromPacked(dirty, new float[13], 13, 21));
+        var bad = (sbyte[])q.Clone();
+        bad[5] = -128;
+        Assert.ThrowsExactly<EdgeException>(() => PackedInt8Matrix.Pack(bad, new float[13], 13, 21));
+    }
+
+    [TestMethod]
+    public void Quantize_IsSymmetricPerRow()
+    {
+        float[] w = [0.5f, -1f, 0.25f, 0, 0, 0, 2f, 1f, -0.01f];
+        var p = PackedInt8Matrix.Quantize(w, 3, 3);
+        Assert.AreEqual(1f / 127, p.RowScales[0]);
+        Assert.AreEqual(0f, p.RowScales[1]);
+        Assert.AreEqual(2f / 127, p.RowScales[2]);
+        sbyte[] expected = [64, -127, 32, 0, 0, 0, 127, 64, -1]; // 63.5 -> 64 (half to even), 31.75 -> 32, -0.635 -> -1
+        for (int i = 0; i < 9; i++) Assert.AreEqual(expected[i], p[i / 3, i % 3], $"element {i}");
+    }
+
+    [TestMethod]
+    public void IsaSelection_ForcesAndRefuses()
+    {
+        Assert.AreEqual(Isa.Scalar, IsaSelector.Supported[0]);
+        Assert.AreEqual(IsaSelector.Best, IsaSelector.Select(null));
+        Assert.AreEqual(Isa.Scalar, IsaSelector.Select("SCALAR"));
+        foreach (var isa in Enum.GetValues<Isa>())
+        {
+            Assert.AreEqual(isa, IsaSelector.Parse(IsaSelector.Name(isa)));
+            if (IsaSelector.IsSupported(isa)) Assert.AreEqual(isa, Gemv.Create(isa).Isa);
+            else
+            {
+                var e = Assert.ThrowsExactly<EdgeException>(() => IsaSelector.Select(IsaSelector.Name(isa)));
+                StringAssert.Contains(e.Message, IsaSelector.SupportedList);
+                Assert.ThrowsExactly<EdgeException>(() => Gemv.Create(isa));
+            }
+        }
+        var unknown = Assert.ThrowsExactly<EdgeException>(() => IsaSelector.Select("sse9"));
+        StringAssert.Contains(unknown.Message, "EDGE_ISA=sse9");
+    }
+
+    [TestMethod]
+    public void ArgumentChecks_NameTheShape()
+    {
+        var g = Gemv.Create(Isa.Scalar);
+        var p = PackedInt8Matrix.Pack(new sbyte[6], new float[2], 2, 3);
+        Assert.ThrowsExactly<ArgumentException>(() => g.MultiplyInt8(p, new sbyte[2], 3, 1, new int[2], 2));
+        Assert.ThrowsExactly<ArgumentException>(() => g.MultiplyInt8(p, new sbyte[3], 3, 1, new int[1], 2));
+        Assert.ThrowsExactly<ArgumentException>(() => g.MultiplyInt8(p, new sbyte[5], 3, 2, new int[4], 2));
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => g.MultiplyInt8(p, new sbyte[3], 2, 1, new int[2], 2));
+    }
+
+    [TestMethod]
+    public void RecurrentCell_MatchesDoubleReference()
+    {
+        var rng = new Random(11);
+        foreach (int n in new[] { 1, 7, 33, 200 })
+        {
+            var gates = KernelReference.RandomFloats(rng, 4 * n, 4f);
+            var c = KernelReference.RandomFloats(rng, n);
+            var h = new float[n];
+            var g0 = (float[])gates.Clone();
+            var c0 = (float[])c.Clone();
+            RecurrentCell.Lstm(gates, c, h);
+            for (int j = 0; j < n; j++)
+            {
+                double cc = KernelReference.Sigmoid(g0[n + j]) * c0[j] + KernelReference.Sigmoid(g0[j]) * Math.Tanh(g0[2 * n + j]);
+                double hh = KernelReference.Sigmoid(g0[3 * n + j]) * Math.Tanh(cc);
+                Assert.AreEqual(cc, c[j], 1e-5, $"LSTM n={n} c[{j}]");
+                Assert.AreEqual(hh, h[j], 1e-5, $"LSTM n={n} h[{j}]");
+            }
+
+            var xp = KernelReference.RandomFloats(rng, 3 * n, 3f);
+            var hp = KernelReference.RandomFloats(rng, 3 * n, 3f);
+            var hg = KernelReference.RandomFloats(rng, n);
+            var hp0 = (float[])hp.Clone();
+            var h0 = (float[])hg.Clone();
+            RecurrentCell.GruLinearBeforeReset(xp, hp, hg);
+            for (int j = 0; j < n; j++)
+            {
+                double r = KernelReference.Sigmoid(xp[j] + hp0[j]), z = KernelReference.Sigmoid(xp[n + j] + hp0[n + j]);
+                double nn = Math.Tanh(xp[2 * n + j] + r * hp0[2 * n + j]);
+                Assert.AreEqual((1 - z) * nn + z * h0[j], hg[j], 1e-5, $"GRU(lbr=1) n={n} h[{j}]");
+            }
+
+            var rz = KernelReference.RandomFloats(rng, 2 * n, 3f);
+            var rz0 = (float[])rz.Clone();
+            var h1 = KernelReference.RandomFloats(rng, n);
+            var rh = new float[n];
+            RecurrentCell.GruResetHidden(rz, h1, rh);
+            var nPre = KernelReference.RandomFloats(rng, n, 2f);
+            var nPre0 = (float[])nPre.Clone();
+            var hOld = (float[])h1.Clone();
+            RecurrentCell.GruFinish(rz.AsSpan(n, n), nPre, h1);
+            for (int j = 0; j < n; j++)
+            {
+                Assert.AreEqual(KernelReference.Sigmoid(rz0[j]) * hOld[j], rh[j], 1e-6, $"GRU r*h n={n} [{j}]");
+                double z = KernelReference.Sigmoid(rz0[n + j]), nn = Math.Tanh(nPre0[j]);
+                Assert.AreEqual((1 - z) * nn + z * hOld[j], h1[j], 1e-5, $"GRU(lbr=0) n={n} h[{j}]");
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Edge.Runtime.Kernels;
+
+// qs8-gemv 8x4c4 avx2 (vpmaddubsw + vpmaddwd, sign trick) and f32-gemv 4x8 avx2 (Vector256).
+public sealed partial class Gemv
+{
+    /// <summary>
+    /// vpmaddubsw multiplies unsigned by signed bytes and adds adjacent pairs into int16 with saturation: with
+    /// raw signed x it is wrong, with x + 128 a pair reaches 2·255·127 = 64770 and saturates. The sign trick
+    /// feeds |x| (≤ 127) as the unsigned operand and sign(x)·w (vpsignb; w ≠ -128 so negation is exact) as the
+    /// signed one: each pair is ≤ 2·127·127 = 32258 &lt; 32767, never saturating. vpmaddwd against ones then
+    /// sums int16 pairs into one int32 per row (4 products). xp holds x then |x| per batch item.
+    /// </summary>
+    private static void Int8Avx2(PackedInt8Matrix w, ReadOnlySpan<byte> xp, int nb, int blockStart, int blockEnd, Span<int> y, int yStride)
+    {
+        int kp = w.PaddedCols;
+        const int tile = PackedInt8Matrix.TileRows;
+        ref sbyte wRef = ref MemoryMarshal.GetArrayDataReference(w.DataArray);
+        ref byte xs = ref MemoryMarshal.GetReference(xp);
+        ref byte xa = ref Unsafe.Add(ref xs, nb * kp);
+        ref int yRef = ref MemoryMarshal.GetReference(y);
+        for (int blk = blockStart; blk < blockEnd; blk++)
+        {
+            ref sbyte wb = ref Unsafe.Add(ref wRef, (nint)blk * kp * tile);
+            nint outRow = (blk - blockStart) * tile;
+            int valid = Math.Min(tile, w.Rows - blk * tile);
+            int b = 0;
+            for (; b + 4 <= nb; b += 4)
+            {
+                Dot4Avx2(ref wb, ref Unsafe.Add(ref xs, b * kp), ref Unsafe.Add(ref xa, b * kp), kp,
+                    out var a0, out var a1, out var a2, out var a3);
+                StoreBlock(a0, ref yRef, b * yStride + outRow, valid);
+                StoreBlock(a1, ref yRef, (b + 1) * yStride + outRow, valid);
+                StoreBlock(a2, ref yRef, (b + 2) * yStride + outRow, valid);
+                StoreBlock(a3, ref yRef, (b + 3) * yStride + outRow, valid);
+            }
+            for (; b < nb; b++)
+                StoreBlock(Dot1Avx2(ref wb, ref Unsafe.Add(ref xs, b * kp), ref Unsafe.Add(ref xa, b * kp), kp), ref yRef, b * yStride + outRow, valid);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> StepAvx2(Vector256<int> acc, Vector256<sbyte> wv, ref byte xs, ref byte xa, nuint k)
+    {
+        var xb = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xs, k))).AsSByte();
+        var ab = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xa, k))).AsByte();
+        var pairs = Avx2.MultiplyAddAdjacent(ab, Avx2.Sign(wv, xb));
+        return Avx2.Add(acc, Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One));
+    }
+
+    /// <summary>One batch item: four accumulators over alternating k groups hide the multiply latency.</summary>
+    private static Vector256<int> Dot1Avx2(ref sbyte w, ref byte xs, ref byte xa, int kp)
+    {
+        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (nuint k = 0; k < (nuint)kp; k += 16)
+        {
+            a0 = StepAvx2(a0, Vector256.LoadUnsafe(ref w, k * 8), ref xs, ref xa, k);
+            a1 = StepAvx2(a1, Vector256.LoadUnsafe(ref w, k * 8 + 32), ref xs, ref xa, k + 4);
+            a2 = StepAvx2(a2, Vector256.LoadUnsafe(ref w, k * 8 + 64), ref xs, ref xa, k + 8);
+            a3 = StepAvx2(a3, Vector256.LoadUnsafe(ref w, k * 8 + 96), ref xs, ref xa, k + 12);
+        }
+        return (a0 + a1) + (a2 + a3);
+    }
+
+    /// <summary>Four batch items share each weight load; their accumulators are the independent chains.</summary>
+    private static void Dot4Avx2(ref sbyte w, ref byte xs, ref byte xa, int kp,
+        out Vector256<int> a0, out Vector256<int> a1, out Vector256<int> a2, out Vector256<int> a3)
+    {
+        a0 = a1 = a2 = a3 = default;
+        nuint s = (nuint)kp;
+        for (nuint k = 0; k < s; k += 4)
+        {
+            var wv = Vector256.LoadUnsafe(ref w, k * 8);
+            a0 = StepAvx2(a0, wv, ref xs, ref xa, k);
+            a1 = StepAvx2(a1, wv, ref xs, ref xa, k + s);
+            a2 = StepAvx2(a2, wv, ref xs, ref xa, k + 2 * s);
+            a3 = StepAvx2(a3, wv, ref xs, ref xa, k + 3 * s);
+        }
+    }
+
+    private static void Fp32Vector256(ReadOnlySpan<float> w, int rows, int cols, int wStride, ReadOnlySpan<float> x, ReadOnlySpan<float> bias, Span<float> y, bool accumulate)
+    {
+        ref float wRef = ref MemoryMarshal.GetReference(w);
+        ref float xRef = ref MemoryMarshal.GetReference(x);
+        int vecEnd = cols & ~7;
+        int r = 0;
+        for (; r + 4 <= rows; r += 4)
+        {
+            ref float w0 = ref Unsafe.Add(ref wRef, r * wStride);
+            ref float w1 = ref Unsafe.Add(ref w0, wStride);
+            ref float w2 = ref Unsafe.Add(ref w1, wStride);
+            ref float w3 = ref Unsafe.Add(ref w2, wStride);
+            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (int k = 0; k < vecEnd; k += 8)
+            {
+                var xv = Vector256.LoadUnsafe(ref xRef, (nuint)k);
+                s0 = MulAdd(Vector256.LoadUnsafe(ref w0, (nuint)k), xv, s0);
+                s1 = MulAdd(Vector256.LoadUnsafe(ref w1, (nuint)k), xv, s1);
+                s2 = MulAdd(Vector256.LoadUnsafe(ref w2, (nuint)k), xv, s2);
+                s3 = MulAdd(Vector256.LoadUnsafe(ref w3, (nuint)k), xv, s3);
+            }
+            float t0 = Vector256.Sum(s0), t1 = Vector256.Sum(s1), t2 = Vector256.Sum(s2), t3 = Vector256.Sum(s3);
+            for (int k = vecEnd; k < cols; k++)
+            {
+                float xk = Unsafe.Add(ref xRef, k);
+                t0 += Unsafe.Add(ref w0, k) * xk;
+                t1 += Unsafe.Add(ref w1, k) * xk;
+                t2 += Unsafe.Add(ref w2, k) * xk;
+                t3 += Unsafe.Add(ref w3, k) * xk;
+            }
+            Fp32Finish(y, bias, r, t0, accumulate);
+            Fp32Finish(y, bias, r + 1, t1, accumulate);
+            Fp32Finish(y, bias, r + 2, t2, accumulate);
+            Fp32Finish(y, bias, r + 3, t3, accumulate);
+        }
+        for (; r < rows; r++)
+        {
+            ref float w0 = ref Unsafe.Add(ref wRef, r * wStride);
+            Vector256<float> s0 = default;
+            for (int k = 0; k < vecEnd; k += 8)
+                s0 = MulAdd(Vector256.LoadUnsafe(ref w0, (nuint)k), Vector256.LoadUnsafe(ref xRef, (nuint)k), s0);
+            float t0 = Vector256.Sum(s0);
+            for (int k = vecEnd; k < cols; k++) t0 += Unsafe.Add(ref w0, k) * Unsafe.Add(ref xRef, k);
+            Fp32Finish(y, bias, r, t0, accumulate);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
+        Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Fp32Finish(Span<float> y, ReadOnlySpan<float> bias, int r, float dot, bool accumulate)
+    {
+        if (!bias.IsEmpty) dot += bias[r];
+        y[r] = accumulate ? y[r] + dot : dot;
+    }
+}

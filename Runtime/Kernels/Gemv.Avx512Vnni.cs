@@ -1,0 +1,125 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Edge.Runtime.Kernels;
+
+// qs8-gemv 8x4c4 avxvnni (vpdpbusd, +128 offset) and f32-gemv 4x16 avx512f (Vector512).
+// .NET 10 has no Avx512Vnni class: vpdpbusd is reachable only as AvxVnni (VEX, ymm), so the int8 product runs
+// 8 rows per instruction while fp32 and activation quantization use 512-bit vectors (see Isa.Avx512Vnni).
+public sealed partial class Gemv
+{
+    /// <summary>
+    /// vpdpbusd adds four u8·s8 products into each int32 lane without intermediate saturation. Activations are
+    /// fed as x + 128 (0..254 as unsigned; prepared once per call), so acc = Σ (x + 128)·w = Σ x·w + 128·Σ w,
+    /// and the packed row sums remove the offset exactly. Bounds: 4·255·127 per instruction, K ≤ 65536 keeps
+    /// the int32 sum below 2^31.
+    /// </summary>
+    private static void Int8Avx512Vnni(PackedInt8Matrix w, ReadOnlySpan<byte> xp, int nb, int blockStart, int blockEnd, Span<int> y, int yStride)
+    {
+        int kp = w.PaddedCols;
+        const int tile = PackedInt8Matrix.TileRows;
+        ref sbyte wRef = ref MemoryMarshal.GetArrayDataReference(w.DataArray);
+        ref int sums = ref MemoryMarshal.GetArrayDataReference(w.PaddedSums);
+        ref byte xu = ref MemoryMarshal.GetReference(xp);
+        ref int yRef = ref MemoryMarshal.GetReference(y);
+        for (int blk = blockStart; blk < blockEnd; blk++)
+        {
+            ref sbyte wb = ref Unsafe.Add(ref wRef, (nint)blk * kp * tile);
+            var correction = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(blk * tile)), 7);
+            nint outRow = (blk - blockStart) * tile;
+            int valid = Math.Min(tile, w.Rows - blk * tile);
+            int b = 0;
+            for (; b + 4 <= nb; b += 4)
+            {
+                Dot4Vnni(ref wb, ref Unsafe.Add(ref xu, b * kp), kp, out var a0, out var a1, out var a2, out var a3);
+                StoreBlock(a0 - correction, ref yRef, b * yStride + outRow, valid);
+                StoreBlock(a1 - correction, ref yRef, (b + 1) * yStride + outRow, valid);
+                StoreBlock(a2 - correction, ref yRef, (b + 2) * yStride + outRow, valid);
+                StoreBlock(a3 - correction, ref yRef, (b + 3) * yStride + outRow, valid);
+            }
+            for (; b < nb; b++)
+                StoreBlock(Dot1Vnni(ref wb, ref Unsafe.Add(ref xu, b * kp), kp) - correction, ref yRef, b * yStride + outRow, valid);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> StepVnni(Vector256<int> acc, Vector256<sbyte> wv, ref byte xu, nuint k) =>
+        AvxVnni.MultiplyWideningAndAdd(acc, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k))).AsByte(), wv);
+
+    private static Vector256<int> Dot1Vnni(ref sbyte w, ref byte xu, int kp)
+    {
+        Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (nuint k = 0; k < (nuint)kp; k += 16)
+        {
+            a0 = StepVnni(a0, Vector256.LoadUnsafe(ref w, k * 8), ref xu, k);
+            a1 = StepVnni(a1, Vector256.LoadUnsafe(ref w, k * 8 + 32), ref xu, k + 4);
+            a2 = StepVnni(a2, Vector256.LoadUnsafe(ref w, k * 8 + 64), ref xu, k + 8);
+            a3 = StepVnni(a3, Vector256.LoadUnsafe(ref w, k * 8 + 96), ref xu, k + 12);
+        }
+        return (a0 + a1) + (a2 + a3);
+    }
+
+    private static void Dot4Vnni(ref sbyte w, ref byte xu, int kp,
+        out Vector256<int> a0, out Vector256<int> a1, out Vector256<int> a2, out Vector256<int> a3)
+    {
+        a0 = a1 = a2 = a3 = default;
+        nuint s = (nuint)kp;
+        for (nuint k = 0; k < s; k += 4)
+        {
+            var wv = Vector256.LoadUnsafe(ref w, k * 8);
+            a0 = StepVnni(a0, wv, ref xu, k);
+            a1 = StepVnni(a1, wv, ref xu, k + s);
+            a2 = StepVnni(a2, wv, ref xu, k + 2 * s);
+            a3 = StepVnni(a3, wv, ref xu, k + 3 * s);
+        }
+    }
+
+    private static void Fp32Vector512(ReadOnlySpan<float> w, int rows, int cols, int wStride, ReadOnlySpan<float> x, ReadOnlySpan<float> bias, Span<float> y, bool accumulate)
+    {
+        ref float wRef = ref MemoryMarshal.GetReference(w);
+        ref float xRef = ref MemoryMarshal.GetReference(x);
+        int vecEnd = cols & ~15;
+        int r = 0;
+        for (; r + 4 <= rows; r += 4)
+        {
+            ref float w0 = ref Unsafe.Add(ref wRef, r * wStride);
+            ref float w1 = ref Unsafe.Add(ref w0, wStride);
+            ref float w2 = ref Unsafe.Add(ref w1, wStride);
+            ref float w3 = ref Unsafe.Add(ref w2, wStride);
+            Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (int k = 0; k < vecEnd; k += 16)
+            {
+                var xv = Vector512.LoadUnsafe(ref xRef, (nuint)k);
+                s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w0, (nuint)k), xv, s0);
+                s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w1, (nuint)k), xv, s1);
+                s2 = Avx512F.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w2, (nuint)k), xv, s2);
+                s3 = Avx512F.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w3, (nuint)k), xv, s3);
+            }
+            float t0 = Vector512.Sum(s0), t1 = Vector512.Sum(s1), t2 = Vector512.Sum(s2), t3 = Vector512.Sum(s3);
+            for (int k = vecEnd; k < cols; k++)
+            {
+                float xk = Unsafe.Add(ref xRef, k);
+                t0 += Unsafe.Add(ref w0, k) * xk;
+                t1 += Unsafe.Add(ref w1, k) * xk;
+                t2 += Unsafe.Add(ref w2, k) * xk;
+                t3 += Unsafe.Add(ref w3, k) * xk;
+            }
+            Fp32Finish(y, bias, r, t0, accumulate);
+            Fp32Finish(y, bias, r + 1, t1, accumulate);
+            Fp32Finish(y, bias, r + 2, t2, accumulate);
+            Fp32Finish(y, bias, r + 3, t3, accumulate);
+        }
+        for (; r < rows; r++)
+        {
+            ref float w0 = ref Unsafe.Add(ref wRef, r * wStride);
+            Vector512<float> s0 = default;
+            for (int k = 0; k < vecEnd; k += 16)
+                s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w0, (nuint)k), Vector512.LoadUnsafe(ref xRef, (nuint)k), s0);
+            float t0 = Vector512.Sum(s0);
+            for (int k = vecEnd; k < cols; k++) t0 += Unsafe.Add(ref w0, k) * Unsafe.Add(ref xRef, k);
+            Fp32Finish(y, bias, r, t0, accumulate);
+        }
+    }
+}

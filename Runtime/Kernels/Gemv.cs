@@ -1,0 +1,351 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Edge.Runtime.Kernels;
+
+/// <summary>
+/// Matrix-vector and small-batch matrix products for one <see cref="Isa"/>, chosen once when a session is
+/// created (<see cref="Create"/>, <see cref="FromEnvironment"/>) and held by the caller:
+/// <list type="bullet">
+/// <item><see cref="MultiplyInt8"/>: int8 x int8 -> int32, y[b][r] = Σ_k W[r, k] · x[b][k], with W pre-packed
+///   (<see cref="PackedInt8Matrix"/>). Every path's int32 results equal the scalar path's bit for bit.</item>
+/// <item><see cref="MultiplyInt8Dequantize"/>: the same, then fp32 out = acc · rowScale[r] · xScale[b] (+ bias[r]),
+///   written or added to y (the LSTM gates sum the input and recurrent projections). The float operations
+///   run in that order on every path, so these results are bit-identical across paths too.</item>
+/// <item><see cref="QuantizeActivations"/>: dynamic per-tensor int8 (max-abs scale, round half to even, clamp
+///   to [-127, 127]); bit-identical across paths.</item>
+/// <item><see cref="MultiplyFp32"/>: fp32 y = W x (+ bias) on row-major W, vectorized with Vector128/256/512;
+///   sums run in a different order per path, within the dot-product error bound of the scalar loop.</item>
+/// </list>
+/// Batch b of an input starts at <c>b * xStride</c>, of an output at <c>b * yStride</c>; nothing between or
+/// after is written. Lengths are checked once per call; the inner loops are unchecked. No call allocates
+/// (scratch is on the stack; above 16 KiB of padded activations it comes from <see cref="ArrayPool{T}"/>).
+/// One partial file per path: Gemv.Scalar.cs (the specification), Gemv.Avx2.cs, Gemv.Avx512Vnni.cs,
+/// Gemv.Neon.cs, Gemv.NeonDot.cs.
+/// </summary>
+public sealed partial class Gemv
+{
+    /// <summary>Batch items per pass over the weights; larger batches run in chunks of this.</summary>
+    public const int MaxBatchPerPass = 8;
+
+    private const int StackScratchBytes = 16 * 1024;
+    private const int DequantRowChunk = 256; // rows of int32 accumulators staged on the stack before dequantizing
+
+    private Gemv(Isa isa) => Isa = isa;
+
+    public Isa Isa { get; }
+
+    /// <summary>The kernels for <paramref name="isa"/>; an <see cref="EdgeException"/> if this CPU cannot run it.</summary>
+    public static Gemv Create(Isa isa)
+    {
+        if (!IsaSelector.IsSupported(isa))
+            throw new EdgeException($"this CPU does not support {IsaSelector.Name(isa)}; it supports {IsaSelector.SupportedList}");
+        return new Gemv(isa);
+    }
+
+    /// <summary>The kernels for <c>EDGE_ISA</c> if set, else for the best path.</summary>
+    public static Gemv FromEnvironment() => new(IsaSelector.FromEnvironment());
+
+    public override string ToString() => IsaSelector.Name(Isa);
+
+    // ---------------------------------------------------------------- int8
+
+    /// <summary>y[b * yStride + r] = Σ_k W[r, k] · x[b * xStride + k] for r &lt; W.Rows, b &lt; batch.</summary>
+    [SkipLocalsInit]
+    public void MultiplyInt8(PackedInt8Matrix w, ReadOnlySpan<sbyte> x, int xStride, int batch, Span<int> y, int yStride)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        CheckBatch(w.Rows, w.Cols, x.Length, xStride, batch, y.Length, yStride);
+        int need = PreparedBytes(w.PaddedCols, Math.Min(batch, MaxBatchPerPass));
+        byte[]? rented = null;
+        Span<byte> xp = need <= StackScratchBytes ? stackalloc byte[StackScratchBytes] : (rented = ArrayPool<byte>.Shared.Rent(need));
+        try
+        {
+            for (int b0 = 0; b0 < batch; b0 += MaxBatchPerPass)
+            {
+                int nb = Math.Min(MaxBatchPerPass, batch - b0);
+                PrepareX(x[(b0 * xStride)..], xStride, nb, w.Cols, w.PaddedCols, xp);
+                Int8Core(w, xp, nb, 0, w.RowBlocks, y[(b0 * yStride)..], yStride);
+            }
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// y[b * yStride + r] (+)= acc[b][r] · rowScale[r] · xScales[b] + bias[r], acc as in <see cref="MultiplyInt8"/>;
+    /// bias may be empty. With <paramref name="accumulate"/> the result is added to what y holds.
+    /// </summary>
+    [SkipLocalsInit]
+    public void MultiplyInt8Dequantize(PackedInt8Matrix w, ReadOnlySpan<sbyte> x, int xStride, ReadOnlySpan<float> xScales, int batch,
+        ReadOnlySpan<float> bias, Span<float> y, int yStride, bool accumulate)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        CheckBatch(w.Rows, w.Cols, x.Length, xStride, batch, y.Length, yStride);
+        if (xScales.Length < batch) throw new ArgumentException($"{xScales.Length} activation scales for batch {batch}", nameof(xScales));
+        if (!bias.IsEmpty && bias.Length < w.Rows) throw new ArgumentException($"bias holds {bias.Length} values, W has {w.Rows} rows", nameof(bias));
+        int need = PreparedBytes(w.PaddedCols, Math.Min(batch, MaxBatchPerPass));
+        byte[]? rented = null;
+        Span<byte> xp = need <= StackScratchBytes ? stackalloc byte[StackScratchBytes] : (rented = ArrayPool<byte>.Shared.Rent(need));
+        Span<int> acc = stackalloc int[MaxBatchPerPass * DequantRowChunk];
+        const int blocksPerChunk = DequantRowChunk / PackedInt8Matrix.TileRows;
+        try
+        {
+            for (int b0 = 0; b0 < batch; b0 += MaxBatchPerPass)
+            {
+                int nb = Math.Min(MaxBatchPerPass, batch - b0);
+                PrepareX(x[(b0 * xStride)..], xStride, nb, w.Cols, w.PaddedCols, xp);
+                for (int blk = 0; blk < w.RowBlocks; blk += blocksPerChunk)
+                {
+                    int blkEnd = Math.Min(w.RowBlocks, blk + blocksPerChunk);
+                    int r0 = blk * PackedInt8Matrix.TileRows;
+                    int count = Math.Min(w.Rows, blkEnd * PackedInt8Matrix.TileRows) - r0;
+                    Int8Core(w, xp, nb, blk, blkEnd, acc, DequantRowChunk);
+                    for (int b = 0; b < nb; b++)
+                    {
+                        Dequantize(acc.Slice(b * DequantRowChunk, count), w.PaddedScales.AsSpan(r0, count), xScales[b0 + b],
+                            bias.IsEmpty ? default : bias.Slice(r0, count), y.Slice((b0 + b) * yStride + r0, count), accumulate);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// Dynamic per-tensor quantization of one activation vector: returns scale = max|x| / 127 and writes
+    /// q = clamp(round-half-even(x · (127 / max|x|)), -127, 127) (all zeros: scale 0, q = 0). The spec is
+    /// <see cref="PackedInt8Matrix.QuantizeRow"/>; every path gives the same bytes.
+    /// </summary>
+    public float QuantizeActivations(ReadOnlySpan<float> x, Span<sbyte> q)
+    {
+        if (q.Length < x.Length) throw new ArgumentException($"q holds {q.Length} values, x has {x.Length}", nameof(q));
+        if (Isa == Isa.Scalar || x.IsEmpty) return PackedInt8Matrix.QuantizeRow(x, q);
+        float maxAbs = Math.Abs(TensorPrimitives.MaxMagnitude(x)); // exact in any order; NaN propagates
+        if (!float.IsFinite(maxAbs)) return PackedInt8Matrix.QuantizeRow(x, q); // throws, naming the value
+        if (maxAbs == 0)
+        {
+            q[..x.Length].Clear();
+            return 0;
+        }
+        float inv = 127f / maxAbs;
+        int done = Isa switch
+        {
+            Isa.Avx2 => QuantizeVector256(x, q, inv),
+            Isa.Avx512Vnni => QuantizeVector512(x, q, inv),
+            _ => QuantizeVector128(x, q, inv),
+        };
+        for (int i = done; i < x.Length; i++)
+            q[i] = (sbyte)Math.Clamp(MathF.Round(x[i] * inv, MidpointRounding.ToEven), -127f, 127f);
+        return maxAbs / 127f;
+    }
+
+    // ---------------------------------------------------------------- fp32
+
+    /// <summary>
+    /// y[b * yStride + r] (+)= Σ_k W[r * wStride + k] · x[b * xStride + k] + bias[r] for r &lt; rows
+    /// (bias may be empty).
+    /// </summary>
+    public void MultiplyFp32(ReadOnlySpan<float> w, int rows, int cols, int wStride, ReadOnlySpan<float> x, int xStride, int batch,
+        ReadOnlySpan<float> bias, Span<float> y, int yStride, bool accumulate)
+    {
+        CheckBatch(rows, cols, x.Length, xStride, batch, y.Length, yStride);
+        if (wStride < cols) throw new ArgumentOutOfRangeException(nameof(wStride), wStride, $"row stride below {cols} columns");
+        if (w.Length < (long)(rows - 1) * wStride + cols) throw new ArgumentException($"W holds {w.Length} floats, {rows} x {cols} with stride {wStride} needs {(long)(rows - 1) * wStride + cols}", nameof(w));
+        if (!bias.IsEmpty && bias.Length < rows) throw new ArgumentException($"bias holds {bias.Length} values, W has {rows} rows", nameof(bias));
+        for (int b = 0; b < batch; b++)
+        {
+            var xb = x.Slice(b * xStride, cols);
+            var yb = y.Slice(b * yStride, rows);
+            switch (Isa)
+            {
+                case Isa.Scalar: Fp32Scalar(w, rows, cols, wStride, xb, bias, yb, accumulate); break;
+                case Isa.Avx2: Fp32Vector256(w, rows, cols, wStride, xb, bias, yb, accumulate); break;
+                case Isa.Avx512Vnni: Fp32Vector512(w, rows, cols, wStride, xb, bias, yb, accumulate); break;
+                default: Fp32Vector128(w, rows, cols, wStride, xb, bias, yb, accumulate); break;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- shared plumbing
+
+    private static void CheckBatch(int rows, int cols, int xLength, int xStride, int batch, int yLength, int yStride)
+    {
+        if (rows < 1 || cols < 1) throw new ArgumentOutOfRangeException(nameof(rows), $"shape {rows} x {cols}");
+        if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "batch must be at least 1");
+        if (xStride < cols) throw new ArgumentOutOfRangeException(nameof(xStride), xStride, $"input stride below K = {cols}");
+        if (yStride < rows) throw new ArgumentOutOfRangeException(nameof(yStride), yStride, $"output stride below M = {rows}");
+        long xNeed = (long)(batch - 1) * xStride + cols;
+        if (xLength < xNeed) throw new ArgumentException($"x holds {xLength} values, batch {batch} x K {cols} with stride {xStride} needs {xNeed}", "x");
+        long yNeed = (long)(batch - 1) * yStride + rows;
+        if (yLength < yNeed) throw new ArgumentException($"y holds {yLength} values, batch {batch} x M {rows} with stride {yStride} needs {yNeed}", "y");
+    }
+
+    /// <summary>Bytes of prepared activations: padded x per batch item, and for AVX2 also |x|.</summary>
+    private int PreparedBytes(int paddedCols, int nb) => (Isa == Isa.Avx2 ? 2 : 1) * paddedCols * nb;
+
+    /// <summary>
+    /// Copies nb activation vectors into zero-padded rows of <paramref name="paddedCols"/> bytes in the form the
+    /// path's kernel reads: signed x (scalar, NEON), x and |x| (AVX2: vpmaddubsw takes |x| unsigned and
+    /// sign(x) moved onto w), x + 128 as unsigned (VNNI: vpdpbusd is u8 x s8). Costs O(K) per call against
+    /// the O(M·K) product.
+    /// </summary>
+    private void PrepareX(ReadOnlySpan<sbyte> x, int xStride, int nb, int cols, int paddedCols, Span<byte> xp)
+    {
+        for (int b = 0; b < nb; b++)
+        {
+            var dst = xp.Slice(b * paddedCols, paddedCols);
+            MemoryMarshal.AsBytes(x.Slice(b * xStride, cols)).CopyTo(dst);
+            dst[cols..].Clear();
+            if (Isa == Isa.Avx2)
+            {
+                var abs = xp.Slice((nb + b) * paddedCols, paddedCols);
+                for (int k = 0; k < paddedCols; k += 16)
+                    Vector128.Abs(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(dst), (nuint)k).AsSByte()).AsByte()
+                        .StoreUnsafe(ref MemoryMarshal.GetReference(abs), (nuint)k);
+            }
+            else if (Isa == Isa.Avx512Vnni)
+            {
+                var flip = Vector128.Create((byte)0x80);
+                for (int k = 0; k < paddedCols; k += 16)
+                    (Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(dst), (nuint)k) ^ flip).StoreUnsafe(ref MemoryMarshal.GetReference(dst), (nuint)k);
+            }
+        }
+    }
+
+    /// <summary>int32 accumulators of row blocks [blockStart, blockEnd) into y[b * yStride + r - 8 * blockStart].</summary>
+    private void Int8Core(PackedInt8Matrix w, ReadOnlySpan<byte> xp, int nb, int blockStart, int blockEnd, Span<int> y, int yStride)
+    {
+        switch (Isa)
+        {
+            case Isa.Scalar: Int8Scalar(w, xp, nb, blockStart, blockEnd, y, yStride); break;
+            case Isa.Avx2: Int8Avx2(w, xp, nb, blockStart, blockEnd, y, yStride); break;
+            case Isa.Avx512Vnni: Int8Avx512Vnni(w, xp, nb, blockStart, blockEnd, y, yStride); break;
+            case Isa.Neon: Int8Neon(w, xp, nb, blockStart, blockEnd, y, yStride); break;
+            case Isa.NeonDot: Int8NeonDot(w, xp, nb, blockStart, blockEnd, y, yStride); break;
+            default: throw new InvalidOperationException($"no int8 kernel for {Isa}");
+        }
+    }
+
+    /// <summary>
+    /// out = (float)acc · rowScale · xScale, then + bias, then + y when accumulating: the same IEEE operations
+    /// in the same order per element on every path (no fused multiply-add), hence bit-identical results.
+    /// </summary>
+    private void Dequantize(ReadOnlySpan<int> acc, ReadOnlySpan<float> rowScale, float xScale, ReadOnlySpan<float> bias, Span<float> y, bool accumulate)
+    {
+        int n = acc.Length;
+        int i = 0;
+        if (Isa != Isa.Scalar && Vector128.IsHardwareAccelerated)
+        {
+            ref int a = ref MemoryMarshal.GetReference(acc);
+            ref float s = ref MemoryMarshal.GetReference(rowScale);
+            ref float bi = ref MemoryMarshal.GetReference(bias);
+            ref float yo = ref MemoryMarshal.GetReference(y);
+            var xs = Vector128.Create(xScale);
+            bool hasBias = !bias.IsEmpty;
+            for (; i <= n - 4; i += 4)
+            {
+                var v = Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)i)) * Vector128.LoadUnsafe(ref s, (nuint)i) * xs;
+                if (hasBias) v += Vector128.LoadUnsafe(ref bi, (nuint)i);
+                if (accumulate) v = Vector128.LoadUnsafe(ref yo, (nuint)i) + v;
+                v.StoreUnsafe(ref yo, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float v = (float)acc[i] * rowScale[i] * xScale;
+            if (!bias.IsEmpty) v += bias[i];
+            y[i] = accumulate ? y[i] + v : v;
+        }
+    }
+
+    /// <summary>Stores a row block's 8 accumulators, or only the first <paramref name="valid"/> of the last block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreBlock(Vector256<int> acc, ref int y, nint offset, int valid)
+    {
+        if (valid == PackedInt8Matrix.TileRows)
+        {
+            acc.StoreUnsafe(ref Unsafe.Add(ref y, offset));
+            return;
+        }
+        for (int i = 0; i < valid; i++) Unsafe.Add(ref y, offset + i) = acc.GetElement(i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreBlock(Vector128<int> lo, Vector128<int> hi, ref int y, nint offset, int valid)
+    {
+        if (valid == PackedInt8Matrix.TileRows)
+        {
+            lo.StoreUnsafe(ref Unsafe.Add(ref y, offset));
+            hi.StoreUnsafe(ref Unsafe.Add(ref y, offset + 4));
+            return;
+        }
+        for (int i = 0; i < valid; i++) Unsafe.Add(ref y, offset + i) = i < 4 ? lo.GetElement(i) : hi.GetElement(i - 4);
+    }
+
+    /// <summary>v * inv, clamped to [-127, 127], rounded half to even: the per-element spec in vector form.</summary>
+    private static int QuantizeVector128(ReadOnlySpan<float> x, Span<sbyte> q, float inv)
+    {
+        ref float src = ref MemoryMarshal.GetReference(x);
+        ref sbyte dst = ref MemoryMarshal.GetReference(q);
+        var vi = Vector128.Create(inv);
+        var lo = Vector128.Create(-127f);
+        var hi = Vector128.Create(127f);
+        int i = 0;
+        for (; i <= x.Length - 16; i += 16)
+        {
+            var a = Vector128.ConvertToInt32(Vector128.Round(Vector128.Clamp(Vector128.LoadUnsafe(ref src, (nuint)i) * vi, lo, hi)));
+            var b = Vector128.ConvertToInt32(Vector128.Round(Vector128.Clamp(Vector128.LoadUnsafe(ref src, (nuint)(i + 4)) * vi, lo, hi)));
+            var c = Vector128.ConvertToInt32(Vector128.Round(Vector128.Clamp(Vector128.LoadUnsafe(ref src, (nuint)(i + 8)) * vi, lo, hi)));
+            var d = Vector128.ConvertToInt32(Vector128.Round(Vector128.Clamp(Vector128.LoadUnsafe(ref src, (nuint)(i + 12)) * vi, lo, hi)));
+            Vector128.Narrow(Vector128.Narrow(a, b), Vector128.Narrow(c, d)).StoreUnsafe(ref dst, (nuint)i);
+        }
+        return i;
+    }
+
+    private static int QuantizeVector256(ReadOnlySpan<float> x, Span<sbyte> q, float inv)
+    {
+        ref float src = ref MemoryMarshal.GetReference(x);
+        ref sbyte dst = ref MemoryMarshal.GetReference(q);
+        var vi = Vector256.Create(inv);
+        var lo = Vector256.Create(-127f);
+        var hi = Vector256.Create(127f);
+        int i = 0;
+        for (; i <= x.Length - 32; i += 32)
+        {
+            var a = Vector256.ConvertToInt32(Vector256.Round(Vector256.Clamp(Vector256.LoadUnsafe(ref src, (nuint)i) * vi, lo, hi)));
+            var b = Vector256.ConvertToInt32(Vector256.Round(Vector256.Clamp(Vector256.LoadUnsafe(ref src, (nuint)(i + 8)) * vi, lo, hi)));
+            var c = Vector256.ConvertToInt32(Vector256.Round(Vector256.Clamp(Vector256.LoadUnsafe(ref src, (nuint)(i + 16)) * vi, lo, hi)));
+            var d = Vector256.ConvertToInt32(Vector256.Round(Vector256.Clamp(Vector256.LoadUnsafe(ref src, (nuint)(i + 24)) * vi, lo, hi)));
+            Vector256.Narrow(Vector256.Narrow(a, b), Vector256.Narrow(c, d)).StoreUnsafe(ref dst, (nuint)i);
+        }
+        return i + QuantizeVector128(x[i..], q[i..], inv);
+    }
+
+    private static int QuantizeVector512(ReadOnlySpan<float> x, Span<sbyte> q, float inv)
+    {
+        ref float src = ref MemoryMarshal.GetReference(x);
+        ref sbyte dst = ref MemoryMarshal.GetReference(q);
+        var vi = Vector512.Create(inv);
+        var lo = Vector512.Create(-127f);
+        var hi = Vector512.Create(127f);
+        int i = 0;
+        for (; i <= x.Length - 64; i += 64)
+        {
+            var a = Vector512.ConvertToInt32(Vector512.Round(Vector512.Clamp(Vector512.LoadUnsafe(ref src, (nuint)i) * vi, lo, hi)));
+            var b = Vector512.ConvertToInt32(Vector512.Round(Vector512.Clamp(Vector512.LoadUnsafe(ref src, (nuint)(i + 16)) * vi, lo, hi)));
+            var c = Vector512.ConvertToInt32(Vector512.Round(Vector512.Clamp(Vector512.LoadUnsafe(ref src, (nuint)(i + 32)) * vi, lo, hi)));
+            var d = Vector512.ConvertToInt32(Vector512.Round(Vector512.Clamp(Vector512.LoadUnsafe(ref src, (nuint)(i + 48)) * vi, lo, hi)));
+            Vector512.Narrow(Vector512.Narrow(a, b), Vector512.Narrow(c, d)).StoreUnsafe(ref dst, (nuint)i);
+        }
+        return i + QuantizeVector256(x[i..], q[i..], inv);
+    }
+}
