@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Edge.Quantizer.Import;
+using Edge.Quantizer.Quantization;
 using Edge.Runtime;
 using Edge.Runtime.Format;
 using Edge.Runtime.Ir;
@@ -33,8 +34,6 @@ public static class Converter
     public static Graph Convert(ConvertOptions options, TextWriter? log = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Precision != Precision.Fp32)
-            throw new EdgeException($"--precision {options.Precision.ToString().ToLowerInvariant()} is not available in this version; use --precision fp32");
         var frozen = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         if (options.Freeze is not null)
             foreach (var (name, file) in options.Freeze) frozen[name] = Npy.Read(file);
@@ -45,7 +44,25 @@ public static class Converter
         if (options.ModelName is { Length: > 0 } n) graph.Name = n;
         else if (graph.Name is "" or "model" or "main_graph" or "torch-jit-export" or "torch_jit") graph.Name = Path.GetFileNameWithoutExtension(options.ModelPath);
 
+        IReadOnlyList<QuantizedWeightReport> quantized = [];
+        if (options.Precision == Precision.Int8)
+        {
+            quantized = ModelQuantizer.QuantizeWeights(graph);
+            log?.WriteLine($"quantized {quantized.Count} weight matrices to int8 (per-row symmetric); lowest weight SQNR {(quantized.Count == 0 ? "n/a" : quantized.Min(q => q.SqnrDb).ToString("F1", CultureInfo.InvariantCulture) + " dB")}");
+        }
         var metadata = BuildMetadata(graph, options);
+        if (quantized.Count > 0)
+            metadata["quantization"] = new JsonObject
+            {
+                ["scheme"] = "int8 per-row symmetric",
+                ["weights"] = new JsonArray(quantized.Select(q => (JsonNode)new JsonObject
+                {
+                    ["name"] = q.Name,
+                    ["node"] = q.Node,
+                    ["rows"] = q.Rows,
+                    ["sqnr_db"] = double.IsFinite(q.SqnrDb) ? Math.Round(q.SqnrDb, 2) : null,
+                }).ToArray()),
+            };
         string? dir = Path.GetDirectoryName(Path.GetFullPath(options.OutputPath));
         if (dir is not null) Directory.CreateDirectory(dir);
         EdgeBlob.Write(options.OutputPath, graph, metadata);

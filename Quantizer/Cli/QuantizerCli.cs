@@ -24,7 +24,7 @@ public static class QuantizerCli
 
         var model = new Argument<string>("MODEL") { Description = "the model file: .onnx, or a PyTorch state_dict (.pt, .pth, .safetensors) with --spec" };
         var output = new Option<string>("--output", "-o") { Description = "the .edge file to write", Required = true };
-        var precision = new Option<string>("--precision") { Description = "weight precision: fp32", DefaultValueFactory = _ => "fp32" };
+        var precision = new Option<string>("--precision") { Description = "weight precision: fp32, or int8 (per-row symmetric matrix weights; biases and the rest stay fp32)", DefaultValueFactory = _ => "fp32" };
         precision.AcceptOnlyFromAmong("fp32", "int8");
         var freeze = new Option<string[]>("--freeze")
         {

@@ -1,3 +1,4 @@
+using Edge.Quantizer.Import.Keras;
 using Edge.Quantizer.Import.Onnx;
 using Edge.Quantizer.Import.PyTorch;
 using Edge.Runtime;
@@ -9,7 +10,7 @@ namespace Edge.Quantizer.Import;
 /// <summary>Picks the importer for a model file by its extension.</summary>
 public static class ModelImporter
 {
-    public static readonly string[] SupportedExtensions = [".onnx", .. PyTorchImporter.Extensions];
+    public static readonly string[] SupportedExtensions = [".onnx", .. PyTorchImporter.Extensions, ".h5", ".keras"];
 
     /// <param name="path">the model file</param>
     /// <param name="frozenInputs">graph inputs to turn into constants (ONNX graphs that take weights as inputs)</param>
@@ -29,8 +30,7 @@ public static class ModelImporter
         {
             ".onnx" => OnnxImporter.Import(path, frozenInputs),
             _ when isPyTorch => specPath is null ? throw PyTorchImporter.SpecRequired(path) : PyTorchImporter.Import(path, specPath, log),
-            ".h5" or ".keras" => throw new EdgeException(
-                $"{path}: {ext} models are not supported by this version yet; export to ONNX (tf2onnx) and convert the .onnx file"),
+            ".h5" or ".hdf5" or ".keras" => KerasImporter.Import(path),
             ".edge" => throw new EdgeException($"{path}: this is already an .edge blob; 'edge-quantize inspect' shows it"),
             _ => throw new EdgeException($"{path}: unknown model format '{ext}'; supported: {string.Join(", ", SupportedExtensions)}"),
         };

@@ -1,4 +1,5 @@
 using Edge.Runtime.Ir;
+using Edge.Runtime.Quantization;
 using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Execution;
@@ -11,20 +12,47 @@ namespace Edge.Runtime.Execution;
 public interface IOperator
 {
     /// <summary>
-    /// <paramref name="inputs"/> line up with <see cref="Node.Inputs"/> (null where the input is absent);
+    /// <paramref name="inputs"/> line up with <see cref="Node.Inputs"/> (null where the input is absent,
+    /// and for an int8 weight the operator took through <see cref="OperatorContext.Quantized"/>);
     /// the operator assigns <paramref name="outputs"/>, which line up with <see cref="Node.Outputs"/>
     /// (it may leave null an output whose name is "").
     /// </summary>
     void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs);
 }
 
-/// <summary>What an operator may know when it is prepared: its node and the graph's constants.</summary>
+/// <summary>
+/// What an operator may know when it is prepared: its node and the graph's constants.
+/// An int8 weight is offered two ways: <see cref="Quantized"/> to operators with int8 kernels, and
+/// <see cref="Constant"/> (dequantized to float32 on first request) to every other operator, so each
+/// layer keeps an fp32 path. Only weights some operator asked for in fp32 are ever dequantized.
+/// </summary>
 public sealed class OperatorContext
 {
     private readonly IReadOnlyDictionary<string, Tensor> _constants;
+    private readonly IReadOnlyDictionary<string, QuantizedWeight> _quantized;
+    private readonly Dictionary<string, Tensor> _dequantized = new(StringComparer.Ordinal);
 
-    public OperatorContext(IReadOnlyDictionary<string, Tensor> constants) => _constants = constants;
+    public OperatorContext(IReadOnlyDictionary<string, Tensor> constants, IReadOnlyDictionary<string, QuantizedWeight>? quantized = null)
+    {
+        _constants = constants;
+        _quantized = quantized ?? new Dictionary<string, QuantizedWeight>();
+    }
 
-    /// <summary>The constant value of a node input, or null when it is computed at run time or absent.</summary>
-    public Tensor? Constant(string name) => name.Length > 0 && _constants.TryGetValue(name, out var t) ? t : null;
+    /// <summary>The constant value of a node input as a plain tensor, or null when it is computed at run time or absent.</summary>
+    public Tensor? Constant(string name)
+    {
+        if (name.Length == 0) return null;
+        if (_constants.TryGetValue(name, out var t)) return t;
+        if (_dequantized.TryGetValue(name, out t)) return t;
+        if (!_quantized.TryGetValue(name, out var q)) return null;
+        t = WeightQuantizer.Dequantize(q);
+        _dequantized[name] = t;
+        return t;
+    }
+
+    /// <summary>The int8 form of a constant weight, or null when the weight is not quantized.</summary>
+    public QuantizedWeight? Quantized(string name) => name.Length > 0 && _quantized.TryGetValue(name, out var q) ? q : null;
+
+    /// <summary>Quantized weights that some operator asked for in float32 (the session feeds these at run time).</summary>
+    internal IReadOnlyDictionary<string, Tensor> Dequantized => _dequantized;
 }

@@ -17,13 +17,14 @@ public sealed class Session
     private readonly Dictionary<string, int> _valueIndex = new(StringComparer.Ordinal);
     private readonly int[][] _nodeInputs;
     private readonly int[][] _nodeOutputs;
+    private readonly (int Index, Tensor Value)[] _constantValues;
 
     public Session(Graph graph)
     {
         ArgumentNullException.ThrowIfNull(graph);
         graph.Validate();
         _graph = graph;
-        var ctx = new OperatorContext(graph.Constants);
+        var ctx = new OperatorContext(graph.Constants, graph.QuantizedConstants);
         _ops = new IOperator[graph.Nodes.Count];
         for (int i = 0; i < _ops.Length; i++)
         {
@@ -43,13 +44,17 @@ public sealed class Session
         }
         foreach (var i in graph.Inputs) Index(i.Name);
         foreach (var c in graph.Constants.Keys) Index(c);
+        foreach (var c in graph.QuantizedConstants.Keys) Index(c);
+        // Constants as operators see them at run time: plain ones, and the fp32 view of the int8 weights
+        // that an operator without an int8 path asked for. An int8 weight taken as int8 is fed as null.
+        _constantValues = graph.Constants.Concat(ctx.Dequantized).Select(kv => (_valueIndex[kv.Key], kv.Value)).ToArray();
         _nodeInputs = graph.Nodes.Select(n => n.Inputs.Select(x => x.Length == 0 ? -1 : Index(x)).ToArray()).ToArray();
         _nodeOutputs = graph.Nodes.Select(n => n.Outputs.Select(x => x.Length == 0 ? -1 : Index(x)).ToArray()).ToArray();
         _valueNames = names.ToArray();
 
         // Release a computed value after the last node that reads it, unless it is a graph output.
         var keep = new HashSet<int>(graph.Outputs.Select(o => _valueIndex[o.Name]));
-        foreach (var c in graph.Constants.Keys) keep.Add(_valueIndex[c]);
+        foreach (var (c, _) in _constantValues) keep.Add(c);
         var last = new Dictionary<int, int>();
         for (int n = 0; n < _nodeInputs.Length; n++)
             foreach (var v in _nodeInputs[n]) if (v >= 0) last[v] = n;
@@ -79,7 +84,7 @@ public sealed class Session
                 throw new EdgeException($"input '{info.Name}' {info.DataType.Name()}{info.ShapeString} was not given");
             values[_valueIndex[info.Name]] = CheckInput(info, t);
         }
-        foreach (var (name, t) in _graph.Constants) values[_valueIndex[name]] = t;
+        foreach (var (index, t) in _constantValues) values[index] = t;
 
         var inBuf = new Tensor?[16];
         var outBuf = new Tensor?[8];

@@ -18,7 +18,7 @@ public sealed class Graph
     /// <summary>int8 weights with per-row scales; their names share one namespace with <see cref="Constants"/>.</summary>
     public Dictionary<string, QuantizedWeight> QuantizedConstants { get; } = new(StringComparer.Ordinal);
 
-    public long ParameterCount => Constants.Values.Sum(t => (long)t.Length);
+    public long ParameterCount => Constants.Values.Sum(t => (long)t.Length) + QuantizedConstants.Values.Sum(q => (long)q.Values.Length);
 
     /// <summary>
     /// Checks that names are unique, every node input is defined before use, every output is
