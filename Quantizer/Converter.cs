@@ -23,7 +23,8 @@ public sealed record ConvertOptions(
     Precision Precision = Precision.Fp32,
     IReadOnlyDictionary<string, string>? Freeze = null,
     string? ModelName = null,
-    string? SpecPath = null);
+    string? SpecPath = null,
+    string? MetadataPath = null);
 
 /// <summary>Model file -> IR -> `.edge` blob, with the metadata the runtime and the device need.</summary>
 public static class Converter
@@ -51,6 +52,7 @@ public static class Converter
             log?.WriteLine($"quantized {quantized.Count} weight matrices to int8 (per-row symmetric); lowest weight SQNR {(quantized.Count == 0 ? "n/a" : quantized.Min(q => q.SqnrDb).ToString("F1", CultureInfo.InvariantCulture) + " dB")}");
         }
         var metadata = BuildMetadata(graph, options);
+        if (options.MetadataPath is not null) MergeUserMetadata(metadata, options.MetadataPath);
         if (quantized.Count > 0)
             metadata["quantization"] = new JsonObject
             {
@@ -68,6 +70,28 @@ public static class Converter
         EdgeBlob.Write(options.OutputPath, graph, metadata);
         log?.WriteLine($"wrote {options.OutputPath}: {graph.Nodes.Count} nodes, {graph.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters, {new FileInfo(options.OutputPath).Length.ToString("N0", CultureInfo.InvariantCulture)} bytes");
         return graph;
+    }
+
+    /// <summary>Keys Edge writes itself; a user's metadata file may not replace them.</summary>
+    public static readonly string[] ReservedMetadataKeys = ["format_version", "model_name", "inputs", "outputs", "precision", "provenance", "quantization"];
+
+    /// <summary>
+    /// Merges a user's JSON object (what the device pipeline needs: features and units, normalization,
+    /// sample period, window, horizon; see docs/config.md) into the blob's metadata.
+    /// </summary>
+    public static void MergeUserMetadata(JsonObject metadata, string path)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        JsonNode? parsed;
+        try { parsed = JsonNode.Parse(File.ReadAllText(path)); }
+        catch (System.Text.Json.JsonException e) { throw new EdgeException($"{path}: not valid JSON: {e.Message}", e); }
+        if (parsed is not JsonObject user) throw new EdgeException($"{path}: expected a JSON object of metadata keys");
+        foreach (var (key, value) in user.ToList())
+        {
+            if (ReservedMetadataKeys.Contains(key))
+                throw new EdgeException($"{path}: '{key}' is written by edge-quantize itself and cannot be set; reserved: {string.Join(", ", ReservedMetadataKeys)}");
+            metadata[key] = value?.DeepClone();
+        }
     }
 
     private static string Sha256(string path)

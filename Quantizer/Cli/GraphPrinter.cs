@@ -24,9 +24,18 @@ public static class GraphPrinter
             w.WriteLine($"  {n}{attrs}");
         }
         long bytes = graph.Constants.Values.Sum(t => (long)t.Length * t.DataType.SizeOf());
-        w.WriteLine($"constants ({graph.Constants.Count}):");
+        w.WriteLine($"fp32/int constants ({graph.Constants.Count}):");
         foreach (var (name, t) in graph.Constants.OrderBy(c => c.Key, StringComparer.Ordinal))
             w.WriteLine($"  {name}: {t.DataType.Name()}{t.ShapeString}");
+        if (graph.QuantizedConstants.Count > 0)
+        {
+            w.WriteLine($"int8 weights ({graph.QuantizedConstants.Count}):");
+            foreach (var (name, q) in graph.QuantizedConstants.OrderBy(c => c.Key, StringComparer.Ordinal))
+            {
+                w.WriteLine($"  {name}: int8{q.Values.ShapeString}, {q.Scales.Length} row scales (row axis {q.Axis})");
+                bytes += q.Values.Length + 4L * q.Scales.Length;
+            }
+        }
         w.WriteLine($"parameters: {graph.ParameterCount.ToString("N0", inv)} ({bytes.ToString("N0", inv)} bytes of constants)");
         var byKind = graph.Nodes.GroupBy(n => n.Kind).OrderBy(g => g.Key.ToString(), StringComparer.Ordinal).Select(g => $"{g.Key} x{g.Count()}");
         w.WriteLine($"ops: {string.Join(", ", byKind)}");

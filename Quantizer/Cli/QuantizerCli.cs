@@ -34,8 +34,13 @@ public static class QuantizerCli
         };
         var name = new Option<string?>("--name") { Description = "model name stored in the blob (default: the file name)" };
         var spec = new Option<string?>("--spec") { Description = "the architecture of a PyTorch state_dict as JSON (see docs/spec.md)", HelpName = "FILE.json" };
+        var metadataFile = new Option<string?>("--metadata")
+        {
+            Description = "a JSON object stored in the blob's metadata for the device pipeline: features and units, normalization, sample period, window, horizon (docs/config.md)",
+            HelpName = "FILE.json",
+        };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "print nothing on success" };
-        var convert = new Command("convert", "convert a model into an .edge blob") { model, output, precision, freeze, spec, name, quiet };
+        var convert = new Command("convert", "convert a model into an .edge blob") { model, output, precision, freeze, spec, metadataFile, name, quiet };
         convert.SetAction(r => CliSupport.Guard(Tool, stderr, () =>
         {
             var frozen = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -51,7 +56,8 @@ public static class QuantizerCli
                 r.GetValue(precision) == "int8" ? Precision.Int8 : Precision.Fp32,
                 frozen,
                 r.GetValue(name),
-                r.GetValue(spec));
+                r.GetValue(spec),
+                r.GetValue(metadataFile));
             Converter.Convert(options, r.GetValue(quiet) ? null : stdout);
             return 0;
         }));
