@@ -2,8 +2,11 @@ using System.Globalization;
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Edge.Quantizer.Calibration;
+using Edge.Quantizer.Evaluation;
 using Edge.Quantizer.Import;
 using Edge.Quantizer.Quantization;
+using Edge.Quantizer.Report;
 using Edge.Runtime;
 using Edge.Runtime.Format;
 using Edge.Runtime.Ir;
@@ -24,7 +27,20 @@ public sealed record ConvertOptions(
     IReadOnlyDictionary<string, string>? Freeze = null,
     string? ModelName = null,
     string? SpecPath = null,
-    string? MetadataPath = null);
+    string? MetadataPath = null)
+{
+    /// <summary>`--calibration`: a recording (.csv, .npy (T, features)) or model inputs (.npy), "NAME=FILE" per input for several inputs.</summary>
+    public IReadOnlyList<string> Calibration { get; init; } = [];
+
+    /// <summary>`--eval-data`: data for the accuracy report of an int8 conversion (default: the calibration data).</summary>
+    public IReadOnlyList<string> EvalData { get; init; } = [];
+
+    /// <summary>`--eval-targets`: targets for ready-made evaluation inputs (class ids, or next values).</summary>
+    public string? EvalTargets { get; init; }
+
+    /// <summary>Samples per run during calibration and evaluation.</summary>
+    public int BatchSize { get; init; } = 64;
+}
 
 /// <summary>Model file -> IR -> `.edge` blob, with the metadata the runtime and the device need.</summary>
 public static class Converter
@@ -32,7 +48,8 @@ public static class Converter
     public static string Version { get; } =
         typeof(Converter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
-    public static Graph Convert(ConvertOptions options, TextWriter? log = null)
+    /// <param name="progress">where a long calibration or evaluation shows progress (stderr), or null.</param>
+    public static Graph Convert(ConvertOptions options, TextWriter? log = null, TextWriter? progress = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var frozen = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -45,14 +62,28 @@ public static class Converter
         if (options.ModelName is { Length: > 0 } n) graph.Name = n;
         else if (graph.Name is "" or "model" or "main_graph" or "torch-jit-export" or "torch_jit") graph.Name = Path.GetFileNameWithoutExtension(options.ModelPath);
 
+        // Metadata first: recordings are normalized and windowed the way it says (features, normalization, window).
+        var metadata = BuildMetadata(graph, options);
+        if (options.MetadataPath is not null) MergeUserMetadata(metadata, options.MetadataPath);
+        ModelData? calibration = null;
+        if (options.Calibration.Count > 0)
+        {
+            calibration = ModelData.Load(options.Calibration, null, graph.Inputs, graph.Outputs, metadata, "--calibration");
+            var ranges = Calibrator.Calibrate(graph, calibration, options.BatchSize, progress);
+            metadata["provenance"]!["calibration"] = Calibrator.Summary(calibration, ranges, options.BatchSize);
+            log?.WriteLine($"calibrated {ranges.Count} activation ranges on {calibration}");
+        }
+        ModelData? evalData = options.EvalData.Count > 0
+            ? ModelData.Load(options.EvalData, options.EvalTargets, graph.Inputs, graph.Outputs, metadata, "--eval-data")
+            : calibration;
+        Graph? fp32 = options.Precision == Precision.Int8 && evalData is not null ? Calibrator.Snapshot(graph) : null;
+
         IReadOnlyList<QuantizedWeightReport> quantized = [];
         if (options.Precision == Precision.Int8)
         {
             quantized = ModelQuantizer.QuantizeWeights(graph);
             log?.WriteLine($"quantized {quantized.Count} weight matrices to int8 (per-row symmetric); lowest weight SQNR {(quantized.Count == 0 ? "n/a" : quantized.Min(q => q.SqnrDb).ToString("F1", CultureInfo.InvariantCulture) + " dB")}");
         }
-        var metadata = BuildMetadata(graph, options);
-        if (options.MetadataPath is not null) MergeUserMetadata(metadata, options.MetadataPath);
         if (quantized.Count > 0)
             metadata["quantization"] = new JsonObject
             {
@@ -67,8 +98,31 @@ public static class Converter
             };
         string? dir = Path.GetDirectoryName(Path.GetFullPath(options.OutputPath));
         if (dir is not null) Directory.CreateDirectory(dir);
+        AccuracyReport? report = null;
+        if (fp32 is not null && evalData is not null)
+        {
+            // The in-memory int8 graph is the one written below: the same Session code runs both.
+            report = Evaluator.Evaluate(new EvaluationInput(fp32, graph, metadata, evalData, Path.GetFileName(options.ModelPath), Path.GetFileName(options.OutputPath))
+            {
+                BatchSize = options.BatchSize,
+                Weights = quantized,
+            }, progress);
+            metadata["provenance"]!["accuracy"] = report.Summary();
+        }
         EdgeBlob.Write(options.OutputPath, graph, metadata);
         log?.WriteLine($"wrote {options.OutputPath}: {graph.Nodes.Count} nodes, {graph.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters, {new FileInfo(options.OutputPath).Length.ToString("N0", CultureInfo.InvariantCulture)} bytes");
+        if (report is not null)
+        {
+            report.Int8Bytes = new FileInfo(options.OutputPath).Length;
+            var (json, html) = ReportFiles.PathsFor(options.OutputPath);
+            ReportFiles.WriteJson(report, json);
+            ReportFiles.WriteHtml(report, html);
+            if (log is not null)
+            {
+                TextReport.Write(report, log);
+                log.WriteLine($"wrote {json} and {html}");
+            }
+        }
         return graph;
     }
 

@@ -49,6 +49,7 @@ public static class DeviceCli
         var selftest = new Command("selftest", "check every kernel path this CPU supports against the scalar reference and run a small model on each; exit 1 on any failure");
         selftest.SetAction(_ => CliSupport.Guard(Tool, stderr, () => SelfTest.KernelSelfTest.Run(stdout)));
         root.Subcommands.Add(selftest);
+        root.Subcommands.Add(Hosting.RunCommand.Create(stdout, stderr));
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
     }
 

@@ -78,7 +78,7 @@ public static class KernelSelfTest
 
     private static IEnumerable<(int M, int K, int Batch)> Shapes()
     {
-        int[] rows = [1, 3, 7, 8, 9, 13, 17, 31];
+        int[] rows = [1, 3, 7, 8, 9, 13, 17, 31, 32, 33, 47];
         int i = 0;
         foreach (int k in Enumerable.Range(1, 70).Concat([96, 127, 128, 129, 200, 208, 255, 256, 257, 300, 333]))
             yield return (rows[i++ % rows.Length], k, 1 + k % 8);
@@ -125,7 +125,7 @@ public static class KernelSelfTest
         foreach (int k in new[] { 1, 16, 17, 300, 1024 })
             foreach (sbyte v in new sbyte[] { 127, -127 })
             {
-                const int m = 9;
+                const int m = 35;
                 var packed = PackedInt8Matrix.Pack(Enumerable.Repeat(v, m * k).ToArray(), new float[m], m, k);
                 var y = new int[m];
                 kernel.MultiplyInt8(packed, Enumerable.Repeat((sbyte)-127, k).ToArray(), k, 1, y, m);

@@ -1,7 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Edge.Quantizer.Calibration;
+using Edge.Quantizer.Evaluation;
 using Edge.Quantizer.Import;
+using Edge.Quantizer.Report;
 using Edge.Runtime;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tooling;
@@ -12,6 +15,7 @@ namespace Edge.Quantizer;
 /// The `edge-quantize` command line (desktop):
 ///   edge-quantize convert MODEL --output FILE.edge [--precision fp32] [--freeze NAME=FILE.npy ...]
 ///   edge-quantize inspect MODEL|FILE.edge
+///   edge-quantize evaluate --model MODEL --quantized FILE.edge --data FILE [--targets FILE.npy] [--json FILE] [--html FILE]
 /// </summary>
 public static class QuantizerCli
 {
@@ -40,7 +44,21 @@ public static class QuantizerCli
             HelpName = "FILE.json",
         };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "print nothing on success" };
-        var convert = new Command("convert", "convert a model into an .edge blob") { model, output, precision, freeze, spec, metadataFile, name, quiet };
+        var calibration = new Option<string[]>("--calibration")
+        {
+            Description = "calibration data: a recording (.csv with a header, or .npy (T, features)) cut into windows, or ready model inputs (.npy (N, ...)); NAME=FILE per input for a model with several inputs. Stores static activation ranges and, with int8, writes FILE.report.json/.html",
+            HelpName = "FILE|NAME=FILE",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var evalData = new Option<string[]>("--eval-data")
+        {
+            Description = "data for the int8 accuracy report (default: the calibration data); same forms as --calibration",
+            HelpName = "FILE|NAME=FILE",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var evalTargets = new Option<string?>("--eval-targets") { Description = "targets for ready-made --eval-data inputs: class ids (N, D) or next values (N, H, F)", HelpName = "FILE.npy" };
+        var batchSize = BatchSizeOption();
+        var convert = new Command("convert", "convert a model into an .edge blob") { model, output, precision, freeze, spec, metadataFile, name, calibration, evalData, evalTargets, batchSize, quiet };
         convert.SetAction(r => CliSupport.Guard(Tool, stderr, () =>
         {
             var frozen = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -57,8 +75,16 @@ public static class QuantizerCli
                 frozen,
                 r.GetValue(name),
                 r.GetValue(spec),
-                r.GetValue(metadataFile));
-            Converter.Convert(options, r.GetValue(quiet) ? null : stdout);
+                r.GetValue(metadataFile))
+            {
+                Calibration = r.GetValue(calibration) ?? [],
+                EvalData = r.GetValue(evalData) ?? [],
+                EvalTargets = r.GetValue(evalTargets),
+                BatchSize = r.GetValue(batchSize),
+            };
+            if (options.EvalTargets is not null && options.EvalData.Count == 0)
+                throw new EdgeException("--eval-targets needs --eval-data (the inputs the targets belong to)");
+            Converter.Convert(options, r.GetValue(quiet) ? null : stdout, r.GetValue(quiet) ? null : stderr);
             return 0;
         }));
 
@@ -87,6 +113,59 @@ public static class QuantizerCli
 
         root.Subcommands.Add(convert);
         root.Subcommands.Add(inspect);
+        root.Subcommands.Add(EvaluateCommand(stdout, stderr));
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    private static Option<int> BatchSizeOption()
+    {
+        var o = new Option<int>("--batch-size") { Description = "samples per model run during calibration and evaluation (any size gives the same result)", DefaultValueFactory = _ => 64 };
+        o.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch-size must be at least 1"); });
+        return o;
+    }
+
+    /// <summary>`evaluate`: the accuracy report of an int8 blob against its fp32 model, on data.</summary>
+    private static Command EvaluateCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var model = new Option<string>("--model") { Description = "the fp32 model: the source file (.onnx; .pt/.pth/.safetensors with --spec; .h5/.keras) or an fp32 .edge blob", Required = true, HelpName = "MODEL" };
+        var quantized = new Option<string>("--quantized") { Description = "the int8 .edge blob made from it", Required = true, HelpName = "FILE.edge" };
+        var data = new Option<string[]>("--data")
+        {
+            Description = "evaluation data: a recording (.csv with a header, or .npy (T, features)) cut into windows, or ready model inputs (.npy (N, ...)); NAME=FILE per input for a model with several inputs",
+            Required = true,
+            HelpName = "FILE|NAME=FILE",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var targets = new Option<string?>("--targets") { Description = "targets for ready-made inputs: class ids (N, D) or (N,), or next values (N, H, F), normalized like the inputs", HelpName = "FILE.npy" };
+        var json = new Option<string?>("--json") { Description = "also write the report as JSON", HelpName = "FILE" };
+        var html = new Option<string?>("--html") { Description = "also write the report as a self-contained HTML page with plots", HelpName = "FILE" };
+        var spec = new Option<string?>("--spec") { Description = "the architecture of a PyTorch state_dict MODEL (see docs/spec.md)", HelpName = "FILE.json" };
+        var batchSize = BatchSizeOption();
+        var evaluate = new Command("evaluate", "compare an int8 blob with its fp32 model on data: weight SQNR, output errors, and the task's own measures") { model, quantized, data, targets, json, html, spec, batchSize };
+        evaluate.SetAction(r => CliSupport.Guard(Tool, stderr, () =>
+        {
+            string modelPath = r.GetValue(model)!, int8Path = r.GetValue(quantized)!;
+            foreach (var (option, path) in new[] { ("--model", modelPath), ("--quantized", int8Path) })
+                if (!File.Exists(path)) throw new EdgeException($"{option} {path}: no such file");
+            if (!Path.GetExtension(int8Path).Equals(".edge", StringComparison.OrdinalIgnoreCase))
+                throw new EdgeException($"--quantized {int8Path}: expected an .edge blob");
+            var int8 = EdgeModel.Load(int8Path);
+            Graph fp32 = Path.GetExtension(modelPath).Equals(".edge", StringComparison.OrdinalIgnoreCase)
+                ? EdgeModel.Load(modelPath).Graph
+                : ModelImporter.Import(modelPath, specPath: r.GetValue(spec));
+            if (fp32.QuantizedConstants.Count > 0)
+                throw new EdgeException($"--model {modelPath}: holds int8 weights; give the fp32 model (its source file or an fp32 .edge)");
+            var set = ModelData.Load(r.GetValue(data) ?? [], r.GetValue(targets), int8.Graph.Inputs, int8.Graph.Outputs, int8.Metadata);
+            var report = Evaluator.Evaluate(new EvaluationInput(fp32, int8.Graph, int8.Metadata, set, Path.GetFileName(modelPath), Path.GetFileName(int8Path))
+            {
+                BatchSize = r.GetValue(batchSize),
+            }, stderr);
+            report.Int8Bytes = new FileInfo(int8Path).Length;
+            TextReport.Write(report, stdout);
+            if (r.GetValue(json) is { } jsonPath) { ReportFiles.WriteJson(report, jsonPath); stdout.WriteLine($"wrote {jsonPath}"); }
+            if (r.GetValue(html) is { } htmlPath) { ReportFiles.WriteHtml(report, htmlPath); stdout.WriteLine($"wrote {htmlPath}"); }
+            return 0;
+        }));
+        return evaluate;
     }
 }

@@ -19,7 +19,7 @@ public sealed class KernelParityTests
     private static IEnumerable<int> KSweep =>
         Enumerable.Range(1, 70).Concat([71, 79, 95, 96, 97, 127, 128, 129, 191, 200, 208, 255, 256, 257, 300, 301, 333]);
 
-    private static readonly int[] RowChoices = [1, 3, 7, 8, 9, 13, 16, 17, 31];
+    private static readonly int[] RowChoices = [1, 3, 7, 8, 9, 13, 16, 17, 31, 32, 33, 47, 64];
 
     /// <summary>Writes the supported paths for the parent of a child-process run (see KernelChildProcessTests).</summary>
     [TestMethod]
@@ -69,7 +69,7 @@ public sealed class KernelParityTests
         var kernel = Gemv.Create(isa);
         foreach (int k in new[] { 1, 2, 3, 4, 15, 16, 17, 64, 300, 1024, 4099 })
         {
-            const int m = 11;
+            const int m = 35; // four full row blocks (the 4-block small-batch kernels) and a partial one
             foreach (var (wv, xv) in new[] { ((sbyte)127, (sbyte)127), ((sbyte)-127, (sbyte)-127), ((sbyte)127, (sbyte)-127), ((sbyte)-127, (sbyte)127) })
             {
                 var w = Enumerable.Repeat(wv, m * k).ToArray();

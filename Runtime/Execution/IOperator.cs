@@ -15,9 +15,18 @@ public interface IOperator
     /// <paramref name="inputs"/> line up with <see cref="Node.Inputs"/> (null where the input is absent,
     /// and for an int8 weight the operator took through <see cref="OperatorContext.Quantized"/>);
     /// the operator assigns <paramref name="outputs"/>, which line up with <see cref="Node.Outputs"/>
-    /// (it may leave null an output whose name is "").
+    /// (it may leave null an output whose name is ""). The outputs are new tensors the caller owns
+    /// (views share their input's storage, as <see cref="Tensor.Reshape"/> does).
     /// </summary>
-    void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs);
+    void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) => Run(inputs, outputs, NodeBuffers.Fresh);
+
+    /// <summary>
+    /// As <see cref="Run(ReadOnlySpan{Tensor?}, Span{Tensor?})"/>, with every output tensor, view and
+    /// scratch array taken from <paramref name="buffers"/>: with a reusing <see cref="NodeBuffers"/> a
+    /// call whose input shapes equal the previous call's allocates nothing. The operator never keeps
+    /// per-call state itself, so one prepared operator may run with several buffers on several threads.
+    /// </summary>
+    void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers);
 }
 
 /// <summary>

@@ -5,8 +5,13 @@ namespace Edge.Runtime.Execution;
 
 /// <summary>
 /// Runs a <see cref="Graph"/> on whole inputs (batch inference). Operators are prepared once here;
-/// each <see cref="Run"/> checks its inputs against the graph's declared names, types and shapes.
-/// Intermediate values are released after their last reader.
+/// each run checks its inputs against the graph's declared names, types and shapes. Two ways to run:
+/// <list type="bullet">
+/// <item><see cref="Run(IReadOnlyDictionary{string, Tensor})"/>: new output tensors the caller owns;
+///   intermediate values are released after their last reader. Safe to call from several threads.</item>
+/// <item><see cref="CreateRunner"/>: a <see cref="SessionRunner"/> that keeps every buffer from one call
+///   to the next, so a call with unchanged input shapes allocates nothing (streaming, batch-1 forecasts).</item>
+/// </list>
 /// </summary>
 public sealed class Session
 {
@@ -18,6 +23,9 @@ public sealed class Session
     private readonly int[][] _nodeInputs;
     private readonly int[][] _nodeOutputs;
     private readonly (int Index, Tensor Value)[] _constantValues;
+    private readonly int[] _inputValues; // per graph input: its value index
+    private readonly int[] _outputValues; // per graph output: its value index
+    private readonly int _maxNodeInputs, _maxNodeOutputs;
 
     public Session(Graph graph)
     {
@@ -62,6 +70,10 @@ public sealed class Session
         for (int n = 0; n < drops.Length; n++) drops[n] = new List<int>();
         foreach (var (v, n) in last) if (!keep.Contains(v)) drops[n].Add(v);
         _lastUse = drops.Select(d => d.ToArray()).ToArray();
+        _inputValues = graph.Inputs.Select(i => _valueIndex[i.Name]).ToArray();
+        _outputValues = graph.Outputs.Select(o => _valueIndex[o.Name]).ToArray();
+        _maxNodeInputs = _nodeInputs.Length == 0 ? 0 : _nodeInputs.Max(x => x.Length);
+        _maxNodeOutputs = _nodeOutputs.Length == 0 ? 0 : _nodeOutputs.Max(x => x.Length);
     }
 
     public Graph Graph => _graph;
@@ -85,36 +97,72 @@ public sealed class Session
             values[_valueIndex[info.Name]] = CheckInput(info, t);
         }
         foreach (var (index, t) in _constantValues) values[index] = t;
+        Execute(values, null, new Tensor?[_maxNodeInputs], new Tensor?[_maxNodeOutputs]);
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var o in _graph.Outputs) result[o.Name] = values[_valueIndex[o.Name]]!;
+        return result;
+    }
 
-        var inBuf = new Tensor?[16];
-        var outBuf = new Tensor?[8];
+    /// <summary>A runner with its own buffers: see <see cref="SessionRunner"/> for how long its tensors stay valid.</summary>
+    public SessionRunner CreateRunner() => new(this);
+
+    internal int ValueCount => _valueNames.Length;
+    internal int NodeCount => _ops.Length;
+    internal ReadOnlySpan<int> InputValues => _inputValues;
+    internal ReadOnlySpan<int> OutputValues => _outputValues;
+    internal ReadOnlySpan<(int Index, Tensor Value)> ConstantValues => _constantValues;
+    internal int MaxNodeInputs => _maxNodeInputs;
+    internal int MaxNodeOutputs => _maxNodeOutputs;
+
+    /// <summary>
+    /// Runs every node in order over <paramref name="values"/> (graph inputs and constants already in
+    /// place). With <paramref name="buffers"/> null, operators get <see cref="NodeBuffers.Fresh"/> memory
+    /// and each value is dropped after its last reader; otherwise node n uses buffers[n] and values stay.
+    /// <paramref name="inBuf"/> and <paramref name="outBuf"/> hold at least the widest node's inputs and outputs.
+    /// Allocates nothing itself.
+    /// </summary>
+    internal void Execute(Tensor?[] values, NodeBuffers[]? buffers, Tensor?[] inBuf, Tensor?[] outBuf)
+    {
         for (int n = 0; n < _ops.Length; n++)
         {
             var ins = _nodeInputs[n];
             var outs = _nodeOutputs[n];
-            if (inBuf.Length < ins.Length) inBuf = new Tensor?[ins.Length];
-            if (outBuf.Length < outs.Length) outBuf = new Tensor?[outs.Length];
             for (int i = 0; i < ins.Length; i++) inBuf[i] = ins[i] < 0 ? null : values[ins[i]];
             Array.Clear(outBuf);
-            var node = _graph.Nodes[n];
             try
             {
-                _ops[n].Run(inBuf.AsSpan(0, ins.Length), outBuf.AsSpan(0, outs.Length));
+                _ops[n].Run(inBuf.AsSpan(0, ins.Length), outBuf.AsSpan(0, outs.Length), buffers is null ? NodeBuffers.Fresh : buffers[n]);
             }
             catch (EdgeException e) when (!e.Message.StartsWith("node '", StringComparison.Ordinal))
             {
+                var node = _graph.Nodes[n];
                 throw new EdgeException($"node '{node.Name}' ({node.Kind}): {e.Message}", e);
             }
             for (int o = 0; o < outs.Length; o++)
             {
                 if (outs[o] < 0) continue;
-                values[outs[o]] = outBuf[o] ?? throw new InvalidOperationException($"node '{node.Name}' ({node.Kind}) did not produce output '{node.Outputs[o]}'");
+                values[outs[o]] = outBuf[o] ?? throw NoOutput(n, o);
             }
-            foreach (var v in _lastUse[n]) values[v] = null;
+            if (buffers is null)
+                foreach (var v in _lastUse[n]) values[v] = null;
         }
-        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var o in _graph.Outputs) result[o.Name] = values[_valueIndex[o.Name]]!;
-        return result;
+        Array.Clear(inBuf);
+        Array.Clear(outBuf);
+    }
+
+    private InvalidOperationException NoOutput(int n, int o)
+    {
+        var node = _graph.Nodes[n];
+        return new InvalidOperationException($"node '{node.Name}' ({node.Kind}) did not produce output '{node.Outputs[o]}'");
+    }
+
+    /// <summary>Whether <paramref name="shape"/> fits the declared shape of <paramref name="info"/> (dynamic dimensions take any size).</summary>
+    internal static bool ShapeFits(ValueInfo info, ReadOnlySpan<int> shape)
+    {
+        if (shape.Length != info.Shape.Length) return false;
+        for (int d = 0; d < shape.Length; d++)
+            if (shape[d] < 0 || (info.Shape[d] >= 0 && info.Shape[d] != shape[d])) return false;
+        return true;
     }
 
     private static Tensor CheckInput(ValueInfo info, Tensor t)

@@ -29,6 +29,21 @@ public sealed partial class Gemv
             nint outRow = (blk - blockStart) * tile;
             int valid = Math.Min(tile, w.Rows - blk * tile);
             int b = 0;
+            if (nb < 4 && blk + 4 <= blockEnd && (blk + 4) * tile <= w.Rows)
+            {
+                // Small batch: four row blocks share each pair of activation broadcasts.
+                for (; b < nb; b++)
+                {
+                    Dot1x4Avx2(ref wb, (nuint)kp * tile, ref Unsafe.Add(ref xs, b * kp), ref Unsafe.Add(ref xa, b * kp), kp,
+                        out var r0, out var r1, out var r2, out var r3);
+                    StoreBlock(r0, ref yRef, b * yStride + outRow, tile);
+                    StoreBlock(r1, ref yRef, b * yStride + outRow + tile, tile);
+                    StoreBlock(r2, ref yRef, b * yStride + outRow + 2 * tile, tile);
+                    StoreBlock(r3, ref yRef, b * yStride + outRow + 3 * tile, tile);
+                }
+                blk += 3;
+                continue;
+            }
             for (; b + 4 <= nb; b += 4)
             {
                 Dot4Avx2(ref wb, ref Unsafe.Add(ref xs, b * kp), ref Unsafe.Add(ref xa, b * kp), kp,
@@ -64,6 +79,37 @@ public sealed partial class Gemv
             a3 = StepAvx2(a3, Vector256.LoadUnsafe(ref w, k * 8 + 96), ref xs, ref xa, k + 12);
         }
         return (a0 + a1) + (a2 + a3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> MaddAvx2(Vector256<int> acc, Vector256<sbyte> wv, Vector256<sbyte> xb, Vector256<byte> ab) =>
+        Avx2.Add(acc, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(ab, Avx2.Sign(wv, xb)), Vector256<short>.One));
+
+    /// <summary>One batch item, four consecutive row blocks (blockBytes apart): the broadcasts are shared.</summary>
+    private static void Dot1x4Avx2(ref sbyte w, nuint blockBytes, ref byte xs, ref byte xa, int kp,
+        out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3)
+    {
+        Vector256<int> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
+        for (nuint k = 0; k < (nuint)kp; k += 8)
+        {
+            var x0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xs, k))).AsSByte();
+            var x1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xs, k + 4))).AsSByte();
+            var u0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xa, k))).AsByte();
+            var u1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xa, k + 4))).AsByte();
+            ref sbyte wk = ref Unsafe.Add(ref w, k * 8);
+            a0 = MaddAvx2(a0, Vector256.LoadUnsafe(ref wk), x0, u0);
+            a1 = MaddAvx2(a1, Vector256.LoadUnsafe(ref wk, 32), x1, u1);
+            b0 = MaddAvx2(b0, Vector256.LoadUnsafe(ref wk, blockBytes), x0, u0);
+            b1 = MaddAvx2(b1, Vector256.LoadUnsafe(ref wk, blockBytes + 32), x1, u1);
+            c0 = MaddAvx2(c0, Vector256.LoadUnsafe(ref wk, 2 * blockBytes), x0, u0);
+            c1 = MaddAvx2(c1, Vector256.LoadUnsafe(ref wk, 2 * blockBytes + 32), x1, u1);
+            d0 = MaddAvx2(d0, Vector256.LoadUnsafe(ref wk, 3 * blockBytes), x0, u0);
+            d1 = MaddAvx2(d1, Vector256.LoadUnsafe(ref wk, 3 * blockBytes + 32), x1, u1);
+        }
+        r0 = a0 + a1;
+        r1 = b0 + b1;
+        r2 = c0 + c1;
+        r3 = d0 + d1;
     }
 
     /// <summary>Four batch items share each weight load; their accumulators are the independent chains.</summary>

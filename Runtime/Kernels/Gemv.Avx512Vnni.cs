@@ -31,6 +31,20 @@ public sealed partial class Gemv
             nint outRow = (blk - blockStart) * tile;
             int valid = Math.Min(tile, w.Rows - blk * tile);
             int b = 0;
+            if (nb < 4 && blk + 4 <= blockEnd && (blk + 4) * tile <= w.Rows)
+            {
+                // Small batch: four row blocks share each activation broadcast (fewer loads per vpdpbusd).
+                for (; b < nb; b++)
+                {
+                    Dot1x4Vnni(ref wb, (nuint)kp * tile, ref Unsafe.Add(ref xu, b * kp), kp, out var r0, out var r1, out var r2, out var r3);
+                    StoreBlock(r0 - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(blk * tile)), 7), ref yRef, b * yStride + outRow, tile);
+                    StoreBlock(r1 - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)((blk + 1) * tile)), 7), ref yRef, b * yStride + outRow + tile, tile);
+                    StoreBlock(r2 - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)((blk + 2) * tile)), 7), ref yRef, b * yStride + outRow + 2 * tile, tile);
+                    StoreBlock(r3 - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)((blk + 3) * tile)), 7), ref yRef, b * yStride + outRow + 3 * tile, tile);
+                }
+                blk += 3;
+                continue;
+            }
             for (; b + 4 <= nb; b += 4)
             {
                 Dot4Vnni(ref wb, ref Unsafe.Add(ref xu, b * kp), kp, out var a0, out var a1, out var a2, out var a3);
@@ -59,6 +73,31 @@ public sealed partial class Gemv
             a3 = StepVnni(a3, Vector256.LoadUnsafe(ref w, k * 8 + 96), ref xu, k + 12);
         }
         return (a0 + a1) + (a2 + a3);
+    }
+
+    /// <summary>One batch item, four consecutive row blocks (blockBytes apart): 8 independent accumulators.</summary>
+    private static void Dot1x4Vnni(ref sbyte w, nuint blockBytes, ref byte xu, int kp,
+        out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3)
+    {
+        Vector256<int> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
+        for (nuint k = 0; k < (nuint)kp; k += 8)
+        {
+            var x0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k))).AsByte();
+            var x1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k + 4))).AsByte();
+            ref sbyte wk = ref Unsafe.Add(ref w, k * 8);
+            a0 = AvxVnni.MultiplyWideningAndAdd(a0, x0, Vector256.LoadUnsafe(ref wk));
+            a1 = AvxVnni.MultiplyWideningAndAdd(a1, x1, Vector256.LoadUnsafe(ref wk, 32));
+            b0 = AvxVnni.MultiplyWideningAndAdd(b0, x0, Vector256.LoadUnsafe(ref wk, blockBytes));
+            b1 = AvxVnni.MultiplyWideningAndAdd(b1, x1, Vector256.LoadUnsafe(ref wk, blockBytes + 32));
+            c0 = AvxVnni.MultiplyWideningAndAdd(c0, x0, Vector256.LoadUnsafe(ref wk, 2 * blockBytes));
+            c1 = AvxVnni.MultiplyWideningAndAdd(c1, x1, Vector256.LoadUnsafe(ref wk, 2 * blockBytes + 32));
+            d0 = AvxVnni.MultiplyWideningAndAdd(d0, x0, Vector256.LoadUnsafe(ref wk, 3 * blockBytes));
+            d1 = AvxVnni.MultiplyWideningAndAdd(d1, x1, Vector256.LoadUnsafe(ref wk, 3 * blockBytes + 32));
+        }
+        r0 = a0 + a1;
+        r1 = b0 + b1;
+        r2 = c0 + c1;
+        r3 = d0 + d1;
     }
 
     private static void Dot4Vnni(ref sbyte w, ref byte xu, int kp,

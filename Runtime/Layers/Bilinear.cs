@@ -26,7 +26,7 @@ public sealed class Bilinear : IOperator
             throw OpUtil.Error(node, $"M must be float32 (D1, D2), got {m.DataType.Name()}{m.ShapeString}");
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var c = OpUtil.Required(_node, inputs, 0, "C");
         var r = OpUtil.Required(_node, inputs, 1, "R");
@@ -39,10 +39,11 @@ public sealed class Bilinear : IOperator
             if (b.Length != 1) throw OpUtil.Error(_node, $"B must be a scalar or (1,), got {b.ShapeString}");
             bias = b.Contiguous().ReadOnlySpan<float>()[0];
         }
-        var y = Tensor.Zeros(DataType.Float32, r.Rank == 2 ? r.Dim(0) : 0, 1);
+        Span<int> shape = stackalloc int[] { r.Rank == 2 ? r.Dim(0) : 0, 1 };
+        var y = buffers.Output(0, DataType.Float32, shape);
         try
         {
-            Score(c, r, m, y.Span<float>(), bias);
+            Score(c, r, m, y.Span<float>(), bias, buffers);
         }
         catch (EdgeException e)
         {
@@ -55,7 +56,11 @@ public sealed class Bilinear : IOperator
     /// scores[n] = C[n or 0] · M · R[n] + bias for C (Nc, D1) with Nc = N or 1, R (N, D2), M (D1, D2).
     /// Allocates only the (Nc, D2) intermediate.
     /// </summary>
-    public static void Score(Tensor contexts, Tensor candidates, Tensor m, Span<float> scores, float bias = 0f)
+    public static void Score(Tensor contexts, Tensor candidates, Tensor m, Span<float> scores, float bias = 0f) =>
+        Score(contexts, candidates, m, scores, bias, NodeBuffers.Fresh);
+
+    /// <summary><see cref="Score(Tensor, Tensor, Tensor, Span{float}, float)"/> with the (Nc, D2) intermediate in scratch of <paramref name="buffers"/>.</summary>
+    internal static void Score(Tensor contexts, Tensor candidates, Tensor m, Span<float> scores, float bias, NodeBuffers buffers)
     {
         ArgumentNullException.ThrowIfNull(contexts);
         CheckShapes(contexts, candidates, m, scores.Length);
@@ -69,11 +74,11 @@ public sealed class Bilinear : IOperator
             Rank(contexts.Contiguous().ReadOnlySpan<float>(), candidates, m, scores, bias);
             return;
         }
-        var t = new float[nc * d2];
+        var t = buffers.Scratch<float>(0, nc * d2);
         GemmF32.Multiply(contexts.Contiguous().ReadOnlySpan<float>(), m.Contiguous().ReadOnlySpan<float>(), t, nc, d2, d1);
         var rs = candidates.Contiguous().ReadOnlySpan<float>();
         for (int i = 0; i < n; i++)
-            scores[i] = TensorPrimitives.Dot(t.AsSpan(i * d2, d2), rs.Slice(i * d2, d2)) + bias;
+            scores[i] = TensorPrimitives.Dot(t.Slice(i * d2, d2), rs.Slice(i * d2, d2)) + bias;
     }
 
     /// <summary>

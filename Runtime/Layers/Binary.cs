@@ -21,15 +21,19 @@ internal sealed class Binary : IOperator
         _node = node;
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var a = OpUtil.Required(_node, inputs, 0, "A");
         var b = OpUtil.Required(_node, inputs, 1, "B");
         if (a.DataType != b.DataType)
             throw OpUtil.Error(_node, $"operands differ in type: A is {a.DataType.Name()}{a.ShapeString}, B is {b.DataType.Name()}{b.ShapeString}");
-        var shape = Broadcast.Shape(a.Shape, b.Shape)
-            ?? throw OpUtil.Error(_node, $"shapes {a.ShapeString} and {b.ShapeString} do not broadcast");
-        var y = Tensor.Zeros(a.DataType, shape);
+        int rank = Math.Max(a.Rank, b.Rank);
+        OpUtil.CheckRank(_node, rank);
+        Span<int> shape = stackalloc int[OpUtil.MaxRank];
+        shape = shape[..rank];
+        if (!Broadcast.TryShape(a.Shape, b.Shape, shape))
+            throw OpUtil.Error(_node, $"shapes {a.ShapeString} and {b.ShapeString} do not broadcast");
+        var y = buffers.Output(0, a.DataType, shape);
         switch (a.DataType)
         {
             case DataType.Float32: Dispatch<float>(a, b, y); break;
@@ -76,8 +80,10 @@ internal sealed class Binary : IOperator
 
         var shape = y.Shape;
         int rank = shape.Length;
-        var sa = Broadcast.Strides(a.Shape, shape);
-        var sb = Broadcast.Strides(b.Shape, shape);
+        Span<int> sa = stackalloc int[rank];
+        Span<int> sb = stackalloc int[rank];
+        Broadcast.Strides(a.Shape, shape, sa);
+        Broadcast.Strides(b.Shape, shape, sb);
         // Fold trailing axes into one row while both operands stay contiguous (or both broadcast) across them.
         int inner = shape[rank - 1];
         int first = rank - 1;

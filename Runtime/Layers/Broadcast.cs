@@ -21,6 +21,34 @@ internal static class Broadcast
         return result;
     }
 
+    /// <summary>The numpy broadcast of two shapes into <paramref name="result"/> (length max(rank a, rank b)); false when incompatible.</summary>
+    public static bool TryShape(ReadOnlySpan<int> a, ReadOnlySpan<int> b, Span<int> result)
+    {
+        int rank = result.Length;
+        for (int i = 0; i < rank; i++)
+        {
+            int da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
+            int db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
+            if (da == db || db == 1) result[i] = da;
+            else if (da == 1) result[i] = db;
+            else return false;
+        }
+        return true;
+    }
+
+    /// <summary><see cref="Strides(ReadOnlySpan{int}, ReadOnlySpan{int})"/> into <paramref name="result"/> (length of outShape).</summary>
+    public static void Strides(ReadOnlySpan<int> shape, ReadOnlySpan<int> outShape, Span<int> result)
+    {
+        result.Clear();
+        int lead = outShape.Length - shape.Length;
+        int own = 1;
+        for (int i = shape.Length - 1; i >= 0; i--)
+        {
+            result[lead + i] = shape[i] == 1 && outShape[lead + i] != 1 ? 0 : own;
+            own *= Math.Max(shape[i], 1);
+        }
+    }
+
     /// <summary>
     /// Element strides that read a contiguous tensor of <paramref name="shape"/> as if it had
     /// <paramref name="outShape"/> (right-aligned; 0 on broadcast axes). The caller has checked compatibility.
@@ -72,10 +100,20 @@ internal static class Broadcast
     }
 
     /// <summary><see cref="CopyStrided{T}"/> for a contiguous tensor of any element type; returns a new contiguous tensor.</summary>
-    public static Tensor Materialize(Tensor source, int offset, ReadOnlySpan<int> strides, int[] shape)
+    public static Tensor Materialize(Tensor source, int offset, ReadOnlySpan<int> strides, int[] shape) =>
+        Materialize(source, offset, strides, shape, Execution.NodeBuffers.Fresh, 0);
+
+    /// <summary><see cref="CopyStrided{T}"/> of a tensor of any element type into output <paramref name="index"/> of <paramref name="buffers"/>.</summary>
+    public static Tensor Materialize(Tensor source, int offset, ReadOnlySpan<int> strides, ReadOnlySpan<int> shape, Execution.NodeBuffers buffers, int index)
     {
-        var src = source.Contiguous();
-        var result = Tensor.Zeros(src.DataType, shape);
+        // A strided source is first made contiguous, since the strides address its dense layout.
+        var src = source;
+        if (!src.IsContiguous)
+        {
+            src = buffers.Temporary(index, source.DataType, source.Shape);
+            source.CopyTo(src);
+        }
+        var result = buffers.Output(index, src.DataType, shape);
         switch (src.DataType)
         {
             case DataType.Float32: CopyStrided(src.ReadOnlySpan<float>(), offset, strides, shape, result.Span<float>()); break;
@@ -89,4 +127,12 @@ internal static class Broadcast
 
     /// <summary>Broadcasts a tensor to <paramref name="outShape"/> (caller checked compatibility) as a new contiguous tensor.</summary>
     public static Tensor To(Tensor source, int[] outShape) => Materialize(source, 0, Strides(source.Shape, outShape), outShape);
+
+    /// <summary>Broadcasts a tensor to <paramref name="outShape"/> (caller checked compatibility) into output <paramref name="index"/> of <paramref name="buffers"/>.</summary>
+    public static Tensor To(Tensor source, ReadOnlySpan<int> outShape, Execution.NodeBuffers buffers, int index)
+    {
+        Span<int> strides = stackalloc int[outShape.Length];
+        Strides(source.Shape, outShape, strides);
+        return Materialize(source, 0, strides, outShape, buffers, index);
+    }
 }

@@ -25,16 +25,33 @@ internal sealed class Cast : IOperator
         _to = (DataType)to;
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) =>
-        outputs[0] = To(OpUtil.Required(_node, inputs, 0, "X"), _to);
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
+    {
+        var x = OpUtil.Required(_node, inputs, 0, "X");
+        var y = buffers.Output(0, _to, x.Shape);
+        Into(x, y, buffers, 0);
+        outputs[0] = y;
+    }
 
     /// <summary>A new tensor holding <paramref name="t"/>'s values converted to <paramref name="dt"/> (a copy even when the type is unchanged).</summary>
     public static Tensor To(Tensor t, DataType dt)
     {
         ArgumentNullException.ThrowIfNull(t);
-        var src = t.Contiguous();
-        if (src.DataType == dt) return src.Clone();
-        var y = Tensor.Zeros(dt, src.ShapeArray());
+        var y = Tensor.Zeros(dt, t.Shape);
+        Into(t, y, NodeBuffers.Fresh, 0);
+        return y;
+    }
+
+    /// <summary>Writes <paramref name="t"/>'s values converted to <paramref name="y"/>'s type into <paramref name="y"/> (contiguous, same shape).</summary>
+    internal static void Into(Tensor t, Tensor y, NodeBuffers buffers, int slot)
+    {
+        var src = t;
+        if (!src.IsContiguous)
+        {
+            src = buffers.Temporary(slot, t.DataType, t.Shape);
+            t.CopyTo(src);
+        }
+        if (src.DataType == y.DataType) { src.CopyTo(y); return; }
         switch (src.DataType)
         {
             case DataType.Float32: From(src.ReadOnlySpan<float>(), y); break;
@@ -43,7 +60,6 @@ internal sealed class Cast : IOperator
             case DataType.Int8: From(src.ReadOnlySpan<sbyte>(), y); break;
             default: throw new EdgeException($"Cast: unsupported source type {src.DataType.Name()}");
         }
-        return y;
     }
 
     private static void From<TSrc>(ReadOnlySpan<TSrc> s, Tensor y) where TSrc : unmanaged

@@ -18,15 +18,15 @@ internal sealed class Concat : IOperator
         _axis = node.GetInt("axis", 0);
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         if (inputs.Length == 0) throw OpUtil.Error(_node, "needs at least one input");
-        var list = new Tensor[inputs.Length];
-        for (int i = 0; i < inputs.Length; i++) list[i] = OpUtil.Required(_node, inputs, i, $"tensor {i}");
-        int axis = OpUtil.Axis(_node, _axis, list[0].Rank);
+        for (int i = 0; i < inputs.Length; i++)
+            if (inputs[i] is null) throw OpUtil.Error(_node, $"input {i} (tensor {i}) is missing");
+        int axis = OpUtil.Axis(_node, _axis, inputs[0]!.Rank);
         try
         {
-            outputs[0] = TensorOps.Concat(list, axis);
+            outputs[0] = TensorOps.Concat(inputs, axis, buffers, 0);
         }
         catch (EdgeException e)
         {

@@ -22,13 +22,14 @@ internal sealed class ConstantOfShape : IOperator
         _dtype = (DataType)dt;
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
-        var dims = OpUtil.Ints(_node, OpUtil.Required(_node, inputs, 0, "shape"), "shape");
-        var shape = new int[dims.Length];
-        for (int i = 0; i < dims.Length; i++) shape[i] = OpUtil.Dim(_node, dims[i], $"shape[{i}]");
+        var dims = OpUtil.Ints(_node, OpUtil.Required(_node, inputs, 0, "shape"), "shape", buffers, 0);
+        OpUtil.CheckRank(_node, dims.Length);
+        Span<int> shape = stackalloc int[dims.Length];
+        for (int i = 0; i < dims.Length; i++) shape[i] = OpUtil.Dim(_node, dims[i], "shape", i);
         Tensor.ElementCount(shape);
-        var y = Tensor.Zeros(_dtype, shape);
+        var y = buffers.Output(0, _dtype, shape);
         switch (_dtype)
         {
             case DataType.Float32: y.Span<float>().Fill(_value); break;

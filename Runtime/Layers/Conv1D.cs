@@ -60,7 +60,7 @@ internal sealed class Conv1D : IOperator
         if (b.Rank != 1 || b.Dim(0) != w.Dim(0)) throw OpUtil.Error(_node, $"B must be ({w.Dim(0)},) to match W {w.ShapeString}, got {b.ShapeString}");
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
         var w = _w ?? OpUtil.Required(_node, inputs, 1, "W");
@@ -80,7 +80,9 @@ internal sealed class Conv1D : IOperator
             throw OpUtil.Error(_node, $"input length {len} (padded {padded}) is shorter than the dilated kernel {span}");
         int lOut = (int)((padded - span) / _stride + 1);
 
-        var y = Tensor.Zeros(DataType.Float32, n, m, lOut);
+        Span<int> shape = stackalloc int[] { n, m, lOut };
+        // Rows start as the bias, or as zeros; taps then accumulate into them.
+        var y = b is null ? buffers.ZeroedOutput(0, DataType.Float32, shape) : buffers.Output(0, DataType.Float32, shape);
         var dst = y.Span<float>();
         var xs = x.Contiguous().ReadOnlySpan<float>();
         var ws = w.Contiguous().ReadOnlySpan<float>();

@@ -34,7 +34,7 @@ internal sealed class Dense : IOperator
             throw OpUtil.Error(_node, $"B must be ({w.Dim(0)},) to match W {w.ShapeString}, got {b.ShapeString}");
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
         var w = _w ?? OpUtil.Required(_node, inputs, 1, "W");
@@ -46,9 +46,11 @@ internal sealed class Dense : IOperator
             throw OpUtil.Error(_node, $"X {x.ShapeString} must end in {inF} features to match W {w.ShapeString}");
         int rows = x.Length / Math.Max(inF, 1);
         if (inF == 0) rows = OpUtil.Product(x.Shape, 0, x.Rank - 1);
-        var shape = x.ShapeArray();
+        OpUtil.CheckRank(_node, x.Rank);
+        Span<int> shape = stackalloc int[x.Rank];
+        x.Shape.CopyTo(shape);
         shape[^1] = outF;
-        var y = Tensor.Zeros(DataType.Float32, shape);
+        var y = buffers.Output(0, DataType.Float32, shape);
         var dst = y.Span<float>();
         GemmF32.MultiplyTransposed(x.Contiguous().ReadOnlySpan<float>(), w.Contiguous().ReadOnlySpan<float>(), dst, rows, outF, inF);
         if (b is not null)

@@ -22,7 +22,7 @@ internal sealed class Embedding : IOperator
         if (table.Rank != 2) throw OpUtil.Error(_node, $"table must be (V, D), got {table.ShapeString}");
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var indices = OpUtil.Required(_node, inputs, 0, "indices");
         var table = OpUtil.Required(_node, inputs, 1, "table");
@@ -30,11 +30,12 @@ internal sealed class Embedding : IOperator
         if (indices.DataType is not (DataType.Int64 or DataType.Int32 or DataType.Int8))
             throw OpUtil.Error(_node, $"indices must be integers, got {indices.DataType.Name()}{indices.ShapeString}");
         int vocab = table.Dim(0), d = table.Dim(1);
-        var ids = indices.ToInt64Array();
-        var shape = new int[indices.Rank + 1];
+        var ids = OpUtil.Indices(indices, buffers, 0);
+        OpUtil.CheckRank(_node, indices.Rank + 1);
+        Span<int> shape = stackalloc int[indices.Rank + 1];
         indices.Shape.CopyTo(shape);
         shape[^1] = d;
-        var y = Tensor.Zeros(DataType.Float32, shape);
+        var y = buffers.Output(0, DataType.Float32, shape);
         var dst = y.Span<float>();
         var rows = table.Contiguous().ReadOnlySpan<float>();
         for (int i = 0; i < ids.Length; i++)

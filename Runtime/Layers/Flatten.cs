@@ -17,11 +17,12 @@ internal sealed class Flatten : IOperator
         _axis = node.GetInt("axis", 1);
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
         int rank = x.Rank;
         int axis = _axis == rank ? rank : OpUtil.Axis(_node, _axis, rank);
-        outputs[0] = x.Reshape(OpUtil.Product(x.Shape, 0, axis), OpUtil.Product(x.Shape, axis, rank));
+        Span<int> shape = stackalloc int[] { OpUtil.Product(x.Shape, 0, axis), OpUtil.Product(x.Shape, axis, rank) };
+        outputs[0] = buffers.View(0, x, shape);
     }
 }

@@ -21,7 +21,7 @@ internal sealed class Gather : IOperator
         _axis = node.GetInt("axis", 0);
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var data = OpUtil.Required(_node, inputs, 0, "data");
         var indices = OpUtil.Required(_node, inputs, 1, "indices");
@@ -30,31 +30,30 @@ internal sealed class Gather : IOperator
         if (data.Rank == 0) throw OpUtil.Error(_node, "data must have rank >= 1");
         int axis = OpUtil.Axis(_node, _axis, data.Rank);
         int dim = data.Shape[axis];
-        var ids = indices.ToInt64Array();
-        var shape = new List<int>(data.Rank - 1 + indices.Rank);
-        for (int i = 0; i < axis; i++) shape.Add(data.Shape[i]);
-        for (int i = 0; i < indices.Rank; i++) shape.Add(indices.Shape[i]);
-        for (int i = axis + 1; i < data.Rank; i++) shape.Add(data.Shape[i]);
-        var y = Tensor.Zeros(data.DataType, shape.ToArray());
+        var ids = OpUtil.Indices(indices, buffers, 0);
+        int rank = data.Rank - 1 + indices.Rank;
+        OpUtil.CheckRank(_node, rank);
+        Span<int> shape = stackalloc int[rank];
+        data.Shape[..axis].CopyTo(shape);
+        indices.Shape.CopyTo(shape[axis..]);
+        data.Shape[(axis + 1)..].CopyTo(shape[(axis + indices.Rank)..]);
 
         int outer = OpUtil.Product(data.Shape, 0, axis);
         int esize = data.DataType.SizeOf();
         int block = OpUtil.Product(data.Shape, axis + 1, data.Rank) * esize;
-        var src = data.Contiguous().Bytes();
-        var dst = y.WritableBytes();
-        for (int j = 0; j < ids.Length; j++)
-        {
-            long id = ids[j];
+        foreach (long id in ids)
             if (id < -dim || id >= dim)
                 throw OpUtil.Error(_node, $"index {id} is out of range for axis {axis} of size {dim} (data {data.ShapeString})");
-            if (id < 0) ids[j] = id + dim;
-        }
+        var y = buffers.Output(0, data.DataType, shape);
+        var src = data.Contiguous().Bytes();
+        var dst = y.WritableBytes();
         int d = 0;
         for (int o = 0; o < outer; o++)
         {
             int baseOffset = o * dim * block;
-            foreach (long id in ids)
+            foreach (long raw in ids)
             {
+                long id = raw < 0 ? raw + dim : raw;
                 src.Slice(baseOffset + (int)id * block, block).CopyTo(dst.Slice(d, block));
                 d += block;
             }

@@ -38,7 +38,7 @@ internal sealed class Gemm : IOperator
         if (b.Rank != 2) throw OpUtil.Error(_node, $"B must be 2-D, got {b.ShapeString}");
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var a = OpUtil.Required(_node, inputs, 0, "A");
         OpUtil.RequireFloat(_node, a, "A");
@@ -48,24 +48,26 @@ internal sealed class Gemm : IOperator
         {
             var b = OpUtil.Required(_node, inputs, 1, "B");
             CheckB(b);
-            bNk = _transB ? b.Contiguous() : b.Permute(1, 0).Contiguous();
+            bNk = _transB ? Contiguous(b, buffers, 0) : Transposed(b, buffers, 0);
         }
-        var aMk = _transA ? a.Permute(1, 0).Contiguous() : a.Contiguous();
+        var aMk = _transA ? Transposed(a, buffers, 1) : Contiguous(a, buffers, 1);
         int m = aMk.Dim(0), k = aMk.Dim(1), n = bNk.Dim(0);
         if (bNk.Dim(1) != k)
             throw OpUtil.Error(_node, $"A {a.ShapeString} (transA={(_transA ? 1 : 0)}) and B (transB={(_transB ? 1 : 0)}) give inner sizes {k} and {bNk.Dim(1)}");
-        var y = Tensor.Zeros(DataType.Float32, m, n);
+        Span<int> mn = stackalloc int[] { m, n };
+        var y = buffers.Output(0, DataType.Float32, mn);
         var dst = y.Span<float>();
         GemmF32.MultiplyTransposed(aMk.ReadOnlySpan<float>(), bNk.ReadOnlySpan<float>(), dst, m, n, k);
         if (_alpha != 1f) TensorPrimitives.Multiply(dst, _alpha, dst);
         if (OpUtil.Optional(inputs, 2) is { } c && _beta != 0f)
         {
             OpUtil.RequireFloat(_node, c, "C");
-            int[] mn = [m, n];
-            if (c.Rank > 2 || Broadcast.Shape(c.Shape, mn) is not { } s || s[0] != m || s[1] != n)
+            Span<int> s = stackalloc int[2];
+            if (c.Rank > 2 || !Broadcast.TryShape(c.Shape, mn, s) || s[0] != m || s[1] != n)
                 throw OpUtil.Error(_node, $"C {c.ShapeString} cannot be broadcast to ({m}, {n})");
-            var strides = Broadcast.Strides(c.Shape, mn);
-            var cs = c.Contiguous().ReadOnlySpan<float>();
+            Span<int> strides = stackalloc int[2];
+            Broadcast.Strides(c.Shape, mn, strides);
+            var cs = Contiguous(c, buffers, 2).ReadOnlySpan<float>();
             for (int i = 0; i < m; i++)
             {
                 var row = dst.Slice(i * n, n);
@@ -75,5 +77,28 @@ internal sealed class Gemm : IOperator
             }
         }
         outputs[0] = y;
+    }
+
+    /// <summary><paramref name="t"/> itself when contiguous, else a contiguous copy in temporary <paramref name="slot"/>.</summary>
+    private static Tensor Contiguous(Tensor t, NodeBuffers buffers, int slot)
+    {
+        if (t.IsContiguous) return t;
+        var c = buffers.Temporary(slot, t.DataType, t.Shape);
+        t.CopyTo(c);
+        return c;
+    }
+
+    /// <summary>The transpose of 2-D <paramref name="t"/> as a contiguous tensor in temporary <paramref name="slot"/>.</summary>
+    private static Tensor Transposed(Tensor t, NodeBuffers buffers, int slot)
+    {
+        int rows = t.Dim(0), cols = t.Dim(1);
+        Span<int> shape = stackalloc int[] { cols, rows };
+        var dst = buffers.Temporary(slot, DataType.Float32, shape);
+        var d = dst.Span<float>();
+        var src = Contiguous(t, buffers, 3 + slot).ReadOnlySpan<float>();
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                d[j * rows + i] = src[i * cols + j];
+        return dst;
     }
 }

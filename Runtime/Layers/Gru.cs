@@ -40,24 +40,25 @@ internal sealed class Gru : IOperator
     private RecurrentWeights Prepare(Tensor? w, Tensor? r, Tensor? b) =>
         _layer.PrepareWeights(w, r, b, p: null, separateRecurrentBiasGate: _linearBeforeReset ? 2 : -1);
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var weights = _weights ?? Prepare(RecurrentLayer.Input(inputs, RecurrentLayer.InW),
             RecurrentLayer.Input(inputs, RecurrentLayer.InR), RecurrentLayer.Input(inputs, RecurrentLayer.InB));
         var (x, seq, batch) = _layer.CheckX(RecurrentLayer.Input(inputs, RecurrentLayer.InX), weights);
         int hidden = weights.Hidden;
-        var lens = _layer.SequenceLengths(RecurrentLayer.Input(inputs, RecurrentLayer.InSequenceLens), seq, batch);
+        var lens = _layer.SequenceLengths(RecurrentLayer.Input(inputs, RecurrentLayer.InSequenceLens), seq, batch, buffers, 0);
         var h0 = _layer.CheckState(RecurrentLayer.Input(inputs, RecurrentLayer.InInitialH), "initial_h", batch, hidden);
 
-        var y = _layer.WantsOutput(0, outputs) ? _layer.NewY(seq, batch, hidden) : null;
-        var yh = _layer.NewState(batch, hidden);
+        var y = _layer.WantsOutput(0, outputs) ? _layer.NewY(seq, batch, hidden, buffers) : null;
+        var yh = _layer.NewState(batch, hidden, buffers, 1);
 
+        // Scratch (slots 0 and 1 hold the lengths): every element is written before it is read.
         int gh = 3 * hidden;
         int rows = seq * batch;
-        var proj = new float[rows * gh];
-        var gates = new float[gh];
-        var h = new float[hidden];
-        var scratch = new float[hidden];
+        var proj = buffers.Scratch<float>(2, rows * gh);
+        var gates = buffers.Scratch<float>(3, gh);
+        var h = buffers.Scratch<float>(4, hidden);
+        var scratch = buffers.Scratch<float>(5, hidden);
         var xs = x.ReadOnlySpan<float>();
         var ys = y is null ? default : y.Span<float>();
 
@@ -72,12 +73,12 @@ internal sealed class Gru : IOperator
             for (int b = 0; b < batch; b++)
             {
                 int stateAt = _layer.StateOffset(d, b, batch, hidden);
-                if (h0 is null) Array.Clear(h); else h0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(h);
+                if (h0 is null) h.Clear(); else h0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(h);
                 int len = lens[b];
                 for (int s = 0; s < len; s++)
                 {
                     int t = reverse ? len - 1 - s : s;
-                    var p = proj.AsSpan(_layer.XRow(t, b, seq, batch) * gh, gh);
+                    var p = proj.Slice(_layer.XRow(t, b, seq, batch) * gh, gh);
                     if (_linearBeforeReset) StepLinearBeforeReset(p, rT, rbN!, gates, h, fAct, gAct);
                     else StepResetBeforeLinear(p, rT, gates, h, scratch, fAct, gAct);
                     if (y is not null) h.CopyTo(ys.Slice(_layer.YOffset(t, d, b, seq, batch, hidden), hidden));

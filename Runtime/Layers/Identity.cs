@@ -15,6 +15,11 @@ internal sealed class Identity : IOperator
         _node = node;
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs) =>
-        outputs[0] = OpUtil.Required(_node, inputs, 0, "X").Clone();
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
+    {
+        var x = OpUtil.Required(_node, inputs, 0, "X");
+        var y = buffers.Output(0, x.DataType, x.Shape);
+        x.CopyTo(y);
+        outputs[0] = y;
+    }
 }

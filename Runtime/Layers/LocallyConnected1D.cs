@@ -36,7 +36,7 @@ internal sealed class LocallyConnected1D : IOperator
         }
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
         var w = OpUtil.Required(_node, inputs, 1, "W");
@@ -58,10 +58,13 @@ internal sealed class LocallyConnected1D : IOperator
                 throw OpUtil.Error(_node, $"B must be ({folds}, {f}), got {b.ShapeString}");
         }
         int rows = OpUtil.Product(x.Shape, 0, x.Rank - 2);
-        var shape = x.ShapeArray();
+        OpUtil.CheckRank(_node, x.Rank);
+        Span<int> shape = stackalloc int[x.Rank];
+        x.Shape.CopyTo(shape);
         shape[^2] = (int)folds;
         shape[^1] = f;
-        var y = Tensor.Zeros(DataType.Float32, shape);
+        // Rows start as the bias, or as zeros; the window then accumulates into them.
+        var y = b is null ? buffers.ZeroedOutput(0, DataType.Float32, shape) : buffers.Output(0, DataType.Float32, shape);
         var dst = y.Span<float>();
         var xs = x.Contiguous().ReadOnlySpan<float>();
         var ws = w.Contiguous().ReadOnlySpan<float>();

@@ -35,29 +35,30 @@ internal sealed class Lstm : IOperator
                 _layer.Constant(context, RecurrentLayer.InB), _layer.Constant(context, RecurrentLayer.InP));
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var weights = _weights ?? _layer.PrepareWeights(
             RecurrentLayer.Input(inputs, RecurrentLayer.InW), RecurrentLayer.Input(inputs, RecurrentLayer.InR),
             RecurrentLayer.Input(inputs, RecurrentLayer.InB), RecurrentLayer.Input(inputs, RecurrentLayer.InP));
         var (x, seq, batch) = _layer.CheckX(RecurrentLayer.Input(inputs, RecurrentLayer.InX), weights);
         int hidden = weights.Hidden;
-        var lens = _layer.SequenceLengths(RecurrentLayer.Input(inputs, RecurrentLayer.InSequenceLens), seq, batch);
+        var lens = _layer.SequenceLengths(RecurrentLayer.Input(inputs, RecurrentLayer.InSequenceLens), seq, batch, buffers, 0);
         var h0 = _layer.CheckState(RecurrentLayer.Input(inputs, RecurrentLayer.InInitialH), "initial_h", batch, hidden);
         var c0 = _layer.CheckState(RecurrentLayer.Input(inputs, RecurrentLayer.InInitialC), "initial_c", batch, hidden);
 
         // Y_h and Y_c are cheap, so they are always filled; Y only when the graph reads it.
-        var y = _layer.WantsOutput(0, outputs) ? _layer.NewY(seq, batch, hidden) : null;
-        var yh = _layer.NewState(batch, hidden);
-        var yc = _layer.NewState(batch, hidden);
+        var y = _layer.WantsOutput(0, outputs) ? _layer.NewY(seq, batch, hidden, buffers) : null;
+        var yh = _layer.NewState(batch, hidden, buffers, 1);
+        var yc = _layer.NewState(batch, hidden, buffers, 2);
 
+        // Scratch (slots 0 and 1 hold the lengths): every element is written before it is read.
         int gh = 4 * hidden;
         int rows = seq * batch;
-        var proj = new float[rows * gh];
-        var gates = new float[gh];
-        var h = new float[hidden];
-        var c = new float[hidden];
-        var cellOut = new float[hidden];
+        var proj = buffers.Scratch<float>(2, rows * gh);
+        var gates = buffers.Scratch<float>(3, gh);
+        var h = buffers.Scratch<float>(4, hidden);
+        var c = buffers.Scratch<float>(5, hidden);
+        var cellOut = buffers.Scratch<float>(6, hidden);
         var xs = x.ReadOnlySpan<float>();
         var ys = y is null ? default : y.Span<float>();
 
@@ -73,13 +74,13 @@ internal sealed class Lstm : IOperator
             for (int b = 0; b < batch; b++)
             {
                 int stateAt = _layer.StateOffset(d, b, batch, hidden);
-                if (h0 is null) Array.Clear(h); else h0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(h);
-                if (c0 is null) Array.Clear(c); else c0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(c);
+                if (h0 is null) h.Clear(); else h0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(h);
+                if (c0 is null) c.Clear(); else c0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(c);
                 int len = lens[b];
                 for (int s = 0; s < len; s++)
                 {
                     int t = reverse ? len - 1 - s : s;
-                    proj.AsSpan(_layer.XRow(t, b, seq, batch) * gh, gh).CopyTo(gates);
+                    proj.Slice(_layer.XRow(t, b, seq, batch) * gh, gh).CopyTo(gates);
                     RecurrentLayer.AddRecurrent(h, rT, gh, 0, gates);
                     Step(gates, c, h, cellOut, peep, fAct, gAct, hAct);
                     if (y is not null) h.CopyTo(ys.Slice(_layer.YOffset(t, d, b, seq, batch, hidden), hidden));

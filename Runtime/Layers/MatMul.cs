@@ -22,28 +22,35 @@ internal sealed class MatMul : IOperator
             _bNk = b.Permute(1, 0).Contiguous();
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var a = OpUtil.Required(_node, inputs, 0, "A");
         var b = OpUtil.Required(_node, inputs, 1, "B");
         OpUtil.RequireFloat(_node, a, "A");
         OpUtil.RequireFloat(_node, b, "B");
         if (a.Rank == 0 || b.Rank == 0) throw OpUtil.Error(_node, $"operands must have rank >= 1, got {a.ShapeString} and {b.ShapeString}");
+        OpUtil.CheckRank(_node, a.Rank + 1);
+        OpUtil.CheckRank(_node, b.Rank + 1);
 
-        int[] aShape = a.Rank == 1 ? [1, a.Dim(0)] : a.ShapeArray();
-        int[] bShape = b.Rank == 1 ? [b.Dim(0), 1] : b.ShapeArray();
+        Span<int> aShape = stackalloc int[Math.Max(a.Rank, 2)];
+        Span<int> bShape = stackalloc int[Math.Max(b.Rank, 2)];
+        if (a.Rank == 1) { aShape[0] = 1; aShape[1] = a.Dim(0); } else a.Shape.CopyTo(aShape);
+        if (b.Rank == 1) { bShape[0] = b.Dim(0); bShape[1] = 1; } else b.Shape.CopyTo(bShape);
         int m = aShape[^2], k = aShape[^1], n = bShape[^1];
         if (bShape[^2] != k)
             throw OpUtil.Error(_node, $"A {a.ShapeString} and B {b.ShapeString}: inner sizes {k} and {bShape[^2]} differ");
-        var aBatch = aShape.AsSpan(0, aShape.Length - 2);
-        var bBatch = bShape.AsSpan(0, bShape.Length - 2);
-        var batch = Broadcast.Shape(aBatch, bBatch)
-            ?? throw OpUtil.Error(_node, $"batch axes of A {a.ShapeString} and B {b.ShapeString} do not broadcast");
+        var aBatch = aShape[..^2];
+        var bBatch = bShape[..^2];
+        Span<int> batch = stackalloc int[Math.Max(aBatch.Length, bBatch.Length)];
+        if (!Broadcast.TryShape(aBatch, bBatch, batch))
+            throw OpUtil.Error(_node, $"batch axes of A {a.ShapeString} and B {b.ShapeString} do not broadcast");
 
-        var outShape = new List<int>(batch);
-        if (a.Rank > 1) outShape.Add(m);
-        if (b.Rank > 1) outShape.Add(n);
-        var y = Tensor.Zeros(DataType.Float32, outShape.ToArray());
+        Span<int> outShape = stackalloc int[batch.Length + 2];
+        batch.CopyTo(outShape);
+        int rank = batch.Length;
+        if (a.Rank > 1) outShape[rank++] = m;
+        if (b.Rank > 1) outShape[rank++] = n;
+        var y = buffers.Output(0, DataType.Float32, outShape[..rank]);
         var dst = y.Span<float>();
         var av = a.Contiguous().ReadOnlySpan<float>();
         var bv = b.Contiguous().ReadOnlySpan<float>();
@@ -51,8 +58,10 @@ internal sealed class MatMul : IOperator
         if (count == 0 || m * n == 0) { outputs[0] = y; return; }
 
         // Batch strides in whole matrices (0 on broadcast axes).
-        var aStr = Broadcast.Strides(aBatch, batch);
-        var bStr = Broadcast.Strides(bBatch, batch);
+        Span<int> aStr = stackalloc int[batch.Length];
+        Span<int> bStr = stackalloc int[batch.Length];
+        Broadcast.Strides(aBatch, batch, aStr);
+        Broadcast.Strides(bBatch, batch, bStr);
         Span<int> idx = stackalloc int[batch.Length];
         idx.Clear();
         int aPos = 0, bPos = 0;

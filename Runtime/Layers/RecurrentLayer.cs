@@ -167,20 +167,20 @@ internal sealed class RecurrentLayer
         return (x.Contiguous(), seq, batch);
     }
 
-    /// <summary>Valid length per batch row (all <paramref name="seq"/> when sequence_lens is absent).</summary>
-    public int[] SequenceLengths(Tensor? lens, int seq, int batch)
+    /// <summary>Valid length per batch row (all <paramref name="seq"/> when sequence_lens is absent), in scratch <paramref name="slot"/> (and slot + 1 to widen int32 lengths).</summary>
+    public ReadOnlySpan<int> SequenceLengths(Tensor? lens, int seq, int batch, NodeBuffers buffers, int slot)
     {
-        var result = new int[batch];
+        var result = buffers.Scratch<int>(slot, batch);
         if (lens is null)
         {
-            Array.Fill(result, seq);
+            result.Fill(seq);
             return result;
         }
         if (lens.DataType is not (DataType.Int32 or DataType.Int64))
             throw Error($"sequence_lens is {lens.DataType.Name()}; expected int32 or int64");
         if (lens.Rank != 1 || lens.Dim(0) != batch)
             throw Error($"sequence_lens has shape {lens.ShapeString}; expected ({batch},), one length per batch row");
-        var values = lens.ToInt64Array();
+        var values = OpUtil.Indices(lens, buffers, slot + 1);
         for (int b = 0; b < batch; b++)
         {
             if (values[b] < 0 || values[b] > seq)
@@ -195,19 +195,25 @@ internal sealed class RecurrentLayer
     {
         if (state is null) return null;
         if (state.DataType != DataType.Float32) throw Error($"{what} is {state.DataType.Name()}; expected float32");
-        int[] expected = BatchFirst ? [batch, Directions, hidden] : [Directions, batch, hidden];
+        Span<int> expected = stackalloc int[] { BatchFirst ? batch : Directions, BatchFirst ? Directions : batch, hidden };
         if (!state.Shape.SequenceEqual(expected))
             throw Error($"{what} has shape {state.ShapeString}; expected {Tensor.FormatShape(expected)} for layout {(BatchFirst ? 1 : 0)}");
         return state.Contiguous();
     }
 
     /// <summary>Y: (seq, dirs, batch, H) for layout 0, (batch, seq, dirs, H) for layout 1; zeros past each valid length.</summary>
-    public Tensor NewY(int seq, int batch, int hidden) =>
-        BatchFirst ? Tensor.Zeros(DataType.Float32, batch, seq, Directions, hidden) : Tensor.Zeros(DataType.Float32, seq, Directions, batch, hidden);
+    public Tensor NewY(int seq, int batch, int hidden, NodeBuffers buffers)
+    {
+        Span<int> shape = stackalloc int[] { BatchFirst ? batch : seq, BatchFirst ? seq : Directions, BatchFirst ? Directions : batch, hidden };
+        return buffers.ZeroedOutput(0, DataType.Float32, shape);
+    }
 
-    /// <summary>Y_h / Y_c: (dirs, batch, H) for layout 0, (batch, dirs, H) for layout 1.</summary>
-    public Tensor NewState(int batch, int hidden) =>
-        BatchFirst ? Tensor.Zeros(DataType.Float32, batch, Directions, hidden) : Tensor.Zeros(DataType.Float32, Directions, batch, hidden);
+    /// <summary>Y_h / Y_c (output <paramref name="index"/>): (dirs, batch, H) for layout 0, (batch, dirs, H) for layout 1; every row gets written.</summary>
+    public Tensor NewState(int batch, int hidden, NodeBuffers buffers, int index)
+    {
+        Span<int> shape = stackalloc int[] { BatchFirst ? batch : Directions, BatchFirst ? Directions : batch, hidden };
+        return buffers.Output(index, DataType.Float32, shape);
+    }
 
     /// <summary>Row of X (and of the projection) holding time step t of batch row b.</summary>
     public int XRow(int t, int b, int seq, int batch) => BatchFirst ? b * seq + t : t * batch + b;

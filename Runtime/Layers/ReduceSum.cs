@@ -25,47 +25,60 @@ internal sealed class ReduceSum : IOperator
         _noopWithEmptyAxes = node.GetInt("noop_with_empty_axes", 0) != 0;
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
         OpUtil.RequireType(_node, x, "X", DataType.Float32, DataType.Int64, DataType.Int32);
-        var axesRaw = OpUtil.IntsFromInputOrAttribute(_node, inputs, 1, "axes");
+        var axesRaw = OpUtil.IntsFromInputOrAttribute(_node, inputs, 1, "axes", buffers, 0, out _);
         int rank = x.Rank;
-        var reduce = new bool[rank];
-        if (axesRaw is null || axesRaw.Length == 0)
+        OpUtil.CheckRank(_node, rank);
+        Span<bool> reduce = stackalloc bool[rank];
+        if (axesRaw.Length == 0)
         {
-            if (_noopWithEmptyAxes) { outputs[0] = x.Clone(); return; }
-            Array.Fill(reduce, true);
+            if (_noopWithEmptyAxes)
+            {
+                var copy = buffers.Output(0, x.DataType, x.Shape);
+                x.CopyTo(copy);
+                outputs[0] = copy;
+                return;
+            }
+            reduce.Fill(true);
         }
-        else
-        {
-            foreach (int a in OpUtil.Axes(_node, axesRaw, rank)) reduce[a] = true;
-        }
-        var kept = new int[rank];
-        var final = new List<int>(rank);
+        else OpUtil.MarkAxes(_node, axesRaw, reduce);
+        Span<int> kept = stackalloc int[rank];
+        Span<int> final = stackalloc int[rank];
+        int finalRank = 0;
         for (int i = 0; i < rank; i++)
         {
             kept[i] = reduce[i] ? 1 : x.Shape[i];
-            if (!reduce[i] || _keepDims) final.Add(kept[i]);
+            if (!reduce[i] || _keepDims) final[finalRank++] = kept[i];
         }
-        var y = Tensor.Zeros(x.DataType, kept);
+        // Sums accumulate into the zeroed (kept-dims) buffer; the output is that buffer seen with the final shape.
+        var y = buffers.ZeroedOutput(0, x.DataType, kept);
+        var src = x;
+        if (!src.IsContiguous)
+        {
+            src = buffers.Temporary(0, x.DataType, x.Shape);
+            x.CopyTo(src);
+        }
         switch (x.DataType)
         {
-            case DataType.Float32: Sum(x.Contiguous().ReadOnlySpan<float>(), x.Shape, reduce, y.Span<float>(), kept); break;
-            case DataType.Int64: Sum(x.Contiguous().ReadOnlySpan<long>(), x.Shape, reduce, y.Span<long>(), kept); break;
-            case DataType.Int32: Sum(x.Contiguous().ReadOnlySpan<int>(), x.Shape, reduce, y.Span<int>(), kept); break;
+            case DataType.Float32: Sum(src.ReadOnlySpan<float>(), x.Shape, reduce, y.Span<float>(), kept); break;
+            case DataType.Int64: Sum(src.ReadOnlySpan<long>(), x.Shape, reduce, y.Span<long>(), kept); break;
+            case DataType.Int32: Sum(src.ReadOnlySpan<int>(), x.Shape, reduce, y.Span<int>(), kept); break;
         }
-        outputs[0] = y.Reshape(final.ToArray());
+        outputs[0] = buffers.View(0, y, final[..finalRank]);
     }
 
-    private static void Sum<T>(ReadOnlySpan<T> src, ReadOnlySpan<int> shape, bool[] reduce, Span<T> dst, int[] kept)
+    private static void Sum<T>(ReadOnlySpan<T> src, ReadOnlySpan<int> shape, ReadOnlySpan<bool> reduce, Span<T> dst, ReadOnlySpan<int> kept)
         where T : unmanaged, INumber<T>
     {
         int rank = shape.Length;
         if (src.Length == 0) return;
         if (rank == 0) { dst[0] = src[0]; return; }
         // Output strides seen from the input's index space: 0 on reduced axes.
-        var outStrides = Tensor.ContiguousStrides(kept);
+        Span<int> outStrides = stackalloc int[rank];
+        Tensor.ContiguousStrides(kept, outStrides);
         for (int i = 0; i < rank; i++) if (reduce[i]) outStrides[i] = 0;
         int inner = shape[rank - 1];
         bool innerReduced = reduce[rank - 1];

@@ -19,12 +19,14 @@ internal sealed class RepeatVector : IOperator
         _n = OpUtil.Dim(node, n, "n");
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
         if (x.Rank != 2) throw OpUtil.Error(_node, $"X must be (N, D), got {x.ShapeString}");
         int batch = x.Dim(0), d = x.Dim(1);
         // A broadcast view (stride 0 on the new axis) materialized by one strided copy; any dtype.
-        outputs[0] = Broadcast.Materialize(x, 0, [d, 0, 1], [batch, _n, d]);
+        Span<int> strides = stackalloc int[] { d, 0, 1 };
+        Span<int> shape = stackalloc int[] { batch, _n, d };
+        outputs[0] = Broadcast.Materialize(x, 0, strides, shape, buffers, 0);
     }
 }

@@ -19,15 +19,17 @@ internal sealed class ShapeOf : IOperator
         _end = node.Attributes.ContainsKey("end") ? node.GetInt("end", 0) : null;
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
         int rank = x.Rank;
         long start = Clamp(_start, rank), end = Clamp(_end ?? rank, rank);
         int n = (int)Math.Max(0, end - start);
-        var y = new long[n];
-        for (int i = 0; i < n; i++) y[i] = x.Shape[(int)start + i];
-        outputs[0] = Tensor.FromArray(y, n);
+        Span<int> shape = stackalloc int[] { n };
+        var y = buffers.Output(0, DataType.Int64, shape);
+        var dst = y.Span<long>();
+        for (int i = 0; i < n; i++) dst[i] = x.Shape[(int)start + i];
+        outputs[0] = y;
     }
 
     private static long Clamp(long v, int rank) => Math.Clamp(v < 0 ? v + rank : v, 0, rank);

@@ -20,38 +20,45 @@ internal sealed class Slice : IOperator
         _node = node;
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
-        var starts = OpUtil.IntsFromInputOrAttribute(_node, inputs, 1, "starts") ?? throw OpUtil.Error(_node, "starts are missing");
-        var ends = OpUtil.IntsFromInputOrAttribute(_node, inputs, 2, "ends") ?? throw OpUtil.Error(_node, "ends are missing");
-        var axesRaw = OpUtil.IntsFromInputOrAttribute(_node, inputs, 3, "axes");
-        var steps = OpUtil.IntsFromInputOrAttribute(_node, inputs, 4, "steps");
+        var starts = OpUtil.IntsFromInputOrAttribute(_node, inputs, 1, "starts", buffers, 1, out bool hasStarts);
+        if (!hasStarts) throw OpUtil.Error(_node, "starts are missing");
+        var ends = OpUtil.IntsFromInputOrAttribute(_node, inputs, 2, "ends", buffers, 2, out bool hasEnds);
+        if (!hasEnds) throw OpUtil.Error(_node, "ends are missing");
+        var axesRaw = OpUtil.IntsFromInputOrAttribute(_node, inputs, 3, "axes", buffers, 3, out bool hasAxes);
+        var steps = OpUtil.IntsFromInputOrAttribute(_node, inputs, 4, "steps", buffers, 4, out bool hasSteps);
         if (ends.Length != starts.Length)
             throw OpUtil.Error(_node, $"starts has {starts.Length} entries but ends has {ends.Length}");
-        if (axesRaw is not null && axesRaw.Length != starts.Length)
+        if (hasAxes && axesRaw.Length != starts.Length)
             throw OpUtil.Error(_node, $"starts has {starts.Length} entries but axes has {axesRaw.Length}");
-        if (steps is not null && steps.Length != starts.Length)
+        if (hasSteps && steps.Length != starts.Length)
             throw OpUtil.Error(_node, $"starts has {starts.Length} entries but steps has {steps.Length}");
         int rank = x.Rank;
-        int[] axes;
-        if (axesRaw is null)
+        OpUtil.CheckRank(_node, rank);
+        if (starts.Length > rank && !hasAxes) throw OpUtil.Error(_node, $"{starts.Length} starts for X {x.ShapeString} of rank {rank}");
+        // More entries than axes must repeat an axis, which OpUtil.Axes reports; the buffer holds them for that check.
+        Span<int> axes = stackalloc int[Math.Min(starts.Length, OpUtil.MaxRank + 1)];
+        if (starts.Length > axes.Length) throw OpUtil.Error(_node, $"{starts.Length} starts for X {x.ShapeString} of rank {rank}");
+        if (!hasAxes)
         {
-            if (starts.Length > rank) throw OpUtil.Error(_node, $"{starts.Length} starts for X {x.ShapeString} of rank {rank}");
-            axes = new int[starts.Length];
             for (int i = 0; i < axes.Length; i++) axes[i] = i;
         }
-        else axes = OpUtil.Axes(_node, axesRaw, rank);
+        else OpUtil.Axes(_node, axesRaw, rank, axes);
 
-        var shape = x.ShapeArray();
-        var own = Tensor.ContiguousStrides(x.Shape);
-        var strides = (int[])own.Clone();
+        Span<int> shape = stackalloc int[rank];
+        x.Shape.CopyTo(shape);
+        Span<int> own = stackalloc int[rank];
+        Tensor.ContiguousStrides(x.Shape, own);
+        Span<int> strides = stackalloc int[rank];
+        own.CopyTo(strides);
         long offset = 0;
         for (int i = 0; i < axes.Length; i++)
         {
             int ax = axes[i];
             long dim = shape[ax];
-            long step = steps is null ? 1 : steps[i];
+            long step = hasSteps ? steps[i] : 1;
             if (step == 0) throw OpUtil.Error(_node, $"step for axis {ax} is 0");
             long start = starts[i], end = ends[i];
             if (start < 0) start += dim;
@@ -76,6 +83,6 @@ internal sealed class Slice : IOperator
             strides[ax] = (int)(own[ax] * effStep);
             if (len > 0) offset += start * own[ax];
         }
-        outputs[0] = Broadcast.Materialize(x, (int)offset, strides, shape);
+        outputs[0] = Broadcast.Materialize(x, (int)offset, strides, shape, buffers, 0);
     }
 }

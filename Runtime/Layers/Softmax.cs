@@ -27,7 +27,7 @@ internal sealed class Softmax : IOperator
         _axis = node.GetInt("axis", _legacy ? 1 : -1);
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
         OpUtil.RequireFloat(_node, x, "X");
@@ -51,13 +51,13 @@ internal sealed class Softmax : IOperator
             n = x.Shape[axis];
             inner = OpUtil.Product(x.Shape, axis + 1, rank);
         }
-        var y = Tensor.Zeros(DataType.Float32, x.ShapeArray());
+        var y = buffers.Output(0, DataType.Float32, x.Shape);
         var src = x.Contiguous().ReadOnlySpan<float>();
         var dst = y.Span<float>();
         if (dst.Length > 0)
         {
             if (inner == 1) Rows(src, dst, outer, n, _log);
-            else Columns(src, dst, outer, n, inner, _log);
+            else Columns(src, dst, outer, n, inner, _log, buffers.Scratch<float>(0, inner * 2));
         }
         outputs[0] = y;
     }
@@ -81,11 +81,10 @@ internal sealed class Softmax : IOperator
         }
     }
 
-    private static void Columns(ReadOnlySpan<float> src, Span<float> dst, int outer, int n, int inner, bool log)
+    private static void Columns(ReadOnlySpan<float> src, Span<float> dst, int outer, int n, int inner, bool log, Span<float> acc)
     {
-        var acc = new float[inner * 2];
-        var max = acc.AsSpan(0, inner);
-        var sum = acc.AsSpan(inner, inner);
+        var max = acc[..inner];
+        var sum = acc.Slice(inner, inner);
         int block = n * inner;
         for (int o = 0; o < outer; o++)
         {

@@ -15,25 +15,25 @@ internal sealed class Squeeze : IOperator
         _node = node;
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
-        var axes = OpUtil.IntsFromInputOrAttribute(_node, inputs, 1, "axes");
-        var remove = new bool[x.Rank];
-        if (axes is null || axes.Length == 0)
+        var axes = OpUtil.IntsFromInputOrAttribute(_node, inputs, 1, "axes", buffers, 0, out _);
+        OpUtil.CheckRank(_node, x.Rank);
+        Span<bool> remove = stackalloc bool[x.Rank];
+        if (axes.Length == 0)
         {
             for (int i = 0; i < x.Rank; i++) remove[i] = x.Shape[i] == 1;
         }
         else
         {
-            foreach (int a in OpUtil.Axes(_node, axes, x.Rank))
-            {
-                if (x.Shape[a] != 1) throw OpUtil.Error(_node, $"cannot squeeze axis {a} of X {x.ShapeString}: its size is {x.Shape[a]}, not 1");
-                remove[a] = true;
-            }
+            OpUtil.MarkAxes(_node, axes, remove);
+            for (int a = 0; a < x.Rank; a++)
+                if (remove[a] && x.Shape[a] != 1) throw OpUtil.Error(_node, $"cannot squeeze axis {a} of X {x.ShapeString}: its size is {x.Shape[a]}, not 1");
         }
-        var shape = new List<int>(x.Rank);
-        for (int i = 0; i < x.Rank; i++) if (!remove[i]) shape.Add(x.Shape[i]);
-        outputs[0] = x.Reshape(shape.ToArray());
+        Span<int> shape = stackalloc int[x.Rank];
+        int rank = 0;
+        for (int i = 0; i < x.Rank; i++) if (!remove[i]) shape[rank++] = x.Shape[i];
+        outputs[0] = buffers.View(0, x, shape[..rank]);
     }
 }

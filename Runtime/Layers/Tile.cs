@@ -15,32 +15,57 @@ internal sealed class Tile : IOperator
         _node = node;
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
-        var repeats = OpUtil.Ints(_node, OpUtil.Required(_node, inputs, 1, "repeats"), "repeats");
+        var repeats = OpUtil.Ints(_node, OpUtil.Required(_node, inputs, 1, "repeats"), "repeats", buffers, 0);
         if (repeats.Length != x.Rank)
             throw OpUtil.Error(_node, $"repeats has {repeats.Length} entries but X {x.ShapeString} has rank {x.Rank}");
-        var shape = x.ShapeArray();
-        for (int a = 0; a < repeats.Length; a++)
-            shape[a] = checked(shape[a] * OpUtil.Dim(_node, repeats[a], $"repeats[{a}]"));
+        int rank = x.Rank;
+        OpUtil.CheckRank(_node, rank);
+        Span<int> shape = stackalloc int[rank];
+        x.Shape.CopyTo(shape);
+        for (int a = 0; a < rank; a++)
+            shape[a] = checked(shape[a] * OpUtil.Dim(_node, repeats[a], "repeats", a));
         Tensor.ElementCount(shape);
-        var y = x;
-        for (int a = 0; a < repeats.Length; a++)
+        var y = buffers.Output(0, x.DataType, shape);
+        var src = x;
+        if (!src.IsContiguous)
         {
-            int r = (int)repeats[a];
-            if (r == 1) continue;
-            if (r == 0)
-            {
-                var s = y.ShapeArray();
-                s[a] = 0;
-                y = Tensor.Zeros(x.DataType, s);
-                continue;
-            }
-            var copies = new Tensor[r];
-            Array.Fill(copies, y);
-            y = TensorOps.Concat(copies, a);
+            src = buffers.Temporary(0, x.DataType, x.Shape);
+            x.CopyTo(src);
         }
-        outputs[0] = ReferenceEquals(y, x) ? x.Clone() : y;
+        Copy(src.Bytes(), x.Shape, shape, x.DataType.SizeOf(), y.WritableBytes());
+        outputs[0] = y;
+    }
+
+    /// <summary>
+    /// Y[i] = X[i mod dims], walked in rows of the innermost axis: each output row is X's row (chosen by
+    /// the outer indices modulo X's dims) laid down repeats[last] times.
+    /// </summary>
+    private static void Copy(ReadOnlySpan<byte> src, ReadOnlySpan<int> xShape, ReadOnlySpan<int> yShape, int esize, Span<byte> dst)
+    {
+        int rank = xShape.Length;
+        if (dst.Length == 0) return;
+        if (rank == 0) { src.CopyTo(dst); return; }
+        Span<int> strides = stackalloc int[rank];
+        Tensor.ContiguousStrides(xShape, strides);
+        int xRow = xShape[rank - 1] * esize;
+        int yRow = yShape[rank - 1] * esize;
+        Span<int> idx = stackalloc int[rank];
+        idx.Clear();
+        for (int o = 0; o < dst.Length; o += yRow)
+        {
+            int from = 0;
+            for (int ax = 0; ax < rank - 1; ax++) from += idx[ax] % xShape[ax] * strides[ax];
+            var row = src.Slice(from * esize, xRow);
+            var d = dst.Slice(o, yRow);
+            for (int p = 0; p < yRow; p += xRow) row.CopyTo(d[p..]);
+            for (int ax = rank - 2; ax >= 0; ax--)
+            {
+                if (++idx[ax] < yShape[ax]) break;
+                idx[ax] = 0;
+            }
+        }
     }
 }

@@ -17,11 +17,12 @@ internal sealed class Transpose : IOperator
         _perm = node.GetInts("perm");
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
         int rank = x.Rank;
-        var perm = new int[rank];
+        OpUtil.CheckRank(_node, rank);
+        Span<int> perm = stackalloc int[rank];
         if (_perm is null)
         {
             for (int i = 0; i < rank; i++) perm[i] = rank - 1 - i;
@@ -29,9 +30,18 @@ internal sealed class Transpose : IOperator
         else
         {
             if (_perm.Length != rank) throw OpUtil.Error(_node, $"perm [{string.Join(", ", _perm)}] has {_perm.Length} entries for X {x.ShapeString} of rank {rank}");
-            var axes = OpUtil.Axes(_node, _perm, rank);
-            axes.CopyTo(perm, 0);
+            OpUtil.Axes(_node, _perm, rank, perm);
         }
-        outputs[0] = x.Permute(perm).Clone();
+        // One strided copy: result axis i walks X's axis perm[i] with X's dense stride for it.
+        Span<int> own = stackalloc int[rank];
+        Tensor.ContiguousStrides(x.Shape, own);
+        Span<int> shape = stackalloc int[rank];
+        Span<int> strides = stackalloc int[rank];
+        for (int i = 0; i < rank; i++)
+        {
+            shape[i] = x.Shape[perm[i]];
+            strides[i] = own[perm[i]];
+        }
+        outputs[0] = Broadcast.Materialize(x, 0, strides, shape, buffers, 0);
     }
 }

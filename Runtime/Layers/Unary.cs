@@ -27,11 +27,11 @@ internal sealed class Unary : IOperator
         };
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
         OpUtil.RequireFloat(_node, x, "X");
-        var y = Tensor.Zeros(DataType.Float32, x.ShapeArray());
+        var y = buffers.Output(0, DataType.Float32, x.Shape);
         Apply(_node.Kind, _alpha, _beta, x.Contiguous().ReadOnlySpan<float>(), y.Span<float>());
         outputs[0] = y;
     }

@@ -15,16 +15,17 @@ internal sealed class Unsqueeze : IOperator
         _node = node;
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs)
+    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
-        var axes = OpUtil.IntsFromInputOrAttribute(_node, inputs, 1, "axes")
-            ?? throw OpUtil.Error(_node, "axes (input 1 or attribute axes) are missing");
+        var axes = OpUtil.IntsFromInputOrAttribute(_node, inputs, 1, "axes", buffers, 0, out bool present);
+        if (!present) throw OpUtil.Error(_node, "axes (input 1 or attribute axes) are missing");
         int rank = x.Rank + axes.Length;
-        var insert = new bool[rank];
-        foreach (int a in OpUtil.Axes(_node, axes, rank)) insert[a] = true;
-        var shape = new int[rank];
+        OpUtil.CheckRank(_node, rank);
+        Span<bool> insert = stackalloc bool[rank];
+        OpUtil.MarkAxes(_node, axes, insert);
+        Span<int> shape = stackalloc int[rank];
         for (int i = 0, j = 0; i < rank; i++) shape[i] = insert[i] ? 1 : x.Shape[j++];
-        outputs[0] = x.Reshape(shape);
+        outputs[0] = buffers.View(0, x, shape);
     }
 }

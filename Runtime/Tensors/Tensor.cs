@@ -78,6 +78,23 @@ public sealed class Tensor
 
     public static Tensor Zeros<T>(params int[] shape) where T : unmanaged => Zeros(DataTypes.Of<T>(), shape);
 
+    /// <summary>A zero-filled contiguous tensor; the shape is copied (so a stackalloc'd span may be passed).</summary>
+    public static Tensor Zeros(DataType dataType, ReadOnlySpan<int> shape)
+    {
+        foreach (var d in shape)
+            if (d < 0) throw new ArgumentException($"negative dimension in shape {FormatShape(shape)}");
+        int n = ElementCount(shape);
+        Array buffer = dataType switch
+        {
+            DataType.Float32 => new float[n],
+            DataType.Int64 => new long[n],
+            DataType.Int32 => new int[n],
+            DataType.Int8 => new sbyte[n],
+            _ => throw new ArgumentOutOfRangeException(nameof(dataType)),
+        };
+        return new Tensor(dataType, buffer, 0, shape.ToArray(), ContiguousStrides(shape));
+    }
+
     /// <summary>Wraps <paramref name="data"/> (not copied) as a contiguous tensor.</summary>
     public static Tensor FromArray<T>(T[] data, params int[] shape) where T : unmanaged
     {
@@ -177,6 +194,20 @@ public sealed class Tensor
         return new Tensor(DataType, c._buffer, c._offset, resolved, ContiguousStrides(resolved));
     }
 
+    /// <summary>
+    /// A new tensor object over this contiguous tensor's storage with <paramref name="shape"/> (same
+    /// element count; the caller resolved it). Unlike <see cref="Reshape"/> it never copies.
+    /// </summary>
+    internal Tensor ViewAs(ReadOnlySpan<int> shape)
+    {
+        if (!IsContiguous) throw new InvalidOperationException($"tensor {ShapeString} is a strided view; it has no contiguous storage to view");
+        if (ElementCount(shape) != Length) throw new EdgeException($"cannot view {ShapeString} ({Length} elements) as {FormatShape(shape)}");
+        return new Tensor(DataType, _buffer, _offset, shape.ToArray(), ContiguousStrides(shape));
+    }
+
+    /// <summary>True when both tensors start at the same element of the same storage (a view of the other, or the same tensor).</summary>
+    internal bool SharesStorage(Tensor other) => ReferenceEquals(_buffer, other._buffer) && _offset == other._offset;
+
     /// <summary>A strided view with axes reordered: result axis i is this tensor's axis perm[i].</summary>
     public Tensor Permute(params int[] perm)
     {
@@ -211,6 +242,21 @@ public sealed class Tensor
             case DataType.Int8: CopyStrided<sbyte>(result); break;
         }
         return result;
+    }
+
+    /// <summary>Copies this tensor's values (any strides) into <paramref name="destination"/>, a contiguous tensor of the same type and shape.</summary>
+    public void CopyTo(Tensor destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (destination.DataType != DataType || !destination.Shape.SequenceEqual(Shape) || !destination.IsContiguous)
+            throw new ArgumentException($"cannot copy {this} into {destination} (contiguous, same type and shape needed)", nameof(destination));
+        switch (DataType)
+        {
+            case DataType.Float32: CopyStrided<float>(destination); break;
+            case DataType.Int64: CopyStrided<long>(destination); break;
+            case DataType.Int32: CopyStrided<int>(destination); break;
+            case DataType.Int8: CopyStrided<sbyte>(destination); break;
+        }
     }
 
     private void CopyStrided<T>(Tensor dst) where T : unmanaged
@@ -279,13 +325,19 @@ public sealed class Tensor
     public static int[] ContiguousStrides(ReadOnlySpan<int> shape)
     {
         var strides = new int[shape.Length];
+        ContiguousStrides(shape, strides);
+        return strides;
+    }
+
+    /// <summary>C-order strides of <paramref name="shape"/> into <paramref name="strides"/> (same length), without allocating.</summary>
+    public static void ContiguousStrides(ReadOnlySpan<int> shape, Span<int> strides)
+    {
         int s = 1;
         for (int i = shape.Length - 1; i >= 0; i--)
         {
             strides[i] = s;
             s *= Math.Max(shape[i], 1);
         }
-        return strides;
     }
 
     public static string FormatShape(ReadOnlySpan<int> shape) => "(" + string.Join(", ", shape.ToArray()) + (shape.Length == 1 ? ",)" : ")");

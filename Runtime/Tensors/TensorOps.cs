@@ -10,15 +10,21 @@ public static class TensorOps
     public static Tensor Concat(IReadOnlyList<Tensor> tensors, int axis)
     {
         ArgumentNullException.ThrowIfNull(tensors);
-        if (tensors.Count == 0) throw new EdgeException("concat needs at least one tensor");
-        var first = tensors[0];
+        return Concat(ToArray(tensors), axis, Execution.NodeBuffers.Fresh, 0);
+    }
+
+    /// <summary><see cref="Concat(IReadOnlyList{Tensor}, int)"/> into output <paramref name="index"/> of <paramref name="buffers"/> (no null entries).</summary>
+    internal static Tensor Concat(ReadOnlySpan<Tensor?> tensors, int axis, Execution.NodeBuffers buffers, int index)
+    {
+        if (tensors.Length == 0) throw new EdgeException("concat needs at least one tensor");
+        var first = tensors[0]!;
         int rank = first.Rank;
         if (rank == 0) throw new EdgeException("concat cannot join zero-dimensional tensors; use Stack");
         int ax = Tensor.NormalizeAxis(axis, rank);
         int total = 0;
-        for (int t = 0; t < tensors.Count; t++)
+        for (int t = 0; t < tensors.Length; t++)
         {
-            var x = tensors[t];
+            var x = tensors[t]!;
             if (x.DataType != first.DataType)
                 throw new EdgeException($"concat: tensor {t} is {x.DataType.Name()} but tensor 0 is {first.DataType.Name()}");
             if (x.Rank != rank)
@@ -28,9 +34,11 @@ public static class TensorOps
                     throw new EdgeException($"concat along axis {ax}: tensor {t} has shape {x.ShapeString} but tensor 0 has shape {first.ShapeString}; they must match except on axis {ax}");
             total += x.Shape[ax];
         }
-        var shape = first.ShapeArray();
+        if (rank > 16) throw new EdgeException($"concat: rank {rank} exceeds the supported maximum of 16");
+        Span<int> shape = stackalloc int[rank];
+        first.Shape.CopyTo(shape);
         shape[ax] = total;
-        var result = Tensor.Zeros(first.DataType, shape);
+        var result = buffers.Output(index, first.DataType, shape);
         int outer = 1;
         for (int d = 0; d < ax; d++) outer *= shape[d];
         int inner = 1;
@@ -41,8 +49,8 @@ public static class TensorOps
         int offset = 0;
         foreach (var x in tensors)
         {
-            var src = x.Contiguous().Bytes();
-            int chunk = x.Shape[ax] * inner * esize;
+            var src = ContiguousBytes(x!);
+            int chunk = x!.Shape[ax] * inner * esize;
             for (int o = 0; o < outer; o++)
                 src.Slice(o * chunk, chunk).CopyTo(dst.Slice(o * dstRow + offset, chunk));
             offset += chunk;
@@ -57,24 +65,51 @@ public static class TensorOps
     public static Tensor Stack(IReadOnlyList<Tensor> tensors, int axis = 0)
     {
         ArgumentNullException.ThrowIfNull(tensors);
-        if (tensors.Count == 0) throw new EdgeException("stack needs at least one tensor");
-        var first = tensors[0];
-        for (int t = 1; t < tensors.Count; t++)
+        return Stack(ToArray(tensors), axis, Execution.NodeBuffers.Fresh, 0);
+    }
+
+    /// <summary><see cref="Stack(IReadOnlyList{Tensor}, int)"/> into output <paramref name="index"/> of <paramref name="buffers"/> (no null entries).</summary>
+    internal static Tensor Stack(ReadOnlySpan<Tensor?> tensors, int axis, Execution.NodeBuffers buffers, int index)
+    {
+        if (tensors.Length == 0) throw new EdgeException("stack needs at least one tensor");
+        var first = tensors[0]!;
+        for (int t = 1; t < tensors.Length; t++)
         {
-            var x = tensors[t];
+            var x = tensors[t]!;
             if (x.DataType != first.DataType)
                 throw new EdgeException($"stack: tensor {t} is {x.DataType.Name()} but tensor 0 is {first.DataType.Name()}");
             if (!x.Shape.SequenceEqual(first.Shape))
                 throw new EdgeException($"stack expects each tensor to be equal size, but got {first.ShapeString} at entry 0 and {x.ShapeString} at entry {t}");
         }
         int ax = Tensor.NormalizeAxis(axis, first.Rank + 1);
-        var unsqueezed = new Tensor[tensors.Count];
-        var shape = new List<int>(first.ShapeArray());
-        shape.Insert(ax, 1);
-        var s = shape.ToArray();
-        for (int t = 0; t < tensors.Count; t++) unsqueezed[t] = tensors[t].Reshape(s);
-        return Concat(unsqueezed, ax);
+        if (first.Rank + 1 > 16) throw new EdgeException($"stack: rank {first.Rank + 1} exceeds the supported maximum of 16");
+        Span<int> shape = stackalloc int[first.Rank + 1];
+        for (int d = 0, s = 0; d < shape.Length; d++) shape[d] = d == ax ? tensors.Length : first.Shape[s++];
+        var result = buffers.Output(index, first.DataType, shape);
+        // Each tensor contributes one block of its trailing axes (from ax on) per leading index.
+        int outer = 1;
+        for (int d = 0; d < ax; d++) outer *= first.Shape[d];
+        int esize = first.DataType.SizeOf();
+        int chunk = (outer == 0 ? 0 : first.Length / outer) * esize;
+        var dst = result.WritableBytes();
+        for (int t = 0; t < tensors.Length; t++)
+        {
+            var src = ContiguousBytes(tensors[t]!);
+            for (int o = 0; o < outer; o++)
+                src.Slice(o * chunk, chunk).CopyTo(dst.Slice((o * tensors.Length + t) * chunk, chunk));
+        }
+        return result;
     }
+
+    private static Tensor?[] ToArray(IReadOnlyList<Tensor> tensors)
+    {
+        var array = new Tensor?[tensors.Count];
+        for (int i = 0; i < array.Length; i++) array[i] = tensors[i] ?? throw new ArgumentNullException(nameof(tensors), $"tensor {i} is null");
+        return array;
+    }
+
+    /// <summary>The bytes of <paramref name="x"/> in C order; a strided tensor is copied (runners only hold contiguous ones, so they never copy).</summary>
+    private static ReadOnlySpan<byte> ContiguousBytes(Tensor x) => x.Contiguous().Bytes();
 
     /// <summary>
     /// The seed's pattern: N lists of M tensors (each e.g. (1, 512)) become one (N, M, 512) tensor,

@@ -1,0 +1,339 @@
+using System.Diagnostics;
+
+namespace Edge.Device.Pipeline;
+
+public enum ResampleMode
+{
+    /// <summary>Every sample is one model step (the source already runs at the model's period).</summary>
+    None,
+
+    /// <summary>Samples are bucketed into period-aligned slots; a slot's step is the mean of its samples.</summary>
+    Mean,
+
+    /// <summary>As <see cref="Mean"/>, keeping the last sample of each slot.</summary>
+    Last,
+}
+
+public enum MissingPolicy
+{
+    /// <summary>A missing value repeats the feature's last value, for up to MaxGap steps in a row.</summary>
+    Hold,
+
+    /// <summary>Missing values are interpolated linearly once the feature is seen again within MaxGap steps (forecasts wait for it).</summary>
+    Interpolate,
+
+    /// <summary>Any missing value restarts the window.</summary>
+    Drop,
+}
+
+public sealed record PipelineOptions(ResampleMode Resample = ResampleMode.None, MissingPolicy Missing = MissingPolicy.Hold, int MaxGap = 3, int? Horizon = null);
+
+/// <summary>
+/// samples -> resample to the model's period -> fill or refuse gaps -> normalize -> window ->
+/// forecast (with autoregressive rollout to the horizon) -> de-normalize. Single-threaded: the
+/// runner calls it from one loop. What it refuses (out-of-order times, unfillable gaps) is counted
+/// in <see cref="DeviceCounters"/>, never thrown.
+/// </summary>
+public sealed class ForecastPipeline
+{
+    private readonly ModelSpec _spec;
+    private readonly IForecaster _forecaster;
+    private readonly PipelineOptions _options;
+    private readonly DeviceCounters _counters;
+    private readonly int _f;
+    private readonly int _horizon;
+
+    // resampling
+    private readonly long _periodTicks;
+    private bool _slotOpen;
+    private long _slot;
+    private long _slotReceived;
+    private readonly double[] _sum;
+    private readonly int[] _count;
+    private readonly float[] _slotLast;
+    private DateTimeOffset? _lastTime;
+
+    // missing values
+    private readonly float[] _lastGood;
+    private readonly bool[] _hasGood;
+    private readonly int[] _missingRun;
+    private readonly List<(DateTimeOffset Time, float[] Values, long Received)> _pending = new();
+
+    // window ring of normalized steps
+    private readonly float[] _ring;
+    private int _ringStart;
+    private int _ringCount;
+    private readonly float[] _work;
+    private readonly float[] _next;
+    private readonly float[] _normalized;
+    private long _sequence;
+
+    public ForecastPipeline(ModelSpec spec, IForecaster forecaster, PipelineOptions options, DeviceCounters counters)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(forecaster);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(counters);
+        _f = spec.Features.Count;
+        if (forecaster.Window != spec.Window || forecaster.InputFeatures != _f || forecaster.OutputFeatures != spec.Targets.Count)
+            throw new ArgumentException($"the forecaster takes {forecaster.Window} x {forecaster.InputFeatures} and gives {forecaster.OutputFeatures} feature(s), but the model spec says window {spec.Window} x {_f} features -> {spec.Targets.Count} target(s)");
+        if (options.MaxGap < 0) throw new ArgumentOutOfRangeException(nameof(options), "max_gap must be >= 0");
+        if (options.Resample != ResampleMode.None && spec.Period is null)
+            throw new ArgumentException("resampling needs the model's sample period (sample_period_s in the blob or the config); use resample \"none\" otherwise");
+        _horizon = options.Horizon ?? forecaster.OutputSteps;
+        if (_horizon < 1) throw new ArgumentOutOfRangeException(nameof(options), "horizon must be at least 1");
+        if (_horizon > forecaster.OutputSteps && !spec.OutputsAllFeatures)
+            throw new ArgumentException($"a horizon of {_horizon} needs autoregressive rollout beyond the model's {forecaster.OutputSteps} step(s), which needs a model that forecasts every input feature; this one forecasts {spec.Targets.Count} of {_f}");
+        _spec = spec;
+        _forecaster = forecaster;
+        _options = options;
+        _counters = counters;
+        _periodTicks = spec.Period?.Ticks ?? 0;
+        _sum = new double[_f];
+        _count = new int[_f];
+        _slotLast = new float[_f];
+        _lastGood = new float[_f];
+        _hasGood = new bool[_f];
+        _missingRun = new int[_f];
+        _ring = new float[spec.Window * _f];
+        _work = new float[spec.Window * _f];
+        _next = new float[forecaster.OutputSteps * spec.Targets.Count];
+        _normalized = new float[_f];
+    }
+
+    public int Horizon => _horizon;
+
+    public ModelSpec Spec => _spec;
+
+    /// <summary>Feeds one sample; forecasts it completes are added to <paramref name="output"/>.</summary>
+    public void Push(in Sample sample, ICollection<Forecast> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        if (sample.Values is null || sample.Values.Length != _f)
+            throw new ArgumentException($"a sample must carry {_f} values", nameof(sample));
+        if (_lastTime is { } last && sample.Time < last)
+        {
+            _counters.Add(ref _counters.OutOfOrder);
+            return;
+        }
+        _lastTime = sample.Time;
+        int nan = 0;
+        foreach (var v in sample.Values) if (!float.IsFinite(v)) nan++;
+        if (nan > 0) _counters.Add(ref _counters.NanValues, nan);
+
+        if (_options.Resample == ResampleMode.None)
+        {
+            Step(sample.Time, (float[])sample.Values.Clone(), sample.Received, output);
+            return;
+        }
+
+        long slot = Math.DivRem(sample.Time.UtcTicks, _periodTicks, out long rem);
+        if (rem < 0) slot--;
+        if (_slotOpen && slot > _slot)
+        {
+            CloseSlot(output);
+            // Empty slots in between are missing steps; more than MaxGap + 1 of them restart the
+            // window anyway, so a long outage costs a bounded amount of work.
+            long empty = Math.Min(slot - _slot - 1, _options.MaxGap + 1L);
+            for (long k = 1; k <= empty; k++)
+                Step(SlotTime(_slot + k), Nans(), sample.Received, output);
+        }
+        if (!_slotOpen || slot != _slot)
+        {
+            _slotOpen = true;
+            _slot = slot;
+            Array.Clear(_sum);
+            Array.Clear(_count);
+        }
+        _slotReceived = sample.Received;
+        for (int i = 0; i < _f; i++)
+        {
+            float v = sample.Values[i];
+            if (!float.IsFinite(v)) continue;
+            _sum[i] += v;
+            _count[i]++;
+            _slotLast[i] = v;
+        }
+    }
+
+    /// <summary>Closes the open resampling slot (end of input, or a graceful stop).</summary>
+    public void Flush(ICollection<Forecast> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        if (_slotOpen) CloseSlot(output);
+    }
+
+    private DateTimeOffset SlotTime(long slot) => new(slot * _periodTicks, TimeSpan.Zero);
+
+    private float[] Nans()
+    {
+        var v = new float[_f];
+        Array.Fill(v, float.NaN);
+        return v;
+    }
+
+    private void CloseSlot(ICollection<Forecast> output)
+    {
+        _slotOpen = false;
+        var values = new float[_f];
+        for (int i = 0; i < _f; i++)
+            values[i] = _count[i] == 0 ? float.NaN : _options.Resample == ResampleMode.Mean ? (float)(_sum[i] / _count[i]) : _slotLast[i];
+        Step(SlotTime(_slot), values, _slotReceived, output);
+    }
+
+    /// <summary>One model step in raw units, possibly with gaps.</summary>
+    private void Step(DateTimeOffset time, float[] values, long received, ICollection<Forecast> output)
+    {
+        _counters.Add(ref _counters.Steps);
+        bool complete = true;
+        foreach (var v in values) complete &= float.IsFinite(v);
+
+        if (complete)
+        {
+            if (_pending.Count > 0) ReleasePending(values, output);
+            Accept(time, values, received, output);
+            return;
+        }
+        switch (_options.Missing)
+        {
+            case MissingPolicy.Drop:
+                Refuse();
+                break;
+            case MissingPolicy.Hold:
+                for (int i = 0; i < _f; i++)
+                {
+                    if (float.IsFinite(values[i])) continue;
+                    if (!_hasGood[i] || _missingRun[i] + 1 > _options.MaxGap)
+                    {
+                        for (int j = 0; j < _f; j++)
+                            if (!float.IsFinite(values[j])) _missingRun[j]++;
+                            else { _missingRun[j] = 0; _lastGood[j] = values[j]; _hasGood[j] = true; }
+                        Refuse();
+                        return;
+                    }
+                }
+                Span<bool> held = stackalloc bool[_f];
+                for (int i = 0; i < _f; i++)
+                    if (!float.IsFinite(values[i])) { values[i] = _lastGood[i]; held[i] = true; _counters.Add(ref _counters.FilledValues); }
+                Span<int> runs = stackalloc int[_f];
+                _missingRun.CopyTo(runs);
+                Accept(time, values, received, output);
+                // A held value is not a new observation: the feature's run of missing steps goes on.
+                for (int i = 0; i < _f; i++)
+                    if (held[i]) _missingRun[i] = runs[i] + 1;
+                break;
+            case MissingPolicy.Interpolate:
+                for (int i = 0; i < _f; i++)
+                    if (!float.IsFinite(values[i]) && !_hasGood[i]) { Refuse(); return; }
+                _pending.Add((time, values, received));
+                if (_pending.Count > _options.MaxGap) Refuse();
+                break;
+        }
+    }
+
+    /// <summary>Fills the pending steps between the last good values and <paramref name="closing"/>, then accepts them.</summary>
+    private void ReleasePending(float[] closing, ICollection<Forecast> output)
+    {
+        int n = _pending.Count;
+        for (int i = 0; i < _f; i++)
+        {
+            int prev = -1; // -1 = _lastGood
+            float prevValue = _lastGood[i];
+            for (int j = 0; j <= n; j++)
+            {
+                float v = j == n ? closing[i] : _pending[j].Values[i];
+                if (!float.IsFinite(v)) continue;
+                for (int k = prev + 1; k < j; k++)
+                {
+                    float t = (float)(k - prev) / (j - prev);
+                    _pending[k].Values[i] = prevValue + (v - prevValue) * t;
+                    _counters.Add(ref _counters.FilledValues);
+                }
+                prev = j;
+                prevValue = v;
+            }
+        }
+        var steps = _pending.ToArray();
+        _pending.Clear();
+        foreach (var (t, v, r) in steps) Accept(t, v, r, output);
+    }
+
+    private void Refuse()
+    {
+        _counters.Add(ref _counters.StepsDropped, 1 + _pending.Count);
+        if (_ringCount > 0 || _pending.Count > 0) _counters.Add(ref _counters.WindowResets);
+        _pending.Clear();
+        _ringCount = 0;
+        _ringStart = 0;
+    }
+
+    private void Accept(DateTimeOffset time, float[] values, long received, ICollection<Forecast> output)
+    {
+        for (int i = 0; i < _f; i++)
+        {
+            _lastGood[i] = values[i];
+            _hasGood[i] = true;
+            _missingRun[i] = 0;
+        }
+        _spec.Normalizer.Normalize(values, _normalized);
+        int w = _spec.Window;
+        int slot = (_ringStart + _ringCount) % w;
+        if (_ringCount == w) _ringStart = (_ringStart + 1) % w;
+        else _ringCount++;
+        _normalized.CopyTo(_ring.AsSpan(slot * _f, _f));
+        if (_ringCount < w) return;
+
+        for (int k = 0; k < w; k++)
+            _ring.AsSpan(((_ringStart + k) % w) * _f, _f).CopyTo(_work.AsSpan(k * _f, _f));
+        long started = Stopwatch.GetTimestamp();
+        float[] result;
+        try
+        {
+            result = Rollout();
+        }
+        catch (Exception e) when (e is Runtime.EdgeException or ArgumentException or InvalidOperationException)
+        {
+            _counters.Add(ref _counters.ForecastErrors);
+            return;
+        }
+        long done = Stopwatch.GetTimestamp();
+        var latency = done - received;
+        _counters.RecordLatency(latency, done - started);
+        _counters.Add(ref _counters.Forecasts);
+        output.Add(new Forecast
+        {
+            Sequence = _sequence++,
+            Time = time,
+            Actual = (float[])values.Clone(),
+            Steps = _horizon,
+            Values = result,
+            Period = _spec.Period,
+            LatencyMs = latency * 1000.0 / Stopwatch.Frequency,
+        });
+    }
+
+    /// <summary>Runs the model on _work and, beyond its own output length, again on its own forecasts.</summary>
+    private float[] Rollout()
+    {
+        int t = _spec.Targets.Count;
+        int s = _forecaster.OutputSteps;
+        int w = _spec.Window;
+        var result = new float[_horizon * t];
+        int have = 0;
+        while (true)
+        {
+            _forecaster.Forecast(_work, _next);
+            int take = Math.Min(s, _horizon - have);
+            for (int k = 0; k < take; k++)
+                for (int j = 0; j < t; j++)
+                    result[(have + k) * t + j] = _spec.Normalizer.Denormalize(_spec.Targets[j], _next[k * t + j]);
+            have += take;
+            if (have >= _horizon) return result;
+            // Only reachable when the model forecasts every input feature (checked in the constructor):
+            // slide the window by s steps and append the forecast steps, still normalized.
+            int shift = Math.Min(s, w);
+            _work.AsSpan(shift * _f).CopyTo(_work);
+            _next.AsSpan((s - shift) * _f, shift * _f).CopyTo(_work.AsSpan((w - shift) * _f));
+        }
+    }
+}

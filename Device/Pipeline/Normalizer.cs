@@ -1,0 +1,74 @@
+namespace Edge.Device.Pipeline;
+
+public enum NormalizationKind
+{
+    None,
+    MinMax,
+    Standard,
+}
+
+/// <summary>
+/// Per-feature affine scaling as the model was trained: min-max (scikit-learn MinMaxScaler to [0, 1]:
+/// x' = (x - min) / (max - min)) or standard (StandardScaler: x' = (x - mean) / std). Stored as
+/// x' = (x - offset) * invScale so that both kinds share one loop; a zero range or deviation (a
+/// constant feature in the training data) scales by 1, as scikit-learn does.
+/// </summary>
+public sealed class Normalizer
+{
+    private readonly float[] _offset;
+    private readonly float[] _scale;
+
+    private Normalizer(NormalizationKind kind, float[] offset, float[] scale)
+    {
+        Kind = kind;
+        _offset = offset;
+        _scale = scale;
+    }
+
+    public NormalizationKind Kind { get; }
+
+    public int Features => _offset.Length;
+
+    /// <summary>Subtracted before scaling (min or mean).</summary>
+    public ReadOnlySpan<float> Offset => _offset;
+
+    /// <summary>Divided by (max - min or std; 1 where that is zero).</summary>
+    public ReadOnlySpan<float> Scale => _scale;
+
+    public static Normalizer Identity(int features) => new(NormalizationKind.None, new float[features], Enumerable.Repeat(1f, features).ToArray());
+
+    public static Normalizer MinMax(float[] min, float[] max)
+    {
+        ArgumentNullException.ThrowIfNull(min);
+        ArgumentNullException.ThrowIfNull(max);
+        if (min.Length != max.Length) throw new ArgumentException($"min has {min.Length} values, max {max.Length}");
+        var scale = new float[min.Length];
+        for (int i = 0; i < scale.Length; i++)
+        {
+            float range = max[i] - min[i];
+            scale[i] = range == 0 || !float.IsFinite(range) ? 1 : range;
+        }
+        return new Normalizer(NormalizationKind.MinMax, (float[])min.Clone(), scale);
+    }
+
+    public static Normalizer Standard(float[] mean, float[] std)
+    {
+        ArgumentNullException.ThrowIfNull(mean);
+        ArgumentNullException.ThrowIfNull(std);
+        if (mean.Length != std.Length) throw new ArgumentException($"mean has {mean.Length} values, std {std.Length}");
+        var scale = new float[std.Length];
+        for (int i = 0; i < scale.Length; i++) scale[i] = std[i] == 0 || !float.IsFinite(std[i]) ? 1 : std[i];
+        return new Normalizer(NormalizationKind.Standard, (float[])mean.Clone(), scale);
+    }
+
+    /// <summary>Raw feature vector -> model units.</summary>
+    public void Normalize(ReadOnlySpan<float> raw, Span<float> normalized)
+    {
+        if (raw.Length != _offset.Length || normalized.Length != _offset.Length)
+            throw new ArgumentException($"expected {_offset.Length} features, got {raw.Length} -> {normalized.Length}");
+        for (int i = 0; i < raw.Length; i++) normalized[i] = (raw[i] - _offset[i]) / _scale[i];
+    }
+
+    /// <summary>Model units -> raw units for one feature.</summary>
+    public float Denormalize(int feature, float value) => value * _scale[feature] + _offset[feature];
+}

@@ -1,0 +1,65 @@
+using System.Text.Json.Nodes;
+using Edge.Runtime;
+using Edge.Runtime.Ir;
+using Edge.Runtime.Tensors;
+
+namespace Edge.Quantizer.Evaluation;
+
+public enum TaskKind
+{
+    /// <summary>Only the per-output fp32 vs int8 comparison applies.</summary>
+    Generic,
+
+    /// <summary>One float input (N, window, features) -> the next sample(s) (N, horizon, features).</summary>
+    Forecaster,
+
+    /// <summary>Integer token inputs -> class logits (N, D, C) or (N, C).</summary>
+    Classifier,
+
+    /// <summary>Two inputs (context, candidate) -> one score per pair (N, 1).</summary>
+    DualEncoder,
+}
+
+/// <summary>What kind of model this is, and how that was decided (the report says which).</summary>
+public sealed record ModelTask(TaskKind Kind, string DetectedFrom)
+{
+    public string Name => Kind switch
+    {
+        TaskKind.Forecaster => "forecaster",
+        TaskKind.Classifier => "classifier",
+        TaskKind.DualEncoder => "dual_encoder",
+        _ => "generic",
+    };
+
+    /// <summary>metadata "task" when present (forecaster | classifier | dual_encoder | generic, with a few synonyms), else the graph's shapes.</summary>
+    public static ModelTask Detect(JsonObject metadata, IReadOnlyList<ValueInfo> inputs, IReadOnlyList<ValueInfo> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(outputs);
+        if (metadata["task"] is JsonValue v)
+        {
+            string task = v.TryGetValue(out string? s) ? s! : v.ToJsonString();
+            TaskKind kind = task.ToLowerInvariant() switch
+            {
+                "forecaster" or "forecast" or "forecasting" or "regression" => TaskKind.Forecaster,
+                "classifier" or "classification" or "language_model" or "sequence_classification" => TaskKind.Classifier,
+                "dual_encoder" or "dual-encoder" or "ranking" or "retrieval" => TaskKind.DualEncoder,
+                "generic" => TaskKind.Generic,
+                _ => throw new EdgeException($"metadata 'task' = \"{task}\" is not one of forecaster, classifier, dual_encoder, generic"),
+            };
+            return new ModelTask(kind, $"metadata \"task\" = \"{task}\"");
+        }
+        string sig = $"{string.Join(", ", inputs.Select(i => i.ToString()))} -> {string.Join(", ", outputs.Select(o => o.ToString()))}";
+        var o0 = outputs.Count > 0 ? outputs[0] : null;
+        if (inputs.Count == 2 && outputs.Count == 1 && o0!.DataType == DataType.Float32 && o0.Shape.Length == 2 && o0.Shape[1] == 1)
+            return new ModelTask(TaskKind.DualEncoder, $"graph shapes: two inputs and one score per pair ({sig})");
+        bool intInputs = inputs.Count > 0 && inputs.All(i => i.DataType is DataType.Int64 or DataType.Int32);
+        if (intInputs && inputs.Count == 1 && outputs.Count == 1 && o0!.DataType == DataType.Float32 && o0.Shape.Length is 2 or 3 && o0.Shape[^1] > 1)
+            return new ModelTask(TaskKind.Classifier, $"graph shapes: integer token input and class logits (N{(o0.Shape.Length == 3 ? ", D" : "")}, C) ({sig})");
+        if (inputs.Count == 1 && outputs.Count == 1 && inputs[0].DataType == DataType.Float32 && inputs[0].Shape.Length == 3
+            && o0!.DataType == DataType.Float32 && o0.Shape.Length == 3 && (o0.Shape[2] == inputs[0].Shape[2] || o0.Shape[2] < 0 || inputs[0].Shape[2] < 0))
+            return new ModelTask(TaskKind.Forecaster, $"graph shapes: a window (N, T, F) in and the next sample(s) (N, H, F) out ({sig})");
+        return new ModelTask(TaskKind.Generic, $"graph shapes: no forecaster, classifier or dual-encoder signature ({sig})");
+    }
+}

@@ -1,0 +1,399 @@
+#!/usr/bin/env bash
+# rpi-deploy.sh: one command from this desktop to `edge run` as a supervised service on a Raspberry Pi.
+# See ./rpi-deploy.sh --help and docs/deploy.md. The Pi's half is deploy/remote.sh, piped over ssh.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")" && pwd)
+readonly repo
+readonly remote_base=/opt/edge
+
+usage() {
+  cat <<'EOF'
+Usage: ./rpi-deploy.sh [options] USER@HOST
+
+Cross-publishes `edge` (NativeAOT, linux-arm64), packages a release (binary, model, config, systemd
+unit, VERSION, SHA256SUMS), copies it to HOST:/opt/edge/releases/<version> with rsync, verifies the
+checksums and runs `edge selftest` there, then switches /opt/edge/current atomically, installs the
+unit (edge.service, Type=notify, user edge), restarts it and waits for a first forecast in its log.
+A release that fails the health check is rolled back automatically to the previous one.
+Running it again with the same build, model and config changes nothing (the version is a content hash).
+
+Deploy:
+  --model FILE.edge      the model to serve (copied as model.edge; the config's "model" is pointed at it)
+  --config FILE.json     the `edge run` configuration (docs/config.md); local files it names (a replay
+                         CSV, ...) are shipped in the release's files/ and the paths rewritten
+  --target BOARD         pi3 | pi4 | pi5 | arm64 (default arm64). pi5 builds for Cortex-A76 with the
+                         dot-product extension (and refuses a CPU without it); pi3/pi4 (Cortex-A53/A72,
+                         no dot product) and arm64 build the portable binary that picks its kernels at
+                         run time
+  --binary FILE          deploy this linux-arm64 `edge` instead of cross-publishing one (a CI artifact;
+                         the end-to-end test deploys deliberately broken binaries this way)
+  --keep N               releases kept on the Pi (default 3; current and previous always are)
+  --health-timeout S     seconds to wait for the service to be active and log a forecast (default 120)
+  --health-pattern RE    what counts as a forecast in the log (extended regex, case-insensitive;
+                         default 'forecast')
+  --groups LIST          supplementary groups for the service (comma-separated) instead of the ones
+                         derived from the config (serial: dialout, gpio, i2c, spi)
+
+Other actions (instead of a deploy):
+  --rollback             switch back to the previous release and restart
+  --status               current and previous release, service state, recent log
+  --uninstall            stop and remove the service and /opt/edge (keeps the edge user, /var/lib/edge)
+
+Connection and mode:
+  --port N               ssh port (default 22)
+  --identity FILE        ssh private key
+  --ssh-option OPT       extra `ssh -o OPT` (repeatable), e.g. UserKnownHostsFile=FILE
+  --dry-run              print every step and change nothing (the read-only preflight still runs)
+  --no-systemd           the Pi has no running systemd (a chroot or container): run the unit's
+                         ExecStart under the release's supervise.sh (Restart=on-failure emulated,
+                         log in /var/log/edge/edge.log) instead of systemctl; the unit is still
+                         checked with systemd-analyze verify. Also EDGE_DEPLOY_NO_SYSTEMD=1
+  -h, --help             this help
+
+USER needs passwordless sudo on the Pi (Raspberry Pi OS's first user has it) or must be root.
+Build needs (Debian): dotnet SDK 10, clang, lld, gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, python3.
+Environment: EDGE_ARTIFACTS (build folder, default ./artifacts), EDGE_PUBLISH_ARGS (extra publish args).
+Exit codes: 0 deployed (or nothing to do), 1 failed (nothing switched, or see the message),
+            2 usage, 3 the new release failed its health check and the previous one runs again.
+EOF
+}
+
+die() { printf 'rpi-deploy: error: %s\n' "$*" >&2; exit 1; }
+usage_error() { printf 'rpi-deploy: %s (see --help)\n' "$*" >&2; exit 2; }
+step() { printf '\n==> %s\n' "$*"; }
+info() { printf '    %s\n' "$*"; }
+
+# ---------------------------------------------------------------- options
+model="" config="" target=arm64 binary=${EDGE_DEPLOY_BINARY:-} keep=3 health_timeout=120
+health_pattern=forecast groups_override="" port=22 identity="" dry_run=0 action=deploy
+no_systemd=${EDGE_DEPLOY_NO_SYSTEMD:-0} dest=""
+ssh_extra=()
+
+need_arg() { [[ $# -ge 2 && -n "$2" ]] || usage_error "$1 needs a value"; }
+while (($#)); do
+  case "$1" in
+    --model) need_arg "$@"; model=$2; shift ;;
+    --config) need_arg "$@"; config=$2; shift ;;
+    --target) need_arg "$@"; target=$2; shift ;;
+    --binary) need_arg "$@"; binary=$2; shift ;;
+    --keep) need_arg "$@"; keep=$2; shift ;;
+    --health-timeout) need_arg "$@"; health_timeout=$2; shift ;;
+    --health-pattern) need_arg "$@"; health_pattern=$2; shift ;;
+    --groups) need_arg "$@"; groups_override=$2; shift ;;
+    --port) need_arg "$@"; port=$2; shift ;;
+    --identity) need_arg "$@"; identity=$2; shift ;;
+    --ssh-option) need_arg "$@"; ssh_extra+=(-o "$2"); shift ;;
+    --dry-run) dry_run=1 ;;
+    --no-systemd) no_systemd=1 ;;
+    --rollback) action=rollback ;;
+    --status) action=status ;;
+    --uninstall) action=uninstall ;;
+    -h | --help) usage; exit 0 ;;
+    -*) usage_error "unknown option $1" ;;
+    *)
+      [[ -z "$dest" ]] || usage_error "one USER@HOST only (got '$dest' and '$1')"
+      dest=$1
+      ;;
+  esac
+  shift
+done
+
+[[ -n "$dest" ]] || usage_error "USER@HOST is missing"
+[[ "$dest" == *@* ]] || usage_error "'$dest' is not USER@HOST"
+[[ "$port" =~ ^[0-9]+$ ]] || usage_error "--port '$port' is not a number"
+[[ "$keep" =~ ^[1-9][0-9]*$ ]] || usage_error "--keep '$keep' is not a positive number"
+[[ "$health_timeout" =~ ^[1-9][0-9]*$ ]] || usage_error "--health-timeout '$health_timeout' is not a positive number of seconds"
+[[ -z "$groups_override" || "$groups_override" =~ ^[a-z_][a-z0-9_-]*(,[a-z_][a-z0-9_-]*)*$ ]] ||
+  usage_error "--groups '$groups_override' is not a comma-separated list of group names"
+case "$no_systemd" in 0 | 1) ;; *) usage_error "EDGE_DEPLOY_NO_SYSTEMD must be 0 or 1" ;; esac
+
+# Per board: the ILC instruction set (empty: the portable build, kernels chosen at run time by
+# Dp.IsSupported) and the /proc/cpuinfo features the build relies on.
+case "$target" in
+  pi3 | pi4 | arm64) ilc_isa="" cpu_features="" ;;
+  pi5) ilc_isa="armv8.2-a,dotprod" cpu_features="asimddp" ;;
+  *) usage_error "--target '$target' is not one of pi3, pi4, pi5, arm64" ;;
+esac
+
+# ---------------------------------------------------------------- ssh
+ssh_cmd=(ssh -p "$port" -o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=15 -o ServerAliveCountMax=4)
+[[ -n "$identity" ]] && ssh_cmd+=(-i "$identity")
+ssh_cmd+=("${ssh_extra[@]}")
+remote_user=${dest%@*}
+sudo=(sudo -n)
+[[ "$remote_user" == root ]] && sudo=()
+
+# remote [--unprivileged] ACTION ARGS...: deploy/remote.sh on the Pi, as root unless --unprivileged.
+remote() {
+  local as=("${sudo[@]}")
+  if [[ "$1" == --unprivileged ]]; then
+    as=()
+    shift
+  fi
+  local cmd
+  cmd=$(printf '%q ' "${as[@]}" env "EDGE_NO_SYSTEMD=$no_systemd" bash -s -- "$@")
+  "${ssh_cmd[@]}" "$dest" "$cmd" <"$repo/deploy/remote.sh"
+}
+
+# Commands that change something: printed in a dry run, run otherwise.
+change() {
+  if ((dry_run)); then
+    printf '    would run:'
+    printf ' %q' "$@"
+    printf '\n'
+  else
+    "$@"
+  fi
+}
+
+check_ssh() {
+  local out
+  if ! out=$("${ssh_cmd[@]}" "$dest" true 2>&1); then
+    printf '%s\n' "$out" | sed 's/^/    ssh: /' >&2
+    case "$out" in
+      *"Host key verification failed"* | *"No ED25519 host key"* | *"host key for"*)
+        die "$dest's host key is not known: connect once by hand to check and accept it (ssh -p $port $dest), then run this again" ;;
+      *"Permission denied"*)
+        die "ssh to $dest refused the key: copy yours with ssh-copy-id -p $port $dest (or pass --identity FILE)" ;;
+      *"Connection refused"*)
+        die "nothing listens for ssh on $dest port $port: enable ssh on the Pi (sudo raspi-config nonint do_ssh 0) or pass --port" ;;
+      *"Could not resolve"* | *"Name or service not known"*)
+        die "cannot resolve ${dest#*@}: use the Pi's IP address or HOSTNAME.local (avahi)" ;;
+      *)
+        die "cannot reach $dest by ssh on port $port (is the Pi on and on the network?)" ;;
+    esac
+  fi
+  info "ok: ssh $dest (port $port)"
+}
+
+# ---------------------------------------------------------------- other actions
+if [[ "$action" != deploy ]]; then
+  [[ -z "$model$config$binary" ]] || usage_error "--$action takes no --model, --config or --binary"
+  step "$action on $dest"
+  check_ssh
+  case "$action" in
+    status) remote status ;;
+    rollback)
+      if ((dry_run)); then
+        info "would switch /opt/edge/current back to /opt/edge/previous, restart edge and check its health"
+        remote status
+      else
+        remote rollback "$health_timeout" "$health_pattern"
+      fi
+      ;;
+    uninstall)
+      if ((dry_run)); then
+        info "would stop and disable edge.service, remove the unit and /opt/edge (keeping the edge user and /var/lib/edge)"
+      else
+        remote uninstall
+      fi
+      ;;
+  esac
+  exit 0
+fi
+
+# ---------------------------------------------------------------- deploy: local preflight
+[[ -n "$model" ]] || usage_error "--model FILE.edge is required to deploy"
+[[ -n "$config" ]] || usage_error "--config FILE.json is required to deploy"
+step "preflight (local)"
+[[ -f "$model" ]] || die "--model $model: no such file"
+[[ "$(head -c 4 "$model")" == EDGE ]] || die "--model $model is not an .edge file (convert it with edge-quantize convert MODEL --output FILE.edge)"
+[[ -f "$config" ]] || die "--config $config: no such file"
+for tool in ssh rsync sha256sum python3; do
+  command -v "$tool" >/dev/null || die "$tool is not installed here: sudo apt-get install -y ${tool/sha256sum/coreutils}"
+done
+python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$config" 2>/dev/null ||
+  die "--config $config is not valid JSON: $(python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$config" 2>&1 | tail -n 1)"
+if [[ -n "$binary" ]]; then
+  [[ -f "$binary" ]] || die "--binary $binary: no such file"
+else
+  command -v dotnet >/dev/null || die "the .NET SDK is not installed: see https://dot.net (global.json pins the SDK)"
+  missing=()
+  command -v clang >/dev/null || missing+=(clang)
+  command -v ld.lld >/dev/null || missing+=(lld)
+  command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu)
+  [[ -e /usr/aarch64-linux-gnu/lib/libc.so ]] || missing+=(libc6-dev-arm64-cross)
+  ((${#missing[@]} == 0)) || die "cross-compiling for arm64 needs: sudo apt-get install -y ${missing[*]}"
+fi
+info "ok: model, config, tools"
+check_ssh
+
+# ---------------------------------------------------------------- build
+art=${EDGE_ARTIFACTS:-$repo/artifacts}/rpi-deploy/$target
+if [[ -z "$binary" ]]; then
+  step "cross-publish edge (NativeAOT, linux-arm64, target $target${ilc_isa:+: $ilc_isa})"
+  publish=(dotnet publish "$repo/Device/Edge.Device.csproj" -c Release -r linux-arm64 -p:PublishAot=true -nologo -v quiet)
+  [[ -n "$ilc_isa" ]] && publish+=("-p:IlcInstructionSet=$ilc_isa")
+  # shellcheck disable=SC2206 # EDGE_PUBLISH_ARGS is a list of words on purpose
+  publish+=(${EDGE_PUBLISH_ARGS:-})
+  binary=$art/publish/Edge.Device/release_linux-arm64/edge
+  if ((dry_run)); then
+    change env "EDGE_ARTIFACTS=$art" "${publish[@]}"
+    [[ -f "$binary" ]] && info "(a dry run stages the binary from the last publish: $binary)"
+  else
+    EDGE_ARTIFACTS=$art DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 "${publish[@]}" ||
+      die "dotnet publish failed (above); tools/arm64-selftest.sh shows which cross-compile flags this machine needs (EDGE_PUBLISH_ARGS)"
+  fi
+fi
+if [[ -f "$binary" ]]; then
+  # ELF header: class 2 (64-bit) at byte 4, machine 0xb7 (aarch64) at byte 18.
+  [[ "$(od -An -tx1 -j4 -N1 "$binary" | tr -d ' ')$(od -An -tx1 -j18 -N2 "$binary" | tr -d ' ')" == 02b700 ]] ||
+    die "$binary is not a linux-arm64 (aarch64) executable"
+  # The newest glibc symbol version the binary links against (none when it is static).
+  glibc_min=$( (readelf -V --wide "$binary" 2>/dev/null || true) | { grep -o 'GLIBC_[0-9][0-9.]*' || true; } | sed 's/GLIBC_//' | sort -V | tail -n 1)
+  glibc_min=${glibc_min:-2.17}
+  bin_mb=$(($(stat -c %s "$binary") / 1048576 + 1))
+else
+  info "no binary yet (dry run): the version is computed after the build"
+  glibc_min=2.17 bin_mb=40
+fi
+
+# ---------------------------------------------------------------- package the release
+step "package the release"
+stage=$(mktemp -d "${TMPDIR:-/tmp}/edge-release.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/files"
+# The config: the "model" points at the shipped model.edge; every other local file it names is
+# shipped under files/ (relative paths resolve against the service's WorkingDirectory, the release);
+# the device groups are read off its sources. Prints the groups.
+groups=$(python3 - "$config" "$stage" <<'PY'
+import json, os, shutil, sys
+src, stage = sys.argv[1], sys.argv[2]
+base = os.path.dirname(os.path.abspath(src))
+cfg = json.load(open(src))
+groups, shipped = set(), {}
+KIND_GROUP = {"serial": "dialout", "uart": "dialout", "gpio": "gpio", "i2c": "i2c", "spi": "spi"}
+DEV_GROUP = (("/dev/tty", "dialout"), ("/dev/serial", "dialout"), ("/dev/rfcomm", "dialout"),
+             ("/dev/gpiochip", "gpio"), ("/dev/gpiomem", "gpio"), ("/dev/i2c", "i2c"), ("/dev/spidev", "spi"))
+def local_file(v):
+    if not v or "\n" in v or v.startswith("/dev/"):
+        return None
+    for cand in (v if os.path.isabs(v) else os.path.join(base, v), v):
+        if os.path.isfile(cand):
+            return cand
+    return None
+def walk(node, key=None):
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k.lower() in KIND_GROUP and isinstance(v, (dict, list)):
+                groups.add(KIND_GROUP[k.lower()])
+            out[k] = walk(v, k)
+        return out
+    if isinstance(node, list):
+        return [walk(v, key) for v in node]
+    if isinstance(node, str):
+        low = node.lower()
+        if key and key.lower() in ("type", "kind", "source", "driver") and low in KIND_GROUP:
+            groups.add(KIND_GROUP[low])
+        for prefix, g in DEV_GROUP:
+            if node.startswith(prefix):
+                groups.add(g)
+        if key == "model":
+            return "model.edge"
+        f = local_file(node)
+        if f:
+            name = shipped.get(os.path.abspath(f)) or os.path.basename(f)
+            while name in shipped.values() and shipped.get(os.path.abspath(f)) != name:
+                name = "_" + name
+            shipped[os.path.abspath(f)] = name
+            shutil.copyfile(f, os.path.join(stage, "files", name))
+            return "files/" + name
+    return node
+out = walk(cfg)
+with open(os.path.join(stage, "config.json"), "w") as fh:
+    json.dump(out, fh, indent=2, sort_keys=False)
+    fh.write("\n")
+for f, name in sorted(shipped.items()):
+    print("shipped " + f + " as files/" + name, file=sys.stderr)
+print(",".join(sorted(groups)))
+PY
+) || die "could not process --config $config (above)"
+[[ -n "$groups_override" ]] && groups=$groups_override
+info "service groups: ${groups:-none}"
+cp "$model" "$stage/model.edge"
+if [[ -f "$binary" ]]; then
+  install -m 0755 "$binary" "$stage/edge"
+  # Native libraries the published binary loads from its own folder (System.IO.Ports' shim).
+  for lib in "$(dirname "$binary")"/*.so; do
+    [[ -f "$lib" ]] && install -m 0644 "$lib" "$stage/"
+  done
+fi
+sed "s/@SUPPLEMENTARY_GROUPS@/${groups//,/ }/" "$repo/deploy/edge.service" >"$stage/edge.service"
+cp "$repo/deploy/supervise.sh" "$stage/supervise.sh"
+rmdir "$stage/files" 2>/dev/null || true
+
+# The version: the project's (a git tag if HEAD has one) and a hash of exactly what is shipped, with
+# no timestamp, so the same build, model and config give the same version and a re-deploy is a no-op.
+base_version=$(git -C "$repo" describe --tags --exact-match 2>/dev/null || sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' "$repo/Directory.Build.props" | head -n 1)
+if [[ -f "$stage/edge" ]]; then
+  content_hash=$(cd "$stage" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c 1-12)
+  version=${base_version:-0}-$content_hash
+  {
+    echo "$version"
+    echo "target=$target${ilc_isa:+ ($ilc_isa)}"
+    echo "model=$(basename "$model") sha256=$(sha256sum "$model" | cut -c 1-64)"
+    echo "config=$(basename "$config")"
+  } >"$stage/VERSION"
+  sums=$(cd "$stage" && find . -type f -printf '%P\n' | LC_ALL=C sort | xargs sha256sum)
+  printf '%s\n' "$sums" >"$stage/SHA256SUMS"
+  local_release=$art/releases/$version
+  if ((!dry_run)); then
+    mkdir -p "$art/releases"
+    rm -rf "$local_release"
+    cp -a "$stage" "$local_release"
+    chmod 0755 "$local_release"
+  else
+    local_release=$stage
+  fi
+  info "release $version: $(find "$local_release" -type f | wc -l) files, $(du -sh "$local_release" | cut -f 1) ($local_release)"
+else
+  version="<version>"
+  local_release=$stage
+fi
+
+# ---------------------------------------------------------------- preflight on the Pi (read-only)
+step "preflight on $dest"
+need_mb=$((bin_mb * 2 + $(du -sm "$local_release" | cut -f 1) + 20))
+remote --unprivileged preflight "$groups" "$need_mb" "$glibc_min" "$cpu_features"
+
+# ---------------------------------------------------------------- copy, verify, selftest
+release_dir=$remote_base/releases/$version
+step "copy to $dest:$release_dir"
+change remote prepare
+rsync_ssh=""
+for word in "${ssh_cmd[@]}"; do
+  [[ "$word" != *"'"* ]] || die "ssh argument '$word' contains a single quote, which rsync -e cannot pass"
+  rsync_ssh+="'$word' "
+done
+rsync_path=rsync
+((${#sudo[@]})) && rsync_path="sudo -n rsync"
+change rsync -rlt --checksum --delete --mkpath --info=stats1 -e "$rsync_ssh" --rsync-path="$rsync_path" \
+  "$local_release/" "$dest:$release_dir/"
+
+step "verify checksums and run edge selftest on $dest"
+change remote verify "$version"
+change remote selftest "$version"
+
+# ---------------------------------------------------------------- switch, restart, health, rollback
+step "switch /opt/edge/current to $version, restart edge, health check (${health_timeout} s)"
+status=0
+change remote activate "$version" "$keep" "$health_timeout" "$health_pattern" || status=$?
+case "$status" in
+  0)
+    ((dry_run)) && { echo; echo "rpi-deploy: dry run: nothing was changed"; exit 0; }
+    echo
+    echo "rpi-deploy: $dest runs edge $version ($( ((no_systemd)) && echo "supervise.sh" || echo "systemd: edge.service"))"
+    ;;
+  3)
+    echo >&2
+    echo "rpi-deploy: ROLLED BACK: release $version failed its health check on $dest; the previous release runs again (./rpi-deploy.sh --status $dest shows its log)" >&2
+    exit 3
+    ;;
+  *)
+    echo >&2
+    echo "rpi-deploy: deploy of $version to $dest failed (above)" >&2
+    exit 1
+    ;;
+esac

@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# End-to-end test of rpi-deploy.sh without a Raspberry Pi.
+#
+# A Debian bookworm arm64 userland (what Raspberry Pi OS is built on; tests/deploy/rootfs.sh, cached
+# in /var/cache/edge-deploy-test/rootfs) runs under qemu-user through binfmt_misc
+# (tests/deploy/binfmt.sh). Each run mounts a fresh overlay of it, starts the chroot's own arm64 sshd
+# on 127.0.0.1:$EDGE_TEST_SSH_PORT with a generated host key, and logs in as user `pi` (passwordless
+# sudo, like Raspberry Pi OS) with a generated key. Then the real ./rpi-deploy.sh, over real ssh:
+#   1. --dry-run changes nothing on the "Pi"
+#   2. without --no-systemd the preflight refuses (systemd is not PID 1 in a chroot) and says what to do
+#   3. deploys the real cross-published edge, the sample model and a replay config: checksums,
+#      `edge selftest` on the Pi, `systemd-analyze verify` of the unit, the unit's ExecStart started
+#      under supervise.sh (--no-systemd), and the health check sees forecasts in the service's log
+#   4. deploys the same again: same version, nothing switched, the service not restarted
+#   5. --status
+#   6. a binary whose every command fails: refused by `edge selftest`, nothing switched
+#   7. a binary whose `run` fails: switched, health check fails, rolled back automatically (exit 3);
+#      the first release runs again and logs new forecasts
+#   8. a second good release (other config), then --rollback by hand, and --keep pruning
+#   9. --uninstall
+# The sshd, the service and the chroot's mounts are removed at exit (trap). Every wait is bounded.
+#
+# Needs root and (Debian): debootstrap qemu-user-static openssh-client rsync shellcheck, plus what
+# rpi-deploy.sh needs to cross-publish (dotnet, clang, lld, gcc-aarch64-linux-gnu,
+# libc6-dev-arm64-cross, python3). The first run downloads ~60 MB of Debian packages (the mirror
+# apt uses) and takes ~5 min more for debootstrap under qemu.
+#
+# Environment: EDGE_TEST_ROOTFS (the cache), EDGE_TEST_SSH_PORT (default 2222), EDGE_TEST_BINARY
+# (deploy this edge instead of cross-publishing; it must have `run`), EDGE_TEST_KEEP=1 (leave the
+# work directory), EDGE_ARTIFACTS (build folder, default /tmp/edge-deploy-test/artifacts).
+# Usage: sudo tests/deploy/run.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+rootfs=${EDGE_TEST_ROOTFS:-/var/cache/edge-deploy-test/rootfs}
+port=${EDGE_TEST_SSH_PORT:-2222}
+export EDGE_ARTIFACTS=${EDGE_ARTIFACTS:-/tmp/edge-deploy-test/artifacts}
+t_start=$SECONDS
+
+log() { printf '\n### %s (%d s)\n' "$*" $((SECONDS - t_start)); }
+fail() { printf '\nFAIL: %s\n' "$*" >&2; exit 1; }
+pass() { printf 'PASS: %s\n' "$*"; passed+=("$*"); }
+passed=()
+
+[[ $(id -u) == 0 ]] || fail "run as root (debootstrap, chroot, mounts, binfmt_misc)"
+missing=()
+for tool in debootstrap qemu-aarch64-static ssh ssh-keygen rsync shellcheck aarch64-linux-gnu-gcc python3 timeout; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+((${#missing[@]} == 0)) || fail "missing: ${missing[*]} (apt-get install -y debootstrap qemu-user-static openssh-client rsync shellcheck gcc-aarch64-linux-gnu python3)"
+
+# ---------------------------------------------------------------- the model and its replay config
+model=${EDGE_TEST_MODEL:-}
+csv=${EDGE_TEST_CSV:-}
+if [[ -z "$model" ]]; then
+  model=$(find "$repo/samples/forecaster" -maxdepth 1 -name '*.edge' 2>/dev/null | LC_ALL=C sort | head -n 1)
+fi
+[[ -n "$csv" ]] || csv=$repo/samples/forecaster/holdout.csv
+[[ -f "$model" ]] || fail "no model: samples/forecaster/*.edge is missing (or set EDGE_TEST_MODEL)"
+[[ -f "$csv" ]] || fail "no replay data: $csv is missing (or set EDGE_TEST_CSV)"
+
+log "shellcheck"
+shellcheck "$repo/rpi-deploy.sh" "$repo"/deploy/*.sh "$here"/*.sh
+pass "shellcheck clean: rpi-deploy.sh deploy/*.sh tests/deploy/*.sh"
+
+# ---------------------------------------------------------------- the "Pi"
+log "arm64 userland"
+"$here/binfmt.sh"
+t0=$SECONDS
+"$here/rootfs.sh" "$rootfs"
+rootfs_s=$((SECONDS - t0))
+
+work=$(mktemp -d /tmp/edge-deploy-test.XXXXXX)
+pi=$work/pi
+sshd_pid=""
+cleanup() {
+  local rc=$? pid root
+  set +e
+  # Only what this test started: processes whose root is this chroot (sshd, supervise.sh, edge).
+  for pid in /proc/[0-9]*; do
+    pid=${pid#/proc/}
+    root=$(readlink "/proc/$pid/root" 2>/dev/null) || continue
+    [[ "$root" == "$pi" ]] && kill -KILL "$pid" 2>/dev/null
+  done
+  [[ -n "$sshd_pid" ]] && kill -KILL "$sshd_pid" 2>/dev/null
+  sleep 0.5
+  for m in dev/pts dev sys proc run tmp ""; do
+    mountpoint -q "$pi/$m" 2>/dev/null && umount -l "$pi/$m"
+  done
+  if [[ "${EDGE_TEST_KEEP:-0}" == 1 ]]; then
+    echo "kept $work"
+  else
+    rm -rf "$work"
+  fi
+  printf '\ntests/deploy/run.sh: %s in %d s (rootfs %s)\n' "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" \
+    $((SECONDS - t_start)) "$([[ ${rootfs_s:-0} -gt 30 ]] && echo "built in ${rootfs_s} s" || echo cached)"
+  exit "$rc"
+}
+trap cleanup EXIT INT TERM
+
+# A fresh, throw-away Pi on every run: an overlay on the cached rootfs (a copy where overlayfs is not
+# available).
+mkdir -p "$pi" "$work/upper" "$work/overlay-work"
+if ! mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$work/upper,workdir=$work/overlay-work" "$pi" 2>/dev/null; then
+  cp -a "$rootfs/." "$pi/"
+fi
+mount -t proc proc "$pi/proc"
+mount --rbind /sys "$pi/sys"
+mount --make-rslave "$pi/sys"
+mount --bind /dev "$pi/dev"
+mount --bind /dev/pts "$pi/dev/pts"
+mount -t tmpfs tmpfs "$pi/run"
+mount -t tmpfs tmpfs "$pi/tmp"
+chroot "$pi" uname -m | grep -qx aarch64 || fail "the chroot does not run arm64 programs (binfmt_misc?)"
+
+# The user `pi` with passwordless sudo (Raspberry Pi OS's first user), a key for it, a host key.
+echo "127.0.1.1 $(hostname)" >>"$pi/etc/hosts" # what sudo looks up
+chroot "$pi" useradd --create-home --shell /bin/bash --groups sudo pi
+echo 'pi ALL=(ALL) NOPASSWD:ALL' >"$pi/etc/sudoers.d/010_pi-nopasswd"
+chmod 0440 "$pi/etc/sudoers.d/010_pi-nopasswd"
+ssh-keygen -q -t ed25519 -N '' -C edge-deploy-test -f "$work/id_ed25519"
+install -d -m 0700 -o 1000 -g 1000 "$pi/home/pi/.ssh"
+install -m 0600 -o 1000 -g 1000 "$work/id_ed25519.pub" "$pi/home/pi/.ssh/authorized_keys"
+rm -f "$pi"/etc/ssh/ssh_host_*
+ssh-keygen -q -t ed25519 -N '' -f "$pi/etc/ssh/ssh_host_ed25519_key"
+printf '[127.0.0.1]:%s %s\n' "$port" "$(cut -d ' ' -f 1,2 "$pi/etc/ssh/ssh_host_ed25519_key.pub")" >"$work/known_hosts"
+cat >"$pi/etc/ssh/sshd_config.d/edge-test.conf" <<EOF
+Port $port
+ListenAddress 127.0.0.1
+HostKey /etc/ssh/ssh_host_ed25519_key
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+EOF
+mkdir -p "$pi/run/sshd"
+log "sshd (arm64, in the chroot) on 127.0.0.1:$port"
+chroot "$pi" /usr/sbin/sshd -D -e >"$work/sshd.log" 2>&1 &
+sshd_pid=$!
+disown "$sshd_pid" # killed by the trap; no job notice
+
+ssh_opts=(-i "$work/id_ed25519" -p "$port" -o "UserKnownHostsFile=$work/known_hosts" -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=5)
+pi_ssh() { timeout 120 ssh "${ssh_opts[@]}" pi@127.0.0.1 "$@"; }
+for ((i = 0; i < 60; i++)); do
+  pi_ssh true 2>/dev/null && break
+  kill -0 "$sshd_pid" 2>/dev/null || { cat "$work/sshd.log"; fail "sshd exited"; }
+  sleep 1
+done
+[[ "$(pi_ssh 'uname -m; sudo -n id -u')" == $'aarch64\n0' ]] || { cat "$work/sshd.log"; fail "no ssh login as pi with sudo within 60 s"; }
+pass "ssh pi@127.0.0.1:$port: an arm64 Debian bookworm with passwordless sudo ($(pi_ssh 'cat /etc/debian_version'))"
+
+# ---------------------------------------------------------------- inputs of the deploy
+deploy() { # args...: rpi-deploy.sh against the chroot; output in $work/out, status in $rc
+  rc=0
+  timeout 1200 "$repo/rpi-deploy.sh" --port "$port" --identity "$work/id_ed25519" \
+    --ssh-option "UserKnownHostsFile=$work/known_hosts" --ssh-option StrictHostKeyChecking=yes \
+    "$@" pi@127.0.0.1 >"$work/out" 2>&1 || rc=$?
+  sed 's/^/    | /' "$work/out"
+}
+expect() { grep -Eq -- "$1" "$work/out" || fail "expected /$1/ in the output above"; }
+# shellcheck disable=SC2016 # these expand on the Pi
+current() { pi_ssh 'basename "$(readlink /opt/edge/current)"' 2>/dev/null || true; }
+main_pid() { pi_ssh 'cat /run/edge-supervise/main.pid' 2>/dev/null || true; }
+forecasts() { pi_ssh 'grep -c "\"forecast\":\[" /var/log/edge/edge.log' 2>/dev/null || echo 0; }
+
+# A replay config as a user would write it next to their files: the deploy ships the CSV.
+mkdir -p "$work/site"
+cp "$csv" "$work/site/holdout.csv"
+cat >"$work/site/edge.json" <<'EOF'
+{
+  "model": "forecaster.edge",
+  "device": "pi-test",
+  "source": { "kind": "replay", "path": "holdout.csv", "speed": "20" },
+  "sinks": [ { "kind": "stdout" } ],
+  "stats_interval_s": 10
+}
+EOF
+sed 's/"pi-test"/"pi-test-2"/' "$work/site/edge.json" >"$work/site/edge-2.json"
+
+binary_args=()
+if [[ -n "${EDGE_TEST_BINARY:-}" ]]; then
+  binary_args=(--binary "$EDGE_TEST_BINARY")
+fi
+aarch64-linux-gnu-gcc -static -O2 -DBROKEN_SELFTEST "$here/edge-double.c" -o "$work/edge-broken-selftest"
+aarch64-linux-gnu-gcc -static -O2 "$here/edge-double.c" -o "$work/edge-broken-run"
+
+# ---------------------------------------------------------------- 1. dry run
+log "1. --dry-run"
+deploy --dry-run --no-systemd --model "$model" --config "$work/site/edge.json" "${binary_args[@]}"
+((rc == 0)) || fail "dry run exited $rc"
+expect 'would run:.*activate'
+[[ -z "$(pi_ssh 'ls /opt/edge 2>/dev/null')" ]] || fail "the dry run changed the Pi"
+pass "--dry-run prints the steps and changes nothing"
+
+# ---------------------------------------------------------------- 2. systemd is not running
+log "2. preflight without --no-systemd"
+deploy --model "$model" --config "$work/site/edge.json" "${binary_args[@]}"
+((rc == 1)) || fail "expected exit 1, got $rc"
+expect 'systemd is not running here.*--no-systemd'
+pass "preflight refuses a Pi without systemd and names --no-systemd"
+
+# ---------------------------------------------------------------- 3. the first release
+log "3. deploy the real edge (cross-publish, copy, verify, selftest, switch, health)"
+t0=$SECONDS
+deploy --no-systemd --keep 2 --health-timeout 180 --model "$model" --config "$work/site/edge.json" "${binary_args[@]}"
+first_deploy_s=$((SECONDS - t0))
+((rc == 0)) || fail "deploy exited $rc"
+v1=$(current)
+[[ -n "$v1" ]] || fail "/opt/edge/current is not set"
+expect "checksums ok"
+expect "systemd-analyze verify: edge.service ok"
+expect "edge selftest passed"
+expect "healthy: active, first forecast"
+pi_ssh "cd /opt/edge/releases/$v1 && sudo -n sha256sum --quiet -c SHA256SUMS" || fail "release $v1 does not match its checksums"
+pi_ssh "test -f /opt/edge/releases/$v1/files/holdout.csv && sudo -n grep -q '\"files/holdout.csv\"' /opt/edge/releases/$v1/config.json && sudo -n grep -q '\"model.edge\"' /opt/edge/releases/$v1/config.json" ||
+  fail "the replay CSV was not shipped or the config not rewritten"
+# shellcheck disable=SC2016
+pi_ssh 'ps -o user= -p "$(cat /run/edge-supervise/main.pid)"' | grep -qx edge || fail "edge does not run as user edge"
+pass "release $v1 deployed in ${first_deploy_s} s: checksums, unit verified, selftest on the Pi, runs as user edge, forecasts from the replay source ($(forecasts) so far)"
+
+# ---------------------------------------------------------------- 4. idempotent
+log "4. deploy the same again"
+pid1=$(main_pid)
+deploy --no-systemd --keep 2 --model "$model" --config "$work/site/edge.json" "${binary_args[@]}"
+((rc == 0)) || fail "re-deploy exited $rc"
+expect "already current and the service is active: nothing to switch"
+[[ "$(current)" == "$v1" && "$(main_pid)" == "$pid1" ]] || fail "the re-deploy switched or restarted (pid $pid1 -> $(main_pid))"
+pass "re-deploying the same build is a no-op (same version $v1, same process)"
+
+# ---------------------------------------------------------------- 5. status
+log "5. --status"
+deploy --no-systemd --status
+((rc == 0)) || fail "--status exited $rc"
+expect "current: +$v1"
+expect '"forecast":\['
+pass "--status shows the release and the service's log"
+
+# ---------------------------------------------------------------- 6. selftest refuses
+log "6. a release whose edge fails everything"
+deploy --no-systemd --keep 2 --model "$model" --config "$work/site/edge.json" --binary "$work/edge-broken-selftest"
+((rc == 1)) || fail "expected exit 1, got $rc"
+expect "edge selftest failed on release"
+[[ "$(current)" == "$v1" && "$(main_pid)" == "$pid1" ]] || fail "a release that failed selftest was switched to"
+pass "a release failing edge selftest on the Pi is refused before the switch; $v1 keeps running"
+
+# ---------------------------------------------------------------- 7. automatic rollback
+log "7. a release whose edge run fails: automatic rollback"
+deploy --no-systemd --keep 2 --health-timeout 60 --model "$model" --config "$work/site/edge.json" --binary "$work/edge-broken-run"
+((rc == 3)) || fail "expected exit 3 (rolled back), got $rc"
+expect "ROLLBACK: release .* failed its health check; switching back to $v1"
+expect "ROLLED BACK"
+[[ "$(current)" == "$v1" ]] || fail "current is $(current), not $v1"
+pid2=$(main_pid)
+[[ -n "$pid2" && "$pid2" != "$pid1" ]] || fail "the service was not restarted on $v1"
+n=$(forecasts)
+for ((i = 0; i < 60; i++)); do
+  (($(forecasts) > n)) && break
+  sleep 1
+done
+(($(forecasts) > n)) || fail "no new forecasts after the rollback within 60 s"
+pass "a release failing its health check is rolled back automatically (exit 3); $v1 runs again and forecasts"
+
+# ---------------------------------------------------------------- 8. second release, manual rollback, keep
+log "8. a second release, --rollback, --keep 2"
+deploy --no-systemd --keep 2 --health-timeout 180 --model "$model" --config "$work/site/edge-2.json" "${binary_args[@]}"
+((rc == 0)) || fail "deploy of the second release exited $rc"
+v2=$(current)
+[[ -n "$v2" && "$v2" != "$v1" ]] || fail "a different config did not give a different version"
+deploy --no-systemd --rollback --health-timeout 180
+((rc == 0)) || fail "--rollback exited $rc"
+[[ "$(current)" == "$v1" ]] || fail "--rollback went to $(current), not $v1"
+releases=$(pi_ssh 'ls /opt/edge/releases' | LC_ALL=C sort | tr '\n' ' ')
+[[ "$releases" == "$(printf '%s\n' "$v1" "$v2" | LC_ALL=C sort | tr '\n' ' ')" ]] || fail "releases kept: $releases (expected $v1 $v2)"
+pass "second release $v2, --rollback back to $v1; --keep 2 kept exactly: $releases"
+
+# ---------------------------------------------------------------- 9. uninstall
+log "9. --uninstall"
+deploy --no-systemd --uninstall
+((rc == 0)) || fail "--uninstall exited $rc"
+[[ -z "$(pi_ssh 'ls /opt/edge 2>/dev/null; cat /run/edge-supervise/main.pid 2>/dev/null')" ]] || fail "/opt/edge or the service is still there"
+pass "--uninstall stops the service and removes /opt/edge"
+
+echo
+printf 'passed:\n'
+printf '  %s\n' "${passed[@]}"
