@@ -42,6 +42,11 @@ public sealed class SerialPortSource : ISampleSource
 
     public bool Periodic => false;
 
+    /// <summary>True while the port is open and being read.</summary>
+    public bool Connected => Volatile.Read(ref _connected);
+
+    private bool _connected;
+
     public async Task RunAsync(ChannelWriter<Sample> output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(output);
@@ -65,6 +70,7 @@ public sealed class SerialPortSource : ISampleSource
                 else _logger.LogInformation("serial {Port}: open at {Baud} baud", _settings.Port, _settings.Baud);
                 connectedBefore = true;
                 _backoff.Reset();
+                Volatile.Write(ref _connected, true);
                 await ReadPortAsync(port, output, cancellationToken).ConfigureAwait(false);
                 if (!cancellationToken.IsCancellationRequested)
                 {
@@ -83,6 +89,7 @@ public sealed class SerialPortSource : ISampleSource
             }
             finally
             {
+                Volatile.Write(ref _connected, false);
                 port?.Dispose();
             }
             if (cancellationToken.IsCancellationRequested) break;

@@ -92,7 +92,7 @@ public static class HtmlReport
             Card(h, "forecast RMSE, int8 vs fp32", Esc(TextReport.Pct(f.Overall.RelativeDifferencePct)), $"{N(f.Overall.RmseInt8)} vs {N(f.Overall.RmseFp32)}; target ≤ +{AccuracyReport.ForecastTargetPct} % {Badge(ok)}", ok ? "ok" : "bad");
         }
         else if (r.Classification is { } c)
-            Card(h, "cross-entropy int8 − fp32", N(c.CrossEntropyInt8 - c.CrossEntropyFp32, "+0.0000;-0.0000;0"), $"{N(c.CrossEntropyInt8, "F4")} vs {N(c.CrossEntropyFp32, "F4")}; top-1 agreement {N(100 * c.Top1Agreement, "F2")} %");
+            Card(h, "cross-entropy int8 − fp32", N(c.CrossEntropyInt8 - c.CrossEntropyFp32, "+0.000000;-0.000000;0"), $"{N(c.CrossEntropyInt8, "F4")} vs {N(c.CrossEntropyFp32, "F4")}; top-1 agreement {N(100 * c.Top1Agreement, "F2")} %");
         else if (r.Ranking is { } k)
             Card(h, "score rank correlation", N(k.Spearman, "F5"), $"Spearman; Pearson {N(k.Pearson, "F5")}");
         else

@@ -39,3 +39,33 @@ public sealed class ProbeTests
         File.WriteAllLines("/tmp/edge-probe.txt", lines);
     }
 }
+[TestClass]
+public sealed class Probe2Tests
+{
+    [TestMethod]
+    public void Probe2()
+    {
+        var g = OnnxImporter.Import(FixtureCase.Load("forecaster").PathOf("model.onnx"));
+        var runner = new Session(g).CreateRunner();
+        var x = runner.Input(0, 1, 10, 6);
+        runner.Invoke();
+        var lines = new List<string>();
+        for (int k = 0; k < 3; k++)
+        {
+            long b = GC.GetAllocatedBytesForCurrentThread();
+            runner.Input(0, 1, 10, 6);
+            long a1 = GC.GetAllocatedBytesForCurrentThread() - b;
+            b = GC.GetAllocatedBytesForCurrentThread();
+            x.Span<float>();
+            long a2 = GC.GetAllocatedBytesForCurrentThread() - b;
+            b = GC.GetAllocatedBytesForCurrentThread();
+            runner.Output(0).Span<float>();
+            long a3 = GC.GetAllocatedBytesForCurrentThread() - b;
+            b = GC.GetAllocatedBytesForCurrentThread();
+            runner.Invoke();
+            long a4 = GC.GetAllocatedBytesForCurrentThread() - b;
+            lines.Add($"input {a1} span {a2} output {a3} invoke {a4}");
+        }
+        File.WriteAllLines("/tmp/edge-probe2.txt", lines);
+    }
+}

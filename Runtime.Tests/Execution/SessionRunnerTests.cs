@@ -117,15 +117,13 @@ public sealed class SessionRunnerTests
         rows[0].Span<float>().CopyTo(input.Span<float>());
         runner.Invoke();
         float sum = 0;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++)
+        int call = 0;
+        AssertNoAllocation(() =>
         {
-            rows[i % 2].Span<float>().CopyTo(runner.Input(0, 1, 10, 6).Span<float>());
+            rows[call++ % 2].Span<float>().CopyTo(runner.Input(0, 1, 10, 6).Span<float>());
             runner.Invoke();
             sum += runner.Output(0).Span<float>()[0];
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.AreEqual(0L, allocated, $"20 forecasts allocated {allocated} bytes");
+        }, "forecasts with their input refilled through spans");
         Assert.IsTrue(float.IsFinite(sum));
     }
 
@@ -221,14 +219,26 @@ public sealed class SessionRunnerTests
         }
     }
 
-    /// <summary>Five more calls on the same inputs allocate 0 bytes on this thread.</summary>
-    internal static void AssertNoAllocation(SessionRunner runner, string what)
+    /// <summary>
+    /// Calls on the same inputs allocate 0 bytes on this thread. Measured in rounds of 5 calls: the
+    /// runtime itself may allocate once while a method is recompiled (tiered JIT, on-stack replacement
+    /// of a hot loop) during a round, so one round of 0 bytes out of 20 passes; an allocation per call
+    /// shows in every round.
+    /// </summary>
+    internal static void AssertNoAllocation(SessionRunner runner, string what) => AssertNoAllocation(runner.Invoke, what);
+
+    internal static void AssertNoAllocation(Action call, string what)
     {
-        runner.Invoke();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) runner.Invoke();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.AreEqual(0L, allocated, $"{what}: 5 warm calls allocated {allocated} bytes");
+        call();
+        var rounds = new long[20];
+        for (int r = 0; r < rounds.Length; r++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 5; i++) call();
+            rounds[r] = GC.GetAllocatedBytesForCurrentThread() - before;
+            if (rounds[r] == 0) return;
+        }
+        Assert.Fail($"{what}: every round of 5 warm calls allocated (bytes per round: {string.Join(", ", rounds)})");
     }
 
     internal static void AssertSameOutputs(Graph graph, Dictionary<string, Tensor> expected, SessionRunner runner, string what)
