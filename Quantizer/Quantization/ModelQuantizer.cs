@@ -21,6 +21,7 @@ public static class ModelQuantizer
         OpKind.Dense => [(1, 0, 2)],                // W (out, in)
         OpKind.Lstm or OpKind.Gru => [(1, 1, 3), (2, 1, 3)], // W (dirs, G*H, I), R (dirs, G*H, H): a scale per gate row
         OpKind.Conv1D => [(1, 0, 3)],               // W (M, C/group, K): a scale per output channel
+        OpKind.Bilinear => [(2, 0, 2)],             // M (D1, D2): score = c . (M r), a scale per row of M
         _ => [],
     };
 
