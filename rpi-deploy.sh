@@ -31,7 +31,8 @@ Deploy:
   --keep N               releases kept on the Pi (default 3; current and previous always are)
   --health-timeout S     seconds to wait for the service to be active and log a forecast (default 120)
   --health-pattern RE    what counts as a forecast in the log (extended regex, case-insensitive;
-                         default 'forecast')
+                         default '"forecast":\[|forecasts=[1-9]': a stdout sink's JSON line, or a
+                         counters line once forecasts were made, for configs without a stdout sink)
   --groups LIST          supplementary groups for the service (comma-separated) instead of the ones
                          derived from the config (serial: dialout, gpio, i2c, spi)
 
@@ -66,7 +67,7 @@ info() { printf '    %s\n' "$*"; }
 
 # ---------------------------------------------------------------- options
 model="" config="" target=arm64 binary=${EDGE_DEPLOY_BINARY:-} keep=3 health_timeout=120
-health_pattern=forecast groups_override="" port=22 identity="" dry_run=0 action=deploy
+health_pattern='"forecast":\[|forecasts=[1-9]' groups_override="" port=22 identity="" dry_run=0 action=deploy
 no_systemd=${EDGE_DEPLOY_NO_SYSTEMD:-0} dest=""
 ssh_extra=()
 
@@ -263,7 +264,9 @@ src, stage = sys.argv[1], sys.argv[2]
 base = os.path.dirname(os.path.abspath(src))
 cfg = json.load(open(src))
 groups, shipped = set(), {}
-KIND_GROUP = {"serial": "dialout", "uart": "dialout", "gpio": "gpio", "i2c": "i2c", "spi": "spi"}
+# Source, sink and sensor kinds (docs/config.md) and the group that owns their device on Pi OS.
+KIND_GROUP = {"serial": "dialout", "uart": "dialout", "gpio": "gpio", "i2c": "i2c", "spi": "spi",
+              "bme280": "i2c", "mcp3008": "spi", "dht22": "gpio"}
 DEV_GROUP = (("/dev/tty", "dialout"), ("/dev/serial", "dialout"), ("/dev/rfcomm", "dialout"),
              ("/dev/gpiochip", "gpio"), ("/dev/gpiomem", "gpio"), ("/dev/i2c", "i2c"), ("/dev/spidev", "spi"))
 def local_file(v):
@@ -273,16 +276,21 @@ def local_file(v):
         if os.path.isfile(cand):
             return cand
     return None
-def walk(node, key=None):
+def walk(node, key=None, where=""):
     if isinstance(node, dict):
         out = {}
         for k, v in node.items():
             if k.lower() in KIND_GROUP and isinstance(v, (dict, list)):
                 groups.add(KIND_GROUP[k.lower()])
-            out[k] = walk(v, k)
+            out[k] = walk(v, k, where + "." + k)
+        if where.startswith(".sinks") and node.get("kind") == "csv":
+            p = node.get("path") or ""
+            if not p.startswith("/var/lib/edge/"):
+                print("warning: csv sink path '%s' is not under /var/lib/edge/: the service can only write "
+                      "its StateDirectory (ProtectSystem=strict)" % p, file=sys.stderr)
         return out
     if isinstance(node, list):
-        return [walk(v, key) for v in node]
+        return [walk(v, key, where) for v in node]
     if isinstance(node, str):
         low = node.lower()
         if key and key.lower() in ("type", "kind", "source", "driver") and low in KIND_GROUP:
@@ -292,7 +300,8 @@ def walk(node, key=None):
                 groups.add(g)
         if key == "model":
             return "model.edge"
-        f = local_file(node)
+        # Inputs only: a sink's path is where edge writes (or a serial port), never shipped.
+        f = None if (where.startswith(".sinks") and key == "path") else local_file(node)
         if f:
             name = shipped.get(os.path.abspath(f)) or os.path.basename(f)
             while name in shipped.values() and shipped.get(os.path.abspath(f)) != name:

@@ -286,12 +286,19 @@ selftest() { # version
   verify_unit "$1"
   say "$("$dir/edge" --version 2>&1 | head -n 1 || true)"
   # As the service's user, so a binary that only works as root is caught here; bounded.
-  if out=$(cd "$dir" && EDGE_SELFTEST_RELEASE=$1 timeout 600 setpriv --reuid=edge --regid=edge --clear-groups --no-new-privs -- ./edge selftest 2>&1); then
+  if out=$(cd "$dir" && timeout 600 setpriv --reuid=edge --regid=edge --clear-groups --no-new-privs -- ./edge selftest 2>&1); then
     printf '%s\n' "$out" | tail -n 5 | sed 's/^/  [pi]   | /'
     say "edge selftest passed"
   else
     printf '%s\n' "$out" | tail -n 20 | sed 's/^/  [pi]   | /'
     die "edge selftest failed on release $1 (exit code above); nothing was switched, the service still runs $(release_of current || true)"
+  fi
+  # The config as the service will read it (its user, its path): unknown keys, bad values, files.
+  if out=$(cd "$dir" && timeout 120 setpriv --reuid=edge --regid=edge --clear-groups --no-new-privs -- ./edge run --config "$dir/config.json" --print-config 2>&1); then
+    say "edge run --print-config: the config is valid"
+  else
+    printf '%s\n' "$out" | tail -n 20 | sed 's/^/  [pi]   | /'
+    die "edge run --config rejects the config of release $1 (above); nothing was switched"
   fi
 }
 

@@ -385,9 +385,9 @@ def main():
     buf = io.BytesIO()
     with warnings.catch_warnings():
         # torch 1.13's exporter warns that an LSTM exported at batch != 1 with dynamic axes "can
-        # cause an error" at another batch size (it does not for this graph: no initial states are
-        # baked in, see tools/README.md) and about constant folding of a step -1 Slice (the
-        # F.pad chain). Neither is actionable here.
+        # cause an error" at another batch size (not here: the zero initial states are built from
+        # Shape(window)[0], see tools/README.md) and that a step -1 Slice in the F.pad constant chain
+        # is not constant-folded. Neither is actionable here.
         warnings.filterwarnings("ignore", category=UserWarning)
         torch.onnx.export(model, (x_example,), buf, input_names=["window"], output_names=["forecast"],
                           dynamic_axes={"window": {0: "batch"}, "forecast": {0: "batch"}},

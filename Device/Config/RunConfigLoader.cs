@@ -11,7 +11,7 @@ public static class RunConfigLoader
         ArgumentNullException.ThrowIfNull(path);
         string text;
         try { text = File.ReadAllText(path); }
-        catch (FileNotFoundException) { throw new EdgeException($"{path}: config file not found"); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { throw new EdgeException($"{path}: config file not found", e); }
         return Parse(text, path);
     }
 

@@ -117,10 +117,17 @@ public static class RunBuilder
         try { map = new FieldMap(spec, c.Map, c.TimeField); }
         catch (ArgumentException e) { throw new EdgeException("source." + e.Message, e); }
         if (c.Delimiter.Length != 1) throw new EdgeException($"source.delimiter must be one character, got '{c.Delimiter}'");
-        return Enum<Func<ILineParser>>(c.Format, "source.format",
-            ("csv", () => new CsvLineParser(map, c.Columns, c.Delimiter[0])),
-            ("json", () => new JsonLineParser(map)),
-            ("kv", () => new KeyValueLineParser(map)))();
+        try
+        {
+            return Enum<Func<ILineParser>>(c.Format, "source.format",
+                ("csv", () => new CsvLineParser(map, c.Columns, c.Delimiter[0])),
+                ("json", () => new JsonLineParser(map)),
+                ("kv", () => new KeyValueLineParser(map)))();
+        }
+        catch (ArgumentException e)
+        {
+            throw new EdgeException($"source.{e.Message}; the model's features are: {string.Join(", ", spec.Features.Select(f => f.Name))}", e);
+        }
     }
 
     private static ISampleSource BuildSource(SourceConfig c, ModelSpec spec, DeviceCounters counters, ILoggerFactory loggers, List<IDisposable> owned,

@@ -96,7 +96,12 @@ public sealed class CsvLineParser : ILineParser
         ArgumentNullException.ThrowIfNull(map);
         _map = map;
         _delimiter = delimiter;
-        if (columns is not null) _columns = Resolve(columns);
+        if (columns is not null)
+        {
+            _columns = Resolve(columns);
+            if (!_columns.Any(c => c >= 0))
+                throw new ArgumentException($"columns: none of {string.Join(", ", columns)} is a model feature or mapped to one");
+        }
     }
 
     private int[] Resolve(IReadOnlyList<string> names) =>
@@ -116,7 +121,11 @@ public sealed class CsvLineParser : ILineParser
             {
                 var header = new List<string>();
                 foreach (var r in text.Split(_delimiter)) header.Add(text[r].Trim().Trim('"').ToString());
-                _columns = Resolve(header);
+                var resolved = Resolve(header);
+                // A header that names no feature is a configuration mistake (or not a header): say so
+                // on every line rather than turn every reading into missing values.
+                if (!resolved.Any(c => c >= 0)) return ParseStatus.Malformed;
+                _columns = resolved;
                 return ParseStatus.Skip;
             }
             _columns = Enumerable.Range(0, _map.Features).ToArray();

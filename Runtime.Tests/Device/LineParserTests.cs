@@ -108,6 +108,15 @@ public sealed class LineParserTests
     }
 
     [TestMethod]
+    public void Csv_ColumnsOrHeaderThatNameNoFeature_AreRefused()
+    {
+        var map = new FieldMap(Spec, null, null);
+        Assert.ThrowsExactly<ArgumentException>(() => new CsvLineParser(map, ["t", "rh"]));
+        var p = new CsvLineParser(map);
+        Assert.AreEqual(ParseStatus.Malformed, Parse(p, "t,rh").Item1);
+    }
+
+    [TestMethod]
     public void JsonLines()
     {
         var p = new JsonLineParser(new FieldMap(Spec, new Dictionary<string, string> { ["t"] = "temperature" }, "time"));

@@ -14,12 +14,17 @@ namespace Edge.Runtime.Execution;
 /// run.Invoke();
 /// var y = run.Output(0);            // valid until the next Invoke
 /// </code>
+/// In a Debug build a literal shape (<c>Input(0, 1, 50, 6)</c>) may allocate at the call site (the
+/// unoptimized JIT does not expand <c>RuntimeHelpers.CreateSpan</c>); pass a shape array made once there.
+/// Memory: every node keeps its outputs, so a runner holds all intermediate values of the graph at once
+/// (Session.Run frees each after its last reader).
 /// Buffer lifetimes:
 /// <list type="bullet">
 /// <item><see cref="Input(int)"/> tensors belong to the runner and keep their values between calls; one
 ///   is replaced (and the old one no longer read) when <see cref="Input(int, ReadOnlySpan{int})"/> asks for another shape.</item>
-/// <item>A tensor given to <see cref="Bind"/> belongs to the caller; it is read by every later
-///   <see cref="Invoke"/> until the input is bound again or <see cref="Input(int, ReadOnlySpan{int})"/> is called.</item>
+/// <item>A tensor given to <see cref="Bind"/> belongs to the caller; it is read (not copied, when it is
+///   contiguous and of the declared type) by every later <see cref="Invoke"/>, until the input is bound
+///   again or <see cref="Input(int)"/> / <see cref="Input(int, ReadOnlySpan{int})"/> switches it back to the runner's tensor.</item>
 /// <item><see cref="Output"/> tensors belong to the runner: their values are overwritten by the next
 ///   <see cref="Invoke"/>, and a new input shape may replace them. An output that is a view (a Reshape
 ///   or Squeeze of an input) shares that input's storage. Copy (<see cref="Tensor.Clone"/>) to keep one.</item>

@@ -3,8 +3,8 @@
  *   aarch64-linux-gnu-gcc -static -O2 -DBROKEN_SELFTEST edge-double.c -o edge-broken-selftest
  *     every command exits 1: `edge selftest` on the Pi must refuse the release before any switch.
  *   aarch64-linux-gnu-gcc -static -O2 edge-double.c -o edge-broken-run
- *     `selftest` passes but `run` exits 1 at once: the switch happens, the health check fails and
- *     the previous release must be restored automatically.
+ *     `selftest` and `run --print-config` pass but `run` exits 1 at once: the switch happens, the
+ *     health check fails and the previous release must be restored automatically.
  * Nothing here imitates a working edge: a release that is meant to work is the real binary. */
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +21,11 @@ int main(int argc, char **argv)
         puts("0.0.0-broken-run (test double)");
         return 0;
     }
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--print-config") == 0) {
+            puts("{}");
+            return 0;
+        }
     if (strcmp(cmd, "selftest") == 0) {
         puts("selftest: PASS (test double: only `run` is broken)");
         return 0;

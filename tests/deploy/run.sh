@@ -49,27 +49,6 @@ for tool in debootstrap qemu-aarch64-static ssh ssh-keygen rsync shellcheck aarc
 done
 ((${#missing[@]} == 0)) || fail "missing: ${missing[*]} (apt-get install -y debootstrap qemu-user-static openssh-client rsync shellcheck gcc-aarch64-linux-gnu python3)"
 
-# ---------------------------------------------------------------- the model and its replay config
-model=${EDGE_TEST_MODEL:-}
-csv=${EDGE_TEST_CSV:-}
-if [[ -z "$model" ]]; then
-  model=$(find "$repo/samples/forecaster" -maxdepth 1 -name '*.edge' 2>/dev/null | LC_ALL=C sort | head -n 1)
-fi
-[[ -n "$csv" ]] || csv=$repo/samples/forecaster/holdout.csv
-[[ -f "$model" ]] || fail "no model: samples/forecaster/*.edge is missing (or set EDGE_TEST_MODEL)"
-[[ -f "$csv" ]] || fail "no replay data: $csv is missing (or set EDGE_TEST_CSV)"
-
-log "shellcheck"
-shellcheck "$repo/rpi-deploy.sh" "$repo"/deploy/*.sh "$here"/*.sh
-pass "shellcheck clean: rpi-deploy.sh deploy/*.sh tests/deploy/*.sh"
-
-# ---------------------------------------------------------------- the "Pi"
-log "arm64 userland"
-"$here/binfmt.sh"
-t0=$SECONDS
-"$here/rootfs.sh" "$rootfs"
-rootfs_s=$((SECONDS - t0))
-
 work=$(mktemp -d /tmp/edge-deploy-test.XXXXXX)
 pi=$work/pi
 sshd_pid=""
@@ -84,19 +63,50 @@ cleanup() {
   done
   [[ -n "$sshd_pid" ]] && kill -KILL "$sshd_pid" 2>/dev/null
   sleep 0.5
-  for m in dev/pts dev sys proc run tmp ""; do
+  for m in dev/pts dev proc run tmp ""; do
     mountpoint -q "$pi/$m" 2>/dev/null && umount -l "$pi/$m"
   done
   if [[ "${EDGE_TEST_KEEP:-0}" == 1 ]]; then
     echo "kept $work"
+  elif findmnt -rn -o TARGET | grep -q "^$work"; then
+    echo "not removing $work: something is still mounted under it" >&2
   else
-    rm -rf "$work"
+    rm -rf --one-file-system "$work"
   fi
   printf '\ntests/deploy/run.sh: %s in %d s (rootfs %s)\n' "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" \
     $((SECONDS - t_start)) "$([[ ${rootfs_s:-0} -gt 30 ]] && echo "built in ${rootfs_s} s" || echo cached)"
   exit "$rc"
 }
 trap cleanup EXIT INT TERM
+
+# ---------------------------------------------------------------- the model and its replay config
+# Default: the bundled sample (samples/forecaster: a trained model and its holdout data), replayed
+# fast enough for a first forecast within seconds. EDGE_TEST_CONFIG=FILE.json: another `edge run`
+# config with a replay source (its "model" and "source.path" relative to it).
+template=${EDGE_TEST_CONFIG:-}
+if [[ -z "$template" ]]; then
+  model=$(find "$repo/samples/forecaster" -maxdepth 1 -name '*.edge' 2>/dev/null | LC_ALL=C sort | head -n 1)
+  csv=$repo/samples/forecaster/holdout.csv
+  [[ -f "$model" ]] || fail "no model: samples/forecaster/*.edge is missing (or set EDGE_TEST_CONFIG)"
+  [[ -f "$csv" ]] || fail "no replay data: $csv is missing (or set EDGE_TEST_CONFIG)"
+  template=$work/sample.json
+  printf '{ "model": "%s", "source": { "kind": "replay", "path": "%s", "speed": "%s" } }\n' \
+    "$model" "$csv" "${EDGE_TEST_SPEED:-20}" >"$template"
+fi
+[[ -f "$template" ]] || fail "EDGE_TEST_CONFIG $template: no such file"
+model=$(python3 -c 'import json, os, sys; c = json.load(open(sys.argv[1])); print(os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), c["model"]))' "$template")
+[[ -f "$model" ]] || fail "the config's model $model does not exist"
+
+log "shellcheck"
+shellcheck "$repo/rpi-deploy.sh" "$repo"/deploy/*.sh "$here"/*.sh
+pass "shellcheck clean: rpi-deploy.sh deploy/*.sh tests/deploy/*.sh"
+
+# ---------------------------------------------------------------- the "Pi"
+log "arm64 userland"
+"$here/binfmt.sh"
+t0=$SECONDS
+"$here/rootfs.sh" "$rootfs"
+rootfs_s=$((SECONDS - t0))
 
 # A fresh, throw-away Pi on every run: an overlay on the cached rootfs (a copy where overlayfs is not
 # available).
@@ -105,8 +115,6 @@ if ! mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$work/upper,workdir=
   cp -a "$rootfs/." "$pi/"
 fi
 mount -t proc proc "$pi/proc"
-mount --rbind /sys "$pi/sys"
-mount --make-rslave "$pi/sys"
 mount --bind /dev "$pi/dev"
 mount --bind /dev/pts "$pi/dev/pts"
 mount -t tmpfs tmpfs "$pi/run"
@@ -162,19 +170,26 @@ current() { pi_ssh 'basename "$(readlink /opt/edge/current)"' 2>/dev/null || tru
 main_pid() { pi_ssh 'cat /run/edge-supervise/main.pid' 2>/dev/null || true; }
 forecasts() { pi_ssh 'grep -c "\"forecast\":\[" /var/log/edge/edge.log' 2>/dev/null || echo 0; }
 
-# A replay config as a user would write it next to their files: the deploy ships the CSV.
-mkdir -p "$work/site"
-cp "$csv" "$work/site/holdout.csv"
-cat >"$work/site/edge.json" <<'EOF'
-{
-  "model": "forecaster.edge",
-  "device": "pi-test",
-  "source": { "kind": "replay", "path": "holdout.csv", "speed": "20" },
-  "sinks": [ { "kind": "stdout" } ],
-  "stats_interval_s": 10
+# The replay config as a user would write it, naming local files (rpi-deploy.sh ships them), with
+# a stdout sink (the forecasts the health check looks for) and a device name; two versions of it
+# (device names differ) make two releases.
+make_config() { # device out
+  python3 - "$template" "$1" "$2" <<'PY'
+import json, os, sys
+src, device, out = sys.argv[1:]
+c = json.load(open(src))
+base = os.path.dirname(os.path.abspath(src))
+c["model"] = os.path.join(base, c["model"])
+c["source"]["path"] = os.path.join(base, c["source"]["path"])
+c["device"] = device
+c["sinks"] = [{"kind": "stdout"}]
+c.setdefault("stats_interval_s", 10)
+json.dump(c, open(out, "w"), indent=2)
+PY
 }
-EOF
-sed 's/"pi-test"/"pi-test-2"/' "$work/site/edge.json" >"$work/site/edge-2.json"
+mkdir -p "$work/site"
+make_config pi-test "$work/site/edge.json"
+make_config pi-test-2 "$work/site/edge-2.json"
 
 binary_args=()
 if [[ -n "${EDGE_TEST_BINARY:-}" ]]; then
@@ -211,7 +226,7 @@ expect "systemd-analyze verify: edge.service ok"
 expect "edge selftest passed"
 expect "healthy: active, first forecast"
 pi_ssh "cd /opt/edge/releases/$v1 && sudo -n sha256sum --quiet -c SHA256SUMS" || fail "release $v1 does not match its checksums"
-pi_ssh "test -f /opt/edge/releases/$v1/files/holdout.csv && sudo -n grep -q '\"files/holdout.csv\"' /opt/edge/releases/$v1/config.json && sudo -n grep -q '\"model.edge\"' /opt/edge/releases/$v1/config.json" ||
+pi_ssh "sudo -n grep -q '\"path\": \"files/' /opt/edge/releases/$v1/config.json && sudo -n grep -q '\"model\": \"model.edge\"' /opt/edge/releases/$v1/config.json" ||
   fail "the replay CSV was not shipped or the config not rewritten"
 # shellcheck disable=SC2016
 pi_ssh 'ps -o user= -p "$(cat /run/edge-supervise/main.pid)"' | grep -qx edge || fail "edge does not run as user edge"
