@@ -140,9 +140,11 @@ remote() {
 # Commands that change something: printed in a dry run, run otherwise.
 change() {
   if ((dry_run)); then
-    printf '    would run:'
-    printf ' %q' "$@"
-    printf '\n'
+    if [[ "$1" == remote ]]; then
+      printf '    would run on %s as root: deploy/remote.sh %s\n' "$dest" "${*:2}"
+    else
+      printf '    would run: %s\n' "$*"
+    fi
   else
     "$@"
   fi
@@ -220,44 +222,14 @@ fi
 info "ok: model, config, tools"
 check_ssh
 
-# ---------------------------------------------------------------- build
-art=${EDGE_ARTIFACTS:-$repo/artifacts}/rpi-deploy/$target
-if [[ -z "$binary" ]]; then
-  step "cross-publish edge (NativeAOT, linux-arm64, target $target${ilc_isa:+: $ilc_isa})"
-  publish=(dotnet publish "$repo/Device/Edge.Device.csproj" -c Release -r linux-arm64 -p:PublishAot=true -nologo -v quiet)
-  [[ -n "$ilc_isa" ]] && publish+=("-p:IlcInstructionSet=$ilc_isa")
-  # shellcheck disable=SC2206 # EDGE_PUBLISH_ARGS is a list of words on purpose
-  publish+=(${EDGE_PUBLISH_ARGS:-})
-  binary=$art/publish/Edge.Device/release_linux-arm64/edge
-  if ((dry_run)); then
-    change env "EDGE_ARTIFACTS=$art" "${publish[@]}"
-    [[ -f "$binary" ]] && info "(a dry run stages the binary from the last publish: $binary)"
-  else
-    EDGE_ARTIFACTS=$art DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 "${publish[@]}" ||
-      die "dotnet publish failed (above); tools/arm64-selftest.sh shows which cross-compile flags this machine needs (EDGE_PUBLISH_ARGS)"
-  fi
-fi
-if [[ -f "$binary" ]]; then
-  # ELF header: class 2 (64-bit) at byte 4, machine 0xb7 (aarch64) at byte 18.
-  [[ "$(od -An -tx1 -j4 -N1 "$binary" | tr -d ' ')$(od -An -tx1 -j18 -N2 "$binary" | tr -d ' ')" == 02b700 ]] ||
-    die "$binary is not a linux-arm64 (aarch64) executable"
-  # The newest glibc symbol version the binary links against (none when it is static).
-  glibc_min=$( (readelf -V --wide "$binary" 2>/dev/null || true) | { grep -o 'GLIBC_[0-9][0-9.]*' || true; } | sed 's/GLIBC_//' | sort -V | tail -n 1)
-  glibc_min=${glibc_min:-2.17}
-  bin_mb=$(($(stat -c %s "$binary") / 1048576 + 1))
-else
-  info "no binary yet (dry run): the version is computed after the build"
-  glibc_min=2.17 bin_mb=40
-fi
-
-# ---------------------------------------------------------------- package the release
-step "package the release"
+# ---------------------------------------------------------------- the config
+step "the config"
 stage=$(mktemp -d "${TMPDIR:-/tmp}/edge-release.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/files"
-# The config: the "model" points at the shipped model.edge; every other local file it names is
-# shipped under files/ (relative paths resolve against the service's WorkingDirectory, the release);
-# the device groups are read off its sources. Prints the groups.
+# "model" becomes the shipped model.edge; the input files the config names (the replay source's
+# path, a sink's password_file or ca_file) are shipped under files/; the device groups are read off
+# the kinds and /dev paths of its source, sensors and sinks. Prints the groups.
 groups=$(python3 - "$config" "$stage" <<'PY'
 import json, os, shutil, sys
 src, stage = sys.argv[1], sys.argv[2]
@@ -265,62 +237,109 @@ base = os.path.dirname(os.path.abspath(src))
 cfg = json.load(open(src))
 groups, shipped = set(), {}
 # Source, sink and sensor kinds (docs/config.md) and the group that owns their device on Pi OS.
-KIND_GROUP = {"serial": "dialout", "uart": "dialout", "gpio": "gpio", "i2c": "i2c", "spi": "spi",
+KIND_GROUP = {"serial": "dialout", "gpio": "gpio", "i2c": "i2c", "spi": "spi",
               "bme280": "i2c", "mcp3008": "spi", "dht22": "gpio"}
 DEV_GROUP = (("/dev/tty", "dialout"), ("/dev/serial", "dialout"), ("/dev/rfcomm", "dialout"),
              ("/dev/gpiochip", "gpio"), ("/dev/gpiomem", "gpio"), ("/dev/i2c", "i2c"), ("/dev/spidev", "spi"))
-def local_file(v):
-    if not v or "\n" in v or v.startswith("/dev/"):
-        return None
-    for cand in (v if os.path.isabs(v) else os.path.join(base, v), v):
-        if os.path.isfile(cand):
-            return cand
-    return None
-def walk(node, key=None, where=""):
+def note(msg):
+    print("    " + msg, file=sys.stderr)
+def ship(where, value):
+    """An input file the config names: copied into files/, the path rewritten (edge resolves
+    relative paths against the config's folder, the release on the Pi)."""
+    if not isinstance(value, str) or value.startswith("/dev/"):
+        return value
+    path = os.path.abspath(value if os.path.isabs(value) else os.path.join(base, value))
+    if not os.path.isfile(path):
+        note("warning: %s '%s' is not a file here: left as it is, it must exist on the Pi" % (where, value))
+        return value
+    name = shipped.get(path) or os.path.basename(path)
+    while name in shipped.values() and shipped.get(path) != name:
+        name = "_" + name
+    shipped[path] = name
+    shutil.copyfile(path, os.path.join(stage, "files", name))
+    note("shipped %s (%s) as files/%s" % (path, where, name))
+    return "files/" + name
+def device_groups(node):
     if isinstance(node, dict):
-        out = {}
         for k, v in node.items():
-            if k.lower() in KIND_GROUP and isinstance(v, (dict, list)):
-                groups.add(KIND_GROUP[k.lower()])
-            out[k] = walk(v, k, where + "." + k)
-        if where.startswith(".sinks") and node.get("kind") == "csv":
-            p = node.get("path") or ""
-            if not p.startswith("/var/lib/edge/"):
-                print("warning: csv sink path '%s' is not under /var/lib/edge/: the service can only write "
-                      "its StateDirectory (ProtectSystem=strict)" % p, file=sys.stderr)
-        return out
-    if isinstance(node, list):
-        return [walk(v, key, where) for v in node]
-    if isinstance(node, str):
-        low = node.lower()
-        if key and key.lower() in ("type", "kind", "source", "driver") and low in KIND_GROUP:
-            groups.add(KIND_GROUP[low])
+            if k == "kind" and isinstance(v, str) and v.lower() in KIND_GROUP:
+                groups.add(KIND_GROUP[v.lower()])
+            device_groups(v)
+    elif isinstance(node, list):
+        for v in node:
+            device_groups(v)
+    elif isinstance(node, str):
         for prefix, g in DEV_GROUP:
             if node.startswith(prefix):
                 groups.add(g)
-        if key == "model":
-            return "model.edge"
-        # Inputs only: a sink's path is where edge writes (or a serial port), never shipped.
-        f = None if (where.startswith(".sinks") and key == "path") else local_file(node)
-        if f:
-            name = shipped.get(os.path.abspath(f)) or os.path.basename(f)
-            while name in shipped.values() and shipped.get(os.path.abspath(f)) != name:
-                name = "_" + name
-            shipped[os.path.abspath(f)] = name
-            shutil.copyfile(f, os.path.join(stage, "files", name))
-            return "files/" + name
-    return node
-out = walk(cfg)
+device_groups(cfg)
+cfg["model"] = "model.edge"
+source = cfg.get("source") or {}
+if source.get("path") is not None:
+    source["path"] = ship("source.path", source["path"])
+for i, sink in enumerate(cfg.get("sinks") or []):
+    for key in ("password_file", "ca_file"):
+        if sink.get(key) is not None:
+            sink[key] = ship("sinks[%d].%s" % (i, key), sink[key])
+    if sink.get("kind") == "csv" and not str(sink.get("path") or "").startswith("/var/lib/edge/"):
+        note("warning: sinks[%d] writes '%s', not under /var/lib/edge/: the service can only write its "
+             "StateDirectory (ProtectSystem=strict)" % (i, sink.get("path")))
 with open(os.path.join(stage, "config.json"), "w") as fh:
-    json.dump(out, fh, indent=2, sort_keys=False)
+    json.dump(cfg, fh, indent=2)
     fh.write("\n")
-for f, name in sorted(shipped.items()):
-    print("shipped " + f + " as files/" + name, file=sys.stderr)
 print(",".join(sorted(groups)))
 PY
 ) || die "could not process --config $config (above)"
 [[ -n "$groups_override" ]] && groups=$groups_override
 info "service groups: ${groups:-none}"
+
+# ---------------------------------------------------------------- preflight on the Pi (read-only)
+# Before the build, so a Pi that cannot take the release costs no compile. The glibc check needs the
+# binary: with --binary it is done here, after a publish below.
+binary_glibc() { # the newest glibc symbol version the binary needs (none when it is static)
+  local v
+  v=$( (readelf -V --wide "$1" 2>/dev/null || true) | { grep -o 'GLIBC_[0-9][0-9.]*' || true; } | sed 's/GLIBC_//' | sort -V | tail -n 1)
+  echo "${v:-2.17}"
+}
+step "preflight on $dest"
+glibc_min="" bin_mb=40
+if [[ -f "$binary" ]]; then
+  glibc_min=$(binary_glibc "$binary")
+  bin_mb=$(($(stat -c %s "$binary") / 1048576 + 1))
+fi
+need_mb=$((bin_mb * 2 + $(du -sm "$stage" | cut -f 1) + $(du -sm "$model" | cut -f 1) + 20))
+remote --unprivileged preflight "$groups" "$need_mb" "$glibc_min" "$cpu_features"
+
+# ---------------------------------------------------------------- build
+art=${EDGE_ARTIFACTS:-$repo/artifacts}/rpi-deploy/$target
+if [[ -z "$binary" ]]; then
+  step "cross-publish edge (NativeAOT, linux-arm64, target $target${ilc_isa:+: $ilc_isa})"
+  publish=(dotnet publish "$repo/Device/Edge.Device.csproj" -c Release -r linux-arm64 -p:PublishAot=true -nologo -v quiet)
+  # MSBuild splits -p: values at commas: %2C is its escaped comma.
+  [[ -n "$ilc_isa" ]] && publish+=("-p:IlcInstructionSet=${ilc_isa//,/%2C}")
+  # shellcheck disable=SC2206 # EDGE_PUBLISH_ARGS is a list of words on purpose
+  publish+=(${EDGE_PUBLISH_ARGS:-})
+  binary=$art/publish/Edge.Device/release_linux-arm64/edge
+  if ((dry_run)); then
+    change env "EDGE_ARTIFACTS=$art" "${publish[@]}"
+    [[ -f "$binary" ]] && info "(the dry run packages the binary of the last publish: $binary)"
+  else
+    EDGE_ARTIFACTS=$art DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 "${publish[@]}" ||
+      die "dotnet publish failed (above); tools/arm64-selftest.sh shows which cross-compile flags this machine needs (EDGE_PUBLISH_ARGS)"
+  fi
+  if [[ -f "$binary" ]]; then
+    glibc_min=$(binary_glibc "$binary")
+    remote --unprivileged glibc "$glibc_min" || die "the Pi cannot run this build (above); nothing was changed"
+  fi
+fi
+if [[ -f "$binary" ]]; then
+  # ELF header: class 2 (64-bit) at byte 4, machine 0xb7 (aarch64) at byte 18.
+  [[ "$(od -An -tx1 -j4 -N1 "$binary" | tr -d ' ')$(od -An -tx1 -j18 -N2 "$binary" | tr -d ' ')" == 02b700 ]] ||
+    die "$binary is not a linux-arm64 (aarch64) executable"
+fi
+
+# ---------------------------------------------------------------- package the release
+step "package the release"
 cp "$model" "$stage/model.edge"
 if [[ -f "$binary" ]]; then
   install -m 0755 "$binary" "$stage/edge"
@@ -335,7 +354,7 @@ rmdir "$stage/files" 2>/dev/null || true
 
 # The version: the project's (a git tag if HEAD has one) and a hash of exactly what is shipped, with
 # no timestamp, so the same build, model and config give the same version and a re-deploy is a no-op.
-base_version=$(git -C "$repo" describe --tags --exact-match 2>/dev/null || sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' "$repo/Directory.Build.props" | head -n 1)
+base_version=$(git -C "$repo" describe --tags --exact-match 2>/dev/null || sed -n '0,/<Version>/s:.*<Version>\(.*\)</Version>.*:\1:p' "$repo/Directory.Build.props")
 if [[ -f "$stage/edge" ]]; then
   content_hash=$(cd "$stage" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c 1-12)
   version=${base_version:-0}-$content_hash
@@ -358,14 +377,10 @@ if [[ -f "$stage/edge" ]]; then
   fi
   info "release $version: $(find "$local_release" -type f | wc -l) files, $(du -sh "$local_release" | cut -f 1) ($local_release)"
 else
+  info "no binary yet (dry run): the version is computed after the build"
   version="<version>"
   local_release=$stage
 fi
-
-# ---------------------------------------------------------------- preflight on the Pi (read-only)
-step "preflight on $dest"
-need_mb=$((bin_mb * 2 + $(du -sm "$local_release" | cut -f 1) + 20))
-remote --unprivileged preflight "$groups" "$need_mb" "$glibc_min" "$cpu_features"
 
 # ---------------------------------------------------------------- copy, verify, selftest
 release_dir=$remote_base/releases/$version

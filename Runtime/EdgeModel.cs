@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Format;
 using Edge.Runtime.Ir;
+using Edge.Runtime.Streaming;
 
 namespace Edge.Runtime;
 
@@ -26,5 +27,12 @@ public sealed class EdgeModel
         return new EdgeModel(graph, metadata);
     }
 
-    public Session CreateSession() => new(Graph);
+    /// <summary>A session over the graph; <paramref name="options"/> picks the kernel set (null: <c>EDGE_ISA</c> or the best).</summary>
+    public Session CreateSession(SessionOptions? options = null) => new(Graph, options);
+
+    /// <summary>
+    /// A streaming session: push one sample at a time, get forecasts once the window is full (see
+    /// <see cref="ForecastStream"/>). Options left unset come from the metadata, else from the graph.
+    /// </summary>
+    public ForecastStream CreateStream(StreamOptions? options = null) => ForecastStream.Create(this, options ?? new StreamOptions());
 }

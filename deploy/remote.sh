@@ -3,6 +3,7 @@
 # (under `sudo -n` except for preflight), so nothing has to be installed on the Pi beforehand.
 #
 #   preflight GROUPS NEED_MB GLIBC_MIN CPU_FEATURES   read-only checks; every problem says what to do
+#   glibc MIN                                          read-only: the Pi's glibc is at least MIN
 #   prepare                                            the `edge` system user, /opt/edge/releases
 #   verify VERSION                                     sha256sum -c the release, fix owners and modes
 #   selftest VERSION                                   `edge selftest` of that release as the edge user
@@ -33,6 +34,20 @@ say() { printf '  [pi] %s\n' "$*"; }
 die() { printf '  [pi] error: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- preflight (unprivileged, read-only)
+glibc_check() { # min: prints what it found; non-zero when the Pi's glibc is older than min
+  local glibc
+  glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{ print $2 }')
+  if [[ -z "$glibc" ]]; then
+    echo "cannot tell the glibc version (getconf GNU_LIBC_VERSION): Edge needs glibc >= $1 (musl-based systems cannot run it)"
+    return 1
+  elif [[ $(printf '%s\n%s\n' "$1" "$glibc" | sort -V | head -n 1) == "$1" ]]; then
+    echo "ok: glibc $glibc (the binary needs >= $1)"
+  else
+    echo "glibc $glibc is older than the $1 the binary needs: upgrade the Pi to Raspberry Pi OS bookworm (Debian 12) or newer, or build on a machine whose arm64 sysroot (libc6-dev-arm64-cross) is not newer than the Pi's"
+    return 1
+  fi
+}
+
 preflight() {
   local groups=$1 need_mb=$2 glibc_min=$3 features=$4 problems=0 g
   problem() { printf '  [pi] problem: %s\n' "$*" >&2; problems=$((problems + 1)); }
@@ -62,14 +77,9 @@ preflight() {
     problem "only ${avail_mb} MB free on $probe, the release needs $need_mb MB: free space (sudo apt-get clean; sudo journalctl --vacuum-size=50M) or remove old releases (fewer --keep)"
   fi
 
-  local glibc
-  glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{ print $2 }')
-  if [[ -z "$glibc" ]]; then
-    problem "cannot tell the glibc version (getconf GNU_LIBC_VERSION): Edge needs glibc >= $glibc_min (musl-based systems cannot run it)"
-  elif [[ $(printf '%s\n%s\n' "$glibc_min" "$glibc" | sort -V | head -n 1) == "$glibc_min" ]]; then
-    say "ok: glibc $glibc (the binary needs >= $glibc_min)"
-  else
-    problem "glibc $glibc is older than the $glibc_min the binary needs: upgrade the OS to Raspberry Pi OS bookworm (Debian 12) or newer"
+  local msg
+  if [[ -n "$glibc_min" ]]; then
+    if msg=$(glibc_check "$glibc_min"); then say "$msg"; else problem "$msg"; fi
   fi
 
   for g in ${groups//,/ }; do
@@ -81,7 +91,7 @@ preflight() {
   done
 
   local have
-  have=$(sed -n 's/^Features[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1)
+  have=$(sed -n '0,/^Features/s/^Features[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null || true)
   for g in ${features//,/ }; do
     if [[ -z "$have" ]]; then
       say "note: /proc/cpuinfo lists no CPU features (an emulator?); cannot check for $g, edge selftest will"
@@ -174,6 +184,9 @@ svc_start() {
     setsid bash "$base/current/supervise.sh" "$base/current/edge.service" "$sup_dir" </dev/null >>"$sup_log" 2>&1 9>&- &
   else
     systemctl enable --quiet edge.service
+    # A release that crash-looped leaves the unit in its start limit; without this reset, starting
+    # the rolled-back release would be refused ("start request repeated too quickly").
+    systemctl reset-failed edge.service 2>/dev/null || true
     systemctl start --no-block edge.service
   fi
 }
@@ -186,21 +199,32 @@ svc_state() { # active | activating | failed | inactive | ...
   fi
 }
 
-log_mark() { # a position in the service's log; logs_since prints what came after it
+log_mark() { # where the service's log stands now (before a start)
   if [[ "$no_systemd" == 1 ]]; then
     if [[ -f "$sup_log" ]]; then stat -c %s "$sup_log"; else echo 0; fi
   else
-    journalctl -u edge.service -n 0 --show-cursor -o cat 2>/dev/null | sed -n 's/^-- cursor: //p'
+    date +%s
   fi
 }
 
-logs_since() {
+logs_since() { # mark: the service's log since that mark
   if [[ "$no_systemd" == 1 ]]; then
     [[ -f "$sup_log" ]] && tail -c +"$(($1 + 1))" "$sup_log"
-  elif [[ -n "$1" ]]; then
-    journalctl -u edge.service --after-cursor="$1" -o cat --no-pager
   else
-    journalctl -u edge.service -o cat --no-pager
+    journalctl -u edge.service --since "@$1" -o cat --no-pager
+  fi
+  return 0
+}
+
+run_log() { # mark: what the running service logged since it was started, and nothing before
+  if [[ "$no_systemd" == 1 ]]; then
+    logs_since "$1"
+  else
+    # By invocation, not by time: the old release's last lines ("stopped: ... forecasts=N") can
+    # reach the journal after a time mark taken right after stopping it.
+    local id
+    id=$(systemctl show -p InvocationID --value edge.service)
+    [[ -n "$id" ]] && journalctl "_SYSTEMD_INVOCATION_ID=$id" -o cat --no-pager
   fi
   return 0
 }
@@ -224,11 +248,12 @@ restart_into() { # version
 }
 
 healthy() { # timeout pattern: 0 when active and a line matching pattern was logged since $mark
-  local deadline=$((SECONDS + $1)) state=""
+  local deadline=$((SECONDS + $1)) state="" line
   while ((SECONDS < deadline)); do
     state=$(svc_state)
-    if [[ "$state" == active ]] && logs_since "$mark" | grep -Eiq -- "$2"; then
-      say "healthy: active, first forecast after $((SECONDS + $1 - deadline)) s: $(logs_since "$mark" | grep -Ei -m 1 -- "$2" | cut -c 1-160)"
+    # Read whole, then searched: `run_log | grep -q` would fail under pipefail when grep stops early.
+    if [[ "$state" == active ]] && line=$(grep -Ei -m 1 -- "$2" <<<"$(run_log "$mark")"); then
+      say "healthy: active, first forecast after $((SECONDS + $1 - deadline)) s: $(cut -c 1-160 <<<"$line")"
       return 0
     fi
     [[ "$state" == failed ]] && break
@@ -258,9 +283,12 @@ verify() { # version
   find "$dir" -type d -exec chmod 0755 {} +
   find "$dir" -type f -exec chmod 0644 {} +
   chmod 0755 "$dir/edge"
-  # The config may hold credentials (an MQTT password): readable by the service only.
-  chgrp edge "$dir/config.json"
-  chmod 0640 "$dir/config.json"
+  # The config and the files it names may hold credentials (an MQTT password, a password file):
+  # readable by root and the service only.
+  local private=("$dir/config.json")
+  [[ -d "$dir/files" ]] && private+=("$dir/files")
+  chgrp -R edge "${private[@]}"
+  find "${private[@]}" -type f -exec chmod 0640 {} +
   say "checksums ok: $(grep -c . "$dir/SHA256SUMS") files in $dir"
 }
 
@@ -284,7 +312,7 @@ verify_unit() { # version: systemd-analyze verify the release's unit before anyt
 selftest() { # version
   local dir=$releases/$1 out
   verify_unit "$1"
-  say "$("$dir/edge" --version 2>&1 | head -n 1 || true)"
+  say "edge --version: $("$dir/edge" --version 2>&1 | sed -n 1p || true)"
   # As the service's user, so a binary that only works as root is caught here; bounded.
   if out=$(cd "$dir" && timeout 600 setpriv --reuid=edge --regid=edge --clear-groups --no-new-privs -- ./edge selftest 2>&1); then
     printf '%s\n' "$out" | tail -n 5 | sed 's/^/  [pi]   | /'
@@ -312,7 +340,7 @@ prune() { # keep: the newest `keep` activated releases, plus current and previou
       ((${#keepers[@]} >= keep)) && break
       keepers[$v]=1
     done < <(tac "$base/history" | awk '!seen[$0]++')
-    tac "$base/history" | awk '!seen[$0]++' | head -n 50 | tac > "$base/.history.tmp"
+    tac "$base/history" | awk '!seen[$0]++ && n++ < 50' | tac > "$base/.history.tmp"
     mv -f "$base/.history.tmp" "$base/history"
   fi
   for d in "$releases"/*/; do
@@ -413,6 +441,7 @@ action=${1:-}
 shift || true
 case "$action" in
   preflight) preflight "$@" ;;
+  glibc) glibc_check "$1" | sed 's/^/  [pi] /' ;;
   prepare) prepare ;;
   verify) verify "$@" ;;
   selftest) selftest "$@" ;;

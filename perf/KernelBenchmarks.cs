@@ -1,6 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
 using Edge.Runtime.Kernels;
 
 namespace Edge.Perf;
@@ -8,13 +6,13 @@ namespace Edge.Perf;
 /// <summary>
 /// The matrix kernels per ISA path: one job per path this machine supports, each a separate process with
 /// EDGE_ISA set (STYLE.md: benchmarks run one job per ISA the same way the tests do), so every path is
-/// measured by the same code. int8 GEMV (pre-packed weights, int32 out, and fused dequantize into fp32) and
+/// measured by the same code (<see cref="IsaJobsConfig"/>: EDGE_ISA plus the DOTNET_Enable* switch of each path). int8 GEMV (pre-packed weights, int32 out, and fused dequantize into fp32) and
 /// fp32 GEMV at the LSTM(200, input 8) input and recurrent shapes and at 1024 x 1024. MemoryDiagnoser must
 /// show 0 B allocated per call.
 /// <code>dotnet run -c Release --project perf -- --filter '*KernelBenchmarks*'</code>
 /// </summary>
 [MemoryDiagnoser]
-[Config(typeof(PerIsaConfig))]
+[Config(typeof(IsaJobsConfig))]
 public class KernelBenchmarks
 {
     private Gemv _gemv = null!;
@@ -62,17 +60,4 @@ public class KernelBenchmarks
 
     [Benchmark(Description = "fp32 gemv")]
     public void Fp32() => _gemv.MultiplyFp32(_w, _y.Length, _x.Length, _x.Length, _x, _x.Length, 1, _bias, _y, _y.Length, accumulate: false);
-
-    /// <summary>One job per path this machine supports, each with EDGE_ISA set in its own process.</summary>
-    private sealed class PerIsaConfig : ManualConfig
-    {
-        public PerIsaConfig()
-        {
-            foreach (var isa in IsaSelector.Supported)
-            {
-                string name = IsaSelector.Name(isa);
-                AddJob(Job.Default.WithEnvironmentVariables(new EnvironmentVariable(IsaSelector.EnvironmentVariable, name)).WithId(name));
-            }
-        }
-    }
 }

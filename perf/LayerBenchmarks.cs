@@ -1,51 +1,59 @@
 using BenchmarkDotNet.Attributes;
+using Edge.Quantizer.Quantization;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
+using Edge.Runtime.Tensors;
 using EdgeTensor = Edge.Runtime.Tensors.Tensor;
 
 namespace Edge.Perf;
 
 /// <summary>
-/// fp32 layer baselines: the seed GRU nn.GRU(96, 96) over (L, N=8, 96) and an LSTM(200) step
-/// sequence like the forecaster's encoder. These are the numbers the int8 kernels must beat.
+/// The recurrent layers alone (a one-node graph, no import glue): LSTM(200, input 8) and GRU(200, input 8,
+/// PyTorch's linear_before_reset), batch 1, one step (T=1) and a 50-step sequence (T=50), fp32 weights and int8
+/// per-row weights (quantized by the quantizer, as `convert --precision int8` does), one job per kernel path.
+/// <code>EDGE_BENCH_JOB=short dotnet run -c Release --project perf -- --filter '*RecurrentLayerBenchmarks*'</code>
 /// </summary>
 [MemoryDiagnoser]
-public class RecurrentFp32Benchmarks
+[Config(typeof(IsaJobsConfig))]
+public class RecurrentLayerBenchmarks
 {
-    private Session _gru = null!;
-    private Dictionary<string, EdgeTensor> _gruInputs = null!;
-    private Session _lstm = null!;
-    private Dictionary<string, EdgeTensor> _lstmInputs = null!;
+    private const int Hidden = 200, Input = 8;
+    private SessionRunner _runner = null!;
 
-    [Params(1, 8)]
-    public int Batch { get; set; }
+    [Params("lstm", "gru")]
+    public string Cell { get; set; } = "lstm";
+
+    [Params(1, 50)]
+    public int Steps { get; set; } = 1;
+
+    [Params("fp32", "int8")]
+    public string Precision { get; set; } = "fp32";
 
     [GlobalSetup]
     public void Setup()
     {
-        var rng = new Random(42);
-        _gru = new Session(RecurrentGraph(OpKind.Gru, 96, 96, 3, rng));
-        _gruInputs = new() { ["X"] = Random(rng, 16, Batch, 96) };
-        _lstm = new Session(RecurrentGraph(OpKind.Lstm, 6, 200, 4, rng));
-        _lstmInputs = new() { ["X"] = Random(rng, 10, Batch, 6) };
+        var graph = RecurrentGraph(Cell == "lstm" ? OpKind.Lstm : OpKind.Gru, new Random(42));
+        if (Precision == "int8") ModelQuantizer.QuantizeWeights(graph);
+        _runner = new Session(graph).CreateRunner();
+        BenchModels.Fill(_runner.Input(0, [Steps, 1, Input]).Span<float>());
+        _runner.Invoke();
     }
 
-    [Benchmark(Description = "GRU(96,96) L=16 fp32")]
-    public object Gru() => _gru.Run(_gruInputs);
+    [Benchmark(Description = "layer")]
+    public void Layer() => _runner.Invoke();
 
-    [Benchmark(Description = "LSTM(6,200) L=10 fp32")]
-    public object Lstm() => _lstm.Run(_lstmInputs);
-
-    private static Graph RecurrentGraph(OpKind kind, int input, int hidden, int gates, Random rng)
+    private static Graph RecurrentGraph(OpKind kind, Random rng)
     {
+        int gates = kind == OpKind.Lstm ? 4 : 3;
         var g = new Graph { Name = kind.ToString() };
-        g.Inputs.Add(new ValueInfo("X", Edge.Runtime.Tensors.DataType.Float32, [-1, -1, input]));
-        g.Constants["W"] = Random(rng, 1, gates * hidden, input);
-        g.Constants["R"] = Random(rng, 1, gates * hidden, hidden);
-        g.Constants["B"] = Random(rng, 1, 2 * gates * hidden);
-        var node = new Node(kind, "rnn", ["X", "W", "R", "B"], ["Y", "Y_h"]).Set("hidden_size", (long)hidden);
+        g.Inputs.Add(new ValueInfo("X", DataType.Float32, [-1, -1, Input]));
+        g.Constants["W"] = Random(rng, 1, gates * Hidden, Input);
+        g.Constants["R"] = Random(rng, 1, gates * Hidden, Hidden);
+        g.Constants["B"] = Random(rng, 1, 2 * gates * Hidden);
+        var node = new Node(kind, "rnn", ["X", "W", "R", "B"], ["Y", "Y_h"]).Set("hidden_size", (long)Hidden);
+        if (kind == OpKind.Gru) node.Set("linear_before_reset", 1L);
         g.Nodes.Add(node);
-        g.Outputs.Add(new ValueInfo("Y_h", Edge.Runtime.Tensors.DataType.Float32, [1, -1, hidden]));
+        g.Outputs.Add(new ValueInfo("Y_h", DataType.Float32, [1, -1, Hidden]));
         return g;
     }
 
@@ -53,7 +61,8 @@ public class RecurrentFp32Benchmarks
     {
         var t = EdgeTensor.Zeros<float>(shape);
         var s = t.Span<float>();
-        for (int i = 0; i < s.Length; i++) s[i] = (float)(rng.NextDouble() - 0.5) * 0.2f;
+        float bound = 1f / MathF.Sqrt(Hidden); // PyTorch's init range
+        for (int i = 0; i < s.Length; i++) s[i] = (float)(rng.NextDouble() * 2 - 1) * bound;
         return t;
     }
 }

@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
 
-// dotnet run -c Release --project perf -- --filter '*'
-BenchmarkSwitcher.FromAssembly(typeof(Edge.Perf.RecurrentFp32Benchmarks).Assembly).Run(args);
+// dotnet run -c Release --project perf -- --filter '*'          (EDGE_BENCH_JOB=dry|short|final: see IsaJobsConfig)
+// docs/benchmarks.md has the commands that produced its tables.
+BenchmarkSwitcher.FromAssembly(typeof(Edge.Perf.ModelBenchmarks).Assembly).Run(args);

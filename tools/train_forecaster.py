@@ -272,7 +272,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--dataset", default="seattle-weather", choices=sorted(DATASETS))
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--windows-per-epoch", type=int, default=2000,
@@ -454,6 +454,11 @@ def main():
             "std": [f32(v) for v in std],
             "fitted_on": f"training rows 0..{val_start - 1} ({stamps[0].date()} .. {stamps[val_start - 1].date()})",
         },
+        "data_stats": {
+            "lag1_autocorrelation_train": {k: rounded(float(np.corrcoef(values[:val_start - 1, j],
+                                                                        values[1:val_start, j])[0, 1]), 4)
+                                           for j, k in enumerate(names)},
+        },
         "sample_period_seconds": period,
         "window_length": WINDOW,
         "horizon": HORIZON,
@@ -549,7 +554,11 @@ Normalization `(x - mean) / std` per feature, fitted on the training rows only (
 - **Recording:** {src['description']}
 - **File:** `{src['file']}` from the Debian package `{src['debian_package']}`.
 - **Original provider:** {src['provider']}.
-- **Licence:** {src['licence']}. See `{src['licence_file']}`.
+- **Licence:** {src['licence']}. See `{src['licence_file']}`: it lists the three NOAA weather
+  files (`seattle-temps.csv`, `seattle-weather.csv`, `sf-temps.csv`) as public domain; the
+  package's code is MIT (2018 Jake Vanderplas), its Debian packaging GPL-2+. NOAA's own terms:
+  <https://www.weather.gov/disclaimer> (information on NOAA/NWS web pages is in the public domain
+  unless specifically noted otherwise).
 - **Split (chronological, by target row):** train rows {meta['split']['train_targets'][0]}..{meta['split']['train_targets'][1]},
   validation {meta['split']['validation_targets'][0]}..{meta['split']['validation_targets'][1]},
   held-out test tail {meta['split']['test_targets'][0]}..{meta['split']['test_targets'][1]}
@@ -571,6 +580,12 @@ the lowest validation loss is kept (epoch {tr['kept_epoch']}). The window genera
 for any batch size and is asserted against explicit slices for batch sizes 1 to the whole set; the
 model is asserted to give the same forecasts at batch B as B batch-1 calls.
 
+Settings were picked on the validation loss only: 30 epochs at lr 1e-3 reached its lowest
+validation MSE at epoch 12 and overfitted after about 20 (validation 0.666 at epoch 30), hence 20
+epochs; 20 epochs at lr 5e-4 reached 0.5904 at epoch 19, marginally worse than lr 1e-3's 0.5889, so
+lr 1e-3 stayed. (Its held-out tail was scored too and came out a little better, 0.764 pooled
+normalized RMSE and 2.72 degC on temp_max; choosing it for that would tune on the test tail.)
+
 | epoch | train MSE | val MSE | |
 |---|---|---|---|
 {hist}
@@ -583,7 +598,7 @@ RMSE of the next-day forecast over the {ho['forecasts']} held-out rows, in origi
 |---|{'---|' * len(cols)}
 {chr(10).join(rows)}
 
-{readme_verdict(results, names)}
+{readme_verdict(results, names, meta["data_stats"]["lag1_autocorrelation_train"])}
 
 ## Files
 
@@ -601,15 +616,25 @@ RMSE of the next-day forecast over the {ho['forecasts']} held-out rows, in origi
         f.write(text)
 
 
-def readme_verdict(results, names):
+def readme_verdict(results, names, lag1):
     m, p = results["model"], results["persistence"]
     better = [k for k in names if m["per_feature"][k] < p["per_feature"][k]]
     worse = [k for k in names if k not in better]
-    s = (f"Overall (normalized units) the model's RMSE is {m['overall_normalized']:.3f} against persistence's "
-         f"{p['overall_normalized']:.3f} ({100 * (1 - m['overall_normalized'] / p['overall_normalized']):+.1f} % "
-         f"better), and {m['overall']:.3f} against {p['overall']:.3f} pooled in original units. ")
+    gain = 100 * (1 - m["overall_normalized"] / p["overall_normalized"])
+    s = (f"Pooled in normalized units the model's RMSE is {m['overall_normalized']:.3f} against "
+         f"persistence's {p['overall_normalized']:.3f} ({gain:.1f} % lower; {m['overall']:.3f} against "
+         f"{p['overall']:.3f} pooled in original units). ")
     s += f"It beats persistence on {', '.join(better) if better else 'no feature'}"
-    s += (f" and does not on {', '.join(worse)}." if worse else ".")
+    if not worse:
+        return s + "."
+    s += (f" and does not on {', '.join(worse)} ("
+          + ", ".join(f"{m['per_feature'][k]:.3f} against {p['per_feature'][k]:.3f}" for k in worse) + "). ")
+    s += ("Why: the gain comes from the weakly autocorrelated features, where tomorrow is poorly "
+          "predicted by today and a forecast pulled toward typical values wins; "
+          + ", ".join(f"{k} has lag-1 autocorrelation {lag1[k]:.2f}" for k in worse)
+          + " on the training rows, so today's value is already a strong forecast, and day-to-day changes "
+          "come from weather systems that fifty days of four local readings barely see; a 490k-parameter "
+          "model on ~1000 training windows overfits before it learns more than persistence does there.")
     return s
 
 

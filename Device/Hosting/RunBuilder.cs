@@ -85,6 +85,9 @@ public static class RunBuilder
             .Select(c => new BufferedSink(BuildSink(c, spec, device, stdout), c.Buffer, Backoff(c.ReconnectMinS, c.ReconnectMaxS, "sinks[].reconnect"), loggers.CreateLogger("edge.sink")))
             .ToList();
 
+        if (pipeline.Stream is { } stream)
+            logger.LogInformation("stream: {Style} style, {Window} sample(s) per forecast; input projections: {Cache}",
+                stream.Style, stream.Window, stream.ProjectionCacheNote);
         logger.LogInformation(
             "model {Model}: {Features} -> {Targets}; window {Window}, period {Period}, horizon {Horizon} (model gives {Steps} step(s){Rollout}); normalization {Norm}; resample {Resample}; missing {Policy} (max gap {MaxGap}); sinks: {Sinks}",
             config.Model, string.Join(", ", spec.Features.Select(f => f.Unit is null ? f.Name : $"{f.Name} [{f.Unit}]")),
@@ -247,6 +250,8 @@ public static class RunBuilder
         {
             case "stdout":
                 return new JsonLinesSink(stdout, spec, device);
+            case "table":
+                return new TableSink(stdout, spec);
             case "csv":
                 return new CsvFileSink(c.Path ?? throw new EdgeException("sinks[csv].path is required"), spec);
             case "serial":
@@ -264,7 +269,7 @@ public static class RunBuilder
                     c.Tls, c.CaFile, c.AllowUntrusted, c.ClientId, TimeSpan.FromSeconds(c.KeepAliveS), c.HomeAssistant, c.DiscoveryPrefix), spec);
             }
             default:
-                throw new EdgeException($"sinks[].kind: '{c.Kind}' is not one of stdout, csv, mqtt, serial");
+                throw new EdgeException($"sinks[].kind: '{c.Kind}' is not one of stdout, table, csv, mqtt, serial");
         }
     }
 }

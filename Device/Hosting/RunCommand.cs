@@ -33,7 +33,7 @@ public static class RunCommand
         var timeField = new Option<string>("--time-field") { Description = "field holding the sample time" };
         var sinks = new Option<string[]>("--sink")
         {
-            Description = "stdout | csv:PATH | mqtt://[USER[:PASS]@]HOST[:PORT][/PREFIX] | mqtts://... | serial:PORT[@BAUD] (repeatable; default stdout)",
+            Description = "stdout | table | csv:PATH | mqtt://[USER[:PASS]@]HOST[:PORT][/PREFIX] | mqtts://... | serial:PORT[@BAUD] (repeatable; default stdout)",
             HelpName = "SINK",
         };
         var stats = new Option<double?>("--stats-interval") { Description = "seconds between counter log lines (0: only at exit)" };
@@ -111,6 +111,7 @@ public static class RunCommand
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (spec == "stdout") return new SinkConfig { Kind = "stdout" };
+        if (spec == "table") return new SinkConfig { Kind = "table" };
         if (spec.StartsWith("csv:", StringComparison.Ordinal) && spec.Length > 4) return new SinkConfig { Kind = "csv", Path = spec[4..] };
         if (spec.StartsWith("serial:", StringComparison.Ordinal) && spec.Length > 7)
         {
@@ -139,6 +140,6 @@ public static class RunCommand
             if (prefix.Length > 0) sink.TopicPrefix = Uri.UnescapeDataString(prefix);
             return sink;
         }
-        throw new EdgeException($"--sink '{spec}': expected stdout, csv:PATH, mqtt://HOST[:PORT], mqtts://HOST[:PORT] or serial:PORT[@BAUD]");
+        throw new EdgeException($"--sink '{spec}': expected stdout, table, csv:PATH, mqtt://HOST[:PORT], mqtts://HOST[:PORT] or serial:PORT[@BAUD]");
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Edge.Runtime.Streaming;
 
 namespace Edge.Device.Pipeline;
 
@@ -30,7 +31,10 @@ public sealed record PipelineOptions(ResampleMode Resample = ResampleMode.None, 
 
 /// <summary>
 /// samples -> resample to the model's period -> fill or refuse gaps -> normalize -> window ->
-/// forecast (with autoregressive rollout to the horizon) -> de-normalize. Single-threaded: the
+/// forecast (with autoregressive rollout to the horizon) -> de-normalize. With an
+/// <see cref="IStreamingForecaster"/> the window and the rollout are the Runtime's
+/// <see cref="ForecastStream"/>'s: each normalized step is pushed into it (a window reset resets it);
+/// any other <see cref="IForecaster"/> gets whole windows from the pipeline's own ring. Single-threaded: the
 /// runner calls it from one loop. What it refuses (out-of-order times, unfillable gaps) is counted
 /// in <see cref="DeviceCounters"/>, never thrown.
 /// </summary>
@@ -68,6 +72,10 @@ public sealed class ForecastPipeline
     private readonly float[] _normalized;
     private long _sequence;
 
+    // streaming: the forecaster's stream and its forecast (normalized, horizon x targets)
+    private readonly ForecastStream? _stream;
+    private readonly float[] _streamOut = [];
+
     public ForecastPipeline(ModelSpec spec, IForecaster forecaster, PipelineOptions options, DeviceCounters counters)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -99,7 +107,15 @@ public sealed class ForecastPipeline
         _work = new float[spec.Window * _f];
         _next = new float[forecaster.OutputSteps * spec.Targets.Count];
         _normalized = new float[_f];
+        if (forecaster is IStreamingForecaster streaming)
+        {
+            _stream = streaming.OpenStream(_horizon);
+            _streamOut = new float[_stream.ForecastLength];
+        }
     }
+
+    /// <summary>The forecaster's stream, when it streams (null for a plain <see cref="IForecaster"/>).</summary>
+    public ForecastStream? Stream => _stream;
 
     public int Horizon => _horizon;
 
@@ -261,10 +277,11 @@ public sealed class ForecastPipeline
     private void Refuse()
     {
         _counters.Add(ref _counters.StepsDropped, 1 + _pending.Count);
-        if (_ringCount > 0 || _pending.Count > 0) _counters.Add(ref _counters.WindowResets);
+        if (_ringCount > 0 || _stream?.Count > 0 || _pending.Count > 0) _counters.Add(ref _counters.WindowResets);
         _pending.Clear();
         _ringCount = 0;
         _ringStart = 0;
+        _stream?.Reset();
     }
 
     private void Accept(DateTimeOffset time, float[] values, long received, ICollection<Forecast> output)
@@ -276,6 +293,11 @@ public sealed class ForecastPipeline
             _missingRun[i] = 0;
         }
         _spec.Normalizer.Normalize(values, _normalized);
+        if (_stream is not null)
+        {
+            Forecast(time, values, received, streaming: true, output);
+            return;
+        }
         int w = _spec.Window;
         int slot = (_ringStart + _ringCount) % w;
         if (_ringCount == w) _ringStart = (_ringStart + 1) % w;
@@ -285,17 +307,35 @@ public sealed class ForecastPipeline
 
         for (int k = 0; k < w; k++)
             _ring.AsSpan(((_ringStart + k) % w) * _f, _f).CopyTo(_work.AsSpan(k * _f, _f));
+        Forecast(time, values, received, streaming: false, output);
+    }
+
+    /// <summary>The streaming path: the stream takes the normalized step; once its window is full it forecasts the whole horizon.</summary>
+    private float[]? PushToStream()
+    {
+        if (!_stream!.TryPush(_normalized, _streamOut)) return null;
+        int t = _spec.Targets.Count;
+        var result = new float[_horizon * t];
+        for (int k = 0; k < _horizon; k++)
+            for (int j = 0; j < t; j++)
+                result[k * t + j] = _spec.Normalizer.Denormalize(_spec.Targets[j], _streamOut[k * t + j]);
+        return result;
+    }
+
+    private void Forecast(DateTimeOffset time, float[] values, long received, bool streaming, ICollection<Forecast> output)
+    {
         long started = Stopwatch.GetTimestamp();
-        float[] result;
+        float[]? result;
         try
         {
-            result = Rollout();
+            result = streaming ? PushToStream() : Rollout();
         }
         catch (Exception e) when (e is Runtime.EdgeException or ArgumentException or InvalidOperationException)
         {
             _counters.Add(ref _counters.ForecastErrors);
             return;
         }
+        if (result is null) return; // the stream's window is not full yet
         long done = Stopwatch.GetTimestamp();
         var latency = done - received;
         _counters.RecordLatency(latency, done - started);
@@ -313,7 +353,7 @@ public sealed class ForecastPipeline
     }
 
     /// <summary>Runs the model on _work and, beyond its own output length, again on its own forecasts.</summary>
-    private float[] Rollout()
+    private float[]? Rollout()
     {
         int t = _spec.Targets.Count;
         int s = _forecaster.OutputSteps;

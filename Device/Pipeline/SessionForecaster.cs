@@ -1,48 +1,43 @@
 using Edge.Runtime;
-using Edge.Runtime.Execution;
-using Edge.Runtime.Ir;
-using Edge.Runtime.Tensors;
+using Edge.Runtime.Streaming;
 
 namespace Edge.Device.Pipeline;
 
 /// <summary>
-/// <see cref="IForecaster"/> over the Runtime's batch <see cref="Session"/>: a window model is run
-/// from zero state on the last n normalized samples for every forecast. The input may be
-/// (batch, time, features), (batch, time * features) or (time, features); a dynamic batch becomes 1
-/// and a dynamic time axis becomes the window. The output must hold steps x output features floats.
+/// <see cref="IForecaster"/> over the Runtime's streaming session (<see cref="ForecastStream"/>): window
+/// models (the last n normalized samples in a ring; the first recurrent layer's input projections cached per
+/// sample when the graph allows) and stateful models (state carried from sample to sample). The pipeline
+/// pushes samples through <see cref="OpenStream"/>; <see cref="Forecast"/> (a whole window at once) replays
+/// the window through a stream of its own. The input may be (batch, time, features), (batch, time * features)
+/// or (time, features); the output must hold steps x output features floats.
 /// </summary>
-public sealed class SessionForecaster : IForecaster
+public sealed class SessionForecaster : IStreamingForecaster
 {
-    private readonly Session _session;
-    private readonly string _input;
-    private readonly string _output;
-    private readonly int[] _shape;
-    private readonly float[] _buffer;
-    private readonly Dictionary<string, Tensor> _feeds = new(StringComparer.Ordinal);
+    private readonly EdgeModel _model;
+    private readonly StreamOptions _options;
+    private ForecastStream? _spare;  // made to learn the shapes; handed out by the first OpenStream that fits it
+    private ForecastStream? _window; // Forecast(window)'s own stream
 
-    public SessionForecaster(EdgeModel model, int window, int inputFeatures, int outputFeatures, string? inputName = null, string? outputName = null)
+    public SessionForecaster(EdgeModel model, int window, int inputFeatures, int outputFeatures, string? inputName = null, string? outputName = null,
+        NonFinitePolicy nonFinite = NonFinitePolicy.Reject)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (window < 1 || inputFeatures < 1 || outputFeatures < 1) throw new ArgumentOutOfRangeException(nameof(window), "window and feature counts must be positive");
-        var graph = model.Graph;
-        var input = Pick(graph.Inputs, inputName, "input");
-        var output = Pick(graph.Outputs, outputName, "output");
-        if (input.DataType != DataType.Float32) throw new EdgeException($"input '{input.Name}' is {input.DataType.Name()}; `edge run` feeds float32 windows");
-        _input = input.Name;
-        _output = output.Name;
-        _shape = ResolveShape(input, window, inputFeatures);
-        _buffer = new float[window * inputFeatures];
+        _model = model;
+        _options = new StreamOptions { Window = window, Input = inputName, Output = outputName, OutputFeatures = outputFeatures, NonFinite = nonFinite, Horizon = 1 };
+        // Made now, so that shape errors show before the first sample arrives (the stream runs the model once on zeros).
+        var probe = model.CreateStream(_options);
+        if (probe.InputFeatures != inputFeatures)
+            throw new EdgeException($"input '{probe.InputName}' takes {probe.InputFeatures} feature(s) per sample, but the model spec has {inputFeatures}");
+        _spare = probe;
         Window = window;
         InputFeatures = inputFeatures;
         OutputFeatures = outputFeatures;
-        _session = model.CreateSession();
-
-        // A dry run on zeros proves the shapes before the first sample arrives, and tells the step count.
-        var probe = Run();
-        if (probe.DataType != DataType.Float32) throw new EdgeException($"output '{_output}' is {probe.DataType.Name()}; expected float32");
-        if (probe.Length == 0 || probe.Length % outputFeatures != 0)
-            throw new EdgeException($"output '{_output}' {probe.ShapeString} does not hold a whole number of steps of {outputFeatures} feature(s)");
-        OutputSteps = probe.Length / outputFeatures;
+        OutputSteps = probe.ModelSteps;
+        InputName = probe.InputName;
+        OutputName = probe.OutputName;
+        Style = probe.Style;
+        ProjectionCacheNote = probe.ProjectionCacheNote;
     }
 
     public int Window { get; }
@@ -53,60 +48,40 @@ public sealed class SessionForecaster : IForecaster
 
     public int OutputSteps { get; }
 
-    public string InputName => _input;
+    public string InputName { get; }
 
-    public string OutputName => _output;
+    public string OutputName { get; }
+
+    public StreamStyle Style { get; }
+
+    /// <summary>Whether (and where) input projections are cached, for the startup log.</summary>
+    public string ProjectionCacheNote { get; }
+
+    public ForecastStream OpenStream(int horizon)
+    {
+        if (_spare is { } s && s.Horizon == horizon)
+        {
+            _spare = null;
+            return s;
+        }
+        return _model.CreateStream(With(horizon));
+    }
+
+    private StreamOptions With(int horizon) => new()
+    {
+        Window = _options.Window, Input = _options.Input, Output = _options.Output, OutputFeatures = _options.OutputFeatures,
+        NonFinite = _options.NonFinite, Horizon = horizon,
+    };
 
     public void Forecast(ReadOnlySpan<float> window, Span<float> next)
     {
-        if (window.Length != _buffer.Length) throw new ArgumentException($"window must hold {_buffer.Length} values, got {window.Length}", nameof(window));
+        int f = InputFeatures;
+        if (window.Length != Window * f) throw new ArgumentException($"window must hold {Window * f} values, got {window.Length}", nameof(window));
         if (next.Length != OutputSteps * OutputFeatures) throw new ArgumentException($"next must hold {OutputSteps * OutputFeatures} values, got {next.Length}", nameof(next));
-        window.CopyTo(_buffer);
-        var y = Run();
-        y.Contiguous().ReadOnlySpan<float>().CopyTo(next);
-    }
-
-    private Tensor Run()
-    {
-        // The session may keep references to its inputs only for the duration of Run; the buffer is reused.
-        _feeds[_input] = Tensor.FromArray(_buffer, _shape);
-        return _session.Run(_feeds)[_output];
-    }
-
-    private static ValueInfo Pick(IReadOnlyList<ValueInfo> values, string? name, string what)
-    {
-        if (name is not null)
-            return values.FirstOrDefault(v => v.Name == name)
-                ?? throw new EdgeException($"the model has no {what} '{name}'; its {what}s are: {string.Join(", ", values.Select(v => v.Name))}");
-        if (values.Count != 1)
-            throw new EdgeException($"the model has {values.Count} {what}s ({string.Join(", ", values.Select(v => v.Name))}); name one with \"{what}\" in the config");
-        return values[0];
-    }
-
-    internal static int[] ResolveShape(ValueInfo input, int window, int features)
-    {
-        var s = (int[])input.Shape.Clone();
-        switch (s.Length)
-        {
-            case 3: // (batch, time, features)
-                Fill(s, 0, 1); Fill(s, 1, window); Fill(s, 2, features);
-                break;
-            case 2 when s[0] < 0 || s[0] == 1 && s[1] != features: // (batch, time * features)
-                Fill(s, 0, 1); Fill(s, 1, window * features);
-                break;
-            case 2: // (time, features)
-                Fill(s, 0, window); Fill(s, 1, features);
-                break;
-            default:
-                throw new EdgeException($"input '{input.Name}' {input.ShapeString}: `edge run` feeds (batch, time, features), (batch, time * features) or (time, features)");
-        }
-        if (Tensor.ElementCount(s) != window * features)
-            throw new EdgeException($"input '{input.Name}' {input.ShapeString} does not take a window of {window} x {features} features");
-        return s;
-    }
-
-    private static void Fill(int[] s, int axis, int value)
-    {
-        if (s[axis] < 0) s[axis] = value;
+        var stream = _window ??= _model.CreateStream(With(OutputSteps));
+        stream.Reset();
+        for (int k = 0; k < Window - 1; k++) stream.Push(window.Slice(k * f, f));
+        if (!stream.TryPush(window[((Window - 1) * f)..], next))
+            throw new InvalidOperationException($"the stream gave no forecast after a whole window of {Window} samples");
     }
 }

@@ -13,7 +13,7 @@ namespace Edge.Quantizer;
 
 /// <summary>
 /// The `edge-quantize` command line (desktop):
-///   edge-quantize convert MODEL --output FILE.edge [--precision fp32] [--freeze NAME=FILE.npy ...]
+///   edge-quantize convert MODEL --output FILE.edge [--precision int8|fp32] [--freeze NAME=FILE.npy ...]
 ///   edge-quantize inspect MODEL|FILE.edge
 ///   edge-quantize evaluate --model MODEL --quantized FILE.edge --data FILE [--targets FILE.npy] [--json FILE] [--html FILE]
 /// </summary>
@@ -28,7 +28,7 @@ public static class QuantizerCli
 
         var model = new Argument<string>("MODEL") { Description = "the model file: .onnx, or a PyTorch state_dict (.pt, .pth, .safetensors) with --spec" };
         var output = new Option<string>("--output", "-o") { Description = "the .edge file to write", Required = true };
-        var precision = new Option<string>("--precision") { Description = "weight precision: fp32, or int8 (per-row symmetric matrix weights; biases and the rest stay fp32)", DefaultValueFactory = _ => "fp32" };
+        var precision = new Option<string>("--precision") { Description = "weight precision: int8 (the default: per-row symmetric matrix weights; biases and the rest stay fp32), or fp32", DefaultValueFactory = _ => "int8" };
         precision.AcceptOnlyFromAmong("fp32", "int8");
         var freeze = new Option<string[]>("--freeze")
         {

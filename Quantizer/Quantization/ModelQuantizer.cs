@@ -12,9 +12,15 @@ public sealed record QuantizedWeightReport(string Name, string Node, OpKind Kind
 /// Turns the matrix weights of a graph into int8 (ARCHITECTURE.md, Quantization): symmetric, one scale
 /// per output row, zero point 0, range [-127, 127]. Biases, embeddings and everything that is not a
 /// matrix product's weight stay float32.
+/// LocallyConnected1D's W (folds, K*C, F) has one output row per (fold, output feature), which is not a
+/// leading axis: it is stored transposed, (folds, F, K*C) with row axis 1, and its nodes get the
+/// attribute weight_layout = "folds_out_in", which the runtime honours in fp32 and int8 alike.
 /// </summary>
 public static class ModelQuantizer
 {
+    /// <summary>The LocallyConnected1D attribute and value that mark a W stored (folds, F, K*C).</summary>
+    public const string LayoutAttribute = "weight_layout", FoldsOutIn = "folds_out_in";
+
     /// <summary>Which input of a node kind is a matrix weight, and its row axis (the output-feature axis).</summary>
     private static IEnumerable<(int Input, int Axis, int Rank)> MatrixInputs(OpKind kind) => kind switch
     {
@@ -22,6 +28,7 @@ public static class ModelQuantizer
         OpKind.Lstm or OpKind.Gru => [(1, 1, 3), (2, 1, 3)], // W (dirs, G*H, I), R (dirs, G*H, H): a scale per gate row
         OpKind.Conv1D => [(1, 0, 3)],               // W (M, C/group, K): a scale per output channel
         OpKind.Bilinear => [(2, 0, 2)],             // M (D1, D2): score = c . (M r), a scale per row of M
+        OpKind.LocallyConnected1D => [(1, 1, 3)],   // W stored (folds, F, K*C): a scale per (fold, output feature)
         _ => [],
     };
 
@@ -53,6 +60,19 @@ public static class ModelQuantizer
             var w = graph.Constants[name];
             if (otherUse.Contains(name) || w.DataType != DataType.Float32 || list.Any(u => u.Axis != list[0].Axis || u.Rank != w.Rank)) continue;
             if (graph.Outputs.Any(o => o.Name == name)) continue;
+            if (list.Any(u => u.Node.Kind == OpKind.LocallyConnected1D))
+            {
+                if (list.Any(u => u.Node.Kind != OpKind.LocallyConnected1D)) continue; // one tensor, two layouts
+
+                // Every reader must agree on the layout; a W already stored (folds, F, K*C) is not transposed again.
+                bool outIn = list.All(u => u.Node.GetString(LayoutAttribute, "") == FoldsOutIn);
+                if (!outIn && list.Any(u => u.Node.GetString(LayoutAttribute, "") == FoldsOutIn)) continue;
+                if (!outIn)
+                {
+                    w = SwapLastAxes(w);
+                    foreach (var u in list) u.Node.Set(LayoutAttribute, FoldsOutIn);
+                }
+            }
             var q = WeightQuantizer.QuantizePerRow(w, list[0].Axis);
             var (sqnr, maxErr) = Compare(w, WeightQuantizer.Dequantize(q));
             graph.Constants.Remove(name);
@@ -60,6 +80,20 @@ public static class ModelQuantizer
             reports.Add(new QuantizedWeightReport(name, list[0].Node.Name, list[0].Node.Kind, w.ShapeArray(), q.Scales.Length, sqnr, maxErr));
         }
         return reports;
+    }
+
+    /// <summary>(A, B, C) to (A, C, B), as a new contiguous tensor.</summary>
+    private static Tensor SwapLastAxes(Tensor w)
+    {
+        int a = w.Dim(0), b = w.Dim(1), c = w.Dim(2);
+        var src = w.Contiguous().ReadOnlySpan<float>();
+        var result = Tensor.Zeros(DataType.Float32, a, c, b);
+        var dst = result.Span<float>();
+        for (int i = 0; i < a; i++)
+            for (int j = 0; j < b; j++)
+                for (int k = 0; k < c; k++)
+                    dst[(i * c + k) * b + j] = src[(i * b + j) * c + k];
+        return result;
     }
 
     /// <summary>Signal-to-quantization-noise ratio in dB (infinite for an exact copy) and the largest absolute error.</summary>

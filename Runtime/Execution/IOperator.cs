@@ -1,4 +1,5 @@
 using Edge.Runtime.Ir;
+using Edge.Runtime.Kernels;
 using Edge.Runtime.Quantization;
 using Edge.Runtime.Tensors;
 
@@ -34,18 +35,27 @@ public interface IOperator
 /// An int8 weight is offered two ways: <see cref="Quantized"/> to operators with int8 kernels, and
 /// <see cref="Constant"/> (dequantized to float32 on first request) to every other operator, so each
 /// layer keeps an fp32 path. Only weights some operator asked for in fp32 are ever dequantized.
+/// The kernel set (<see cref="Gemv"/>) is the session's, chosen once (<see cref="SessionOptions.Isa"/>).
 /// </summary>
 public sealed class OperatorContext
 {
     private readonly IReadOnlyDictionary<string, Tensor> _constants;
     private readonly IReadOnlyDictionary<string, QuantizedWeight> _quantized;
     private readonly Dictionary<string, Tensor> _dequantized = new(StringComparer.Ordinal);
+    private Gemv? _gemv;
 
-    public OperatorContext(IReadOnlyDictionary<string, Tensor> constants, IReadOnlyDictionary<string, QuantizedWeight>? quantized = null)
+    public OperatorContext(IReadOnlyDictionary<string, Tensor> constants, IReadOnlyDictionary<string, QuantizedWeight>? quantized = null, Gemv? gemv = null)
     {
         _constants = constants;
         _quantized = quantized ?? new Dictionary<string, QuantizedWeight>();
+        _gemv = gemv;
     }
+
+    /// <summary>
+    /// The kernels every int8 (and fp32 gemv) product of the session runs on. Without one given to the
+    /// constructor (importers folding constants), <see cref="Gemv.FromEnvironment"/> on first use.
+    /// </summary>
+    public Gemv Gemv => _gemv ??= Gemv.FromEnvironment();
 
     /// <summary>The constant value of a node input as a plain tensor, or null when it is computed at run time or absent.</summary>
     public Tensor? Constant(string name)

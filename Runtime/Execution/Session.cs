@@ -27,12 +27,13 @@ public sealed class Session
     private readonly int[] _outputValues; // per graph output: its value index
     private readonly int _maxNodeInputs, _maxNodeOutputs;
 
-    public Session(Graph graph)
+    public Session(Graph graph, SessionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(graph);
         graph.Validate();
         _graph = graph;
-        var ctx = new OperatorContext(graph.Constants, graph.QuantizedConstants);
+        Gemv = (options ?? new SessionOptions()).CreateGemv();
+        var ctx = new OperatorContext(graph.Constants, graph.QuantizedConstants, Gemv);
         _ops = new IOperator[graph.Nodes.Count];
         for (int i = 0; i < _ops.Length; i++)
         {
@@ -55,6 +56,7 @@ public sealed class Session
         foreach (var c in graph.QuantizedConstants.Keys) Index(c);
         // Constants as operators see them at run time: plain ones, and the fp32 view of the int8 weights
         // that an operator without an int8 path asked for. An int8 weight taken as int8 is fed as null.
+        DequantizedWeights = ctx.Dequantized.Keys.ToArray();
         _constantValues = graph.Constants.Concat(ctx.Dequantized).Select(kv => (_valueIndex[kv.Key], kv.Value)).ToArray();
         _nodeInputs = graph.Nodes.Select(n => n.Inputs.Select(x => x.Length == 0 ? -1 : Index(x)).ToArray()).ToArray();
         _nodeOutputs = graph.Nodes.Select(n => n.Outputs.Select(x => x.Length == 0 ? -1 : Index(x)).ToArray()).ToArray();
@@ -77,6 +79,15 @@ public sealed class Session
     }
 
     public Graph Graph => _graph;
+
+    /// <summary>The kernel set every operator of this session runs on (chosen once, from <see cref="SessionOptions.Isa"/> or <c>EDGE_ISA</c>).</summary>
+    public Kernels.Gemv Gemv { get; }
+
+    /// <summary>int8 weights some operator took in fp32 (dequantized) because it had no int8 path for them; empty when every product runs int8.</summary>
+    public IReadOnlyList<string> DequantizedWeights { get; }
+
+    /// <summary>The instruction-set path of <see cref="Gemv"/>.</summary>
+    public Kernels.Isa Isa => Gemv.Isa;
 
     public IReadOnlyList<ValueInfo> Inputs => _graph.Inputs;
 

@@ -13,15 +13,29 @@ namespace Edge.Runtime.Layers;
 /// (Nc, D2) followed by one dot product per row, T[n]·R[n]. With Nc = 1 (one context ranked against
 /// N candidates) cᵀM is computed once and every candidate costs a single dot product: see <see cref="Rank"/>.
 /// The sigmoid is a separate node.
+/// int8 (M stored with one scale per row, D1 rows): score = c · (M r), so M multiplies each candidate:
+/// every R[n] is quantized (dynamic: calibration measures C, which meets M only in fp32 here) and all N
+/// go through one small-batch int8 product T = M R[n] (N, D1), dequantized with row scale x R[n]'s
+/// scale; then one fp32 dot product per row with C[n] (or C[0]).
 /// </summary>
 public sealed class Bilinear : IOperator
 {
     private readonly Node _node;
+    private readonly PackedInt8Matrix? _mq;
+    private readonly Gemv? _gemv;
 
     public Bilinear(Node node, OperatorContext context)
     {
         ArgumentNullException.ThrowIfNull(node);
         _node = node;
+        if (context?.Quantized(node.Input(2)) is { } q)
+        {
+            if (q.Values.Rank != 2 || q.Axis != 0)
+                throw OpUtil.Error(node, $"int8 M must be (D1, D2) with one scale per row, got {q.Values.ShapeString} with row axis {q.Axis}");
+            _mq = Int8Weights.Pack(q);
+            _gemv = context.Gemv;
+            return;
+        }
         if (context?.Constant(node.Input(2)) is { } m && (m.DataType != DataType.Float32 || m.Rank != 2))
             throw OpUtil.Error(node, $"M must be float32 (D1, D2), got {m.DataType.Name()}{m.ShapeString}");
     }
@@ -30,7 +44,7 @@ public sealed class Bilinear : IOperator
     {
         var c = OpUtil.Required(_node, inputs, 0, "C");
         var r = OpUtil.Required(_node, inputs, 1, "R");
-        var m = OpUtil.Required(_node, inputs, 2, "M");
+        var m = _mq is null ? OpUtil.Required(_node, inputs, 2, "M") : null;
         var b = OpUtil.Optional(inputs, 3);
         float bias = 0f;
         if (b is not null)
@@ -43,13 +57,39 @@ public sealed class Bilinear : IOperator
         var y = buffers.Output(0, DataType.Float32, shape);
         try
         {
-            Score(c, r, m, y.Span<float>(), bias, buffers);
+            if (_mq is not null) ScoreInt8(_mq, c, r, y.Span<float>(), bias, buffers);
+            else Score(c, r, m!, y.Span<float>(), bias, buffers);
         }
         catch (EdgeException e)
         {
             throw OpUtil.Error(_node, e.Message);
         }
         outputs[0] = y;
+    }
+
+    private void ScoreInt8(PackedInt8Matrix mq, Tensor contexts, Tensor candidates, Span<float> scores, float bias, NodeBuffers buffers)
+    {
+        int d1 = mq.Rows, d2 = mq.Cols;
+        if (contexts.DataType != DataType.Float32 || contexts.Rank != 2)
+            throw new EdgeException($"C must be a 2-D float32 tensor, got {contexts.DataType.Name()}{contexts.ShapeString}");
+        if (candidates.DataType != DataType.Float32 || candidates.Rank != 2)
+            throw new EdgeException($"R must be a 2-D float32 tensor, got {candidates.DataType.Name()}{candidates.ShapeString}");
+        int nc = contexts.Dim(0), n = candidates.Dim(0);
+        if (candidates.Dim(1) != d2)
+            throw new EdgeException($"R {candidates.ShapeString} must have {d2} columns to match M ({d1}, {d2})");
+        if (contexts.Dim(1) != d1)
+            throw new EdgeException($"C {contexts.ShapeString} must have {d1} columns to match M ({d1}, {d2})");
+        if (nc != n && nc != 1)
+            throw new EdgeException($"C {contexts.ShapeString} must have one row or as many rows as R {candidates.ShapeString}");
+        if (n == 0) return;
+        var rq = buffers.Scratch<sbyte>(1, n * d2);
+        var rScales = buffers.Scratch<float>(2, n);
+        var t = buffers.Scratch<float>(3, n * d1);
+        ActivationQuantization.Dynamic.QuantizeRows(_gemv!, candidates.Contiguous().ReadOnlySpan<float>(), n, d2, rq, rScales);
+        _gemv!.MultiplyInt8Dequantize(mq, rq, d2, rScales, n, default, t, d1, accumulate: false);
+        var cs = contexts.Contiguous().ReadOnlySpan<float>();
+        for (int i = 0; i < n; i++)
+            scores[i] = TensorPrimitives.Dot(cs.Slice(nc == 1 ? 0 : i * d1, d1), t.Slice(i * d1, d1)) + bias;
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
+using Edge.Runtime.Kernels;
 using Edge.Runtime.Tensors;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
@@ -10,6 +11,11 @@ namespace Edge.Runtime.Layers;
 /// Each output row starts as the bias and accumulates, per (input channel, tap), a scaled run of X:
 /// with stride 1 that run is contiguous and one vectorized multiply-add; taps that fall into the
 /// padding are skipped by clipping the run rather than materializing a padded copy of X.
+/// int8 (W stored with one scale per output channel): W packed once per group as (M/group, C/group·K)
+/// matrices whose rows are an output channel's (channel, tap) weights. Each batch item X[n] is quantized
+/// as one tensor (static range from calibration, else dynamic); for every output position the
+/// (C/group·K) window of the int8 X, zero where it meets the padding, is a vector, and a few
+/// positions at a time go through one small-batch int8 product, dequantized with bias in fp32.
 /// </summary>
 internal sealed class Conv1D : IOperator
 {
@@ -18,6 +24,13 @@ internal sealed class Conv1D : IOperator
     private readonly string _autoPad;
     private readonly long[] _pads;
     private readonly Tensor? _w;
+    private readonly PackedInt8Matrix[]? _wq; // per group
+    private readonly int _cg, _kernel; // int8: W's channels per group and taps
+    private readonly Gemv? _gemv;
+    private readonly ActivationQuantization _xRange;
+
+    /// <summary>Output positions whose windows are gathered and multiplied together (int8).</summary>
+    private const int PositionsPerPass = 32;
 
     public Conv1D(Node node, OperatorContext context)
     {
@@ -33,9 +46,23 @@ internal sealed class Conv1D : IOperator
         _pads = node.GetInts("pads") ?? [0, 0];
         if (_pads.Length != 2 || _pads[0] < 0 || _pads[1] < 0 || _pads[0] > int.MaxValue / 4 || _pads[1] > int.MaxValue / 4)
             throw OpUtil.Error(node, $"pads [{string.Join(", ", _pads)}] must be [begin, end] with non-negative values");
+        if (context.Quantized(node.Input(1)) is { } q)
+        {
+            var v = q.Values;
+            if (v.Rank != 3 || q.Axis != 0 || v.Dim(0) % _group != 0 || v.Dim(2) < 1)
+                throw OpUtil.Error(node, $"int8 W must be (M, C/group, K) with one scale per output channel and M divisible by group {_group}, got {v.ShapeString} with row axis {q.Axis}");
+            int mg = v.Dim(0) / _group;
+            _wq = new PackedInt8Matrix[_group];
+            for (int g = 0; g < _group; g++) _wq[g] = Int8Weights.PackRows(q, g * mg, mg);
+            (_cg, _kernel) = (v.Dim(1), v.Dim(2));
+            _gemv = context.Gemv;
+            _xRange = ActivationQuantization.FromNode(node);
+            if (context.Constant(node.Input(2)) is { } bq) CheckB(bq, v.Dim(0), v.ShapeString);
+            return;
+        }
         _w = context.Constant(node.Input(1));
         if (_w is not null) CheckW(_w);
-        if (context.Constant(node.Input(2)) is { } b && _w is not null) CheckB(b, _w);
+        if (context.Constant(node.Input(2)) is { } b && _w is not null) CheckB(b, _w.Dim(0), _w.ShapeString);
     }
 
     private int Single(long[]? values, string name)
@@ -54,19 +81,24 @@ internal sealed class Conv1D : IOperator
         if (w.Dim(2) < 1) throw OpUtil.Error(_node, $"W {w.ShapeString} has an empty kernel");
     }
 
-    private void CheckB(Tensor b, Tensor w)
+    private void CheckB(Tensor b, int m, string wShape)
     {
         OpUtil.RequireFloat(_node, b, "B");
-        if (b.Rank != 1 || b.Dim(0) != w.Dim(0)) throw OpUtil.Error(_node, $"B must be ({w.Dim(0)},) to match W {w.ShapeString}, got {b.ShapeString}");
+        if (b.Rank != 1 || b.Dim(0) != m) throw OpUtil.Error(_node, $"B must be ({m},) to match W {wShape}, got {b.ShapeString}");
     }
 
     public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
+        if (_wq is not null)
+        {
+            RunInt8(_wq, inputs, outputs, buffers);
+            return;
+        }
         var x = OpUtil.Required(_node, inputs, 0, "X");
         var w = _w ?? OpUtil.Required(_node, inputs, 1, "W");
         if (_w is null) CheckW(w);
         var b = OpUtil.Optional(inputs, 2);
-        if (b is not null) CheckB(b, w);
+        if (b is not null) CheckB(b, w.Dim(0), w.ShapeString);
         OpUtil.RequireFloat(_node, x, "X");
         if (x.Rank != 3) throw OpUtil.Error(_node, $"X must be (N, C, L), got {x.ShapeString}");
         int n = x.Dim(0), c = x.Dim(1), len = x.Dim(2);
@@ -117,6 +149,71 @@ internal sealed class Conv1D : IOperator
                         {
                             for (int t = t0, p = t0 * _stride + shift; t < t1; t++, p += _stride) yrow[t] += wv * xrow[p];
                         }
+                    }
+                }
+            }
+        }
+        outputs[0] = y;
+    }
+
+    private void RunInt8(PackedInt8Matrix[] wq, ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
+    {
+        var x = OpUtil.Required(_node, inputs, 0, "X");
+        var b = OpUtil.Optional(inputs, 2);
+        int m = wq[0].Rows * _group, cg = _cg, k = _kernel, mg = wq[0].Rows;
+        if (b is not null && (b.Rank != 1 || b.Dim(0) != m || b.DataType != DataType.Float32)) CheckB(b, m, $"({m}, {cg}, {k})");
+        OpUtil.RequireFloat(_node, x, "X");
+        if (x.Rank != 3) throw OpUtil.Error(_node, $"X must be (N, C, L), got {x.ShapeString}");
+        int n = x.Dim(0), c = x.Dim(1), len = x.Dim(2);
+        if (cg * _group != c)
+            throw OpUtil.Error(_node, $"X {x.ShapeString} has {c} channels but W ({m}, {cg}, {k}) with group {_group} expects {cg * _group}");
+        long span = (long)_dilation * (k - 1) + 1;
+        (long begin, long end) = Padding(len, span);
+        long padded = len + begin + end;
+        if (padded < span)
+            throw OpUtil.Error(_node, $"input length {len} (padded {padded}) is shorter than the dilated kernel {span}");
+        int lOut = (int)((padded - span) / _stride + 1);
+        Span<int> shape = stackalloc int[] { n, m, lOut };
+        var y = buffers.Output(0, DataType.Float32, shape);
+        var dst = y.Span<float>();
+        var xs = x.Contiguous().ReadOnlySpan<float>();
+        var bs = b is null ? default : b.Contiguous().ReadOnlySpan<float>();
+        int window = cg * k;
+        int chunk = Math.Min(lOut, PositionsPerPass);
+        var xq = buffers.Scratch<sbyte>(0, c * len);
+        var windows = buffers.Scratch<sbyte>(1, chunk * window);
+        var scales = buffers.Scratch<float>(2, chunk);
+        var acc = buffers.Scratch<float>(3, chunk * mg);
+        int pad = (int)begin;
+        var gemv = _gemv!;
+        for (int bi = 0; bi < n; bi++)
+        {
+            // One scale for the whole X[n]: every window of it is dequantized alike.
+            scales.Fill(_xRange.Quantize(gemv, xs.Slice(bi * c * len, c * len), xq));
+            for (int g = 0; g < _group; g++)
+            {
+                var bias = bs.IsEmpty ? default : bs.Slice(g * mg, mg);
+                for (int t0 = 0; t0 < lOut; t0 += chunk)
+                {
+                    int nt = Math.Min(chunk, lOut - t0);
+                    for (int j = 0; j < nt; j++)
+                    {
+                        // Window of output t: w[ic * K + tap] multiplies x[ic, t*stride + tap*dilation - pad] (0 in the padding).
+                        var win = windows.Slice(j * window, window);
+                        int p0 = (t0 + j) * _stride - pad;
+                        for (int ic = 0; ic < cg; ic++)
+                        {
+                            var xrow = xq.Slice((g * cg + ic) * len, len);
+                            var wrow = win.Slice(ic * k, k);
+                            for (int tap = 0, p = p0; tap < k; tap++, p += _dilation)
+                                wrow[tap] = (uint)p < (uint)len ? xrow[p] : (sbyte)0;
+                        }
+                    }
+                    gemv.MultiplyInt8Dequantize(wq[g], windows, window, scales, nt, bias, acc, mg, accumulate: false);
+                    for (int oc = 0; oc < mg; oc++)
+                    {
+                        var yrow = dst.Slice((bi * m + g * mg + oc) * lOut + t0, nt);
+                        for (int j = 0; j < nt; j++) yrow[j] = acc[j * mg + oc];
                     }
                 }
             }

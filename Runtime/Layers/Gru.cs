@@ -1,6 +1,7 @@
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
+using Edge.Runtime.Kernels;
 using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
@@ -11,6 +12,11 @@ namespace Edge.Runtime.Layers;
 /// of r and z (and of n when linear_before_reset = 0, where it is purely additive) are folded into
 /// the input projection. Run: per direction one input projection for all steps, then per batch row
 /// and step a matrix-vector product with R and the gate math, with no allocation in the time loop.
+/// int8 (W and R stored per-row quantized, B constant): as <see cref="Lstm"/>: one small-batch int8
+/// projection of the quantized X for all steps, per step an int8 product of R with the quantized h
+/// (static scale 1/127 when z is a convex weight and n is bounded by 1, so |h| stays &lt;= 1; dynamic
+/// otherwise). With linear_before_reset = 0, R is packed as R_rz and R_n: R_n multiplies the quantized
+/// r·h. Gate math in fp32.
 /// </summary>
 internal sealed class Gru : IOperator
 {
@@ -20,6 +26,9 @@ internal sealed class Gru : IOperator
     private readonly RecurrentActivation[] _activations; // per direction: f (r, z), g (n)
     private readonly bool _linearBeforeReset;
     private readonly RecurrentWeights? _weights; // null when W, R or B arrive at run time
+    private readonly Gemv? _gemv; // int8 weights only
+    private readonly ActivationQuantization _xRange;
+    private readonly bool[] _hBounded; // per direction: |h| <= 1 (and |r·h| <= 1) whenever the initial state is
 
     public Gru(Node node, OperatorContext context)
     {
@@ -32,7 +41,19 @@ internal sealed class Gru : IOperator
         _linearBeforeReset = lbr == 1;
         if (node.HasInput(RecurrentLayer.InInitialC) || node.HasInput(RecurrentLayer.InP))
             throw _layer.Error("a GRU takes at most 6 inputs (X, W, R, B, sequence_lens, initial_h)");
-        if (_layer.AllConstant(context, RecurrentLayer.InW, RecurrentLayer.InR, RecurrentLayer.InB))
+        _hBounded = new bool[_layer.Directions];
+        for (int d = 0; d < _hBounded.Length; d++)
+            _hBounded[d] = Int8Weights.IsUnitInterval(_activations[2 * d]) && Int8Weights.IsUnitBounded(_activations[2 * d + 1]);
+        if (context.Quantized(node.Input(RecurrentLayer.InW)) is { } wq && context.Quantized(node.Input(RecurrentLayer.InR)) is { } rq
+            && _layer.AllConstant(context, RecurrentLayer.InB))
+        {
+            int hidden = _layer.DeclaredHidden > 0 ? _layer.DeclaredHidden : (rq.Values.Rank == 3 ? rq.Values.Dim(2) : 0);
+            _weights = _layer.PrepareInt8Weights(wq, rq, _layer.Constant(context, RecurrentLayer.InB), p: null,
+                separateRecurrentBiasGate: _linearBeforeReset ? 2 : -1, splitRecurrentAt: _linearBeforeReset ? 0 : 2 * hidden);
+            _gemv = context.Gemv;
+            _xRange = ActivationQuantization.FromNode(node);
+        }
+        else if (_layer.AllConstant(context, RecurrentLayer.InW, RecurrentLayer.InR, RecurrentLayer.InB))
             _weights = Prepare(_layer.Constant(context, RecurrentLayer.InW), _layer.Constant(context, RecurrentLayer.InR),
                 _layer.Constant(context, RecurrentLayer.InB));
     }
@@ -61,11 +82,27 @@ internal sealed class Gru : IOperator
         var scratch = buffers.Scratch<float>(5, hidden);
         var xs = x.ReadOnlySpan<float>();
         var ys = y is null ? default : y.Span<float>();
+        Span<float> hScale = stackalloc float[1];
+        Span<sbyte> xq = default, hq = default;
+        Span<float> xScales = default;
+        if (weights.IsInt8)
+        {
+            xq = buffers.Scratch<sbyte>(6, rows * weights.InputSize);
+            xScales = buffers.Scratch<float>(7, rows);
+            hq = buffers.Scratch<sbyte>(8, hidden);
+            _xRange.QuantizeRows(_gemv!, xs, rows, weights.InputSize, xq, xScales);
+        }
 
         for (int d = 0; d < _layer.Directions; d++)
         {
-            RecurrentLayer.ProjectInputs(xs, rows, weights.WT[d], weights.Bias[d], weights.InputSize, proj);
-            var rT = weights.RT[d];
+            if (weights.IsInt8)
+            {
+                if (rows > 0) _gemv!.MultiplyInt8Dequantize(weights.WQ![d], xq, weights.InputSize, xScales, rows, weights.Bias[d], proj, gh, accumulate: false);
+            }
+            else
+            {
+                RecurrentLayer.ProjectInputs(xs, rows, weights.WT![d], weights.Bias[d], weights.InputSize, proj);
+            }
             var rbN = weights.RecurrentBias?[d];
             var fAct = _activations[2 * d];
             var gAct = _activations[2 * d + 1];
@@ -74,13 +111,20 @@ internal sealed class Gru : IOperator
             {
                 int stateAt = _layer.StateOffset(d, b, batch, hidden);
                 if (h0 is null) h.Clear(); else h0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(h);
+                // h' = n + z (h - n) is a convex combination: within [-1, 1] when n and the initial state are.
+                bool staticH = _hBounded[d] && (h0 is null || Int8Weights.WithinUnitRange(h));
                 int len = lens[b];
                 for (int s = 0; s < len; s++)
                 {
                     int t = reverse ? len - 1 - s : s;
                     var p = proj.Slice(_layer.XRow(t, b, seq, batch) * gh, gh);
-                    if (_linearBeforeReset) StepLinearBeforeReset(p, rT, rbN!, gates, h, fAct, gAct);
-                    else StepResetBeforeLinear(p, rT, gates, h, scratch, fAct, gAct);
+                    if (weights.IsInt8)
+                    {
+                        if (_linearBeforeReset) StepLinearBeforeResetInt8(p, weights.RQ![d], rbN!, gates, h, hq, hScale, staticH, fAct, gAct);
+                        else StepResetBeforeLinearInt8(p, weights.RQ![d], weights.RQTail![d]!, gates, h, scratch, hq, hScale, staticH, fAct, gAct);
+                    }
+                    else if (_linearBeforeReset) StepLinearBeforeReset(p, weights.RT![d], rbN!, gates, h, fAct, gAct);
+                    else StepResetBeforeLinear(p, weights.RT![d], gates, h, scratch, fAct, gAct);
                     if (y is not null) h.CopyTo(ys.Slice(_layer.YOffset(t, d, b, seq, batch, hidden), hidden));
                 }
                 h.CopyTo(yh.Span<float>().Slice(stateAt, hidden));
@@ -100,6 +144,25 @@ internal sealed class Gru : IOperator
         proj[..(2 * n)].CopyTo(gates);
         rbN.CopyTo(gates[(2 * n)..]);
         RecurrentLayer.AddRecurrent(h, rT, 3 * n, 0, gates);
+        GatesLinearBeforeReset(proj, gates, h, fAct, gAct);
+    }
+
+    /// <summary><see cref="StepLinearBeforeReset"/> with the recurrent product in int8.</summary>
+    private void StepLinearBeforeResetInt8(ReadOnlySpan<float> proj, PackedInt8Matrix r, float[] rbN, Span<float> gates, Span<float> h,
+        Span<sbyte> hq, Span<float> hScale, bool staticH, RecurrentActivation fAct, RecurrentActivation gAct)
+    {
+        int n = h.Length;
+        proj[..(2 * n)].CopyTo(gates);
+        rbN.CopyTo(gates[(2 * n)..]);
+        hScale[0] = staticH ? _gemv!.QuantizeActivations(h, hq, 1f) : _gemv!.QuantizeActivations(h, hq);
+        _gemv.MultiplyInt8Dequantize(r, hq, n, hScale, 1, default, gates, 3 * n, accumulate: true);
+        GatesLinearBeforeReset(proj, gates, h, fAct, gAct);
+    }
+
+    /// <summary>The gate math of linear_before_reset = 1 once gates = [x r,z + h R_rz^T (biases folded) | h R_n^T + b_Rn].</summary>
+    private void GatesLinearBeforeReset(ReadOnlySpan<float> proj, Span<float> gates, Span<float> h, RecurrentActivation fAct, RecurrentActivation gAct)
+    {
+        int n = h.Length;
         var rz = gates[..(2 * n)];
         var hn = gates.Slice(2 * n, n);
         RecurrentLayer.ClipInPlace(rz, _layer.Clip);
@@ -121,6 +184,24 @@ internal sealed class Gru : IOperator
         fAct.Apply(rz);
         TensorPrimitives.Multiply(rz[..n], h, rh);
         RecurrentLayer.AddRecurrent(rh, rT, 3 * n, 2 * n, gates.Slice(2 * n, n));
+        Finish(gates, h, gAct);
+    }
+
+    /// <summary><see cref="StepResetBeforeLinear"/> with both recurrent products (R_rz h, R_n (r·h)) in int8.</summary>
+    private void StepResetBeforeLinearInt8(ReadOnlySpan<float> proj, PackedInt8Matrix rRz, PackedInt8Matrix rN, Span<float> gates, Span<float> h,
+        Span<float> rh, Span<sbyte> q, Span<float> scale, bool staticH, RecurrentActivation fAct, RecurrentActivation gAct)
+    {
+        int n = h.Length;
+        proj.CopyTo(gates);
+        var rz = gates[..(2 * n)];
+        scale[0] = staticH ? _gemv!.QuantizeActivations(h, q, 1f) : _gemv!.QuantizeActivations(h, q);
+        _gemv.MultiplyInt8Dequantize(rRz, q, n, scale, 1, default, rz, 2 * n, accumulate: true);
+        RecurrentLayer.ClipInPlace(rz, _layer.Clip);
+        fAct.Apply(rz);
+        TensorPrimitives.Multiply(rz[..n], h, rh);
+        // |r| <= 1 when |h| is bounded by the static range, so r·h is too.
+        scale[0] = staticH ? _gemv.QuantizeActivations(rh, q, 1f) : _gemv.QuantizeActivations(rh, q);
+        _gemv.MultiplyInt8Dequantize(rN, q, n, scale, 1, default, gates.Slice(2 * n, n), n, accumulate: true);
         Finish(gates, h, gAct);
     }
 

@@ -1,6 +1,7 @@
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
+using Edge.Runtime.Kernels;
 using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
@@ -10,6 +11,11 @@ namespace Edge.Runtime.Layers;
 /// Prepare: weights that are constants are validated and packed once (transposed, biases summed).
 /// Run: per direction one input projection for all steps, then per batch row and step a matrix-vector
 /// product with R and the gate math, in scratch buffers allocated before the time loop.
+/// int8 (W and R stored per-row quantized, B and P constant): W and R packed once per direction; X
+/// quantized once per row (time step x batch row; static range from calibration, else dynamic) and
+/// projected for all steps in one small-batch int8 product; per step h is quantized (static scale
+/// 1/127 when the cell bounds |h| &lt;= 1, dynamic otherwise, e.g. relu cells) and R h accumulated into
+/// the gates in int32, dequantized into fp32. Gate math, peepholes, clip and the cell state stay fp32.
 /// </summary>
 internal sealed class Lstm : IOperator
 {
@@ -19,6 +25,9 @@ internal sealed class Lstm : IOperator
     private readonly RecurrentActivation[] _activations; // per direction: f (gates), g (cell), h (output)
     private readonly bool _inputForget;
     private readonly RecurrentWeights? _weights; // null when W, R, B or P arrive at run time
+    private readonly Gemv? _gemv; // int8 weights only
+    private readonly ActivationQuantization _xRange;
+    private readonly bool[] _hBounded; // per direction: |h| <= 1 whenever the initial state is
 
     public Lstm(Node node, OperatorContext context)
     {
@@ -29,7 +38,19 @@ internal sealed class Lstm : IOperator
         long inputForget = node.GetInt("input_forget", 0);
         if (inputForget is not (0 or 1)) throw _layer.Error($"attribute 'input_forget' is {inputForget}; expected 0 or 1");
         _inputForget = inputForget == 1;
-        if (_layer.AllConstant(context, RecurrentLayer.InW, RecurrentLayer.InR, RecurrentLayer.InB, RecurrentLayer.InP))
+        _hBounded = new bool[_layer.Directions];
+        for (int d = 0; d < _hBounded.Length; d++)
+            _hBounded[d] = Int8Weights.IsUnitBounded(_activations[3 * d]) && Int8Weights.IsUnitBounded(_activations[3 * d + 2]);
+        // int8 when both matrices are stored int8 (asked for first: Constant would dequantize them) and the
+        // biases are constants; otherwise the fp32 path, on the dequantized weights if need be.
+        if (context.Quantized(node.Input(RecurrentLayer.InW)) is { } wq && context.Quantized(node.Input(RecurrentLayer.InR)) is { } rq
+            && _layer.AllConstant(context, RecurrentLayer.InB, RecurrentLayer.InP))
+        {
+            _weights = _layer.PrepareInt8Weights(wq, rq, _layer.Constant(context, RecurrentLayer.InB), _layer.Constant(context, RecurrentLayer.InP));
+            _gemv = context.Gemv;
+            _xRange = ActivationQuantization.FromNode(node);
+        }
+        else if (_layer.AllConstant(context, RecurrentLayer.InW, RecurrentLayer.InR, RecurrentLayer.InB, RecurrentLayer.InP))
             _weights = _layer.PrepareWeights(
                 _layer.Constant(context, RecurrentLayer.InW), _layer.Constant(context, RecurrentLayer.InR),
                 _layer.Constant(context, RecurrentLayer.InB), _layer.Constant(context, RecurrentLayer.InP));
@@ -61,11 +82,28 @@ internal sealed class Lstm : IOperator
         var cellOut = buffers.Scratch<float>(6, hidden);
         var xs = x.ReadOnlySpan<float>();
         var ys = y is null ? default : y.Span<float>();
+        Span<float> hScale = stackalloc float[1];
+        Span<sbyte> xq = default, hq = default;
+        Span<float> xScales = default;
+        if (weights.IsInt8)
+        {
+            // X is quantized once for all directions: one scale per (time step, batch row) vector.
+            xq = buffers.Scratch<sbyte>(7, rows * weights.InputSize);
+            xScales = buffers.Scratch<float>(8, rows);
+            hq = buffers.Scratch<sbyte>(9, hidden);
+            _xRange.QuantizeRows(_gemv!, xs, rows, weights.InputSize, xq, xScales);
+        }
 
         for (int d = 0; d < _layer.Directions; d++)
         {
-            RecurrentLayer.ProjectInputs(xs, rows, weights.WT[d], weights.Bias[d], weights.InputSize, proj);
-            var rT = weights.RT[d];
+            if (weights.IsInt8)
+            {
+                if (rows > 0) _gemv!.MultiplyInt8Dequantize(weights.WQ![d], xq, weights.InputSize, xScales, rows, weights.Bias[d], proj, gh, accumulate: false);
+            }
+            else
+            {
+                RecurrentLayer.ProjectInputs(xs, rows, weights.WT![d], weights.Bias[d], weights.InputSize, proj);
+            }
             var peep = weights.Peepholes?[d];
             var fAct = _activations[3 * d];
             var gAct = _activations[3 * d + 1];
@@ -76,13 +114,29 @@ internal sealed class Lstm : IOperator
                 int stateAt = _layer.StateOffset(d, b, batch, hidden);
                 if (h0 is null) h.Clear(); else h0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(h);
                 if (c0 is null) c.Clear(); else c0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(c);
+                // The static unit range holds for every h the cell makes, and for a given initial state within it.
+                bool staticH = _hBounded[d] && (h0 is null || Int8Weights.WithinUnitRange(h));
                 int len = lens[b];
                 for (int s = 0; s < len; s++)
                 {
                     int t = reverse ? len - 1 - s : s;
-                    proj.Slice(_layer.XRow(t, b, seq, batch) * gh, gh).CopyTo(gates);
-                    RecurrentLayer.AddRecurrent(h, rT, gh, 0, gates);
-                    Step(gates, c, h, cellOut, peep, fAct, gAct, hAct);
+                    if (weights.IsInt8)
+                    {
+                        // The projection row is used once per direction: the gates accumulate in place.
+                        var g = proj.Slice(_layer.XRow(t, b, seq, batch) * gh, gh);
+                        if (s > 0 || h0 is not null) // a zero initial state contributes nothing
+                        {
+                            hScale[0] = staticH ? _gemv!.QuantizeActivations(h, hq, 1f) : _gemv!.QuantizeActivations(h, hq);
+                            _gemv.MultiplyInt8Dequantize(weights.RQ![d], hq, hidden, hScale, 1, default, g, gh, accumulate: true);
+                        }
+                        Step(g, c, h, cellOut, peep, fAct, gAct, hAct);
+                    }
+                    else
+                    {
+                        proj.Slice(_layer.XRow(t, b, seq, batch) * gh, gh).CopyTo(gates);
+                        RecurrentLayer.AddRecurrent(h, weights.RT![d], gh, 0, gates);
+                        Step(gates, c, h, cellOut, peep, fAct, gAct, hAct);
+                    }
                     if (y is not null) h.CopyTo(ys.Slice(_layer.YOffset(t, d, b, seq, batch, hidden), hidden));
                 }
                 h.CopyTo(yh.Span<float>().Slice(stateAt, hidden));

@@ -1,6 +1,7 @@
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
+using Edge.Runtime.Kernels;
 using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
@@ -85,9 +86,67 @@ internal sealed class RecurrentLayer
     /// </summary>
     public RecurrentWeights PrepareWeights(Tensor? w, Tensor? r, Tensor? b, Tensor? p, int separateRecurrentBiasGate = -1)
     {
-        int g = Gates;
         w = CheckFloat(w, "W");
         r = CheckFloat(r, "R");
+        var (hidden, inputSize) = CheckShapes(w, r, ref b, ref p);
+        int gh = Gates * hidden;
+        var result = new RecurrentWeights(Directions, hidden, inputSize, Gates, int8: false, p is not null, separateRecurrentBiasGate >= 0);
+        var ws = w.ReadOnlySpan<float>();
+        var rs = r.ReadOnlySpan<float>();
+        for (int d = 0; d < Directions; d++)
+        {
+            Transpose(ws.Slice(d * gh * inputSize, gh * inputSize), gh, inputSize, result.WT![d]);
+            Transpose(rs.Slice(d * gh * hidden, gh * hidden), gh, hidden, result.RT![d]);
+        }
+        FillBiases(result, b, p, separateRecurrentBiasGate);
+        return result;
+    }
+
+    /// <summary>
+    /// The int8 form of <see cref="PrepareWeights"/>: W and R stay in their (G*H, I) and (G*H, H) row
+    /// order, one <see cref="PackedInt8Matrix"/> per direction built from the stored int8 values and row
+    /// scales (never re-quantized). With <paramref name="splitRecurrentAt"/> &gt; 0, R is packed as two
+    /// matrices, rows [0, split) in <see cref="RecurrentWeights.RQ"/> and the rest in
+    /// <see cref="RecurrentWeights.RQTail"/> (GRU with linear_before_reset = 0 multiplies them by
+    /// different vectors). Biases and peepholes as in <see cref="PrepareWeights"/>, fp32.
+    /// </summary>
+    public RecurrentWeights PrepareInt8Weights(QuantizedWeight w, QuantizedWeight r, Tensor? b, Tensor? p,
+        int separateRecurrentBiasGate = -1, int splitRecurrentAt = 0)
+    {
+        var wv = CheckInt8(w, "W");
+        var rv = CheckInt8(r, "R");
+        var (hidden, inputSize) = CheckShapes(wv, rv, ref b, ref p);
+        int gh = Gates * hidden;
+        var result = new RecurrentWeights(Directions, hidden, inputSize, Gates, int8: true, p is not null, separateRecurrentBiasGate >= 0);
+        for (int d = 0; d < Directions; d++)
+        {
+            result.WQ![d] = Int8Weights.PackRows(w, d * gh, gh);
+            if (splitRecurrentAt > 0)
+            {
+                result.RQ![d] = Int8Weights.PackRows(r, d * gh, splitRecurrentAt);
+                result.RQTail![d] = Int8Weights.PackRows(r, d * gh + splitRecurrentAt, gh - splitRecurrentAt);
+            }
+            else
+            {
+                result.RQ![d] = Int8Weights.PackRows(r, d * gh, gh);
+            }
+        }
+        FillBiases(result, b, p, separateRecurrentBiasGate);
+        return result;
+    }
+
+    private Tensor CheckInt8(QuantizedWeight q, string what)
+    {
+        if (q.Values.DataType != DataType.Int8) throw Error($"{what} is {q.Values.DataType.Name()}; expected int8");
+        if (q.Values.Rank != 3 || q.Axis != 1)
+            throw Error($"int8 {what} of shape {q.Values.ShapeString} has row axis {q.Axis}; expected rank 3 with one scale per gate row (axis 1)");
+        return q.Values;
+    }
+
+    /// <summary>Checks the shapes of W, R, B and P (W and R of either type); returns (hidden, input_size).</summary>
+    private (int Hidden, int InputSize) CheckShapes(Tensor w, Tensor r, ref Tensor? b, ref Tensor? p)
+    {
+        int g = Gates;
         if (r.Rank != 3) throw Error($"R has shape {r.ShapeString}; expected rank 3 (directions, {g}*hidden_size, hidden_size)");
         int hidden = DeclaredHidden > 0 ? DeclaredHidden : r.Dim(2);
         if (hidden <= 0) throw Error($"R has shape {r.ShapeString}; hidden_size cannot be 0");
@@ -109,15 +168,15 @@ internal sealed class RecurrentLayer
             if (p.Rank != 2 || p.Dim(0) != Directions || p.Dim(1) != 3 * hidden)
                 throw Error($"P has shape {p.ShapeString}; expected ({Directions}, {3 * hidden}) for {hs}");
         }
+        return (hidden, inputSize);
+    }
 
-        int gh = g * hidden;
-        var result = new RecurrentWeights(Directions, hidden, inputSize, g, p is not null, separateRecurrentBiasGate >= 0);
-        var ws = w.ReadOnlySpan<float>();
-        var rs = r.ReadOnlySpan<float>();
+    private void FillBiases(RecurrentWeights result, Tensor? b, Tensor? p, int separateRecurrentBiasGate)
+    {
+        int hidden = result.Hidden;
+        int gh = Gates * hidden;
         for (int d = 0; d < Directions; d++)
         {
-            Transpose(ws.Slice(d * gh * inputSize, gh * inputSize), gh, inputSize, result.WT[d]);
-            Transpose(rs.Slice(d * gh * hidden, gh * hidden), gh, hidden, result.RT[d]);
             if (b is not null)
             {
                 var bd = b.ReadOnlySpan<float>().Slice(d * 2 * gh, 2 * gh);
@@ -132,7 +191,6 @@ internal sealed class RecurrentLayer
             if (p is not null)
                 p.ReadOnlySpan<float>().Slice(d * 3 * hidden, 3 * hidden).CopyTo(result.Peepholes![d]);
         }
-        return result;
     }
 
     private Tensor CheckFloat(Tensor? t, string what)
@@ -265,23 +323,39 @@ internal sealed class RecurrentLayer
     }
 }
 
-/// <summary>Recurrent weights packed for the fp32 kernels (see <see cref="RecurrentLayer.PrepareWeights"/>).</summary>
+/// <summary>
+/// Recurrent weights packed for the fp32 kernels (<see cref="RecurrentLayer.PrepareWeights"/>: <see cref="WT"/>,
+/// <see cref="RT"/>) or for the int8 ones (<see cref="RecurrentLayer.PrepareInt8Weights"/>: <see cref="WQ"/>,
+/// <see cref="RQ"/>, <see cref="RQTail"/>); biases and peepholes fp32 either way.
+/// </summary>
 internal sealed class RecurrentWeights
 {
-    public RecurrentWeights(int directions, int hidden, int inputSize, int gates, bool peepholes, bool separateRecurrentBias)
+    public RecurrentWeights(int directions, int hidden, int inputSize, int gates, bool int8, bool peepholes, bool separateRecurrentBias)
     {
         Hidden = hidden;
         InputSize = inputSize;
         int gh = gates * hidden;
-        WT = new float[directions][];
-        RT = new float[directions][];
+        if (int8)
+        {
+            WQ = new PackedInt8Matrix[directions];
+            RQ = new PackedInt8Matrix[directions];
+            RQTail = new PackedInt8Matrix[directions];
+        }
+        else
+        {
+            WT = new float[directions][];
+            RT = new float[directions][];
+        }
         Bias = new float[directions][];
         if (peepholes) Peepholes = new float[directions][];
         if (separateRecurrentBias) RecurrentBias = new float[directions][];
         for (int d = 0; d < directions; d++)
         {
-            WT[d] = new float[inputSize * gh];
-            RT[d] = new float[hidden * gh];
+            if (!int8)
+            {
+                WT![d] = new float[inputSize * gh];
+                RT![d] = new float[hidden * gh];
+            }
             Bias[d] = new float[gh];
             if (Peepholes is not null) Peepholes[d] = new float[3 * hidden];
             if (RecurrentBias is not null) RecurrentBias[d] = new float[hidden];
@@ -291,11 +365,23 @@ internal sealed class RecurrentWeights
     public int Hidden { get; }
     public int InputSize { get; }
 
-    /// <summary>Per direction: W^T, [input_size, gates * H].</summary>
-    public float[][] WT { get; }
+    /// <summary>Whether the matrices are int8 (<see cref="WQ"/>, <see cref="RQ"/>) rather than fp32 (<see cref="WT"/>, <see cref="RT"/>).</summary>
+    public bool IsInt8 => WQ is not null;
 
-    /// <summary>Per direction: R^T, [H, gates * H].</summary>
-    public float[][] RT { get; }
+    /// <summary>Per direction: W^T, [input_size, gates * H] (fp32 form).</summary>
+    public float[][]? WT { get; }
+
+    /// <summary>Per direction: R^T, [H, gates * H] (fp32 form).</summary>
+    public float[][]? RT { get; }
+
+    /// <summary>Per direction: W (gates * H rows, input_size columns), int8 packed (int8 form).</summary>
+    public PackedInt8Matrix[]? WQ { get; }
+
+    /// <summary>Per direction: R (gates * H rows, H columns), or its first rows when R is split (int8 form).</summary>
+    public PackedInt8Matrix[]? RQ { get; }
+
+    /// <summary>Per direction: the remaining rows of a split R (int8 form); unset entries when R is not split.</summary>
+    public PackedInt8Matrix?[]? RQTail { get; }
 
     /// <summary>Per direction: the biases folded into the input projection, [gates * H].</summary>
     public float[][] Bias { get; }
