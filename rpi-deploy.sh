@@ -206,8 +206,6 @@ step "preflight (local)"
 for tool in ssh rsync sha256sum python3; do
   command -v "$tool" >/dev/null || die "$tool is not installed here: sudo apt-get install -y ${tool/sha256sum/coreutils}"
 done
-python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$config" 2>/dev/null ||
-  die "--config $config is not valid JSON: $(python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$config" 2>&1 | tail -n 1)"
 if [[ -n "$binary" ]]; then
   [[ -f "$binary" ]] || die "--binary $binary: no such file"
 else
@@ -234,7 +232,43 @@ groups=$(python3 - "$config" "$stage" <<'PY'
 import json, os, shutil, sys
 src, stage = sys.argv[1], sys.argv[2]
 base = os.path.dirname(os.path.abspath(src))
-cfg = json.load(open(src))
+def strip_jsonc(text):
+    """edge reads its config with // and /* */ comments and trailing commas allowed: drop them
+    (outside strings) so that Python's json can read it. Comments first, then the commas."""
+    def scan(text, skip):
+        out, i, n, in_str = [], 0, len(text), False
+        while i < n:
+            c = text[i]
+            if in_str:
+                out.append(text[i:i + 2] if c == "\\" else c)
+                in_str = c != '"'
+                i += 2 if c == "\\" else 1
+                continue
+            in_str = c == '"'
+            j = skip(text, i)
+            if j > i:
+                i = j
+                continue
+            out.append(c)
+            i += 1
+        return "".join(out)
+    def comment(text, i):
+        if text.startswith("//", i):
+            end = text.find("\n", i)
+            return len(text) if end < 0 else end
+        if text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            return len(text) if end < 0 else end + 2
+        return i
+    def trailing_comma(text, i):
+        return i + 1 if text[i] == "," and text[i + 1:].lstrip()[:1] in ("}", "]") else i
+    return scan(scan(text, comment), trailing_comma)
+try:
+    cfg = json.loads(strip_jsonc(open(src, encoding="utf-8").read()))
+except ValueError as e:
+    sys.exit("rpi-deploy: --config %s is not valid JSON: %s" % (src, e))
+if not isinstance(cfg, dict):
+    sys.exit("rpi-deploy: --config %s is not a JSON object" % src)
 groups, shipped = set(), {}
 # Source, sink and sensor kinds (docs/config.md) and the group that owns their device on Pi OS.
 KIND_GROUP = {"serial": "dialout", "gpio": "gpio", "i2c": "i2c", "spi": "spi",
@@ -289,7 +323,7 @@ with open(os.path.join(stage, "config.json"), "w") as fh:
     fh.write("\n")
 print(",".join(sorted(groups)))
 PY
-) || die "could not process --config $config (above)"
+) || exit 1
 [[ -n "$groups_override" ]] && groups=$groups_override
 info "service groups: ${groups:-none}"
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Edge.Runtime;
 using Edge.Runtime.Execution;
@@ -110,7 +109,7 @@ public static class BenchRunner
                 file.Name,
                 model.Metadata["model_name"]?.GetValue<string>() ?? model.Graph.Name,
                 file.Length,
-                Sha256(options.ModelPath),
+                Bench.Sha256.HashFileHex(options.ModelPath),
                 model.Graph.QuantizedConstants.Count > 0 ? "int8" : "fp32",
                 model.Graph.QuantizedConstants.Count,
                 model.Graph.Inputs.Select((info, i) => (info.Name, shapes1[i])).ToList(),
@@ -213,12 +212,6 @@ public static class BenchRunner
         foreach (var key in new[] { "window", "window_length" })
             if (metadata[key] is JsonValue v && v.TryGetValue(out int w) && w > 0) return w;
         return null;
-    }
-
-    private static string Sha256(string path)
-    {
-        using var f = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(f));
     }
 
     /// <summary>VmHWM (peak resident set) of this process, in bytes; null where /proc is not there.</summary>

@@ -91,7 +91,7 @@ public sealed record MachineInfo
             Os = OsName(fs.Read("/etc/os-release")) ?? RuntimeInformation.OSDescription,
             Kernel = RuntimeInformation.OSDescription,
             Dotnet = RuntimeInformation.FrameworkDescription,
-            RuntimeKind = RuntimeFeature.IsDynamicCodeSupported ? "jit" : "nativeaot",
+            RuntimeKind = RuntimeKindOf(fs),
             EdgeVersion = EdgeVersionString(),
             Emulated = emulated,
             EmulationDetail = detail,
@@ -99,6 +99,18 @@ public sealed record MachineInfo
             Hypervisor = cpuinfoIsX86 && flags is not null ? flags.Split(' ').Contains("hypervisor") : null,
             Flags = flags,
         };
+    }
+
+    /// <summary>
+    /// "jit" or "nativeaot". RuntimeFeature.IsDynamicCodeSupported cannot tell: a project with PublishAot=true
+    /// turns that switch off in its JIT builds too (so that they behave like the AOT build). A JIT process has
+    /// the JIT library mapped; a NativeAOT one has no libclrjit/libcoreclr at all.
+    /// </summary>
+    private static string RuntimeKindOf(ISystemFiles fs)
+    {
+        var maps = fs.Read("/proc/self/maps");
+        if (maps is not null) return maps.Contains("libclrjit", StringComparison.Ordinal) || maps.Contains("libcoreclr", StringComparison.Ordinal) ? "jit" : "nativeaot";
+        return RuntimeFeature.IsDynamicCodeCompiled ? "jit" : "nativeaot";
     }
 
     /// <summary>Edge.Runtime's informational version (0.1.0, plus +commit when the build knew it).</summary>

@@ -72,7 +72,8 @@ public static class ModelSpecReader
         }
 
         // period
-        double? periodS = Number(meta["sample_period_s"], "sample_period_s");
+        // "sample_period_seconds" / "window_length" are accepted as aliases (tools/train_forecaster.py's meta.json).
+        double? periodS = Number(meta["sample_period_s"], "sample_period_s") ?? Number(meta["sample_period_seconds"], "sample_period_seconds");
         if (periodS is null && (config.SamplePeriodS ?? config.Source?.PeriodS) is { } cp)
         {
             periodS = cp;
@@ -81,7 +82,7 @@ public static class ModelSpecReader
         if (periodS is { } ps && !(ps > 0 && double.IsFinite(ps))) throw new EdgeException($"sample_period_s must be a positive number of seconds, got {ps}");
 
         // window
-        int? window = (int?)Number(meta["window"], "window");
+        int? window = (int?)(Number(meta["window"], "window") ?? Number(meta["window_length"], "window_length"));
         if (window is null && config.Window is { } cw)
         {
             window = cw;

@@ -102,3 +102,20 @@ public sealed class MachineInfoTests
         Assert.AreEqual(250.0, s.Per(2).MedianUs);
     }
 }
+
+/// <summary>The managed SHA-256 the result files record (no OpenSSL on a minimal device) equals the platform's.</summary>
+[TestClass]
+public sealed class Sha256Tests
+{
+    [TestMethod]
+    public void MatchesTheFrameworkOnEveryPaddingLength()
+    {
+        var rng = new Random(3);
+        foreach (int n in Enumerable.Range(0, 200).Concat([1000, 4096, 100_003]))
+        {
+            var data = new byte[n];
+            rng.NextBytes(data);
+            CollectionAssert.AreEqual(System.Security.Cryptography.SHA256.HashData(data), Edge.Device.Bench.Sha256.Hash(data), $"length {n}");
+        }
+    }
+}

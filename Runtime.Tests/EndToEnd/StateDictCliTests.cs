@@ -35,7 +35,7 @@ public sealed class StateDictCliTests
 
         string tmp = TestPaths.NewTempDir();
         string edge = Path.Combine(tmp, fixture + ".edge");
-        var c = EdgeCli.Quantize("convert", Path.Combine(dir, modelFile), "--spec", Path.Combine(dir, root.GetProperty("spec").GetString()!), "--output", edge);
+        var c = EdgeCli.Quantize("convert", Path.Combine(dir, modelFile), "--spec", Path.Combine(dir, root.GetProperty("spec").GetString()!), "--output", edge, "--precision", "fp32");
         Assert.AreEqual(0, c.ExitCode, c.ToString());
         var got = EdgeCli.Predict(edge, inputs, outputs.Keys.ToList(), Path.Combine(tmp, "out"));
         foreach (var (name, file) in outputs)

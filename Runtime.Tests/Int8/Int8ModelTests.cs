@@ -25,12 +25,17 @@ public sealed class Int8ModelTests
 {
     public static IEnumerable<object[]> Models() =>
         FixtureCase.AllOnnxModels().Select(m => new object[] { m.Fixture + "/" + m.ModelFile })
-            .Concat(KerasCases.Select(k => new object[] { "keras:" + k }));
+            .Concat(AllKerasCases().Select(k => new object[] { "keras:" + k }));
 
     /// <summary>Fixtures/keras cases whose model is one of the shared real Keras models.</summary>
-    private static readonly string[] KerasCases = ["airquality_lstm_relu", "airsensor_gru_h5", "airsensor_gru_keras"];
+    private static readonly string[] SharedKerasCases = ["airquality_lstm_relu", "airsensor_gru_h5", "airsensor_gru_keras"];
 
-    public static IEnumerable<object[]> KerasModels() => KerasCases.Select(k => new object[] { k });
+    public static IEnumerable<object[]> KerasModels() => SharedKerasCases.Select(k => new object[] { k });
+
+    /// <summary>Every Fixtures/keras case (the shared real models and the made ones: Conv1D, Bilinear, LocallyConnected1D, GRU reset-before, ...).</summary>
+    private static IEnumerable<string> AllKerasCases() =>
+        Directory.EnumerateDirectories(Path.Combine(TestPaths.Fixtures, "keras"))
+            .Where(d => File.Exists(Path.Combine(d, "case.json"))).Select(d => Path.GetFileName(d)!).Order(StringComparer.Ordinal);
 
     private static readonly Dictionary<string, (EdgeModel Fp32, EdgeModel Int8)> s_converted = new(StringComparer.Ordinal);
 
@@ -130,6 +135,18 @@ public sealed class Int8ModelTests
         }
     }
 
+    [TestMethod]
+    public void Convert_DefaultPrecision_IsInt8()
+    {
+        string edge = Path.Combine(TestPaths.NewTempDir(), "m.edge");
+        var r = EdgeCli.Quantize("convert", FixtureCase.Load("seed_gru").PathOf("model.onnx"), "--output", edge, "--quiet");
+        Assert.AreEqual(0, r.ExitCode, r.ToString());
+        var model = EdgeModel.Load(edge);
+        Assert.AreEqual("int8", model.Metadata["precision"]!.GetValue<string>());
+        Assert.AreEqual(2, model.Graph.QuantizedConstants.Count, "the GRU's W and R");
+        Assert.AreEqual(0, model.CreateSession().DequantizedWeights.Count);
+    }
+
     // ── helpers ─────────────────────────────────────────────────────────────────────────────
 
     /// <summary>"fixture/model.onnx" or "keras:case" converted to fp32 and int8 blobs (once per test run).</summary>
@@ -156,7 +173,10 @@ public sealed class Int8ModelTests
             return FixtureCase.Load(parts[0]).PathOf(parts[1]);
         }
         using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(KerasDir(model), "case.json")));
-        return Path.Combine(TestPaths.SharedModels, doc.RootElement.GetProperty("model").GetProperty("shared").GetString()!);
+        var m = doc.RootElement.GetProperty("model");
+        return m.TryGetProperty("shared", out var shared)
+            ? Path.Combine(TestPaths.SharedModels, shared.GetString()!)
+            : Path.Combine(KerasDir(model), m.GetProperty("file").GetString()!);
     }
 
     private static string KerasDir(string model) => Path.Combine(TestPaths.Fixtures, "keras", model["keras:".Length..]);

@@ -53,7 +53,7 @@ public sealed class EvaluateCliTests
         string dir = TestPaths.NewTempDir();
         string edge = Int8(dir, "forecaster");
         string fp32 = Path.Combine(dir, "fp32.edge");
-        Assert.AreEqual(0, EdgeCli.Quantize("convert", Fixture("forecaster", "model.onnx"), "--output", fp32, "--quiet").ExitCode);
+        Assert.AreEqual(0, EdgeCli.Quantize("convert", Fixture("forecaster", "model.onnx"), "--output", fp32, "--precision", "fp32", "--quiet").ExitCode);
         // the fixture's own x.npy (4, 10, 6) with the PyTorch forecasts as "targets"
         string json = Path.Combine(dir, "r.json");
         var r = EdgeCli.Quantize("evaluate", "--model", fp32, "--quantized", edge, "--data", Fixture("forecaster", "x.npy"), "--targets", Fixture("forecaster", "forecast.npy"), "--json", json);

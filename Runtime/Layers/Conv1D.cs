@@ -98,7 +98,7 @@ internal sealed class Conv1D : IOperator
         var w = _w ?? OpUtil.Required(_node, inputs, 1, "W");
         if (_w is null) CheckW(w);
         var b = OpUtil.Optional(inputs, 2);
-        if (b is not null) CheckB(b, w.Dim(0), w.ShapeString);
+        if (b is not null && (b.Rank != 1 || b.Dim(0) != w.Dim(0) || b.DataType != DataType.Float32)) CheckB(b, w.Dim(0), w.ShapeString);
         OpUtil.RequireFloat(_node, x, "X");
         if (x.Rank != 3) throw OpUtil.Error(_node, $"X must be (N, C, L), got {x.ShapeString}");
         int n = x.Dim(0), c = x.Dim(1), len = x.Dim(2);

@@ -85,7 +85,9 @@ internal static class StreamGraph
         foreach (var key in keys)
         {
             if (metadata[key] is not JsonValue v) continue;
-            if (v.GetValueKind() == JsonValueKind.Number && v.GetValue<double>() is var d && d >= 1 && d <= int.MaxValue && d == Math.Floor(d)) return (int)d;
+            double? number = v.GetValueKind() != JsonValueKind.Number ? null
+                : v.TryGetValue(out double d) ? d : v.TryGetValue(out long l) ? l : v.TryGetValue(out int i) ? i : null;
+            if (number is { } n && n >= 1 && n <= int.MaxValue && n == Math.Floor(n)) return (int)n;
             throw new EdgeException($"metadata \"{key}\" must be a positive integer, got {v.ToJsonString()}");
         }
         return null;

@@ -8,7 +8,7 @@
 # sudo, like Raspberry Pi OS) with a generated key. Then the real ./rpi-deploy.sh, over real ssh:
 #   1. --dry-run changes nothing on the "Pi"
 #   2. without --no-systemd the preflight refuses (systemd is not PID 1 in a chroot) and says what to do
-#   3. deploys the real cross-published edge, the sample model and a replay config: checksums,
+#   3. deploys the real cross-published edge, the sample model (int8) and a replay config: checksums,
 #      `edge selftest` on the Pi, `systemd-analyze verify` of the unit, the unit's ExecStart started
 #      under supervise.sh (--no-systemd), and the health check sees forecasts in the service's log
 #   4. deploys the same again: same version, nothing switched, the service not restarted
@@ -80,18 +80,43 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # ---------------------------------------------------------------- the model and its replay config
-# Default: the bundled sample (samples/forecaster: a trained model and its holdout data), replayed
-# fast enough for a first forecast within seconds. EDGE_TEST_CONFIG=FILE.json: another `edge run`
-# config with a replay source (its "model" and "source.path" relative to it).
+# Default: the bundled sample (samples/forecaster: the trained forecaster as ONNX + meta.json, and
+# its held-out recording), converted to int8 here the way demo.sh does, and replayed at 5 days a
+# second: the first forecast comes after its 50-day window, ~10 s. The recording is repeated 10
+# times with continued dates so the service outlives the test. EDGE_TEST_CONFIG=FILE.json: another
+# `edge run` config with a replay source instead (its "model" and "source.path" relative to it).
 template=${EDGE_TEST_CONFIG:-}
 if [[ -z "$template" ]]; then
-  model=$(find "$repo/samples/forecaster" -maxdepth 1 -name '*.edge' 2>/dev/null | LC_ALL=C sort | head -n 1)
-  csv=$repo/samples/forecaster/holdout.csv
-  [[ -f "$model" ]] || fail "no model: samples/forecaster/*.edge is missing (or set EDGE_TEST_CONFIG)"
-  [[ -f "$csv" ]] || fail "no replay data: $csv is missing (or set EDGE_TEST_CONFIG)"
+  sample=$repo/samples/forecaster
+  for f in forecaster.onnx meta.json holdout.csv; do
+    [[ -f "$sample/$f" ]] || fail "samples/forecaster/$f is missing (tools/train_forecaster.py makes it), or set EDGE_TEST_CONFIG"
+  done
+  log "the sample model: convert samples/forecaster/forecaster.onnx to int8"
+  timeout 900 dotnet run -c Release --project "$repo/Quantizer" -v quiet -- convert "$sample/forecaster.onnx" \
+    --output "$work/forecaster.edge" --precision int8 --metadata "$sample/meta.json" >"$work/convert.log" 2>&1 ||
+    { cat "$work/convert.log"; fail "edge-quantize convert failed"; }
+  python3 - "$sample/holdout.csv" "$work/replay.csv" <<'PY'
+import csv, datetime, sys
+rows = list(csv.reader(open(sys.argv[1])))
+header, rows = rows[0], rows[1:]
+t = header.index("timestamp")
+start = datetime.datetime.fromisoformat(rows[0][t])
+with open(sys.argv[2], "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(header)
+    for i in range(10 * len(rows)):
+        r = list(rows[i % len(rows)])
+        r[t] = (start + datetime.timedelta(days=i)).isoformat()
+        w.writerow(r)
+PY
   template=$work/sample.json
-  printf '{ "model": "%s", "source": { "kind": "replay", "path": "%s", "speed": "%s" } }\n' \
-    "$model" "$csv" "${EDGE_TEST_SPEED:-20}" >"$template"
+  cat >"$template" <<EOF
+{
+  "model": "$work/forecaster.edge",
+  "resample": "none",
+  "source": { "kind": "replay", "path": "$work/replay.csv", "format": "csv", "time_field": "timestamp", "speed": "432000" }
+}
+EOF
 fi
 [[ -f "$template" ]] || fail "EDGE_TEST_CONFIG $template: no such file"
 model=$(python3 -c 'import json, os, sys; c = json.load(open(sys.argv[1])); print(os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), c["model"]))' "$template")
@@ -202,7 +227,7 @@ aarch64-linux-gnu-gcc -static -O2 "$here/edge-double.c" -o "$work/edge-broken-ru
 log "1. --dry-run"
 deploy --dry-run --no-systemd --model "$model" --config "$work/site/edge.json" "${binary_args[@]}"
 ((rc == 0)) || fail "dry run exited $rc"
-expect 'would run:.*activate'
+expect 'would run on .* as root: deploy/remote.sh activate'
 [[ -z "$(pi_ssh 'ls /opt/edge 2>/dev/null')" ]] || fail "the dry run changed the Pi"
 pass "--dry-run prints the steps and changes nothing"
 
