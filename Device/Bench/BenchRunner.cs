@@ -93,7 +93,7 @@ public static class BenchRunner
             notes.Add($"ran under emulation ({machine.EmulationDetail}): the timings say nothing about real hardware; the run shows that the build and its kernel paths work");
         else if (machine.Emulated == "unknown")
             notes.Add("could not tell whether this ran under emulation");
-        if (machine.Hypervisor == true)
+        if (machine.Hypervisor == true && machine.Emulated != "yes")
             notes.Add("virtual machine (the CPU reports a hypervisor): cores may be shared with other guests, so expect noise");
         if (finished.Any(r => r.Execution.StartsWith("fp32-fallback", StringComparison.Ordinal) || r.Execution.StartsWith("mixed", StringComparison.Ordinal)))
             notes.Add("int8 blob, but the runtime dequantized int8 weights to fp32 at load for some layers: the int8 kernels did not run for those");
