@@ -47,7 +47,7 @@ public static class BenchReport
         sb.AppendLine(CultureInfo.InvariantCulture, $"settings: {r.Warmup} warm-up, {r.Steps} measured steps at batch 1{(r.Batch > 1 ? $", forecasts at batch {r.Batch}" : "")}");
         var table = new List<string[]>
         {
-            new[] { "isa", "execution", "step median us", "p99 us", "min us", "mean us", "us/time step", $"forecast us (b={r.Batch})", "forecasts/s", "alloc B/step", "session ms" },
+            new[] { "isa", "execution", "step median us", "p99 us", "min us", "mean us", "us/time step", $"forecast us (b={r.Batch})", "forecasts/s", "alloc B/step", "stream push us", "session ms" },
         };
         foreach (var run in r.Runs)
         {
@@ -56,10 +56,13 @@ public static class BenchReport
                 run.Isa + (run.Best ? " *" : ""), run.Execution,
                 F(run.Step.MedianUs), F(run.Step.P99Us), F(run.Step.MinUs), F(run.Step.MeanUs),
                 F(run.Step.MedianUs / Math.Max(1, m.TimeSteps)), F(run.Forecast.MedianUs),
-                BenchJson.Format(run.ThroughputPerSecond, "0"), BenchJson.Format(run.AllocatedBytesPerStep, "0.##"), F(run.SessionMs),
+                BenchJson.Format(run.ThroughputPerSecond, "0"), BenchJson.Format(run.AllocatedBytesPerStep, "0.##"),
+                run.Stream is { } st ? F(st.Push.MedianUs) : "-", F(run.SessionMs),
             ]);
         }
         AppendTable(sb, table);
+        if (r.Runs.FirstOrDefault(x => x.Stream is not null)?.Stream is { } s0)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"stream push: the device loop (ForecastStream, {s0.Style}, window {s0.Window}{(s0.CachesInputProjections ? ", input projections cached" : "")}): one sample in, one forecast out, median");
         sb.AppendLine(CultureInfo.InvariantCulture, $"peak RSS: {(r.PeakRssBytes is { } b ? (b / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) + " MiB" : "unknown")}   (* = the path a session picks by itself)");
         foreach (var n in r.Notes) sb.AppendLine("note: " + n);
         return sb.ToString();
@@ -75,7 +78,7 @@ public static class BenchReport
             sb.AppendLine(CultureInfo.InvariantCulture, $"  [{i + 1}] {files[i].Label}: {files[i].Result.Model.File}, {MachineLine(files[i].Result)}");
         var table = new List<string[]>
         {
-            new[] { "file", "cpu", "model", "isa", "execution", "step median us", "p99 us", "mean us", "forecasts/s", "alloc B/step", "ratio" },
+            new[] { "file", "cpu", "model", "isa", "execution", "step median us", "p99 us", "mean us", "forecasts/s", "alloc B/step", "stream push us", "ratio" },
         };
         double baseline = rows[0].Run.Step.MedianUs;
         foreach (var row in rows)
@@ -86,6 +89,7 @@ public static class BenchReport
                 row.Run.Isa, row.Run.Execution,
                 F(row.Run.Step.MedianUs), F(row.Run.Step.P99Us), F(row.Run.Step.MeanUs),
                 BenchJson.Format(row.Run.ThroughputPerSecond, "0"), BenchJson.Format(row.Run.AllocatedBytesPerStep, "0.##"),
+                row.Run.Stream is { } st ? F(st.Push.MedianUs) : "-",
                 Ratio(row.Run.Step.MedianUs, baseline),
             ]);
         }
@@ -184,7 +188,7 @@ public static class BenchReport
                 $"<td>{G("dotnet")} ({G("runtime")})</td><td>{G("edge_version")}</td><td{(r.Emulated == "yes" ? " class=emu" : "")}>{E(r.Emulated)}</td><td>{E(r.CreatedUtc)}</td></tr>");
         }
         sb.AppendLine("</table>");
-        sb.AppendLine("<h2>Results</h2><table><tr><th>file</th><th>isa</th><th>execution</th><th>step median µs</th><th>p99 µs</th><th>min µs</th><th>mean µs</th><th>forecast µs (batch)</th><th>forecasts/s</th><th>alloc B/step</th><th>ratio</th></tr>");
+        sb.AppendLine("<h2>Results</h2><table><tr><th>file</th><th>isa</th><th>execution</th><th>step median µs</th><th>p99 µs</th><th>min µs</th><th>mean µs</th><th>forecast µs (batch)</th><th>forecasts/s</th><th>alloc B/step</th><th>stream push µs</th><th>ratio</th></tr>");
         double baseline = rows[0].Run.Step.MedianUs;
         foreach (var row in rows)
         {
@@ -193,7 +197,7 @@ public static class BenchReport
                 $"<tr><td{(row.Emulated == "yes" ? " class=emu" : "")}>{E(row.Label)}{(row.Emulated == "yes" ? " (emulated)" : "")}</td><td>{E(row.Run.Isa)}</td><td>{E(row.Run.Execution)}</td>" +
                 $"<td class=n>{F(s.MedianUs)}</td><td class=n>{F(s.P99Us)}</td><td class=n>{F(s.MinUs)}</td><td class=n>{F(s.MeanUs)}</td>" +
                 $"<td class=n>{F(row.Run.Forecast.MedianUs)} ({row.Run.Batch})</td><td class=n>{BenchJson.Format(row.Run.ThroughputPerSecond, "0")}</td>" +
-                $"<td class=n>{BenchJson.Format(row.Run.AllocatedBytesPerStep, "0.##")}</td><td class=n>{Ratio(s.MedianUs, baseline)}</td></tr>");
+                $"<td class=n>{BenchJson.Format(row.Run.AllocatedBytesPerStep, "0.##")}</td><td class=n>{(row.Run.Stream is { } st ? F(st.Push.MedianUs) : "-")}</td><td class=n>{Ratio(s.MedianUs, baseline)}</td></tr>");
         }
         sb.AppendLine("</table>");
         sb.AppendLine("<h2>Step latency (median, whisker to p99)</h2>");

@@ -69,6 +69,9 @@ public sealed record BenchRun
     /// <summary>GC.GetAllocatedBytesForCurrentThread over the measured batch-1 steps, per step (0 is the target).</summary>
     public required double AllocatedBytesPerStep { get; init; }
 
+    /// <summary>The device loop (<see cref="Edge.Runtime.Streaming.ForecastStream"/> pushes), or null when the model does not stream.</summary>
+    public StreamBench? Stream { get; init; }
+
     public JsonObject ToJson() => new()
     {
         ["isa"] = Isa,
@@ -80,6 +83,7 @@ public sealed record BenchRun
         ["batch"] = Batch,
         ["throughput_per_s"] = Math.Round(ThroughputPerSecond, 1),
         ["allocated_bytes_per_step"] = Math.Round(AllocatedBytesPerStep, 2),
+        ["stream"] = Stream?.ToJson(),
     };
 
     public static BenchRun FromJson(JsonNode? node, string where)
@@ -96,8 +100,29 @@ public sealed record BenchRun
             Batch = (int)(BenchJson.OptionalNumber(o, "batch") ?? 1),
             ThroughputPerSecond = BenchJson.Number(o, "throughput_per_s", where),
             AllocatedBytesPerStep = BenchJson.OptionalNumber(o, "allocated_bytes_per_step") ?? double.NaN,
+            Stream = o["stream"] is JsonObject st ? StreamBench.FromJson(st, where + ".stream") : null,
         };
     }
+}
+
+/// <summary>A <see cref="Edge.Runtime.Streaming.ForecastStream"/> measured push by push (one forecast per sample once the window is full).</summary>
+public sealed record StreamBench(string Style, bool CachesInputProjections, int Window, LatencyStats Push, double AllocatedBytesPerPush)
+{
+    public JsonObject ToJson() => new()
+    {
+        ["style"] = Style,
+        ["caches_input_projections"] = CachesInputProjections,
+        ["window"] = Window,
+        ["push"] = Push.ToJson(),
+        ["allocated_bytes_per_push"] = Math.Round(AllocatedBytesPerPush, 2),
+    };
+
+    public static StreamBench FromJson(JsonObject o, string where) => new(
+        BenchJson.Text(o, "style", where) ?? "?",
+        o["caches_input_projections"] is JsonValue v && v.TryGetValue(out bool c) && c,
+        (int)(BenchJson.OptionalNumber(o, "window") ?? 0),
+        LatencyStats.FromJson(o["push"], where + ".push"),
+        BenchJson.OptionalNumber(o, "allocated_bytes_per_push") ?? double.NaN);
 }
 
 /// <summary>One `edge bench` result file.</summary>

@@ -5,6 +5,7 @@ using Edge.Runtime;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Kernels;
+using Edge.Runtime.Streaming;
 using Edge.Runtime.Tensors;
 
 namespace Edge.Device.Bench;
@@ -80,6 +81,7 @@ public static class BenchRunner
                 Batch = options.Batch,
                 ThroughputPerSecond = throughput,
                 AllocatedBytesPerStep = (double)alloc / options.Steps,
+                Stream = MeasureStream(model, isa, options.Steps, options.Warmup),
             }));
         }
 
@@ -165,6 +167,43 @@ public static class BenchRunner
         long allocated = GC.GetAllocatedBytesForCurrentThread() - alloc0;
         for (int s = 0; s < ticks.Length; s++) us[s] = ticks[s] * 1e6 / Stopwatch.Frequency;
         return (LatencyStats.From(us), (end - start) / (double)Stopwatch.Frequency, allocated);
+    }
+
+    /// <summary>
+    /// The device's own loop: a <see cref="ForecastStream"/> (what `edge run` uses) fed one sample per push once
+    /// its window is full, each push a forecast. For window models whose encoder input projections are cached
+    /// this costs only the recurrent part; for stateful models one step. Null when the model is not a
+    /// streaming forecaster (a bare layer, several inputs).
+    /// </summary>
+    private static StreamBench? MeasureStream(EdgeModel model, Isa isa, int steps, int warmup)
+    {
+        ForecastStream stream;
+        try { stream = model.CreateStream(new StreamOptions { Session = new SessionOptions { Isa = isa } }); }
+        catch (EdgeException) { return null; }
+        var rng = new Random(7);
+        var samples = new float[64][];
+        for (int i = 0; i < samples.Length; i++)
+        {
+            samples[i] = new float[stream.InputFeatures];
+            for (int j = 0; j < samples[i].Length; j++) samples[i][j] = (float)(rng.NextDouble() * 2 - 1);
+        }
+        int n = 0;
+        for (int i = 0; i < stream.Window + warmup; i++) stream.Push(samples[n++ % samples.Length], out _);
+        var ticks = new long[steps];
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long alloc0 = GC.GetAllocatedBytesForCurrentThread();
+        for (int s = 0; s < ticks.Length; s++)
+        {
+            var sample = samples[n++ % samples.Length];
+            long t0 = Stopwatch.GetTimestamp();
+            stream.Push(sample, out _);
+            ticks[s] = Stopwatch.GetTimestamp() - t0;
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - alloc0;
+        var us = new double[steps];
+        for (int s = 0; s < steps; s++) us[s] = ticks[s] * 1e6 / Stopwatch.Frequency;
+        return new StreamBench(stream.Style.ToString().ToLowerInvariant(), stream.CachesInputProjections, stream.Window, LatencyStats.From(us), (double)allocated / steps);
     }
 
     /// <summary>Fixed pseudo-random inputs: floats uniform in [-1, 1), integer inputs (token ids) 0.</summary>

@@ -89,7 +89,7 @@ public sealed record MachineInfo
             MaxFrequencyMhz = max,
             Governor = Clean(fs.Read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")),
             Os = OsName(fs.Read("/etc/os-release")) ?? RuntimeInformation.OSDescription,
-            Kernel = RuntimeInformation.OSDescription,
+            Kernel = Clean(fs.Read("/proc/sys/kernel/osrelease")) is { } release ? $"Linux {release}" : RuntimeInformation.OSDescription,
             Dotnet = RuntimeInformation.FrameworkDescription,
             RuntimeKind = RuntimeKindOf(fs),
             EdgeVersion = EdgeVersionString(),

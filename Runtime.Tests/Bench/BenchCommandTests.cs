@@ -127,6 +127,13 @@ public sealed class BenchCommandTests
         var step = (JsonObject)run["step"]!;
         Assert.AreEqual(40, (int)step["count"]!, "every measured step is counted");
         CheckOrdering(step);
+        Assert.IsTrue(run.ContainsKey("stream"), "stream is present (null for a model that does not stream)");
+        if (run["stream"] is JsonObject stream)
+        {
+            Assert.AreEqual(40, (int)((JsonObject)stream["push"]!)["count"]!);
+            CheckOrdering((JsonObject)stream["push"]!);
+            Assert.AreEqual(6, (int)stream["window"]!);
+        }
         var forecast = (JsonObject)run["forecast"]!;
         Assert.IsGreaterThanOrEqualTo(20, (int)forecast["count"]!);
         CheckOrdering(forecast);

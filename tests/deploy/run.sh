@@ -255,12 +255,20 @@ pi_ssh "sudo -n grep -q '\"path\": \"files/' /opt/edge/releases/$v1/config.json 
   fail "the replay CSV was not shipped or the config not rewritten"
 # shellcheck disable=SC2016
 pi_ssh 'ps -o user= -p "$(cat /run/edge-supervise/main.pid)"' | grep -qx edge || fail "edge does not run as user edge"
+mkdir -p "$work/v1"
+built=${EDGE_TEST_BINARY:-$EDGE_ARTIFACTS/rpi-deploy/arm64/publish/Edge.Device/release_linux-arm64/edge}
+cp "$built" "$work/v1/edge"
+for lib in "$(dirname "$built")"/*.so; do
+  [[ -f "$lib" ]] && cp "$lib" "$work/v1/"
+done
 pass "release $v1 deployed in ${first_deploy_s} s: checksums, unit verified, selftest on the Pi, runs as user edge, forecasts from the replay source ($(forecasts) so far)"
 
 # ---------------------------------------------------------------- 4. idempotent
 log "4. deploy the same again"
 pid1=$(main_pid)
-deploy --no-systemd --keep 2 --model "$model" --config "$work/site/edge.json" "${binary_args[@]}"
+# The very binary of step 3: the shared checkout may have changed since (a commit changes the
+# binary's informational version), and a rebuilt binary is rightly a new release.
+deploy --no-systemd --keep 2 --model "$model" --config "$work/site/edge.json" --binary "$work/v1/edge"
 ((rc == 0)) || fail "re-deploy exited $rc"
 expect "already current and the service is active: nothing to switch"
 [[ "$(current)" == "$v1" && "$(main_pid)" == "$pid1" ]] || fail "the re-deploy switched or restarted (pid $pid1 -> $(main_pid))"
