@@ -8,7 +8,8 @@ namespace Edge.Perf;
 /// The peer-comparison workloads of perf/models/ (made by tools/make_bench_models.py), shared by the Edge and
 /// ONNX Runtime suites so both run exactly the same files and shapes:
 /// <list type="bullet">
-/// <item><c>lstm200 T=1</c>, <c>gru200 T=1</c>: LSTM/GRU(200, input 8), one streaming step, batch 1;</item>
+/// <item><c>lstm200 T=1</c>, <c>gru200 T=1</c>: LSTM/GRU(200, input 8), one streaming step, batch 1, from a
+///   non-zero initial state given as inputs h0 (and c0), so the recurrent product really runs;</item>
 /// <item><c>lstm200 T=50</c>, <c>gru200 T=50</c>: the same cell over a 50-step sequence (per step = time / 50);</item>
 /// <item><c>forecaster50</c>: the seed forecaster (LSTM(6, 200) encoder, LSTM(200, 200) decoder, Conv1D head)
 ///   over a 50-sample window: one forecast.</item>
@@ -30,6 +31,19 @@ public static class BenchModels
         {
             "forecaster50" => ("forecaster50", 50, 6),
             _ => (parts[0], int.Parse(parts[1].AsSpan(2), System.Globalization.CultureInfo.InvariantCulture), 8),
+        };
+    }
+
+    /// <summary>The inputs of a case at batch 1: x (1, T, features) and, for the cells, the initial state (1, 1, 200).</summary>
+    public static (string Name, int[] Shape)[] Inputs(string @case)
+    {
+        var (model, steps, features) = Parse(@case);
+        var x = ("x", new[] { 1, steps, features });
+        return model switch
+        {
+            "lstm200" => [x, ("h0", [1, 1, 200]), ("c0", [1, 1, 200])],
+            "gru200" => [x, ("h0", [1, 1, 200])],
+            _ => [x],
         };
     }
 
@@ -56,7 +70,7 @@ public static class BenchModels
     public static string RepoRoot([CallerFilePath] string thisFile = "") =>
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(thisFile)!, ".."));
 
-    /// <summary>Fixed pseudo-random input values in [-1, 1).</summary>
+    /// <summary>Fixed pseudo-random input values in [-1, 1) (states of tanh-bounded cells included).</summary>
     public static void Fill(Span<float> values, int seed = 20261128)
     {
         var rng = new Random(seed);

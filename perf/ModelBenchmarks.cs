@@ -27,10 +27,11 @@ public class ModelBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var (model, steps, features) = BenchModels.Parse(Case);
-        var session = EdgeModel.Load(BenchModels.Edge(model, Precision)).CreateSession();
+        var session = EdgeModel.Load(BenchModels.Edge(BenchModels.Parse(Case).Model, Precision)).CreateSession();
         _runner = session.CreateRunner();
-        BenchModels.Fill(_runner.Input(0, [1, steps, features]).Span<float>());
+        int seed = 1;
+        foreach (var (name, shape) in BenchModels.Inputs(Case))
+            BenchModels.Fill(_runner.Input(_runner.InputIndex(name), shape).Span<float>(), seed++);
         _runner.Invoke(); // makes the buffers
     }
 

@@ -27,7 +27,7 @@ public class OnnxRuntimeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var (model, steps, features) = BenchModels.Parse(Case);
+        var (model, steps, _) = BenchModels.Parse(Case);
         using var options = new SessionOptions
         {
             IntraOpNumThreads = 1,
@@ -37,24 +37,23 @@ public class OnnxRuntimeBenchmarks
         };
         _session = new InferenceSession(BenchModels.Onnx(model), options);
         _run = new RunOptions();
-        var x = new float[steps * features];
-        BenchModels.Fill(x);
-        _inputs = [OrtValue.CreateTensorValueFromMemory(x, [1, steps, features])];
-        _inputNames = ["x"];
-        if (model == "forecaster50")
+        var inputs = BenchModels.Inputs(Case);
+        _inputNames = inputs.Select(i => i.Name).ToArray();
+        int seed = 1;
+        _inputs = inputs.Select(i =>
         {
-            _outputNames = ["forecast"];
-            _outputs = [OrtValue.CreateTensorValueFromMemory(new float[6], [1, 1, 6])];
-        }
-        else
+            var values = new float[i.Shape.Aggregate(1, (a, b) => a * b)];
+            BenchModels.Fill(values, seed++);
+            return OrtValue.CreateTensorValueFromMemory(values, i.Shape.Select(d => (long)d).ToArray());
+        }).ToArray();
+        (string, long[])[] outputs = model switch
         {
-            _outputNames = ["y", "h_n"];
-            _outputs =
-            [
-                OrtValue.CreateTensorValueFromMemory(new float[steps * 200], [1, steps, 200]),
-                OrtValue.CreateTensorValueFromMemory(new float[200], [1, 1, 200]),
-            ];
-        }
+            "forecaster50" => [("forecast", [1, 1, 6])],
+            "lstm200" => [("y", [1, steps, 200]), ("h_n", [1, 1, 200]), ("c_n", [1, 1, 200])],
+            _ => [("y", [1, steps, 200]), ("h_n", [1, 1, 200])],
+        };
+        _outputNames = outputs.Select(o => o.Item1).ToArray();
+        _outputs = outputs.Select(o => OrtValue.CreateTensorValueFromMemory(new float[o.Item2.Aggregate(1L, (a, b) => a * b)], o.Item2)).ToArray();
         Run();
     }
 

@@ -7,7 +7,8 @@ quantized dynamically: PyTorch's own answer to "run this RNN in int8 on a CPU").
 
 The modules and their weights come from tools/make_bench_models.py's `build()` (same seeds as the exported
 ONNX files), so the work is the one Edge and ONNX Runtime time in perf/: batch 1, LSTM/GRU(200, input 8) for
-one step (T=1) and a 50-step sequence (T=50), and the seed forecaster over a 50-sample window.
+one step (T=1) and a 50-step sequence (T=50) from a non-zero initial state, and the seed forecaster over a
+50-sample window.
 torch.set_num_threads(1) and torch.inference_mode(); each figure is the median over `rounds` rounds of the
 mean time of `repeat` back-to-back calls (like a BenchmarkDotNet iteration), with the spread (min..max of the
 round means) next to it. Prints a table, and JSON with --json.
@@ -70,12 +71,12 @@ def main():
     rows = []
     with torch.inference_mode():
         for name, steps in CASES:
-            x = models.example_input(name, batch=1, steps=steps)
+            inputs = models.example_inputs(name, batch=1, steps=steps)
             for precision in ("fp32", "int8"):
                 model = models.build(name)
                 if precision == "int8":
                     model = quantized(model)
-                median, lo, hi = time_call(lambda: model(x), args.repeat, args.warmup, args.rounds)
+                median, lo, hi = time_call(lambda: model(*inputs), args.repeat, args.warmup, args.rounds)
                 case = name if name == "forecaster50" else f"{name} T={steps}"
                 rows.append({"case": case, "precision": precision, "median_us": round(median, 2),
                              "min_us": round(lo, 2), "max_us": round(hi, 2),

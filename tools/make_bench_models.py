@@ -10,15 +10,20 @@ peer: Edge (converted to .edge fp32 and int8 by perf/ and docs/benchmarks.md's c
 (perf/PeerBenchmarks.cs, the same files) and PyTorch (tools/bench_pytorch.py rebuilds the same modules
 with the same seeds through `build()` below, so all three time identical weights):
 
-| file              | model                                                        | input x          |
-|-------------------|--------------------------------------------------------------|------------------|
-| lstm200.onnx      | nn.LSTM(8, 200, batch_first=True), outputs y and h_n         | (N, T, 8)        |
-| gru200.onnx       | nn.GRU(8, 200, batch_first=True), outputs y and h_n          | (N, T, 8)        |
-| forecaster50.onnx | the seed forecaster: LSTM(6, 200) encoder -> RepeatVector(1) | (N, 50, 6)       |
-|                   | -> LSTM(200, 200) decoder -> Conv1d(200, 6, 4, 'same')       |                  |
+| file              | model                                                        | inputs -> outputs              |
+|-------------------|--------------------------------------------------------------|--------------------------------|
+| lstm200.onnx      | nn.LSTM(8, 200, batch_first=True)                            | x (N, T, 8), h0, c0 (1, N, 200)|
+|                   |                                                              | -> y (N, T, 200), h_n, c_n     |
+| gru200.onnx       | nn.GRU(8, 200, batch_first=True)                             | x (N, T, 8), h0 (1, N, 200)    |
+|                   |                                                              | -> y (N, T, 200), h_n          |
+| forecaster50.onnx | the seed forecaster: LSTM(6, 200) encoder -> RepeatVector(1) | x (N, 50, 6) -> forecast       |
+|                   | -> LSTM(200, 200) decoder -> Conv1d(200, 6, 4, 'same')       | (N, 1, 6)                      |
 
 N (batch) and, for the two cells, T (sequence length) are dynamic: the benchmarks run T = 1 (one
-streaming step) and T = 50 (a 50-step sequence) from the same file. The forecaster's window is fixed
+streaming step) and T = 50 (a 50-step sequence) from the same file. The cells take their initial state as
+inputs (a stateful, PyTorch-style streaming model): a streaming step starts from the state the previous
+step left, which is not zero, so the recurrent product R·h really runs (from a zero state a runtime may
+skip it, which would flatter a single-step figure). The forecaster's window is fixed
 at 50 samples. Each model also gets a `*.meta.json` for `edge-quantize convert --metadata` (the window
 the device bench uses for the time axis).
 
@@ -53,9 +58,11 @@ class Cell(nn.Module):
         self.rnn = (nn.LSTM if kind == "lstm" else nn.GRU)(CELL_INPUT, HIDDEN, batch_first=True)
         self.kind = kind
 
-    def forward(self, x):
-        y, state = self.rnn(x)
-        h = state[0] if self.kind == "lstm" else state
+    def forward(self, x, h0, c0=None):
+        if self.kind == "lstm":
+            y, (h, c) = self.rnn(x, (h0, c0))
+            return y, h, c
+        y, h = self.rnn(x, h0)
         return y, h
 
 
@@ -75,37 +82,43 @@ class Forecaster(nn.Module):
         return d.permute(0, 2, 1)                             # (N, 1, 6)
 
 
-# name -> (seed, constructor, input feature count, fixed time axis or None, output names)
+# name -> (seed, constructor, input feature count, fixed time axis or None, input names, output names)
 MODELS = {
-    "lstm200": (71, lambda: Cell("lstm"), CELL_INPUT, None, ["y", "h_n"]),
-    "gru200": (72, lambda: Cell("gru"), CELL_INPUT, None, ["y", "h_n"]),
-    "forecaster50": (73, Forecaster, FEATURES, WINDOW, ["forecast"]),
+    "lstm200": (71, lambda: Cell("lstm"), CELL_INPUT, None, ["x", "h0", "c0"], ["y", "h_n", "c_n"]),
+    "gru200": (72, lambda: Cell("gru"), CELL_INPUT, None, ["x", "h0"], ["y", "h_n"]),
+    "forecaster50": (73, Forecaster, FEATURES, WINDOW, ["x"], ["forecast"]),
 }
 
 
 def build(name):
     """The module `name` with its seeded weights, in eval mode (shared with tools/bench_pytorch.py)."""
-    seed, ctor, _, _, _ = MODELS[name]
+    seed, ctor = MODELS[name][:2]
     torch.manual_seed(seed)
     return ctor().eval()
 
 
-def example_input(name, batch=1, steps=None):
-    _, _, features, window, _ = MODELS[name]
+def example_inputs(name, batch=1, steps=None):
+    """The model's inputs: x (batch, T, features) and, for the cells, a non-zero initial state in (-1, 1)."""
+    _, _, features, window, inputs, _ = MODELS[name]
     t = window or steps or WINDOW
     g = torch.Generator().manual_seed(1000 + len(name))
-    return torch.randn(batch, t, features, generator=g)
+    x = torch.rand(batch, t, features, generator=g) * 2 - 1
+    states = [torch.tanh(torch.randn(1, batch, HIDDEN, generator=g)) for _ in inputs[1:]]
+    return (x, *states)
 
 
 def export(name, out):
     model = build(name)
-    _, _, _, window, outputs = MODELS[name]
-    dyn = {"x": {0: "batch"} if window else {0: "batch", 1: "steps"}}
-    for o in outputs:
-        dyn[o] = {1: "batch"} if o == "h_n" else ({0: "batch"} if window else {0: "batch", 1: "steps"})
+    _, _, _, window, inputs, outputs = MODELS[name]
+    dyn = {}
+    for n in inputs + outputs:
+        if n in ("h0", "c0", "h_n", "c_n"):
+            dyn[n] = {1: "batch"}
+        else:
+            dyn[n] = {0: "batch"} if window else {0: "batch", 1: "steps"}
     buf = io.BytesIO()
     with torch.no_grad():
-        torch.onnx.export(model, (example_input(name),), buf, input_names=["x"], output_names=outputs,
+        torch.onnx.export(model, example_inputs(name), buf, input_names=inputs, output_names=outputs,
                           dynamic_axes=dyn, opset_version=OPSET)
     proto = onnx.load_from_string(buf.getvalue())
     onnx.checker.check_model(proto)

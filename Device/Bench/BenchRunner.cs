@@ -215,8 +215,9 @@ public static class BenchRunner
     }
 
     /// <summary>
-    /// Each input's concrete shape: a dynamic axis 0 is the batch, any other dynamic axis the time axis.
-    /// A fixed axis 0 other than <paramref name="batch"/> cannot be batched.
+    /// Each input's concrete shape: an input's first dynamic axis is the batch (axis 0 of x (N, T, F); axis 1 of
+    /// an ONNX state h0 (1, N, H)), any later dynamic axis the time axis. An input with no dynamic axis cannot
+    /// be batched.
     /// </summary>
     public static int[][] InputShapes(Graph graph, int batch, int timeSteps, string modelPath)
     {
@@ -226,12 +227,14 @@ public static class BenchRunner
         {
             var info = graph.Inputs[i];
             var shape = (int[])info.Shape.Clone();
+            bool batched = false;
             for (int d = 0; d < shape.Length; d++)
             {
                 if (shape[d] >= 0) continue;
-                shape[d] = d == 0 ? batch : timeSteps;
+                shape[d] = batched ? timeSteps : batch;
+                batched = true;
             }
-            if (batch != 1 && (shape.Length == 0 || info.Shape[0] >= 0))
+            if (batch != 1 && !batched)
                 throw new EdgeException($"--batch {batch}: {Path.GetFileName(modelPath)} input '{info.Name}' {info.DataType.Name()}{info.ShapeString} has no dynamic batch axis; use --batch 1");
             shapes[i] = shape;
         }
