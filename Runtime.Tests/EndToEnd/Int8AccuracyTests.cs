@@ -30,7 +30,7 @@ public sealed class Int8AccuracyTests
         foreach (var name in c.OutputNames)
         {
             if (a[name].DataType != DataType.Float32) continue;
-            double cos = Cosine(a[name], b[name]);
+            double cos = Int8.Int8ModelTests.Cosine(a[name], b[name]);
             Assert.IsTrue(cos >= 0.999, $"{fixture}/{modelFile} output '{name}': cosine int8 vs fp32 = {cos:F6} < 0.999");
         }
     }
@@ -52,20 +52,5 @@ public sealed class Int8AccuracyTests
     {
         Converter.Convert(new ConvertOptions(model, output, precision));
         return EdgeModel.Load(output);
-    }
-
-    private static double Cosine(Tensor x, Tensor y)
-    {
-        var a = x.ToDoubleArray();
-        var b = y.ToDoubleArray();
-        Assert.AreEqual(a.Length, b.Length);
-        double dot = 0, na = 0, nb = 0;
-        for (int i = 0; i < a.Length; i++)
-        {
-            dot += a[i] * b[i];
-            na += a[i] * a[i];
-            nb += b[i] * b[i];
-        }
-        return na == 0 && nb == 0 ? 1 : dot / Math.Sqrt(na * nb);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Edge.Runtime.Kernels;
 
 namespace Edge.Runtime.Tests.Int8;
@@ -27,27 +26,7 @@ public sealed class Int8ChildProcessTests
     public void Int8LayerAndModelTestsPass_WithIsaSwitchedOff(string environment)
     {
         if (Environment.GetEnvironmentVariable(ChildVariable) is not null) Assert.Inconclusive("already a child process");
-        var dll = typeof(Int8LayerTests).Assembly.Location;
-        var apphost = Path.ChangeExtension(dll, null);
-        var psi = File.Exists(apphost) ? new ProcessStartInfo(apphost) : new ProcessStartInfo("dotnet") { ArgumentList = { "exec", dll } };
         string filter = $"FullyQualifiedName~{typeof(Int8LayerTests).FullName}|FullyQualifiedName~{nameof(Int8ModelTests.Int8Model_TakesEveryInt8WeightAsInt8_AndIsBitIdenticalOnEveryIsa)}";
-        foreach (var a in new[] { "--filter", filter, "--no-ansi", "--no-progress" }) psi.ArgumentList.Add(a);
-        psi.Environment[ChildVariable] = "1";
-        psi.Environment.Remove(IsaSelector.EnvironmentVariable);
-        foreach (var kv in environment.Split(';'))
-        {
-            var parts = kv.Split('=');
-            psi.Environment[parts[0]] = parts[1];
-        }
-        psi.RedirectStandardOutput = true;
-        psi.RedirectStandardError = true;
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        Assert.IsTrue(p.WaitForExit(TimeSpan.FromMinutes(5)), $"{environment}: child did not finish");
-        string log = stdout + stderr.Result;
-        // Microsoft.Testing.Platform exits 0 only when tests ran and all passed (8 = none ran).
-        Assert.AreEqual(0, p.ExitCode, $"{environment}: child test run failed:\n{log}");
-        StringAssert.Contains(log, "succeeded", $"{environment}:\n{log}");
+        ChildTestRun.Run(filter, environment, new Dictionary<string, string> { [ChildVariable] = "1" }, TimeSpan.FromMinutes(5));
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Edge.Runtime.Kernels;
 
 namespace Edge.Runtime.Tests.Kernels;
@@ -27,29 +26,9 @@ public sealed class KernelChildProcessTests
     {
         if (Environment.GetEnvironmentVariable("EDGE_KERNEL_REPORT") is not null)
             Assert.Inconclusive("already a child process");
-        var dll = typeof(KernelParityTests).Assembly.Location;
-        var apphost = Path.ChangeExtension(dll, null);
-        var psi = File.Exists(apphost) ? new ProcessStartInfo(apphost) : new ProcessStartInfo("dotnet") { ArgumentList = { "exec", dll } };
-        foreach (var a in new[] { "--filter", $"FullyQualifiedName~{typeof(KernelParityTests).FullName}", "--no-ansi", "--no-progress" })
-            psi.ArgumentList.Add(a);
         var report = Path.Combine(TestPaths.NewTempDir(), "paths.txt");
-        psi.Environment["EDGE_KERNEL_REPORT"] = report;
-        psi.Environment.Remove(IsaSelector.EnvironmentVariable);
-        foreach (var kv in environment.Split(';'))
-        {
-            var parts = kv.Split('=');
-            psi.Environment[parts[0]] = parts[1];
-        }
-        psi.RedirectStandardOutput = true;
-        psi.RedirectStandardError = true;
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        Assert.IsTrue(p.WaitForExit(TimeSpan.FromMinutes(3)), $"{environment}: child did not finish");
-        string log = stdout + stderr.Result;
-        // Microsoft.Testing.Platform exits 0 only when tests ran and all passed (8 = none ran).
-        Assert.AreEqual(0, p.ExitCode, $"{environment}: child test run failed:\n{log}");
-        StringAssert.Contains(log, "succeeded", $"{environment}:\n{log}");
+        ChildTestRun.Run($"FullyQualifiedName~{typeof(KernelParityTests).FullName}", environment,
+            new Dictionary<string, string> { ["EDGE_KERNEL_REPORT"] = report }, TimeSpan.FromMinutes(3));
 
         var seen = File.ReadAllText(report).Split(", ").Select(IsaSelector.Parse).ToArray();
         Console.WriteLine($"{environment}: child ran paths {string.Join(", ", seen)}");
