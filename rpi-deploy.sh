@@ -20,8 +20,9 @@ Running it again with the same build, model and config changes nothing (the vers
 
 Deploy:
   --model FILE.edge      the model to serve (copied as model.edge; the config's "model" is pointed at it)
-  --config FILE.json     the `edge run` configuration (docs/config.md); local files it names (a replay
-                         CSV, ...) are shipped in the release's files/ and the paths rewritten
+  --config FILE.json     the `edge run` configuration (docs/config.md; comments allowed); the input
+                         files it names (the replay source's path, a sink's password_file or
+                         ca_file) are shipped in the release's files/ and the paths rewritten
   --target BOARD         pi3 | pi4 | pi5 | arm64 (default arm64). pi5 builds for Cortex-A76 with the
                          dot-product extension (and refuses a CPU without it); pi3/pi4 (Cortex-A53/A72,
                          no dot product) and arm64 build the portable binary that picks its kernels at
@@ -34,7 +35,8 @@ Deploy:
                          default '"forecast":\[|forecasts=[1-9]': a stdout sink's JSON line, or a
                          counters line once forecasts were made, for configs without a stdout sink)
   --groups LIST          supplementary groups for the service (comma-separated) instead of the ones
-                         derived from the config (serial: dialout, gpio, i2c, spi)
+                         derived from the config (serial ports: dialout, bme280: i2c, mcp3008:
+                         spi, dht22: gpio)
 
 Other actions (instead of a deploy):
   --rollback             switch back to the previous release and restart

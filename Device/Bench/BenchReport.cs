@@ -62,7 +62,7 @@ public static class BenchReport
         }
         AppendTable(sb, table);
         if (r.Runs.FirstOrDefault(x => x.Stream is not null)?.Stream is { } s0)
-            sb.AppendLine(CultureInfo.InvariantCulture, $"stream push: the device loop (ForecastStream, {s0.Style}, window {s0.Window}{(s0.CachesInputProjections ? ", input projections cached" : "")}): one sample in, one forecast out, median");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"stream push: the device loop (ForecastStream, {s0.Style}{(s0.Style == "window" ? $" over {s0.Window} samples" : ": state carried from push to push")}{(s0.CachesInputProjections ? ", input projections cached" : "")}): one sample in, one forecast out, median");
         sb.AppendLine(CultureInfo.InvariantCulture, $"peak RSS: {(r.PeakRssBytes is { } b ? (b / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) + " MiB" : "unknown")}   (* = the path a session picks by itself)");
         foreach (var n in r.Notes) sb.AppendLine("note: " + n);
         return sb.ToString();
@@ -100,7 +100,7 @@ public static class BenchReport
 
     /// <summary>"2.35" for a row 2.35 times slower than the baseline.</summary>
     public static string Ratio(double value, double baseline) =>
-        baseline > 0 && !double.IsNaN(value) ? (value / baseline).ToString("0.00", CultureInfo.InvariantCulture) : "-";
+        baseline > 0 && !double.IsNaN(value) ? (value / baseline).ToString(value / baseline < 0.1 ? "0.0###" : "0.00", CultureInfo.InvariantCulture) : "-";
 
     public static IEnumerable<string> CompareNotes(IReadOnlyList<(string Label, BenchResult Result)> files)
     {
@@ -218,7 +218,7 @@ public static class BenchReport
         double X(double v) => labelWidth + plotWidth * (log ? (Math.Log10(Math.Max(v, lo)) - Math.Log10(lo)) / (Math.Log10(hi) - Math.Log10(lo)) : v / hi);
         int height = top + rows.Count * (barHeight + gap) + axis;
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{labelWidth + plotWidth + 80}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{labelWidth + plotWidth + 170}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">");
         string[] colors = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"];
         var fileIndex = rows.Select(r => r.Label).Distinct(StringComparer.Ordinal).ToList();
         for (int i = 0; i < rows.Count; i++)

@@ -91,24 +91,28 @@ public sealed partial class Gemv
         if (!bias.IsEmpty && bias.Length < w.Rows) throw new ArgumentException($"bias holds {bias.Length} values, W has {w.Rows} rows", nameof(bias));
         int need = PreparedBytes(w.PaddedCols, Math.Min(batch, MaxBatchPerPass));
         byte[]? rented = null;
-        Span<byte> xp = need <= StackScratchBytes ? stackalloc byte[StackScratchBytes] : (rented = ArrayPool<byte>.Shared.Rent(need));
         Span<int> acc = stackalloc int[MaxBatchPerPass * DequantRowChunk];
-        const int blocksPerChunk = DequantRowChunk / PackedInt8Matrix.TileRows;
+        Span<byte> xp = need <= StackScratchBytes ? stackalloc byte[StackScratchBytes] : (rented = ArrayPool<byte>.Shared.Rent(need));
         try
         {
             for (int b0 = 0; b0 < batch; b0 += MaxBatchPerPass)
             {
                 int nb = Math.Min(MaxBatchPerPass, batch - b0);
+                // The staging buffer holds MaxBatchPerPass x DequantRowChunk accumulators: fewer batch items get
+                // longer row chunks (batch 1: 2048 rows, usually the whole matrix in one kernel call). Chunks are
+                // whole groups of four row blocks, the kernels' small-batch tile.
+                int chunkRows = acc.Length / nb / (4 * PackedInt8Matrix.TileRows) * (4 * PackedInt8Matrix.TileRows);
+                int blocksPerChunk = chunkRows / PackedInt8Matrix.TileRows;
                 PrepareX(x[(b0 * xStride)..], xStride, nb, w.Cols, w.PaddedCols, xp);
                 for (int blk = 0; blk < w.RowBlocks; blk += blocksPerChunk)
                 {
                     int blkEnd = Math.Min(w.RowBlocks, blk + blocksPerChunk);
                     int r0 = blk * PackedInt8Matrix.TileRows;
                     int count = Math.Min(w.Rows, blkEnd * PackedInt8Matrix.TileRows) - r0;
-                    Int8Core(w, xp, nb, blk, blkEnd, acc, DequantRowChunk);
+                    Int8Core(w, xp, nb, blk, blkEnd, acc, chunkRows);
                     for (int b = 0; b < nb; b++)
                     {
-                        Dequantize(acc.Slice(b * DequantRowChunk, count), w.PaddedScales.AsSpan(r0, count), xScales[b0 + b],
+                        Dequantize(acc.Slice(b * chunkRows, count), w.PaddedScales.AsSpan(r0, count), xScales[b0 + b],
                             bias.IsEmpty ? default : bias.Slice(r0, count), y.Slice((b0 + b) * yStride + r0, count), accumulate);
                     }
                 }
@@ -249,8 +253,20 @@ public sealed partial class Gemv
             ref float s = ref MemoryMarshal.GetReference(rowScale);
             ref float bi = ref MemoryMarshal.GetReference(bias);
             ref float yo = ref MemoryMarshal.GetReference(y);
-            var xs = Vector128.Create(xScale);
             bool hasBias = !bias.IsEmpty;
+            if (Isa is Isa.Avx2 or Isa.Avx512Vnni && Vector256.IsHardwareAccelerated)
+            {
+                // The same operations per element in 8 lanes (Avx2/Avx512Vnni imply 256-bit float support).
+                var xs8 = Vector256.Create(xScale);
+                for (; i <= n - 8; i += 8)
+                {
+                    var v = Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)i)) * Vector256.LoadUnsafe(ref s, (nuint)i) * xs8;
+                    if (hasBias) v += Vector256.LoadUnsafe(ref bi, (nuint)i);
+                    if (accumulate) v = Vector256.LoadUnsafe(ref yo, (nuint)i) + v;
+                    v.StoreUnsafe(ref yo, (nuint)i);
+                }
+            }
+            var xs = Vector128.Create(xScale);
             for (; i <= n - 4; i += 4)
             {
                 var v = Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)i)) * Vector128.LoadUnsafe(ref s, (nuint)i) * xs;

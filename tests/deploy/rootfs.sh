@@ -29,8 +29,8 @@ rm -rf "$root.partial"
 mkdir -p "$(dirname "$root")"
 echo "rootfs: debootstrap bookworm arm64 from $mirror into $root (several minutes under qemu)"
 debootstrap --arch=arm64 --variant=minbase --include="$packages" bookworm "$root.partial" "$mirror"
-# Services must not start inside the chroot while packages are configured.
-rm -f "$root.partial/usr/sbin/policy-rc.d"
+# The downloaded packages (~45 MB) are not needed once installed.
+rm -f "$root.partial"/var/cache/apt/archives/*.deb
 touch "$root.partial/.edge-rootfs-complete"
 rm -rf "$root"
 mv "$root.partial" "$root"

@@ -22,10 +22,11 @@
 #
 # Needs root and (Debian): debootstrap qemu-user-static openssh-client rsync shellcheck, plus what
 # rpi-deploy.sh needs to cross-publish (dotnet, clang, lld, gcc-aarch64-linux-gnu,
-# libc6-dev-arm64-cross, python3). The first run downloads ~60 MB of Debian packages (the mirror
-# apt uses) and takes ~5 min more for debootstrap under qemu.
+# libc6-dev-arm64-cross, python3). The first run downloads ~55 MB of Debian packages (the mirror
+# apt uses) and takes ~4 min more for debootstrap under qemu; then 2.5 to 6 min a run (docs/deploy.md).
 #
-# Environment: EDGE_TEST_ROOTFS (the cache), EDGE_TEST_SSH_PORT (default 2222), EDGE_TEST_BINARY
+# Environment: EDGE_TEST_ROOTFS (the cache), EDGE_TEST_SSH_PORT (default 2222), EDGE_TEST_CONFIG
+# (an `edge run` config with a replay source instead of the sample), EDGE_TEST_BINARY
 # (deploy this edge instead of cross-publishing; it must have `run`), EDGE_TEST_KEEP=1 (leave the
 # work directory), EDGE_ARTIFACTS (build folder, default /tmp/edge-deploy-test/artifacts).
 # Usage: sudo tests/deploy/run.sh
