@@ -58,6 +58,55 @@ public sealed partial class Gemv
         }
     }
 
+    /// <summary>
+    /// Batch 1 (the recurrent step) with the dequantization fused: groups of four row blocks share each pair of
+    /// broadcasts (8 accumulators), then go from registers to fp32 (<see cref="DequantizeBlock"/>); one method
+    /// with no calls in its main loop (compiled on its own, so the accumulators stay in registers), the
+    /// remaining blocks one at a time. xs holds x, xa |x|.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Int8Avx2Batch1Dequantize(ref sbyte wRef, ref byte xs, ref byte xa, int kp, int rows,
+        ref float scales, float xScale, ref float bias, bool hasBias, ref float y, bool accumulate)
+    {
+        const int tile = PackedInt8Matrix.TileRows;
+        nuint bb = (nuint)kp * tile;
+        var xsc = Vector256.Create(xScale);
+        int blocks = PackedInt8Matrix.BlockCount(rows);
+        int blk = 0;
+        for (; (blk + 4) * tile <= rows; blk += 4)
+        {
+            ref sbyte w = ref Unsafe.Add(ref wRef, (nint)blk * kp * tile);
+            Vector256<int> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
+            for (nuint k = 0; k < (nuint)kp; k += 8)
+            {
+                var x0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xs, k))).AsSByte();
+                var x1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xs, k + 4))).AsSByte();
+                var u0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xa, k))).AsByte();
+                var u1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xa, k + 4))).AsByte();
+                ref sbyte wk = ref Unsafe.Add(ref w, k * 8);
+                a0 = MaddAvx2(a0, Vector256.LoadUnsafe(ref wk), x0, u0);
+                a1 = MaddAvx2(a1, Vector256.LoadUnsafe(ref wk, 32), x1, u1);
+                b0 = MaddAvx2(b0, Vector256.LoadUnsafe(ref wk, bb), x0, u0);
+                b1 = MaddAvx2(b1, Vector256.LoadUnsafe(ref wk, bb + 32), x1, u1);
+                c0 = MaddAvx2(c0, Vector256.LoadUnsafe(ref wk, 2 * bb), x0, u0);
+                c1 = MaddAvx2(c1, Vector256.LoadUnsafe(ref wk, 2 * bb + 32), x1, u1);
+                d0 = MaddAvx2(d0, Vector256.LoadUnsafe(ref wk, 3 * bb), x0, u0);
+                d1 = MaddAvx2(d1, Vector256.LoadUnsafe(ref wk, 3 * bb + 32), x1, u1);
+            }
+            nint o = blk * tile;
+            DequantizeBlock(a0 + a1, ref scales, xsc, ref bias, hasBias, ref y, o, tile, accumulate);
+            DequantizeBlock(b0 + b1, ref scales, xsc, ref bias, hasBias, ref y, o + tile, tile, accumulate);
+            DequantizeBlock(c0 + c1, ref scales, xsc, ref bias, hasBias, ref y, o + 2 * tile, tile, accumulate);
+            DequantizeBlock(d0 + d1, ref scales, xsc, ref bias, hasBias, ref y, o + 3 * tile, tile, accumulate);
+        }
+        for (; blk < blocks; blk++)
+        {
+            nint o = blk * tile;
+            var acc = Dot1Avx2(ref Unsafe.Add(ref wRef, (nint)blk * kp * tile), ref xs, ref xa, kp);
+            DequantizeBlock(acc, ref scales, xsc, ref bias, hasBias, ref y, o, Math.Min(tile, rows - blk * tile), accumulate);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> StepAvx2(Vector256<int> acc, Vector256<sbyte> wv, ref byte xs, ref byte xa, nuint k)
     {

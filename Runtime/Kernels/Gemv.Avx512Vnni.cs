@@ -110,6 +110,55 @@ public sealed partial class Gemv
         }
     }
 
+    /// <summary>
+    /// <see cref="Int8Avx512VnniBatch1"/> over all rows with the dequantization fused: each group's accumulators
+    /// go from registers to fp32 (<see cref="DequantizeBlock"/>), y[r] (+)= acc · scales[r] · xScale (+ bias[r]).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Int8Avx512VnniBatch1Dequantize(ref sbyte wRef, ref int sums, ref byte xu, int kp, int rows,
+        ref float scales, float xScale, ref float bias, bool hasBias, ref float y, bool accumulate)
+    {
+        const int tile = PackedInt8Matrix.TileRows;
+        nuint bb = (nuint)kp * tile;
+        var xs = Vector256.Create(xScale);
+        int blocks = PackedInt8Matrix.BlockCount(rows);
+        int blk = 0;
+        for (; (blk + 4) * tile <= rows; blk += 4)
+        {
+            ref sbyte w = ref Unsafe.Add(ref wRef, (nint)blk * kp * tile);
+            Vector256<int> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
+            for (nuint k = 0; k < (nuint)kp; k += 8)
+            {
+                var x0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k))).AsByte();
+                var x1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k + 4))).AsByte();
+                ref sbyte wk = ref Unsafe.Add(ref w, k * 8);
+                var wa = Vector512.LoadUnsafe(ref wk);
+                var wb = Vector512.LoadUnsafe(ref wk, bb);
+                var wc = Vector512.LoadUnsafe(ref wk, 2 * bb);
+                var wd = Vector512.LoadUnsafe(ref wk, 3 * bb);
+                a0 = AvxVnni.MultiplyWideningAndAdd(a0, x0, wa.GetLower());
+                a1 = AvxVnni.MultiplyWideningAndAdd(a1, x1, wa.GetUpper());
+                b0 = AvxVnni.MultiplyWideningAndAdd(b0, x0, wb.GetLower());
+                b1 = AvxVnni.MultiplyWideningAndAdd(b1, x1, wb.GetUpper());
+                c0 = AvxVnni.MultiplyWideningAndAdd(c0, x0, wc.GetLower());
+                c1 = AvxVnni.MultiplyWideningAndAdd(c1, x1, wc.GetUpper());
+                d0 = AvxVnni.MultiplyWideningAndAdd(d0, x0, wd.GetLower());
+                d1 = AvxVnni.MultiplyWideningAndAdd(d1, x1, wd.GetUpper());
+            }
+            nint o = blk * tile;
+            DequantizeBlock((a0 + a1) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)o), 7), ref scales, xs, ref bias, hasBias, ref y, o, tile, accumulate);
+            DequantizeBlock((b0 + b1) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(o + tile)), 7), ref scales, xs, ref bias, hasBias, ref y, o + tile, tile, accumulate);
+            DequantizeBlock((c0 + c1) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(o + 2 * tile)), 7), ref scales, xs, ref bias, hasBias, ref y, o + 2 * tile, tile, accumulate);
+            DequantizeBlock((d0 + d1) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(o + 3 * tile)), 7), ref scales, xs, ref bias, hasBias, ref y, o + 3 * tile, tile, accumulate);
+        }
+        for (; blk < blocks; blk++)
+        {
+            nint o = blk * tile;
+            var acc = Dot1Vnni(ref Unsafe.Add(ref wRef, (nint)blk * kp * tile), ref xu, kp) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)o), 7);
+            DequantizeBlock(acc, ref scales, xs, ref bias, hasBias, ref y, o, Math.Min(tile, rows - blk * tile), accumulate);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> StepVnni(Vector256<int> acc, Vector256<sbyte> wv, ref byte xu, nuint k) =>
         AvxVnni.MultiplyWideningAndAdd(acc, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k))).AsByte(), wv);

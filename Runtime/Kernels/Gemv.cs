@@ -95,6 +95,28 @@ public sealed partial class Gemv
         Span<byte> xp = need <= StackScratchBytes ? stackalloc byte[StackScratchBytes] : (rented = ArrayPool<byte>.Shared.Rent(need));
         try
         {
+            if (batch == 1 && Isa is Isa.Avx512Vnni or Isa.Avx2)
+            {
+                // Batch 1 (the recurrent step): the kernel dequantizes straight from its accumulator registers,
+                // with the same float operations in the same order as Dequantize (no staging buffer).
+                PrepareX(x, xStride, 1, w.Cols, w.PaddedCols, xp);
+                ref sbyte wRef = ref MemoryMarshal.GetArrayDataReference(w.DataArray);
+                ref float scales = ref MemoryMarshal.GetArrayDataReference(w.PaddedScales);
+                ref float biasRef = ref MemoryMarshal.GetReference(bias);
+                ref float yRef = ref MemoryMarshal.GetReference(y);
+                if (Isa == Isa.Avx512Vnni)
+                {
+                    Int8Avx512VnniBatch1Dequantize(ref wRef, ref MemoryMarshal.GetArrayDataReference(w.PaddedSums), ref MemoryMarshal.GetReference(xp),
+                        w.PaddedCols, w.Rows, ref scales, xScales[0], ref biasRef, !bias.IsEmpty, ref yRef, accumulate);
+                }
+                else
+                {
+                    ref byte xs = ref MemoryMarshal.GetReference(xp);
+                    Int8Avx2Batch1Dequantize(ref wRef, ref xs, ref Unsafe.Add(ref xs, w.PaddedCols),
+                        w.PaddedCols, w.Rows, ref scales, xScales[0], ref biasRef, !bias.IsEmpty, ref yRef, accumulate);
+                }
+                return;
+            }
             for (int b0 = 0; b0 < batch; b0 += MaxBatchPerPass)
             {
                 int nb = Math.Min(MaxBatchPerPass, batch - b0);
@@ -280,6 +302,33 @@ public sealed partial class Gemv
             float v = (float)acc[i] * rowScale[i] * xScale;
             if (!bias.IsEmpty) v += bias[i];
             y[i] = accumulate ? y[i] + v : v;
+        }
+    }
+
+    /// <summary>
+    /// Dequantizes one row block's 8 accumulators into y[offset..offset + valid): the operations and order of
+    /// <see cref="Dequantize"/> per element ((float)acc · rowScale · xScale, + bias, then y + v), in 8 lanes for
+    /// a whole block and in scalar code for the last, partial one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DequantizeBlock(Vector256<int> acc, ref float scales, Vector256<float> xScale, ref float bias, bool hasBias,
+        ref float y, nint offset, int valid, bool accumulate)
+    {
+        if (valid == PackedInt8Matrix.TileRows)
+        {
+            var v = Vector256.ConvertToSingle(acc) * Vector256.LoadUnsafe(ref Unsafe.Add(ref scales, offset)) * xScale;
+            if (hasBias) v += Vector256.LoadUnsafe(ref Unsafe.Add(ref bias, offset));
+            if (accumulate) v = Vector256.LoadUnsafe(ref Unsafe.Add(ref y, offset)) + v;
+            v.StoreUnsafe(ref Unsafe.Add(ref y, offset));
+            return;
+        }
+        float xs = xScale.ToScalar();
+        for (int i = 0; i < valid; i++)
+        {
+            float v = (float)acc.GetElement(i) * Unsafe.Add(ref scales, offset + i) * xs;
+            if (hasBias) v += Unsafe.Add(ref bias, offset + i);
+            ref float yo = ref Unsafe.Add(ref y, offset + i);
+            yo = accumulate ? yo + v : v;
         }
     }
 

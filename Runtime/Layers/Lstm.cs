@@ -157,12 +157,20 @@ internal sealed class Lstm : IOperator
     private void Step(Span<float> gates, Span<float> c, Span<float> h, Span<float> cellOut, float[]? peep,
         RecurrentActivation fAct, RecurrentActivation gAct, RecurrentActivation hAct)
     {
+        float clip = _layer.Clip;
+        if (peep is null && !(clip > 0f) && !_inputForget && fAct.Kind == RecurrentActivationKind.Sigmoid
+            && gAct.Kind == RecurrentActivationKind.Tanh && hAct.Kind == RecurrentActivationKind.Tanh)
+        {
+            // The default cell: the same functions per element in fewer passes (σ over [i | f] at once, tanh(c')
+            // into the spent g instead of a copy).
+            RecurrentCell.Lstm(gates, c, h);
+            return;
+        }
         int n = h.Length;
         var i = gates[..n];
         var f = gates.Slice(n, n);
         var g = gates.Slice(2 * n, n);
         var o = gates.Slice(3 * n, n);
-        float clip = _layer.Clip;
 
         if (peep is not null) TensorPrimitives.MultiplyAdd(peep.AsSpan(0, n), c, i, i);
         RecurrentLayer.ClipInPlace(i, clip);
