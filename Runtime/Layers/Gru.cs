@@ -95,14 +95,7 @@ internal sealed class Gru : IOperator
 
         for (int d = 0; d < _layer.Directions; d++)
         {
-            if (weights.IsInt8)
-            {
-                if (rows > 0) _gemv!.MultiplyInt8Dequantize(weights.WQ![d], xq, weights.InputSize, xScales, rows, weights.Bias[d], proj, gh, accumulate: false);
-            }
-            else
-            {
-                RecurrentLayer.ProjectInputs(xs, rows, weights.WT![d], weights.Bias[d], weights.InputSize, proj);
-            }
+            RecurrentLayer.ProjectDirection(weights, _gemv, d, xs, xq, xScales, rows, proj, gh);
             var rbN = weights.RecurrentBias?[d];
             var fAct = _activations[2 * d];
             var gAct = _activations[2 * d + 1];

@@ -288,6 +288,24 @@ internal sealed class RecurrentLayer
     /// proj[row, :] = bias + X[row, :] W^T for every row of X (all time steps, all batch rows): one
     /// matrix product up front, so the time loop only adds the recurrent part.
     /// </summary>
+    /// <summary>
+    /// W x_t + b for every (time step, batch row) of direction <paramref name="d"/> into <paramref name="proj"/>
+    /// (rows x gates*hidden): one int8 small-batch product over <paramref name="xq"/> (X quantized once per call,
+    /// one scale per row) when the weights are int8, else the fp32 product over <paramref name="x"/>.
+    /// </summary>
+    public static void ProjectDirection(RecurrentWeights weights, Gemv? gemv, int d, ReadOnlySpan<float> x, ReadOnlySpan<sbyte> xq,
+        ReadOnlySpan<float> xScales, int rows, Span<float> proj, int gateWidth)
+    {
+        if (weights.IsInt8)
+        {
+            if (rows > 0) gemv!.MultiplyInt8Dequantize(weights.WQ![d], xq, weights.InputSize, xScales, rows, weights.Bias[d], proj, gateWidth, accumulate: false);
+        }
+        else
+        {
+            ProjectInputs(x, rows, weights.WT![d], weights.Bias[d], weights.InputSize, proj);
+        }
+    }
+
     public static void ProjectInputs(ReadOnlySpan<float> x, int rows, ReadOnlySpan<float> wT, ReadOnlySpan<float> bias, int inputSize, Span<float> proj)
     {
         int width = bias.Length;
