@@ -18,8 +18,9 @@ namespace Edge.Perf;
 /// <item><term>neondot</term><description>EDGE_ISA=neondot, everything on (Cortex-A76: Pi 5)</description></item>
 /// </list>
 /// The base job is <c>EDGE_BENCH_JOB</c>: <c>dry</c> (one call: does it run), <c>short</c>, <c>final</c> (the
-/// docs/benchmarks.md run: 3 warm-up and 15 measured iterations of about 100 ms each per benchmark, so ~95
-/// benchmarks finish in about ten minutes on 2 shared cores; the median and P95 columns show the spread)
+/// docs/benchmarks.md run: BenchmarkDotNet's own warm-up (until stable: tiered compilation and dynamic PGO have
+/// to promote the hot methods first), then 15 measured iterations of about 100 ms; ~95 benchmarks take about
+/// five minutes on 2 shared cores, and the median and P95 columns show the spread)
 /// or unset (BenchmarkDotNet's default, which picks the counts itself).
 /// </summary>
 public class IsaJobsConfig : ManualConfig
@@ -36,7 +37,7 @@ public class IsaJobsConfig : ManualConfig
     {
         "dry" => Job.Dry,
         "short" => Job.ShortRun,
-        "final" => Job.Default.WithWarmupCount(3).WithIterationCount(15).WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(100)).WithLaunchCount(1),
+        "final" => Job.Default.WithIterationCount(15).WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(100)).WithLaunchCount(1),
         _ => Job.Default,
     };
 

@@ -10,7 +10,7 @@ namespace Edge.Perf;
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(PeerJobConfig))]
-public class OnnxRuntimeBenchmarks
+public class OnnxRuntimeBenchmarks : IDisposable
 {
     private InferenceSession _session = null!;
     private RunOptions _run = null!;
@@ -60,12 +60,20 @@ public class OnnxRuntimeBenchmarks
     [Benchmark(Description = "ONNX Runtime")]
     public void Run() => _session.Run(_run, _inputNames, _inputs, _outputNames, _outputs);
 
+    public void Dispose()
+    {
+        Cleanup();
+        GC.SuppressFinalize(this);
+    }
+
     [GlobalCleanup]
     public void Cleanup()
     {
+        if (_session is null) return;
         foreach (var v in _inputs) v.Dispose();
         foreach (var v in _outputs) v.Dispose();
         _run.Dispose();
         _session.Dispose();
+        _session = null!;
     }
 }

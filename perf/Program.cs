@@ -1,5 +1,8 @@
 using BenchmarkDotNet.Running;
 
 // dotnet run -c Release --project perf -- --filter '*'          (EDGE_BENCH_JOB=dry|short|final: see IsaJobsConfig)
+// dotnet run -c Release --project perf -- --per-call [--json FILE] [--calls N]   (see PerCall)
 // docs/benchmarks.md has the commands that produced its tables.
+if (args.Length > 0 && args[0] == "--per-call") return Edge.Perf.PerCall.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Edge.Perf.ModelBenchmarks).Assembly).Run(args);
+return 0;

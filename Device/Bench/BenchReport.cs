@@ -8,8 +8,8 @@ namespace Edge.Device.Bench;
 /// <summary>
 /// Text and HTML renderings of bench results: one result (what `edge bench` prints), and two or more side by
 /// side (`edge bench --compare`). A comparison has one row per (file, ISA run), in the order given; the ratio
-/// column is the row's batch-1 step median divided by the first row's (the first file's first run): above 1 is
-/// slower than the first, below 1 faster.
+/// column is the row's batch-1 step median divided by the baseline's: the first file's best path (the one a
+/// session picks by itself on that machine; its first run if none is marked). Above 1 is slower, below 1 faster.
 /// </summary>
 public static class BenchReport
 {
@@ -24,6 +24,18 @@ public static class BenchReport
         ArgumentNullException.ThrowIfNull(files);
         return files.SelectMany(f => f.Result.Runs.Select(r => new Row(f.Label, f.Result, r))).ToList();
     }
+
+    /// <summary>The row every ratio divides by: the first file's best path, else its first run.</summary>
+    public static Row Baseline(IReadOnlyList<Row> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var first = rows[0].Result;
+        return rows.FirstOrDefault(r => ReferenceEquals(r.Result, first) && r.Run.Best) ?? rows[0];
+    }
+
+    /// <summary>"AMD EPYC", or "cortex-a76 (emulated)" for a qemu run.</summary>
+    private static string CpuLabel(BenchResult r) =>
+        r.Emulated == "yes" ? $"{r.Machine["emulated_cpu"]?.ToString() ?? r.Machine["architecture"]?.ToString() ?? "?"} (emulated)" : Short(r.CpuModel, 28);
 
     /// <summary>Short labels: file names, or the paths where two files share a name.</summary>
     public static List<(string Label, BenchResult Result)> Load(IReadOnlyList<string> paths)
@@ -73,19 +85,20 @@ public static class BenchReport
     {
         var rows = Rows(files);
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"edge bench --compare: {files.Count} files, {rows.Count} runs; ratio = step median / first row's ({rows[0].Label} {rows[0].Run.Isa}); > 1 is slower");
+        var baseRow = Baseline(rows);
+        sb.AppendLine(CultureInfo.InvariantCulture, $"edge bench --compare: {files.Count} files, {rows.Count} runs; ratio = step median / {baseRow.Label} {baseRow.Run.Isa}'s (the first file's best path); > 1 is slower");
         for (int i = 0; i < files.Count; i++)
             sb.AppendLine(CultureInfo.InvariantCulture, $"  [{i + 1}] {files[i].Label}: {files[i].Result.Model.File}, {MachineLine(files[i].Result)}");
         var table = new List<string[]>
         {
             new[] { "file", "cpu", "model", "isa", "execution", "step median us", "p99 us", "mean us", "forecasts/s", "alloc B/step", "stream push us", "ratio" },
         };
-        double baseline = rows[0].Run.Step.MedianUs;
+        double baseline = baseRow.Run.Step.MedianUs;
         foreach (var row in rows)
         {
             table.Add(
             [
-                row.Label, Short(row.Result.CpuModel, 28) + (row.Emulated == "yes" ? " (emulated)" : ""), row.Result.Model.File,
+                row.Label, CpuLabel(row.Result), row.Result.Model.File,
                 row.Run.Isa, row.Run.Execution,
                 F(row.Run.Step.MedianUs), F(row.Run.Step.P99Us), F(row.Run.Step.MeanUs),
                 BenchJson.Format(row.Run.ThroughputPerSecond, "0"), BenchJson.Format(row.Run.AllocatedBytesPerStep, "0.##"),
@@ -176,7 +189,8 @@ public static class BenchReport
                       "td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}td.n{text-align:right;font-variant-numeric:tabular-nums}" +
                       "th{background:#f3f3f3}.emu{color:#a33}.note{color:#555;font-size:13px}</style></head><body>");
         sb.AppendLine("<h1>edge bench comparison</h1>");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"<p>Ratio = batch-1 step median / first row's ({E(rows[0].Label)}, {E(rows[0].Run.Isa)}); above 1 is slower.</p>");
+        var baseRow = Baseline(rows);
+        sb.AppendLine(CultureInfo.InvariantCulture, $"<p>Ratio = batch-1 step median / that of {E(baseRow.Label)} {E(baseRow.Run.Isa)} (the first file's best path); above 1 is slower.</p>");
         sb.AppendLine("<h2>Machines</h2><table><tr><th>file</th><th>model</th><th>cpu</th><th>board</th><th>cores</th><th>MHz</th><th>arch</th><th>os</th><th>.NET</th><th>Edge</th><th>emulated</th><th>created</th></tr>");
         foreach (var (label, r) in files)
         {
@@ -189,7 +203,7 @@ public static class BenchReport
         }
         sb.AppendLine("</table>");
         sb.AppendLine("<h2>Results</h2><table><tr><th>file</th><th>isa</th><th>execution</th><th>step median µs</th><th>p99 µs</th><th>min µs</th><th>mean µs</th><th>forecast µs (batch)</th><th>forecasts/s</th><th>alloc B/step</th><th>stream push µs</th><th>ratio</th></tr>");
-        double baseline = rows[0].Run.Step.MedianUs;
+        double baseline = baseRow.Run.Step.MedianUs;
         foreach (var row in rows)
         {
             var s = row.Run.Step;

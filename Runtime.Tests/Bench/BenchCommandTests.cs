@@ -174,6 +174,22 @@ public sealed class BenchCommandTests
     }
 
     [TestMethod]
+    public void BatchAndTimeAxesOfTheInputs()
+    {
+        var g = new Graph { Name = "cells" };
+        g.Inputs.Add(new ValueInfo("x", DataType.Float32, [-1, -1, 8]));
+        g.Inputs.Add(new ValueInfo("h0", DataType.Float32, [1, -1, 200]));
+        var shapes = BenchRunner.InputShapes(g, batch: 4, timeSteps: 7, "m.edge");
+        CollectionAssert.AreEqual(new[] { 4, 7, 8 }, shapes[0]);
+        CollectionAssert.AreEqual(new[] { 1, 4, 200 }, shapes[1], "an ONNX state's batch is its axis 1");
+
+        var fixedBatch = new Graph { Name = "fixed" };
+        fixedBatch.Inputs.Add(new ValueInfo("x", DataType.Float32, [1, -1, 3]));
+        CollectionAssert.AreEqual(new[] { 1, 7, 3 }, BenchRunner.InputShapes(fixedBatch, 1, 7, "m.edge")[0], "no dynamic axis 0: the dynamic axis is time");
+        Assert.ThrowsExactly<EdgeException>(() => BenchRunner.InputShapes(fixedBatch, 2, 7, "m.edge"));
+    }
+
+    [TestMethod]
     public void OnePathByName()
     {
         var doc = Bench(s_fp32, "--isa", "scalar");

@@ -88,6 +88,29 @@ public sealed class CompareTests
     }
 
     [TestMethod]
+    public void BaselineIsTheFirstFilesBestPath()
+    {
+        string dir = TestPaths.NewTempDir();
+        string a = Path.Combine(dir, "x64-all.json"), b = Path.Combine(dir, "pi5.json");
+        // x64 --isa all: scalar (not best) at 400 us first, then avx2 (best) at 40 us.
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(ResultJson("x64", "AMD EPYC", "avx2", 40, "no"))!.AsObject();
+        var runs = doc["runs"]!.AsArray();
+        var scalar = System.Text.Json.Nodes.JsonNode.Parse(runs[0]!.ToJsonString())!.AsObject();
+        scalar["isa"] = "scalar";
+        scalar["best"] = false;
+        scalar["step"]!["median_us"] = 400.0;
+        runs.Insert(0, scalar);
+        File.WriteAllText(a, doc.ToJsonString());
+        File.WriteAllText(b, ResultJson("arm64", "Cortex-A76", "neondot", 100, "no"));
+        var text = BenchReport.Compare(BenchReport.LoadForCompare([a, b]));
+        var lines = text.Split('\n');
+        Assert.EndsWith(" 10.00", lines.Single(l => l.StartsWith("x64-all.json", StringComparison.Ordinal) && l.Contains("scalar", StringComparison.Ordinal)).TrimEnd());
+        Assert.EndsWith(" 1.00", lines.Single(l => l.StartsWith("x64-all.json", StringComparison.Ordinal) && l.Contains("avx2", StringComparison.Ordinal)).TrimEnd());
+        Assert.EndsWith(" 2.50", lines.Single(l => l.StartsWith("pi5.json", StringComparison.Ordinal)).TrimEnd());
+        StringAssert.Contains(text, "x64-all.json avx2's (the first file's best path)");
+    }
+
+    [TestMethod]
     public void DifferentModelsAreNoted()
     {
         string dir = TestPaths.NewTempDir();

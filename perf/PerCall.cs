@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Edge.Runtime;
+using Edge.Runtime.Execution;
+using Edge.Runtime.Kernels;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Edge.Perf;
+
+/// <summary>
+/// <c>dotnet run -c Release --project perf -- --per-call [--json FILE] [--calls N]</c>: Edge (fp32 and int8, every
+/// kernel path in-process through <see cref="Edge.Runtime.Execution.SessionOptions.Isa"/>) and ONNX Runtime (same settings as
+/// <see cref="OnnxRuntimeBenchmarks"/>) on the <see cref="BenchModels"/> cases, every call timed on its own,
+/// engines interleaved case by case.
+/// <para>Why next to BenchmarkDotNet: BenchmarkDotNet reports per-iteration means, and on a shared machine a
+/// scheduler time slice (~4 ms, another process's turn on the core) lands inside some iterations; at 100-500 µs
+/// per call that moves a mean by several times while the per-call median does not move. The median of single
+/// calls is the figure this table compares; p90 shows the spread. BenchmarkDotNet stays the source for the
+/// per-ISA runtime switches (DOTNET_EnableAVX2=0 ...) and MemoryDiagnoser.</para>
+/// </summary>
+public static class PerCall
+{
+    public static int Run(string[] args)
+    {
+        string? json = null;
+        int calls = 2000;
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--json" && i + 1 < args.Length) json = args[++i];
+            else if (args[i] == "--calls" && i + 1 < args.Length) calls = int.Parse(args[++i], CultureInfo.InvariantCulture);
+        }
+        var results = new JsonArray();
+        var table = new StringBuilder();
+        var isas = IsaSelector.Supported;
+        table.Append("| case |");
+        foreach (var p in new[] { "fp32", "int8" })
+            foreach (var isa in isas) table.Append(CultureInfo.InvariantCulture, $" Edge {p} {IsaSelector.Name(isa)} |");
+        table.AppendLine(" ONNX Runtime fp32 |");
+        table.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---|", 2 * isas.Count + 1)));
+        foreach (var @case in BenchModels.Cases)
+        {
+            var (model, steps, _) = BenchModels.Parse(@case);
+            int n = steps == 1 ? calls : Math.Max(calls / 5, 200);
+            table.Append(CultureInfo.InvariantCulture, $"| {@case} |");
+            foreach (var precision in new[] { "fp32", "int8" })
+            {
+                var blob = EdgeModel.Load(BenchModels.Edge(model, precision));
+                foreach (var isa in isas)
+                {
+                    var runner = blob.CreateSession(new Edge.Runtime.Execution.SessionOptions { Isa = isa }).CreateRunner();
+                    int seed = 1;
+                    foreach (var (name, shape) in BenchModels.Inputs(@case))
+                        BenchModels.Fill(runner.Input(runner.InputIndex(name), shape).Span<float>(), seed++);
+                    int count = isa == Isa.Scalar ? Math.Max(n / 10, 50) : n;
+                    var (median, p10, p90) = Time(runner.Invoke, count);
+                    table.Append(CultureInfo.InvariantCulture, $" {Fmt(median)} [{Fmt(p10)}..{Fmt(p90)}] |");
+                    results.Add((JsonNode)new JsonObject
+                    {
+                        ["case"] = @case, ["engine"] = "edge", ["precision"] = precision, ["isa"] = IsaSelector.Name(isa),
+                        ["calls"] = count, ["median_us"] = Math.Round(median, 3), ["p10_us"] = Math.Round(p10, 3), ["p90_us"] = Math.Round(p90, 3),
+                    });
+                }
+            }
+            using (var ort = new OnnxRuntimeBenchmarks { Case = @case })
+            {
+                ort.Setup();
+                var (median, p10, p90) = Time(ort.Run, n);
+                table.AppendLine(CultureInfo.InvariantCulture, $" {Fmt(median)} [{Fmt(p10)}..{Fmt(p90)}] |");
+                results.Add((JsonNode)new JsonObject
+                {
+                    ["case"] = @case, ["engine"] = "onnxruntime", ["precision"] = "fp32", ["isa"] = null,
+                    ["calls"] = n, ["median_us"] = Math.Round(median, 3), ["p10_us"] = Math.Round(p10, 3), ["p90_us"] = Math.Round(p90, 3),
+                });
+            }
+        }
+        Console.WriteLine("per call, microseconds: median [p10..p90]");
+        Console.Write(table);
+        if (json is not null)
+        {
+            var doc = new JsonObject
+            {
+                ["tool"] = "perf --per-call",
+                ["created_utc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                ["dotnet"] = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
+                ["results"] = results,
+            };
+            File.WriteAllText(json, doc.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+            Console.WriteLine($"wrote {json}");
+        }
+        return 0;
+    }
+
+    /// <summary>Warm-up (at least 1 s, so tiered compilation and dynamic PGO have finished), then <paramref name="count"/> timed calls.</summary>
+    private static (double Median, double P10, double P90) Time(Action call, int count)
+    {
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 50 || Stopwatch.GetElapsedTime(start) < TimeSpan.FromSeconds(1); i++) call();
+        var us = new double[count];
+        for (int i = 0; i < count; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            call();
+            us[i] = (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency;
+        }
+        Array.Sort(us);
+        double Rank(double q) => us[Math.Clamp((int)Math.Ceiling(q * count) - 1, 0, count - 1)];
+        return (Rank(0.5), Rank(0.1), Rank(0.9));
+    }
+
+    private static string Fmt(double us) => us >= 1000 ? us.ToString("#,0", CultureInfo.InvariantCulture) : us >= 10 ? us.ToString("0.0", CultureInfo.InvariantCulture) : us.ToString("0.00", CultureInfo.InvariantCulture);
+}
