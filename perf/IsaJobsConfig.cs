@@ -19,8 +19,9 @@ namespace Edge.Perf;
 /// </list>
 /// The base job is <c>EDGE_BENCH_JOB</c>: <c>dry</c> (one call: does it run), <c>short</c>, <c>final</c> (the
 /// docs/benchmarks.md run: BenchmarkDotNet's own warm-up (until stable: tiered compilation and dynamic PGO have
-/// to promote the hot methods first), then 15 measured iterations of about 100 ms; ~95 benchmarks take about
-/// five minutes on 2 shared cores, and the median and P95 columns show the spread)
+/// to promote the hot methods first), then 10 measured iterations of the default 500 ms; 100 ms iterations gave
+/// Edge's 50-step calls 4-9x spreads between processes that 500 ms iterations do not show, see
+/// docs/benchmarks.md)
 /// or unset (BenchmarkDotNet's default, which picks the counts itself).
 /// </summary>
 public class IsaJobsConfig : ManualConfig
@@ -37,7 +38,7 @@ public class IsaJobsConfig : ManualConfig
     {
         "dry" => Job.Dry,
         "short" => Job.ShortRun,
-        "final" => Job.Default.WithIterationCount(15).WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(100)).WithLaunchCount(1),
+        "final" => Job.Default.WithIterationCount(10).WithLaunchCount(1),
         _ => Job.Default,
     };
 
