@@ -42,6 +42,9 @@ Other actions (instead of a deploy):
   --rollback             switch back to the previous release and restart
   --status               current and previous release, service state, recent log
   --uninstall            stop and remove the service and /opt/edge (keeps the edge user, /var/lib/edge)
+  --bench                run `edge bench --isa all` on the Pi (the deployed binary and model, or --binary
+                         and --model), bring the JSON back next to a run of the same model here, and
+                         print the comparison (tools/bench-on-pi.sh; docs/benchmarks.md)
 
 Connection and mode:
   --port N               ssh port (default 22)
@@ -71,7 +74,7 @@ info() { printf '    %s\n' "$*"; }
 model="" config="" target=arm64 binary=${EDGE_DEPLOY_BINARY:-} keep=3 health_timeout=120
 health_pattern='"forecast":\[|forecasts=[1-9]' groups_override="" port=22 identity="" dry_run=0 action=deploy
 no_systemd=${EDGE_DEPLOY_NO_SYSTEMD:-0} dest=""
-ssh_extra=()
+ssh_extra=() ssh_extra_raw=()
 
 need_arg() { [[ $# -ge 2 && -n "$2" ]] || usage_error "$1 needs a value"; }
 while (($#)); do
@@ -86,12 +89,13 @@ while (($#)); do
     --groups) need_arg "$@"; groups_override=$2; shift ;;
     --port) need_arg "$@"; port=$2; shift ;;
     --identity) need_arg "$@"; identity=$2; shift ;;
-    --ssh-option) need_arg "$@"; ssh_extra+=(-o "$2"); shift ;;
+    --ssh-option) need_arg "$@"; ssh_extra+=(-o "$2"); ssh_extra_raw+=(--ssh-option "$2"); shift ;;
     --dry-run) dry_run=1 ;;
     --no-systemd) no_systemd=1 ;;
     --rollback) action=rollback ;;
     --status) action=status ;;
     --uninstall) action=uninstall ;;
+    --bench) action=bench ;;
     -h | --help) usage; exit 0 ;;
     -*) usage_error "unknown option $1" ;;
     *)
@@ -118,6 +122,16 @@ case "$target" in
   pi5) ilc_isa="armv8.2-a,dotprod" cpu_features="asimddp" ;;
   *) usage_error "--target '$target' is not one of pi3, pi4, pi5, arm64" ;;
 esac
+
+# ---------------------------------------------------------------- bench
+if [[ "$action" == bench ]]; then
+  bench_args=(--port "$port")
+  [[ -n "$identity" ]] && bench_args+=(--identity "$identity")
+  [[ -n "$model" ]] && bench_args+=(--model "$model")
+  [[ -n "$binary" ]] && bench_args+=(--binary "$binary")
+  ((dry_run)) && bench_args+=(--dry-run)
+  exec "$(dirname "$0")/tools/bench-on-pi.sh" "${bench_args[@]}" "${ssh_extra_raw[@]}" "$dest"
+fi
 
 # ---------------------------------------------------------------- ssh
 ssh_cmd=(ssh -p "$port" -o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=15 -o ServerAliveCountMax=4)
