@@ -11,10 +11,19 @@ public sealed class KernelApiTests
         Assert.AreEqual(8 * 16, PackedInt8Matrix.PackedLength(1, 1));
         Assert.AreEqual(16L * 208, PackedInt8Matrix.PackedLength(9, 200));
         Assert.AreEqual(800L * 208, PackedInt8Matrix.PackedLength(800, 200));
-        Assert.AreEqual(0, PackedInt8Matrix.OffsetOf(0, 0, 5));
-        Assert.AreEqual(4 + 1, PackedInt8Matrix.OffsetOf(1, 1, 5));
-        Assert.AreEqual(32 + 2 * 4 + 1, PackedInt8Matrix.OffsetOf(2, 5, 5));   // second k group
-        Assert.AreEqual(16 * 8 + 3, PackedInt8Matrix.OffsetOf(8, 3, 5));      // second row block (K padded to 16)
+        // One block (rows 0-7), K = 5 padded to 16: k-octets of 64 bytes follow each other.
+        Assert.AreEqual(0, PackedInt8Matrix.OffsetOf(0, 0, 8, 5));
+        Assert.AreEqual(4 + 1, PackedInt8Matrix.OffsetOf(1, 1, 8, 5));
+        Assert.AreEqual(32 + 2 * 4 + 1, PackedInt8Matrix.OffsetOf(2, 5, 8, 5));     // second k group of octet 0
+        // Two blocks (16 rows) form one group: octet 0 of block 0, octet 0 of block 1, octet 1 of block 0, ...
+        Assert.AreEqual(64 + 3, PackedInt8Matrix.OffsetOf(8, 3, 16, 5));             // block 1, octet 0
+        Assert.AreEqual(128 + 32 + 2 * 4 + 1, PackedInt8Matrix.OffsetOf(2, 13, 16, 5)); // block 0, octet 1, group 1
+        Assert.AreEqual(128 + 64 + 7 * 4, PackedInt8Matrix.OffsetOf(15, 8, 16, 5));  // block 1, octet 1
+        // 40 rows, K 200 (208): blocks 0-3 are a group of four (256 bytes per octet), block 4 a group of its own.
+        Assert.AreEqual(3 * 64 + 256 * 2 + 32 + 4 + 1, PackedInt8Matrix.OffsetOf(25, 21, 40, 200));
+        Assert.AreEqual(4L * 8 * 208 + 64 * 2 + 5 * 4 + 1, PackedInt8Matrix.OffsetOf(37, 17, 40, 200));
+        Assert.AreEqual(((nint)4 * 8 * 208, (nint)64), PackedInt8Matrix.BlockAddress(4, 5, 208));
+        Assert.AreEqual(((nint)2 * 64, (nint)256), PackedInt8Matrix.BlockAddress(2, 5, 208));
 
         var rng = new Random(3);
         var q = KernelReference.RandomInt8(rng, 13 * 21);
@@ -31,7 +40,7 @@ public sealed class KernelApiTests
         CollectionAssert.AreEqual(p.RowSums.ToArray(), again.RowSums.ToArray());
         Assert.ThrowsExactly<EdgeException>(() => PackedInt8Matrix.FromPacked(new sbyte[p.Data.Length - 1], new float[13], 13, 21));
         var dirty = p.Data.ToArray();
-        dirty[PackedInt8Matrix.OffsetOf(2, 21, 21)] = 1; // padding column
+        dirty[PackedInt8Matrix.OffsetOf(2, 21, 13, 21)] = 1; // padding column
         Assert.ThrowsExactly<EdgeException>(() => PackedInt8Matrix.FromPacked(dirty, new float[13], 13, 21));
         var bad = (sbyte[])q.Clone();
         bad[5] = -128;

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Edge.Runtime.Kernels;
 
-// qs8-gemv 8x4c4 avx2 (vpmaddubsw + vpmaddwd, sign trick) and f32-gemv 4x8 avx2 (Vector256).
+// qs8-gemv 8x4c4 (grouped) avx2 (vpmaddubsw + vpmaddwd, sign trick) and f32-gemv 4x8 avx2 (Vector256).
 public sealed partial class Gemv
 {
     /// <summary>
@@ -25,16 +25,17 @@ public sealed partial class Gemv
         ref int yRef = ref MemoryMarshal.GetReference(y);
         for (int blk = blockStart; blk < blockEnd; blk++)
         {
-            ref sbyte wb = ref Unsafe.Add(ref wRef, (nint)blk * kp * tile);
+            var (start, octetStride) = PackedInt8Matrix.BlockAddress(blk, w.RowBlocks, kp);
+            ref sbyte wb = ref Unsafe.Add(ref wRef, start);
             nint outRow = (blk - blockStart) * tile;
             int valid = Math.Min(tile, w.Rows - blk * tile);
             int b = 0;
-            if (nb < 4 && blk + 4 <= blockEnd && (blk + 4) * tile <= w.Rows)
+            if (nb < 4 && blk % PackedInt8Matrix.GroupBlocks == 0 && blk + 4 <= blockEnd && (blk + 4) * tile <= w.Rows)
             {
-                // Small batch: four row blocks share each pair of activation broadcasts.
+                // Small batch: the four row blocks of a group share each pair of activation broadcasts.
                 for (; b < nb; b++)
                 {
-                    Dot1x4Avx2(ref wb, (nuint)kp * tile, ref Unsafe.Add(ref xs, b * kp), ref Unsafe.Add(ref xa, b * kp), kp,
+                    Dot1x4Avx2(ref wb, ref Unsafe.Add(ref xs, b * kp), ref Unsafe.Add(ref xa, b * kp), kp,
                         out var r0, out var r1, out var r2, out var r3);
                     StoreBlock(r0, ref yRef, b * yStride + outRow, tile);
                     StoreBlock(r1, ref yRef, b * yStride + outRow + tile, tile);
@@ -46,7 +47,7 @@ public sealed partial class Gemv
             }
             for (; b + 4 <= nb; b += 4)
             {
-                Dot4Avx2(ref wb, ref Unsafe.Add(ref xs, b * kp), ref Unsafe.Add(ref xa, b * kp), kp,
+                Dot4Avx2(ref wb, (nuint)octetStride, ref Unsafe.Add(ref xs, b * kp), ref Unsafe.Add(ref xa, b * kp), kp,
                     out var a0, out var a1, out var a2, out var a3);
                 StoreBlock(a0, ref yRef, b * yStride + outRow, valid);
                 StoreBlock(a1, ref yRef, (b + 1) * yStride + outRow, valid);
@@ -54,7 +55,7 @@ public sealed partial class Gemv
                 StoreBlock(a3, ref yRef, (b + 3) * yStride + outRow, valid);
             }
             for (; b < nb; b++)
-                StoreBlock(Dot1Avx2(ref wb, ref Unsafe.Add(ref xs, b * kp), ref Unsafe.Add(ref xa, b * kp), kp), ref yRef, b * yStride + outRow, valid);
+                StoreBlock(Dot1Avx2(ref wb, (nuint)octetStride, ref Unsafe.Add(ref xs, b * kp), ref Unsafe.Add(ref xa, b * kp), kp), ref yRef, b * yStride + outRow, valid);
         }
     }
 
@@ -69,7 +70,6 @@ public sealed partial class Gemv
         ref float scales, float xScale, ref float bias, bool hasBias, ref float y, bool accumulate)
     {
         const int tile = PackedInt8Matrix.TileRows;
-        nuint bb = (nuint)kp * tile;
         var xsc = Vector256.Create(xScale);
         int blocks = PackedInt8Matrix.BlockCount(rows);
         int blk = 0;
@@ -83,15 +83,15 @@ public sealed partial class Gemv
                 var x1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xs, k + 4))).AsSByte();
                 var u0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xa, k))).AsByte();
                 var u1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xa, k + 4))).AsByte();
-                ref sbyte wk = ref Unsafe.Add(ref w, k * 8);
+                ref sbyte wk = ref Unsafe.Add(ref w, k * 32); // k-octet k / 8 of the group: 4 blocks x 64 bytes
                 a0 = MaddAvx2(a0, Vector256.LoadUnsafe(ref wk), x0, u0);
                 a1 = MaddAvx2(a1, Vector256.LoadUnsafe(ref wk, 32), x1, u1);
-                b0 = MaddAvx2(b0, Vector256.LoadUnsafe(ref wk, bb), x0, u0);
-                b1 = MaddAvx2(b1, Vector256.LoadUnsafe(ref wk, bb + 32), x1, u1);
-                c0 = MaddAvx2(c0, Vector256.LoadUnsafe(ref wk, 2 * bb), x0, u0);
-                c1 = MaddAvx2(c1, Vector256.LoadUnsafe(ref wk, 2 * bb + 32), x1, u1);
-                d0 = MaddAvx2(d0, Vector256.LoadUnsafe(ref wk, 3 * bb), x0, u0);
-                d1 = MaddAvx2(d1, Vector256.LoadUnsafe(ref wk, 3 * bb + 32), x1, u1);
+                b0 = MaddAvx2(b0, Vector256.LoadUnsafe(ref wk, 64), x0, u0);
+                b1 = MaddAvx2(b1, Vector256.LoadUnsafe(ref wk, 96), x1, u1);
+                c0 = MaddAvx2(c0, Vector256.LoadUnsafe(ref wk, 128), x0, u0);
+                c1 = MaddAvx2(c1, Vector256.LoadUnsafe(ref wk, 160), x1, u1);
+                d0 = MaddAvx2(d0, Vector256.LoadUnsafe(ref wk, 192), x0, u0);
+                d1 = MaddAvx2(d1, Vector256.LoadUnsafe(ref wk, 224), x1, u1);
             }
             nint o = blk * tile;
             DequantizeBlock(a0 + a1, ref scales, xsc, ref bias, hasBias, ref y, o, tile, accumulate);
@@ -102,7 +102,8 @@ public sealed partial class Gemv
         for (; blk < blocks; blk++)
         {
             nint o = blk * tile;
-            var acc = Dot1Avx2(ref Unsafe.Add(ref wRef, (nint)blk * kp * tile), ref xs, ref xa, kp);
+            var (start, octetStride) = PackedInt8Matrix.BlockAddress(blk, blocks, kp);
+            var acc = Dot1Avx2(ref Unsafe.Add(ref wRef, start), (nuint)octetStride, ref xs, ref xa, kp);
             DequantizeBlock(acc, ref scales, xsc, ref bias, hasBias, ref y, o, Math.Min(tile, rows - blk * tile), accumulate);
         }
     }
@@ -116,16 +117,20 @@ public sealed partial class Gemv
         return Avx2.Add(acc, Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One));
     }
 
-    /// <summary>One batch item: four accumulators over alternating k groups hide the multiply latency.</summary>
-    private static Vector256<int> Dot1Avx2(ref sbyte w, ref byte xs, ref byte xa, int kp)
+    /// <summary>
+    /// One batch item, one block (k-octets <paramref name="octetStride"/> bytes apart): four accumulators over
+    /// alternating k groups hide the multiply latency.
+    /// </summary>
+    private static Vector256<int> Dot1Avx2(ref sbyte w, nuint octetStride, ref byte xs, ref byte xa, int kp)
     {
         Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (nuint k = 0; k < (nuint)kp; k += 16)
+        nuint at = 0;
+        for (nuint k = 0; k < (nuint)kp; k += 16, at += 2 * octetStride)
         {
-            a0 = StepAvx2(a0, Vector256.LoadUnsafe(ref w, k * 8), ref xs, ref xa, k);
-            a1 = StepAvx2(a1, Vector256.LoadUnsafe(ref w, k * 8 + 32), ref xs, ref xa, k + 4);
-            a2 = StepAvx2(a2, Vector256.LoadUnsafe(ref w, k * 8 + 64), ref xs, ref xa, k + 8);
-            a3 = StepAvx2(a3, Vector256.LoadUnsafe(ref w, k * 8 + 96), ref xs, ref xa, k + 12);
+            a0 = StepAvx2(a0, Vector256.LoadUnsafe(ref w, at), ref xs, ref xa, k);
+            a1 = StepAvx2(a1, Vector256.LoadUnsafe(ref w, at + 32), ref xs, ref xa, k + 4);
+            a2 = StepAvx2(a2, Vector256.LoadUnsafe(ref w, at + octetStride), ref xs, ref xa, k + 8);
+            a3 = StepAvx2(a3, Vector256.LoadUnsafe(ref w, at + octetStride + 32), ref xs, ref xa, k + 12);
         }
         return (a0 + a1) + (a2 + a3);
     }
@@ -134,8 +139,8 @@ public sealed partial class Gemv
     private static Vector256<int> MaddAvx2(Vector256<int> acc, Vector256<sbyte> wv, Vector256<sbyte> xb, Vector256<byte> ab) =>
         Avx2.Add(acc, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(ab, Avx2.Sign(wv, xb)), Vector256<short>.One));
 
-    /// <summary>One batch item, four consecutive row blocks (blockBytes apart): the broadcasts are shared.</summary>
-    private static void Dot1x4Avx2(ref sbyte w, nuint blockBytes, ref byte xs, ref byte xa, int kp,
+    /// <summary>One batch item, the four row blocks of a group (<paramref name="w"/> at its start): the broadcasts are shared.</summary>
+    private static void Dot1x4Avx2(ref sbyte w, ref byte xs, ref byte xa, int kp,
         out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3)
     {
         Vector256<int> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
@@ -145,15 +150,15 @@ public sealed partial class Gemv
             var x1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xs, k + 4))).AsSByte();
             var u0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xa, k))).AsByte();
             var u1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xa, k + 4))).AsByte();
-            ref sbyte wk = ref Unsafe.Add(ref w, k * 8);
+            ref sbyte wk = ref Unsafe.Add(ref w, k * 32);
             a0 = MaddAvx2(a0, Vector256.LoadUnsafe(ref wk), x0, u0);
             a1 = MaddAvx2(a1, Vector256.LoadUnsafe(ref wk, 32), x1, u1);
-            b0 = MaddAvx2(b0, Vector256.LoadUnsafe(ref wk, blockBytes), x0, u0);
-            b1 = MaddAvx2(b1, Vector256.LoadUnsafe(ref wk, blockBytes + 32), x1, u1);
-            c0 = MaddAvx2(c0, Vector256.LoadUnsafe(ref wk, 2 * blockBytes), x0, u0);
-            c1 = MaddAvx2(c1, Vector256.LoadUnsafe(ref wk, 2 * blockBytes + 32), x1, u1);
-            d0 = MaddAvx2(d0, Vector256.LoadUnsafe(ref wk, 3 * blockBytes), x0, u0);
-            d1 = MaddAvx2(d1, Vector256.LoadUnsafe(ref wk, 3 * blockBytes + 32), x1, u1);
+            b0 = MaddAvx2(b0, Vector256.LoadUnsafe(ref wk, 64), x0, u0);
+            b1 = MaddAvx2(b1, Vector256.LoadUnsafe(ref wk, 96), x1, u1);
+            c0 = MaddAvx2(c0, Vector256.LoadUnsafe(ref wk, 128), x0, u0);
+            c1 = MaddAvx2(c1, Vector256.LoadUnsafe(ref wk, 160), x1, u1);
+            d0 = MaddAvx2(d0, Vector256.LoadUnsafe(ref wk, 192), x0, u0);
+            d1 = MaddAvx2(d1, Vector256.LoadUnsafe(ref wk, 224), x1, u1);
         }
         r0 = a0 + a1;
         r1 = b0 + b1;
@@ -161,19 +166,25 @@ public sealed partial class Gemv
         r3 = d0 + d1;
     }
 
-    /// <summary>Four batch items share each weight load; their accumulators are the independent chains.</summary>
-    private static void Dot4Avx2(ref sbyte w, ref byte xs, ref byte xa, int kp,
+    /// <summary>Four batch items share each weight load (one block, k-octets <paramref name="octetStride"/> apart); their accumulators are the independent chains.</summary>
+    private static void Dot4Avx2(ref sbyte w, nuint octetStride, ref byte xs, ref byte xa, int kp,
         out Vector256<int> a0, out Vector256<int> a1, out Vector256<int> a2, out Vector256<int> a3)
     {
         a0 = a1 = a2 = a3 = default;
         nuint s = (nuint)kp;
-        for (nuint k = 0; k < s; k += 4)
+        nuint at = 0;
+        for (nuint k = 0; k < s; k += 8, at += octetStride)
         {
-            var wv = Vector256.LoadUnsafe(ref w, k * 8);
+            var wv = Vector256.LoadUnsafe(ref w, at);
             a0 = StepAvx2(a0, wv, ref xs, ref xa, k);
             a1 = StepAvx2(a1, wv, ref xs, ref xa, k + s);
             a2 = StepAvx2(a2, wv, ref xs, ref xa, k + 2 * s);
             a3 = StepAvx2(a3, wv, ref xs, ref xa, k + 3 * s);
+            wv = Vector256.LoadUnsafe(ref w, at + 32);
+            a0 = StepAvx2(a0, wv, ref xs, ref xa, k + 4);
+            a1 = StepAvx2(a1, wv, ref xs, ref xa, k + 4 + s);
+            a2 = StepAvx2(a2, wv, ref xs, ref xa, k + 4 + 2 * s);
+            a3 = StepAvx2(a3, wv, ref xs, ref xa, k + 4 + 3 * s);
         }
     }
 

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Edge.Runtime.Kernels;
 
-// qs8-gemv 8x4c4 avxvnni (vpdpbusd, +128 offset) and f32-gemv 4x16 avx512f (Vector512).
+// qs8-gemv 8x4c4 (grouped) avxvnni (vpdpbusd, +128 offset) and f32-gemv 4x16 avx512f (Vector512).
 // .NET 10 has no Avx512Vnni class: vpdpbusd is reachable only as AvxVnni (VEX, ymm), so the int8 product runs
 // 8 rows per instruction while fp32 and activation quantization use 512-bit vectors (see Isa.Avx512Vnni).
 public sealed partial class Gemv
@@ -31,17 +31,18 @@ public sealed partial class Gemv
         }
         for (int blk = blockStart; blk < blockEnd; blk++)
         {
-            ref sbyte wb = ref Unsafe.Add(ref wRef, (nint)blk * kp * tile);
+            var (start, octetStride) = PackedInt8Matrix.BlockAddress(blk, w.RowBlocks, kp);
+            ref sbyte wb = ref Unsafe.Add(ref wRef, start);
             var correction = Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(blk * tile)), 7);
             nint outRow = (blk - blockStart) * tile;
             int valid = Math.Min(tile, w.Rows - blk * tile);
             int b = 0;
-            if (nb < 4 && blk + 4 <= blockEnd && (blk + 4) * tile <= w.Rows)
+            if (nb < 4 && blk % PackedInt8Matrix.GroupBlocks == 0 && blk + 4 <= blockEnd && (blk + 4) * tile <= w.Rows)
             {
-                // Small batch: four row blocks share each activation broadcast (fewer loads per vpdpbusd).
+                // Small batch: the four row blocks of a group share each activation broadcast (fewer loads per vpdpbusd).
                 for (; b < nb; b++)
                 {
-                    Dot1x4Vnni(ref wb, (nuint)kp * tile, ref Unsafe.Add(ref xu, b * kp), kp, out var r0, out var r1, out var r2, out var r3);
+                    Dot1x4Vnni(ref wb, ref Unsafe.Add(ref xu, b * kp), kp, out var r0, out var r1, out var r2, out var r3);
                     StoreBlock(r0 - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(blk * tile)), 7), ref yRef, b * yStride + outRow, tile);
                     StoreBlock(r1 - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)((blk + 1) * tile)), 7), ref yRef, b * yStride + outRow + tile, tile);
                     StoreBlock(r2 - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)((blk + 2) * tile)), 7), ref yRef, b * yStride + outRow + 2 * tile, tile);
@@ -52,14 +53,14 @@ public sealed partial class Gemv
             }
             for (; b + 4 <= nb; b += 4)
             {
-                Dot4Vnni(ref wb, ref Unsafe.Add(ref xu, b * kp), kp, out var a0, out var a1, out var a2, out var a3);
+                Dot4Vnni(ref wb, (nuint)octetStride, ref Unsafe.Add(ref xu, b * kp), kp, out var a0, out var a1, out var a2, out var a3);
                 StoreBlock(a0 - correction, ref yRef, b * yStride + outRow, valid);
                 StoreBlock(a1 - correction, ref yRef, (b + 1) * yStride + outRow, valid);
                 StoreBlock(a2 - correction, ref yRef, (b + 2) * yStride + outRow, valid);
                 StoreBlock(a3 - correction, ref yRef, (b + 3) * yStride + outRow, valid);
             }
             for (; b < nb; b++)
-                StoreBlock(Dot1Vnni(ref wb, ref Unsafe.Add(ref xu, b * kp), kp) - correction, ref yRef, b * yStride + outRow, valid);
+                StoreBlock(Dot1Vnni(ref wb, (nuint)octetStride, ref Unsafe.Add(ref xu, b * kp), kp) - correction, ref yRef, b * yStride + outRow, valid);
         }
     }
 
@@ -72,9 +73,9 @@ public sealed partial class Gemv
     private static void Int8Avx512VnniBatch1(ref sbyte wRef, ref int sums, ref byte xu, int kp, int rows, int blockStart, int blockEnd, ref int y)
     {
         const int tile = PackedInt8Matrix.TileRows;
-        nuint bb = (nuint)kp * tile;
+        int blocks = PackedInt8Matrix.BlockCount(rows);
         int blk = blockStart;
-        for (; blk + 4 <= blockEnd && (blk + 4) * tile <= rows; blk += 4)
+        for (; blk % PackedInt8Matrix.GroupBlocks == 0 && blk + 4 <= blockEnd && (blk + 4) * tile <= rows; blk += 4)
         {
             ref sbyte w = ref Unsafe.Add(ref wRef, (nint)blk * kp * tile);
             Vector256<int> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
@@ -82,11 +83,11 @@ public sealed partial class Gemv
             {
                 var x0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k))).AsByte();
                 var x1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k + 4))).AsByte();
-                ref sbyte wk = ref Unsafe.Add(ref w, k * 8);
+                ref sbyte wk = ref Unsafe.Add(ref w, k * 32); // k-octet k / 8 of the group: 4 blocks x 64 bytes
                 var wa = Vector512.LoadUnsafe(ref wk);
-                var wb = Vector512.LoadUnsafe(ref wk, bb);
-                var wc = Vector512.LoadUnsafe(ref wk, 2 * bb);
-                var wd = Vector512.LoadUnsafe(ref wk, 3 * bb);
+                var wb = Vector512.LoadUnsafe(ref wk, 64);
+                var wc = Vector512.LoadUnsafe(ref wk, 128);
+                var wd = Vector512.LoadUnsafe(ref wk, 192);
                 a0 = AvxVnni.MultiplyWideningAndAdd(a0, x0, wa.GetLower());
                 a1 = AvxVnni.MultiplyWideningAndAdd(a1, x1, wa.GetUpper());
                 b0 = AvxVnni.MultiplyWideningAndAdd(b0, x0, wb.GetLower());
@@ -104,7 +105,8 @@ public sealed partial class Gemv
         }
         for (; blk < blockEnd; blk++)
         {
-            var acc = Dot1Vnni(ref Unsafe.Add(ref wRef, (nint)blk * kp * tile), ref xu, kp)
+            var (start, octetStride) = PackedInt8Matrix.BlockAddress(blk, blocks, kp);
+            var acc = Dot1Vnni(ref Unsafe.Add(ref wRef, start), (nuint)octetStride, ref xu, kp)
                 - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(blk * tile)), 7);
             StoreBlock(acc, ref y, (blk - blockStart) * tile, Math.Min(tile, rows - blk * tile));
         }
@@ -119,7 +121,6 @@ public sealed partial class Gemv
         ref float scales, float xScale, ref float bias, bool hasBias, ref float y, bool accumulate)
     {
         const int tile = PackedInt8Matrix.TileRows;
-        nuint bb = (nuint)kp * tile;
         var xs = Vector256.Create(xScale);
         int blocks = PackedInt8Matrix.BlockCount(rows);
         int blk = 0;
@@ -131,11 +132,11 @@ public sealed partial class Gemv
             {
                 var x0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k))).AsByte();
                 var x1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k + 4))).AsByte();
-                ref sbyte wk = ref Unsafe.Add(ref w, k * 8);
+                ref sbyte wk = ref Unsafe.Add(ref w, k * 32); // k-octet k / 8 of the group: 4 blocks x 64 bytes
                 var wa = Vector512.LoadUnsafe(ref wk);
-                var wb = Vector512.LoadUnsafe(ref wk, bb);
-                var wc = Vector512.LoadUnsafe(ref wk, 2 * bb);
-                var wd = Vector512.LoadUnsafe(ref wk, 3 * bb);
+                var wb = Vector512.LoadUnsafe(ref wk, 64);
+                var wc = Vector512.LoadUnsafe(ref wk, 128);
+                var wd = Vector512.LoadUnsafe(ref wk, 192);
                 a0 = AvxVnni.MultiplyWideningAndAdd(a0, x0, wa.GetLower());
                 a1 = AvxVnni.MultiplyWideningAndAdd(a1, x1, wa.GetUpper());
                 b0 = AvxVnni.MultiplyWideningAndAdd(b0, x0, wb.GetLower());
@@ -154,7 +155,8 @@ public sealed partial class Gemv
         for (; blk < blocks; blk++)
         {
             nint o = blk * tile;
-            var acc = Dot1Vnni(ref Unsafe.Add(ref wRef, (nint)blk * kp * tile), ref xu, kp) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)o), 7);
+            var (start, octetStride) = PackedInt8Matrix.BlockAddress(blk, blocks, kp);
+            var acc = Dot1Vnni(ref Unsafe.Add(ref wRef, start), (nuint)octetStride, ref xu, kp) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)o), 7);
             DequantizeBlock(acc, ref scales, xs, ref bias, hasBias, ref y, o, Math.Min(tile, rows - blk * tile), accumulate);
         }
     }
@@ -163,26 +165,27 @@ public sealed partial class Gemv
     private static Vector256<int> StepVnni(Vector256<int> acc, Vector256<sbyte> wv, ref byte xu, nuint k) =>
         AvxVnni.MultiplyWideningAndAdd(acc, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k))).AsByte(), wv);
 
-    private static Vector256<int> Dot1Vnni(ref sbyte w, ref byte xu, int kp)
+    /// <summary>One batch item, one block (k-octets <paramref name="octetStride"/> bytes apart), four accumulators.</summary>
+    private static Vector256<int> Dot1Vnni(ref sbyte w, nuint octetStride, ref byte xu, int kp)
     {
         Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (nuint k = 0; k < (nuint)kp; k += 16)
+        nuint at = 0;
+        for (nuint k = 0; k < (nuint)kp; k += 16, at += 2 * octetStride)
         {
-            a0 = StepVnni(a0, Vector256.LoadUnsafe(ref w, k * 8), ref xu, k);
-            a1 = StepVnni(a1, Vector256.LoadUnsafe(ref w, k * 8 + 32), ref xu, k + 4);
-            a2 = StepVnni(a2, Vector256.LoadUnsafe(ref w, k * 8 + 64), ref xu, k + 8);
-            a3 = StepVnni(a3, Vector256.LoadUnsafe(ref w, k * 8 + 96), ref xu, k + 12);
+            a0 = StepVnni(a0, Vector256.LoadUnsafe(ref w, at), ref xu, k);
+            a1 = StepVnni(a1, Vector256.LoadUnsafe(ref w, at + 32), ref xu, k + 4);
+            a2 = StepVnni(a2, Vector256.LoadUnsafe(ref w, at + octetStride), ref xu, k + 8);
+            a3 = StepVnni(a3, Vector256.LoadUnsafe(ref w, at + octetStride + 32), ref xu, k + 12);
         }
         return (a0 + a1) + (a2 + a3);
     }
 
     /// <summary>
-    /// One batch item, four consecutive row blocks (blockBytes apart): 8 independent accumulators. The weights
-    /// are read 64 bytes (two k groups of a block) per 512-bit load, which moves more bytes per load from L2
-    /// than 256-bit loads; the lower and upper halves feed vpdpbusd against the broadcasts of x[k..k+3] and
-    /// x[k+4..k+7].
+    /// One batch item, the four row blocks of a group (<paramref name="w"/> at its start): 8 independent
+    /// accumulators. The weights are read 64 bytes (a k-octet of a block) per 512-bit load from one sequential
+    /// stream; the lower and upper halves feed vpdpbusd against the broadcasts of x[k..k+3] and x[k+4..k+7].
     /// </summary>
-    private static void Dot1x4Vnni(ref sbyte w, nuint blockBytes, ref byte xu, int kp,
+    private static void Dot1x4Vnni(ref sbyte w, ref byte xu, int kp,
         out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3)
     {
         Vector256<int> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
@@ -190,11 +193,11 @@ public sealed partial class Gemv
         {
             var x0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k))).AsByte();
             var x1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k + 4))).AsByte();
-            ref sbyte wk = ref Unsafe.Add(ref w, k * 8);
+            ref sbyte wk = ref Unsafe.Add(ref w, k * 32);
             var wa = Vector512.LoadUnsafe(ref wk);
-            var wb = Vector512.LoadUnsafe(ref wk, blockBytes);
-            var wc = Vector512.LoadUnsafe(ref wk, 2 * blockBytes);
-            var wd = Vector512.LoadUnsafe(ref wk, 3 * blockBytes);
+            var wb = Vector512.LoadUnsafe(ref wk, 64);
+            var wc = Vector512.LoadUnsafe(ref wk, 128);
+            var wd = Vector512.LoadUnsafe(ref wk, 192);
             a0 = AvxVnni.MultiplyWideningAndAdd(a0, x0, wa.GetLower());
             a1 = AvxVnni.MultiplyWideningAndAdd(a1, x1, wa.GetUpper());
             b0 = AvxVnni.MultiplyWideningAndAdd(b0, x0, wb.GetLower());
@@ -210,18 +213,25 @@ public sealed partial class Gemv
         r3 = d0 + d1;
     }
 
-    private static void Dot4Vnni(ref sbyte w, ref byte xu, int kp,
+    /// <summary>Four batch items share each weight load (one block, k-octets <paramref name="octetStride"/> apart).</summary>
+    private static void Dot4Vnni(ref sbyte w, nuint octetStride, ref byte xu, int kp,
         out Vector256<int> a0, out Vector256<int> a1, out Vector256<int> a2, out Vector256<int> a3)
     {
         a0 = a1 = a2 = a3 = default;
         nuint s = (nuint)kp;
-        for (nuint k = 0; k < s; k += 4)
+        nuint at = 0;
+        for (nuint k = 0; k < s; k += 8, at += octetStride)
         {
-            var wv = Vector256.LoadUnsafe(ref w, k * 8);
+            var wv = Vector256.LoadUnsafe(ref w, at);
             a0 = StepVnni(a0, wv, ref xu, k);
             a1 = StepVnni(a1, wv, ref xu, k + s);
             a2 = StepVnni(a2, wv, ref xu, k + 2 * s);
             a3 = StepVnni(a3, wv, ref xu, k + 3 * s);
+            wv = Vector256.LoadUnsafe(ref w, at + 32);
+            a0 = StepVnni(a0, wv, ref xu, k + 4);
+            a1 = StepVnni(a1, wv, ref xu, k + 4 + s);
+            a2 = StepVnni(a2, wv, ref xu, k + 4 + 2 * s);
+            a3 = StepVnni(a3, wv, ref xu, k + 4 + 3 * s);
         }
     }
 

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.Arm;
 
 namespace Edge.Runtime.Kernels;
 
-// qs8-gemv 8x4c4 neon (smull/smlal + sadalp) and f32-gemv 4x4 neon (Vector128).
+// qs8-gemv 8x4c4 (grouped) neon (smull/smlal + sadalp) and f32-gemv 4x4 neon (Vector128).
 public sealed partial class Gemv
 {
     /// <summary>
@@ -24,21 +24,23 @@ public sealed partial class Gemv
         ref int yRef = ref MemoryMarshal.GetReference(y);
         for (int blk = blockStart; blk < blockEnd; blk++)
         {
-            ref sbyte wb = ref Unsafe.Add(ref wRef, (nint)blk * kp * tile);
+            var (start, octetStride) = PackedInt8Matrix.BlockAddress(blk, w.RowBlocks, kp);
+            ref sbyte wb = ref Unsafe.Add(ref wRef, start);
             nint outRow = (blk - blockStart) * tile;
             int valid = Math.Min(tile, w.Rows - blk * tile);
             for (int b = 0; b < nb; b++)
             {
                 ref sbyte x = ref Unsafe.Add(ref xs, b * kp);
                 Vector128<int> a01 = default, a23 = default, a45 = default, a67 = default;
-                for (nuint k = 0; k < (nuint)kp; k += 8)
+                nuint at = 0;
+                for (nuint k = 0; k < (nuint)kp; k += 8, at += (nuint)octetStride)
                 {
                     var x0 = Vector128.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref x, k)))).AsSByte();
                     var x1 = Vector128.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref x, k + 4)))).AsSByte();
-                    var w0a = Vector128.LoadUnsafe(ref wb, k * 8);      // rows 0-3, k group k/4
-                    var w0b = Vector128.LoadUnsafe(ref wb, k * 8 + 16); // rows 4-7
-                    var w1a = Vector128.LoadUnsafe(ref wb, k * 8 + 32); // rows 0-3, next group
-                    var w1b = Vector128.LoadUnsafe(ref wb, k * 8 + 48);
+                    var w0a = Vector128.LoadUnsafe(ref wb, at);      // rows 0-3, k group k/4
+                    var w0b = Vector128.LoadUnsafe(ref wb, at + 16); // rows 4-7
+                    var w1a = Vector128.LoadUnsafe(ref wb, at + 32); // rows 0-3, next group
+                    var w1b = Vector128.LoadUnsafe(ref wb, at + 48);
                     var x0l = x0.GetLower();
                     var x1l = x1.GetLower();
                     a01 = AdvSimd.AddPairwiseWideningAndAdd(a01, AdvSimd.MultiplyWideningLowerAndAdd(AdvSimd.MultiplyWideningLower(w0a.GetLower(), x0l), w1a.GetLower(), x1l));

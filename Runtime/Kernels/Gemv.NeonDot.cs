@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.Arm;
 
 namespace Edge.Runtime.Kernels;
 
-// qs8-gemv 8x4c4 neondot (sdot by element). fp32 uses the NEON Vector128 kernel.
+// qs8-gemv 8x4c4 (grouped) neondot (sdot by element). fp32 uses the NEON Vector128 kernel.
 public sealed partial class Gemv
 {
     /// <summary>
@@ -22,25 +22,27 @@ public sealed partial class Gemv
         ref int yRef = ref MemoryMarshal.GetReference(y);
         for (int blk = blockStart; blk < blockEnd; blk++)
         {
-            ref sbyte wb = ref Unsafe.Add(ref wRef, (nint)blk * kp * tile);
+            var (start, octetStride) = PackedInt8Matrix.BlockAddress(blk, w.RowBlocks, kp);
+            ref sbyte wb = ref Unsafe.Add(ref wRef, start);
             nint outRow = (blk - blockStart) * tile;
             int valid = Math.Min(tile, w.Rows - blk * tile);
             for (int b = 0; b < nb; b++)
             {
                 ref sbyte x = ref Unsafe.Add(ref xs, b * kp);
                 Vector128<int> lo0 = default, hi0 = default, lo1 = default, hi1 = default;
-                for (nuint k = 0; k < (nuint)kp; k += 16)
+                nuint at = 0;
+                for (nuint k = 0; k < (nuint)kp; k += 16, at += 2 * (nuint)octetStride)
                 {
                     var xv = Vector128.LoadUnsafe(ref x, k);
-                    nuint at = k * 8;
+                    nuint at2 = at + (nuint)octetStride; // the next k-octet
                     lo0 = Dp.DotProductBySelectedQuadruplet(lo0, Vector128.LoadUnsafe(ref wb, at), xv, 0);
                     hi0 = Dp.DotProductBySelectedQuadruplet(hi0, Vector128.LoadUnsafe(ref wb, at + 16), xv, 0);
                     lo1 = Dp.DotProductBySelectedQuadruplet(lo1, Vector128.LoadUnsafe(ref wb, at + 32), xv, 1);
                     hi1 = Dp.DotProductBySelectedQuadruplet(hi1, Vector128.LoadUnsafe(ref wb, at + 48), xv, 1);
-                    lo0 = Dp.DotProductBySelectedQuadruplet(lo0, Vector128.LoadUnsafe(ref wb, at + 64), xv, 2);
-                    hi0 = Dp.DotProductBySelectedQuadruplet(hi0, Vector128.LoadUnsafe(ref wb, at + 80), xv, 2);
-                    lo1 = Dp.DotProductBySelectedQuadruplet(lo1, Vector128.LoadUnsafe(ref wb, at + 96), xv, 3);
-                    hi1 = Dp.DotProductBySelectedQuadruplet(hi1, Vector128.LoadUnsafe(ref wb, at + 112), xv, 3);
+                    lo0 = Dp.DotProductBySelectedQuadruplet(lo0, Vector128.LoadUnsafe(ref wb, at2), xv, 2);
+                    hi0 = Dp.DotProductBySelectedQuadruplet(hi0, Vector128.LoadUnsafe(ref wb, at2 + 16), xv, 2);
+                    lo1 = Dp.DotProductBySelectedQuadruplet(lo1, Vector128.LoadUnsafe(ref wb, at2 + 32), xv, 3);
+                    hi1 = Dp.DotProductBySelectedQuadruplet(hi1, Vector128.LoadUnsafe(ref wb, at2 + 48), xv, 3);
                 }
                 StoreBlock(lo0 + lo1, hi0 + hi1, ref yRef, b * yStride + outRow, valid);
             }

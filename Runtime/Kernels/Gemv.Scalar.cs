@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Edge.Runtime.Kernels;
 
-// qs8-gemv 8x4c4 scalar and f32-gemv scalar: the specification. Plain loops over the packed layout; every
+// qs8-gemv 8x4c4 (grouped) scalar and f32-gemv scalar: the specification. Plain loops over the packed layout; every
 // other path's int32 accumulators must equal these bit for bit.
 public sealed partial class Gemv
 {
@@ -10,7 +10,6 @@ public sealed partial class Gemv
     {
         var data = w.Data;
         int kp = w.PaddedCols;
-        int groups = kp / PackedInt8Matrix.KGroup;
         const int tile = PackedInt8Matrix.TileRows;
         int rowStart = blockStart * tile;
         int rowEnd = Math.Min(w.Rows, blockEnd * tile);
@@ -19,12 +18,14 @@ public sealed partial class Gemv
             var x = MemoryMarshal.Cast<byte, sbyte>(xp.Slice(b * kp, kp));
             for (int r = rowStart; r < rowEnd; r++)
             {
+                var (start, octetStride) = PackedInt8Matrix.BlockAddress(r / tile, w.RowBlocks, kp);
                 int acc = 0;
-                for (int g = 0; g < groups; g++)
+                for (int k = 0; k < kp; k++)
                 {
-                    int at = ((r / tile) * groups + g) * (tile * PackedInt8Matrix.KGroup) + (r % tile) * PackedInt8Matrix.KGroup;
-                    for (int j = 0; j < PackedInt8Matrix.KGroup; j++)
-                        acc += data[at + j] * x[g * PackedInt8Matrix.KGroup + j];
+                    // k-octet k / 8, k group (k / 4) % 2 within it, row r % 8, byte k % 4 (PackedInt8Matrix).
+                    long at = start + (long)(k / 8) * octetStride + (k % 8 / PackedInt8Matrix.KGroup) * (tile * PackedInt8Matrix.KGroup)
+                        + (r % tile) * PackedInt8Matrix.KGroup + k % PackedInt8Matrix.KGroup;
+                    acc += data[(int)at] * x[k];
                 }
                 y[b * yStride + r - rowStart] = acc;
             }

@@ -6,17 +6,25 @@ namespace Edge.Runtime.Kernels;
 /// <para>Quantization (ARCHITECTURE.md): per row r, scale_r = max|W[r, :]| / 127, q = round-half-even(w * (127 / max|W[r, :]|))
 /// clamped to [-127, 127], zero point 0; an all-zero row has scale 0 and q = 0. -128 never occurs, so every
 /// kernel may negate a weight (the AVX2 sign trick) without overflow.</para>
-/// <para>Layout ("8x4c4", as XNNPACK's packed GEMM weights): rows in blocks of <see cref="TileRows"/> = 8
-/// (the last block zero-padded), K zero-padded to a multiple of <see cref="KAlign"/> = 16. Within a block,
-/// for each group of 4 consecutive k the 8 rows' 4 bytes follow each other:
+/// <para>Layout ("8x4c4", as XNNPACK's packed GEMM weights, with row blocks interleaved in groups of four):
+/// rows in blocks of <see cref="TileRows"/> = 8 (the last block zero-padded), K zero-padded to a multiple of
+/// <see cref="KAlign"/> = 16. Within a block, for each group of 4 consecutive k the 8 rows' 4 bytes follow each
+/// other (32 bytes: a Vector256 of 8 int32 lanes, one per row, for vpmaddubsw+vpmaddwd / vpdpbusd against a
+/// broadcast of x[4g..4g+3]; two 16-byte loads feed NEON sdot / smull+sadalp for rows 0-3 and 4-7), and two
+/// such groups make a 64-byte k-octet (k = 8o .. 8o+7). Consecutive blocks form groups of
+/// <see cref="GroupBlocks"/> = 4 (the last group holds the 1-3 blocks left over); within a group of n blocks
+/// the k-octets of its blocks alternate:
 /// <code>
-///   block rb, k group g (k = 4g .. 4g+3):  32 bytes at (rb * PaddedCols / 4 + g) * 32
-///   [ r0k0 r0k1 r0k2 r0k3 | r1k0 .. r1k3 | ... | r7k0 .. r7k3 ]
+///   group of blocks 4j .. 4j+n-1, starting at byte 4j * PaddedCols * 8:
+///   [ octet 0 of block 4j | octet 0 of block 4j+1 | .. | octet 0 of 4j+n-1 ][ octet 1 of block 4j | .. ] ..
+///   octet (64 bytes) = [ r0k0 r0k1 r0k2 r0k3 | r1k0 .. | ... | r7k0 .. r7k3 ] [ the same for k+4 .. k+7 ]
 /// </code>
-/// So one 32-byte load is a Vector256 of 8 int32 lanes (one per row) for vpmaddubsw+vpmaddwd / vpdpbusd
-/// against a broadcast of x[4g..4g+3], and two 16-byte loads feed NEON sdot / smull+sadalp for rows 0-3
-/// and 4-7; no horizontal reduction is needed at the end. K is padded to 16 (not just 4) so the kernels'
-/// inner loops run whole 16-k steps with no remainder; the padding multiplies zeros.</para>
+/// So a kernel working on four blocks at once (32 rows, the recurrent step's tile) reads one sequential stream
+/// of 256 bytes per 8 k, which the hardware prefetchers follow at full L2 bandwidth where four streams
+/// <c>PaddedCols * 8</c> bytes apart did not (measured: 0.90 vs 1.1-1.3 µs for the 800 x 200 LSTM matrix
+/// with AVX-VNNI); a kernel working on one block steps <see cref="BlockAddress"/>'s stride per k-octet.
+/// K is padded to 16 (not just 8) so the kernels' inner loops run whole 16-k steps with no remainder; the
+/// padding multiplies zeros.</para>
 /// <para>Row sums (Σ_k q[r, k]) serve the VNNI path, which feeds x + 128 as unsigned bytes and subtracts
 /// 128 · Σ_k q[r, k].</para>
 /// </summary>
@@ -28,6 +36,10 @@ public sealed class PackedInt8Matrix
     public const int KGroup = 4;
     /// <summary>K is padded to a multiple of this.</summary>
     public const int KAlign = 16;
+    /// <summary>Row blocks per interleaved group (the last group may hold fewer).</summary>
+    public const int GroupBlocks = 4;
+    /// <summary>Bytes of one block's k-octet (8 rows x 8 k).</summary>
+    public const int OctetBytes = TileRows * 8;
     /// <summary>
     /// Largest K: 65536 · 255 · 127 &lt; 2^31, so int32 accumulators cannot overflow on any path (the VNNI
     /// path's offset activations reach 255).
@@ -74,11 +86,23 @@ public sealed class PackedInt8Matrix
         return (long)BlockCount(rows) * TileRows * PadCols(cols);
     }
 
-    /// <summary>Offset of q[r, k] in <see cref="Data"/>.</summary>
-    public static long OffsetOf(int r, int k, int cols)
+    /// <summary>
+    /// Where block <paramref name="block"/> of a matrix with <paramref name="blocks"/> row blocks and
+    /// <paramref name="paddedCols"/> padded columns starts (its k-octet 0), and the byte stride between its
+    /// consecutive k-octets (64 times the size of its group).
+    /// </summary>
+    public static (nint Start, nint OctetStride) BlockAddress(int block, int blocks, int paddedCols)
     {
-        int kp = PadCols(cols);
-        return ((long)(r / TileRows) * (kp / KGroup) + k / KGroup) * (TileRows * KGroup) + r % TileRows * KGroup + k % KGroup;
+        int first = block - block % GroupBlocks;
+        int n = Math.Min(GroupBlocks, blocks - first);
+        return ((nint)first * paddedCols * TileRows + (block - first) * OctetBytes, n * OctetBytes);
+    }
+
+    /// <summary>Offset of q[r, k] in <see cref="Data"/> for a rows x cols matrix.</summary>
+    public static long OffsetOf(int r, int k, int rows, int cols)
+    {
+        var (start, stride) = BlockAddress(r / TileRows, BlockCount(rows), PadCols(cols));
+        return start + (long)(k / 8) * stride + (k % 8 / KGroup) * (TileRows * KGroup) + r % TileRows * KGroup + k % KGroup;
     }
 
     /// <summary>q[r, k] (for tests and inspection; kernels read <see cref="Data"/>).</summary>
@@ -88,7 +112,7 @@ public sealed class PackedInt8Matrix
         {
             if ((uint)r >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(r));
             if ((uint)k >= (uint)Cols) throw new ArgumentOutOfRangeException(nameof(k));
-            return _data[OffsetOf(r, k, Cols)];
+            return _data[OffsetOf(r, k, Rows, Cols)];
         }
     }
 
@@ -151,7 +175,7 @@ public sealed class PackedInt8Matrix
             {
                 sbyte v = row[k];
                 if (v == sbyte.MinValue) throw new EdgeException($"row {r}, column {k}: weight -128 is outside the symmetric range [-127, 127]");
-                data[OffsetOf(r, k, cols)] = v;
+                data[OffsetOf(r, k, rows, cols)] = v;
                 sum += v;
             }
             sums[r] = sum;
@@ -184,7 +208,7 @@ public sealed class PackedInt8Matrix
             int sum = 0;
             for (int k = 0; k < kp; k++)
             {
-                sbyte v = data[OffsetOf(r, k, cols)];
+                sbyte v = data[OffsetOf(r, k, rows, cols)];
                 if (r >= rows || k >= cols)
                 {
                     if (v != 0) throw new EdgeException($"packed int8 matrix {rows} x {cols}: padding at row {r}, column {k} is {v}, not 0");
