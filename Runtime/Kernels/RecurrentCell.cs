@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Edge.Runtime.Kernels;
 
@@ -32,6 +34,128 @@ public static class RecurrentCell
         TensorPrimitives.MultiplyAdd(i, g, c, c);
         TensorPrimitives.Tanh(c, g); // g is spent: reuse it for tanh(c')
         TensorPrimitives.Multiply(o, g, h);
+    }
+
+    /// <summary>
+    /// The int8 LSTM cell in one pass (the default cell: sigmoid, tanh, tanh, no peepholes or clipping): for
+    /// each gate row, pre = proj + (float)acc · rowScale · hScale (proj = W x + biases, acc = R h in int32 from
+    /// <see cref="Gemv.MultiplyInt8"/>; with an empty <paramref name="acc"/> pre = proj, a zero initial state);
+    /// then i, f, o = σ, g = tanh (<see cref="GateMath"/>), c' = i·g + f·c, h' = o·tanh(c'). Gate order
+    /// [i | f | g | o] (4H). The same operations in the same order per element on every path: scalar for
+    /// <see cref="Isa.Scalar"/>, 16 lanes for AVX-512, 8 for AVX2, 4 on arm64, bit-identical results. c and h are updated in place.
+    /// </summary>
+    public static void LstmInt8(Isa isa, ReadOnlySpan<float> proj, ReadOnlySpan<int> acc, ReadOnlySpan<float> rowScales, float hScale,
+        Span<float> c, Span<float> h)
+    {
+        int n = h.Length;
+        if (c.Length != n) throw new ArgumentException($"c holds {c.Length} values, h {n}", nameof(c));
+        if (proj.Length < 4 * n) throw new ArgumentException($"proj holds {proj.Length} values, 4 x hidden {n} = {4 * n} expected", nameof(proj));
+        bool recurrent = !acc.IsEmpty;
+        if (recurrent && (acc.Length < 4 * n || rowScales.Length < 4 * n))
+            throw new ArgumentException($"acc holds {acc.Length} values and rowScales {rowScales.Length}, 4 x hidden {n} = {4 * n} expected");
+        ref float p = ref MemoryMarshal.GetReference(proj);
+        ref int a = ref MemoryMarshal.GetReference(acc);
+        ref float s = ref MemoryMarshal.GetReference(rowScales);
+        ref float cr = ref MemoryMarshal.GetReference(c);
+        ref float hr = ref MemoryMarshal.GetReference(h);
+        // Two passes: c' and σ(o) (into h) first, then h = σ(o)·tanh(c'). Each element's work is a chain of
+        // about 60 dependent cycles (exp, then a division); splitting the cell keeps the chains per iteration
+        // short and independent, so they overlap instead of queueing.
+        // Widest vectors first, then narrower ones for the rest (the same operations at every width).
+        bool v512 = isa == Isa.Avx512Vnni && Vector512.IsHardwareAccelerated;
+        bool v256 = isa is Isa.Avx2 or Isa.Avx512Vnni && Vector256.IsHardwareAccelerated;
+        bool v128 = isa != Isa.Scalar && Vector128.IsHardwareAccelerated;
+        int j = 0;
+        if (v512)
+        {
+            var hs = Vector512.Create(hScale);
+            for (; j <= n - 16; j += 16)
+            {
+                var pi = Vector512.LoadUnsafe(ref p, (nuint)j);
+                var pf = Vector512.LoadUnsafe(ref p, (nuint)(n + j));
+                var pg = Vector512.LoadUnsafe(ref p, (nuint)(2 * n + j));
+                var po = Vector512.LoadUnsafe(ref p, (nuint)(3 * n + j));
+                if (recurrent)
+                {
+                    pi += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)j)) * Vector512.LoadUnsafe(ref s, (nuint)j) * hs;
+                    pf += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)(n + j))) * Vector512.LoadUnsafe(ref s, (nuint)(n + j)) * hs;
+                    pg += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector512.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
+                    po += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector512.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
+                }
+                (GateMath.Sigmoid(pi) * GateMath.Tanh(pg) + GateMath.Sigmoid(pf) * Vector512.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
+                GateMath.Sigmoid(po).StoreUnsafe(ref hr, (nuint)j);
+            }
+        }
+        if (v256)
+        {
+            var hs = Vector256.Create(hScale);
+            for (; j <= n - 8; j += 8)
+            {
+                var pi = Vector256.LoadUnsafe(ref p, (nuint)j);
+                var pf = Vector256.LoadUnsafe(ref p, (nuint)(n + j));
+                var pg = Vector256.LoadUnsafe(ref p, (nuint)(2 * n + j));
+                var po = Vector256.LoadUnsafe(ref p, (nuint)(3 * n + j));
+                if (recurrent)
+                {
+                    pi += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)j)) * Vector256.LoadUnsafe(ref s, (nuint)j) * hs;
+                    pf += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)(n + j))) * Vector256.LoadUnsafe(ref s, (nuint)(n + j)) * hs;
+                    pg += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector256.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
+                    po += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector256.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
+                }
+                (GateMath.Sigmoid(pi) * GateMath.Tanh(pg) + GateMath.Sigmoid(pf) * Vector256.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
+                GateMath.Sigmoid(po).StoreUnsafe(ref hr, (nuint)j);
+            }
+        }
+        if (v128)
+        {
+            var hs = Vector128.Create(hScale);
+            for (; j <= n - 4; j += 4)
+            {
+                var pi = Vector128.LoadUnsafe(ref p, (nuint)j);
+                var pf = Vector128.LoadUnsafe(ref p, (nuint)(n + j));
+                var pg = Vector128.LoadUnsafe(ref p, (nuint)(2 * n + j));
+                var po = Vector128.LoadUnsafe(ref p, (nuint)(3 * n + j));
+                if (recurrent)
+                {
+                    pi += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)j)) * Vector128.LoadUnsafe(ref s, (nuint)j) * hs;
+                    pf += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)(n + j))) * Vector128.LoadUnsafe(ref s, (nuint)(n + j)) * hs;
+                    pg += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector128.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
+                    po += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector128.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
+                }
+                (GateMath.Sigmoid(pi) * GateMath.Tanh(pg) + GateMath.Sigmoid(pf) * Vector128.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
+                GateMath.Sigmoid(po).StoreUnsafe(ref hr, (nuint)j);
+            }
+        }
+        for (; j < n; j++)
+        {
+            float pi = proj[j], pf = proj[n + j], pg = proj[2 * n + j], po = proj[3 * n + j];
+            if (recurrent)
+            {
+                pi += (float)acc[j] * rowScales[j] * hScale;
+                pf += (float)acc[n + j] * rowScales[n + j] * hScale;
+                pg += (float)acc[2 * n + j] * rowScales[2 * n + j] * hScale;
+                po += (float)acc[3 * n + j] * rowScales[3 * n + j] * hScale;
+            }
+            c[j] = GateMath.Sigmoid(pi) * GateMath.Tanh(pg) + GateMath.Sigmoid(pf) * c[j];
+            h[j] = GateMath.Sigmoid(po);
+        }
+        j = 0;
+        if (v512)
+        {
+            for (; j <= n - 16; j += 16)
+                (Vector512.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector512.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
+        }
+        if (v256)
+        {
+            for (; j <= n - 8; j += 8)
+                (Vector256.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector256.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
+        }
+        if (v128)
+        {
+            for (; j <= n - 4; j += 4)
+                (Vector128.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector128.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
+        }
+        for (; j < n; j++) h[j] *= GateMath.Tanh(c[j]);
     }
 
     /// <summary>

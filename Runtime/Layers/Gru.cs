@@ -59,7 +59,7 @@ internal sealed class Gru : IOperator
     }
 
     private RecurrentWeights Prepare(Tensor? w, Tensor? r, Tensor? b) =>
-        _layer.PrepareWeights(w, r, b, p: null, separateRecurrentBiasGate: _linearBeforeReset ? 2 : -1);
+        _layer.PrepareWeights(w, r, b, p: null, separateRecurrentBiasGate: _linearBeforeReset ? 2 : -1, splitRecurrentAtGate: _linearBeforeReset ? 0 : 2);
 
     public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
@@ -129,14 +129,14 @@ internal sealed class Gru : IOperator
     }
 
     /// <summary>linear_before_reset = 1 (PyTorch): n = g(x W_n^T + b_Wn + r * (h R_n^T + b_Rn)).</summary>
-    private void StepLinearBeforeReset(ReadOnlySpan<float> proj, float[] rT, float[] rbN, Span<float> gates, Span<float> h,
+    private void StepLinearBeforeReset(ReadOnlySpan<float> proj, PackedF32Matrix r, float[] rbN, Span<float> gates, Span<float> h,
         RecurrentActivation fAct, RecurrentActivation gAct)
     {
         int n = h.Length;
         // gates = [x-part of r and z (biases folded) | b_Rn], then += h R^T over all three gates at once.
         proj[..(2 * n)].CopyTo(gates);
         rbN.CopyTo(gates[(2 * n)..]);
-        RecurrentLayer.AddRecurrent(h, rT, 3 * n, 0, gates);
+        RecurrentLayer.AddRecurrent(h, r, 3 * n, 0, gates);
         GatesLinearBeforeReset(proj, gates, h, fAct, gAct);
     }
 
@@ -166,17 +166,17 @@ internal sealed class Gru : IOperator
     }
 
     /// <summary>linear_before_reset = 0 (ONNX default, Keras reset_after=False): n = g(x W_n^T + b_Wn + (r * h) R_n^T + b_Rn).</summary>
-    private void StepResetBeforeLinear(ReadOnlySpan<float> proj, float[] rT, Span<float> gates, Span<float> h, Span<float> rh,
+    private void StepResetBeforeLinear(ReadOnlySpan<float> proj, PackedF32Matrix r, Span<float> gates, Span<float> h, Span<float> rh,
         RecurrentActivation fAct, RecurrentActivation gAct)
     {
         int n = h.Length;
         proj.CopyTo(gates);
         var rz = gates[..(2 * n)];
-        RecurrentLayer.AddRecurrent(h, rT, 3 * n, 0, rz);
+        RecurrentLayer.AddRecurrent(h, r, 3 * n, 0, rz);
         RecurrentLayer.ClipInPlace(rz, _layer.Clip);
         fAct.Apply(rz);
         TensorPrimitives.Multiply(rz[..n], h, rh);
-        RecurrentLayer.AddRecurrent(rh, rT, 3 * n, 2 * n, gates.Slice(2 * n, n));
+        RecurrentLayer.AddRecurrent(rh, r, 3 * n, 2 * n, gates.Slice(2 * n, n));
         Finish(gates, h, gAct);
     }
 

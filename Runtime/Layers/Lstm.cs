@@ -85,12 +85,14 @@ internal sealed class Lstm : IOperator
         Span<float> hScale = stackalloc float[1];
         Span<sbyte> xq = default, hq = default;
         Span<float> xScales = default;
+        Span<int> acc = default;
         if (weights.IsInt8)
         {
             // X is quantized once for all directions: one scale per (time step, batch row) vector.
             xq = buffers.Scratch<sbyte>(7, rows * weights.InputSize);
             xScales = buffers.Scratch<float>(8, rows);
             hq = buffers.Scratch<sbyte>(9, hidden);
+            acc = buffers.Scratch<int>(10, gh);
             _xRange.QuantizeRows(_gemv!, xs, rows, weights.InputSize, xq, xScales);
         }
 
@@ -102,6 +104,7 @@ internal sealed class Lstm : IOperator
             var gAct = _activations[3 * d + 1];
             var hAct = _activations[3 * d + 2];
             bool reverse = _layer.IsReverse(d);
+            bool defaultCell = IsDefaultCell(peep, fAct, gAct, hAct);
             for (int b = 0; b < batch; b++)
             {
                 int stateAt = _layer.StateOffset(d, b, batch, hidden);
@@ -113,7 +116,23 @@ internal sealed class Lstm : IOperator
                 for (int s = 0; s < len; s++)
                 {
                     int t = reverse ? len - 1 - s : s;
-                    if (weights.IsInt8)
+                    if (weights.IsInt8 && defaultCell)
+                    {
+                        // R h in int32, then the whole cell in one pass (RecurrentCell.LstmInt8).
+                        var g = proj.Slice(_layer.XRow(t, b, seq, batch) * gh, gh);
+                        if (s > 0 || h0 is not null) // a zero initial state contributes nothing
+                        {
+                            float hs = staticH ? _gemv!.QuantizeActivations(h, hq, 1f) : _gemv!.QuantizeActivations(h, hq);
+                            var rq = weights.RQ![d];
+                            _gemv.MultiplyInt8(rq, hq, hidden, 1, acc, gh);
+                            RecurrentCell.LstmInt8(_gemv.Isa, g, acc, rq.RowScales, hs, c, h);
+                        }
+                        else
+                        {
+                            RecurrentCell.LstmInt8(_gemv!.Isa, g, default, default, 0f, c, h);
+                        }
+                    }
+                    else if (weights.IsInt8)
                     {
                         // The projection row is used once per direction: the gates accumulate in place.
                         var g = proj.Slice(_layer.XRow(t, b, seq, batch) * gh, gh);
@@ -142,6 +161,11 @@ internal sealed class Lstm : IOperator
         if (_layer.WantsOutput(2, outputs)) outputs[2] = yc;
     }
 
+    /// <summary>Sigmoid, tanh, tanh, no peepholes, clipping or coupled input-forget gate.</summary>
+    private bool IsDefaultCell(float[]? peep, RecurrentActivation fAct, RecurrentActivation gAct, RecurrentActivation hAct) =>
+        peep is null && !(_layer.Clip > 0f) && !_inputForget && fAct.Kind == RecurrentActivationKind.Sigmoid
+        && gAct.Kind == RecurrentActivationKind.Tanh && hAct.Kind == RecurrentActivationKind.Tanh;
+
     /// <summary>
     /// One cell update from the gate pre-activations [i, f, g, o] (input and recurrent parts and biases
     /// summed): updates c and h in place. Peepholes and clipping in ONNX Runtime's order: i and f see
@@ -151,8 +175,7 @@ internal sealed class Lstm : IOperator
         RecurrentActivation fAct, RecurrentActivation gAct, RecurrentActivation hAct)
     {
         float clip = _layer.Clip;
-        if (peep is null && !(clip > 0f) && !_inputForget && fAct.Kind == RecurrentActivationKind.Sigmoid
-            && gAct.Kind == RecurrentActivationKind.Tanh && hAct.Kind == RecurrentActivationKind.Tanh)
+        if (IsDefaultCell(peep, fAct, gAct, hAct))
         {
             // The default cell: the same functions per element in fewer passes (σ over [i | f] at once, tanh(c')
             // into the spent g instead of a copy).

@@ -79,12 +79,15 @@ internal sealed class RecurrentLayer
 
     /// <summary>
     /// Validates W [dirs, G*H, I], R [dirs, G*H, H], B? [dirs, 2*G*H], P? [dirs, 3H] and packs them:
-    /// W and R transposed to [I, G*H] and [H, G*H] so that a projection is a sequence of contiguous
-    /// multiply-adds of one input element into a whole gate row (long vectors even when H is small);
-    /// input and recurrent biases summed, except for gate <paramref name="separateRecurrentBiasGate"/>
-    /// (GRU's n gate with linear_before_reset = 1), whose recurrent bias is kept apart.
+    /// W transposed to [I, G*H] so that the input projection is a sequence of contiguous multiply-adds of one
+    /// input element into a whole gate row (long vectors even when H is small); R into a
+    /// <see cref="PackedF32Matrix"/> for the per-step product, its rows cut at gate
+    /// <paramref name="splitRecurrentAtGate"/> when &gt; 0 (GRU with linear_before_reset = 0 multiplies R_rz and
+    /// R_n by different vectors); input and recurrent biases summed, except for gate
+    /// <paramref name="separateRecurrentBiasGate"/> (GRU's n gate with linear_before_reset = 1), whose recurrent
+    /// bias is kept apart.
     /// </summary>
-    public RecurrentWeights PrepareWeights(Tensor? w, Tensor? r, Tensor? b, Tensor? p, int separateRecurrentBiasGate = -1)
+    public RecurrentWeights PrepareWeights(Tensor? w, Tensor? r, Tensor? b, Tensor? p, int separateRecurrentBiasGate = -1, int splitRecurrentAtGate = 0)
     {
         w = CheckFloat(w, "W");
         r = CheckFloat(r, "R");
@@ -93,10 +96,11 @@ internal sealed class RecurrentLayer
         var result = new RecurrentWeights(Directions, hidden, inputSize, Gates, int8: false, p is not null, separateRecurrentBiasGate >= 0);
         var ws = w.ReadOnlySpan<float>();
         var rs = r.ReadOnlySpan<float>();
+        ReadOnlySpan<int> cuts = splitRecurrentAtGate > 0 ? [splitRecurrentAtGate * hidden] : [];
         for (int d = 0; d < Directions; d++)
         {
             Transpose(ws.Slice(d * gh * inputSize, gh * inputSize), gh, inputSize, result.WT![d]);
-            Transpose(rs.Slice(d * gh * hidden, gh * hidden), gh, hidden, result.RT![d]);
+            result.RT![d] = PackedF32Matrix.Pack(rs.Slice(d * gh * hidden, gh * hidden), gh, hidden, cuts);
         }
         FillBiases(result, b, p, separateRecurrentBiasGate);
         return result;
@@ -322,15 +326,15 @@ internal sealed class RecurrentLayer
         }
     }
 
-    /// <summary>acc += h R^T for the columns [from, from + acc.Length) of the packed R^T [H, width].</summary>
-    public static void AddRecurrent(ReadOnlySpan<float> h, ReadOnlySpan<float> rT, int width, int from, Span<float> acc)
+    /// <summary>
+    /// acc += h R^T for the columns [from, from + acc.Length) of R^T [H, width], i.e. the rows
+    /// [from, from + acc.Length) of the packed R: from and from + acc.Length must be 0, width or the cut given to
+    /// <see cref="PrepareWeights"/>.
+    /// </summary>
+    public static void AddRecurrent(ReadOnlySpan<float> h, PackedF32Matrix r, int width, int from, Span<float> acc)
     {
-        int n = acc.Length;
-        for (int k = 0; k < h.Length; k++)
-        {
-            float v = h[k];
-            if (v != 0f) TensorPrimitives.MultiplyAdd(rT.Slice(k * width + from, n), v, acc, acc);
-        }
+        if (width != r.Rows) throw new ArgumentException($"width {width}; R has {r.Rows} rows (gates x hidden)", nameof(width));
+        r.MultiplyAdd(h, acc, from);
     }
 
     public static void ClipInPlace(Span<float> x, float clip)
@@ -362,18 +366,14 @@ internal sealed class RecurrentWeights
         else
         {
             WT = new float[directions][];
-            RT = new float[directions][];
+            RT = new PackedF32Matrix[directions];
         }
         Bias = new float[directions][];
         if (peepholes) Peepholes = new float[directions][];
         if (separateRecurrentBias) RecurrentBias = new float[directions][];
         for (int d = 0; d < directions; d++)
         {
-            if (!int8)
-            {
-                WT![d] = new float[inputSize * gh];
-                RT![d] = new float[hidden * gh];
-            }
+            if (!int8) WT![d] = new float[inputSize * gh];
             Bias[d] = new float[gh];
             if (Peepholes is not null) Peepholes[d] = new float[3 * hidden];
             if (RecurrentBias is not null) RecurrentBias[d] = new float[hidden];
@@ -389,8 +389,8 @@ internal sealed class RecurrentWeights
     /// <summary>Per direction: W^T, [input_size, gates * H] (fp32 form).</summary>
     public float[][]? WT { get; }
 
-    /// <summary>Per direction: R^T, [H, gates * H] (fp32 form).</summary>
-    public float[][]? RT { get; }
+    /// <summary>Per direction: R (gates * H rows, H columns), packed for the per-step product (fp32 form; set by <see cref="RecurrentLayer.PrepareWeights"/>).</summary>
+    public PackedF32Matrix[]? RT { get; }
 
     /// <summary>Per direction: W (gates * H rows, input_size columns), int8 packed (int8 form).</summary>
     public PackedInt8Matrix[]? WQ { get; }

@@ -1,0 +1,118 @@
+using System.Runtime.Intrinsics;
+using Edge.Runtime.Kernels;
+
+namespace Edge.Runtime.Tests.Kernels;
+
+[TestClass]
+public sealed class GateMathTests
+{
+    /// <summary>Inputs: a dense sweep of the range gates see, the clamp edges, tiny values, and beyond the clamp.</summary>
+    private static float[] Inputs()
+    {
+        var list = new List<float>();
+        for (int i = -200_000; i <= 200_000; i++) list.Add(i * 1e-4f);           // [-20, 20] in 1e-4 steps
+        for (int i = -1000; i <= 1000; i++) list.Add(i * 0.1f);                    // [-100, 100]
+        list.AddRange([0f, -0f, 1e-30f, -1e-30f, 1e-7f, -1e-7f, 86.99f, 87f, 87.01f, -87f, -87.01f, 88.7f, -103f, 1e30f, -1e30f]);
+        return list.ToArray();
+    }
+
+    [TestMethod]
+    public void Exp_IsWithinOneUlpOfDouble_OverTheClampedRange()
+    {
+        foreach (float x in Inputs())
+        {
+            double clamped = Math.Clamp(x, -87.0, 87.0);
+            double exact = Math.Exp(clamped);
+            float got = GateMath.Exp(x);
+            double ulp = Math.Abs(MathF.BitIncrement((float)exact) - (float)exact);
+            Assert.IsLessThanOrEqualTo(ulp, Math.Abs(got - exact), $"exp({x}) = {got}, double {exact}");
+        }
+    }
+
+    [TestMethod]
+    public void SigmoidAndTanh_AreWithinAbsoluteBound()
+    {
+        foreach (float x in Inputs())
+        {
+            double s = 1 / (1 + Math.Exp(-(double)x));
+            double t = Math.Tanh(x);
+            Assert.IsLessThanOrEqualTo(1e-7, Math.Abs(GateMath.Sigmoid(x) - s), $"sigmoid({x})");
+            Assert.IsLessThanOrEqualTo(2e-7, Math.Abs(GateMath.Tanh(x) - t), $"tanh({x})");
+            Assert.IsTrue(GateMath.Sigmoid(x) is >= 0f and <= 1f, $"sigmoid({x}) = {GateMath.Sigmoid(x)} outside [0, 1]");
+            Assert.IsTrue(GateMath.Tanh(x) is >= -1f and <= 1f, $"tanh({x}) = {GateMath.Tanh(x)} outside [-1, 1]");
+        }
+    }
+
+    [TestMethod]
+    public void VectorLanes_EqualTheScalarSpecification_BitForBit()
+    {
+        var xs = Inputs();
+        for (int i = 0; i + 8 <= xs.Length; i += 8)
+        {
+            var v8 = Vector256.Create(xs.AsSpan(i, 8));
+            var v4 = Vector128.Create(xs.AsSpan(i, 4));
+            var e8 = GateMath.Exp(v8); var s8 = GateMath.Sigmoid(v8); var t8 = GateMath.Tanh(v8);
+            var e4 = GateMath.Exp(v4); var s4 = GateMath.Sigmoid(v4); var t4 = GateMath.Tanh(v4);
+            for (int l = 0; l < 8; l++)
+            {
+                float x = xs[i + l];
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Exp(x)), BitConverter.SingleToInt32Bits(e8[l]), $"exp({x}) 8 lanes");
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Sigmoid(x)), BitConverter.SingleToInt32Bits(s8[l]), $"sigmoid({x}) 8 lanes");
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Tanh(x)), BitConverter.SingleToInt32Bits(t8[l]), $"tanh({x}) 8 lanes");
+                if (l >= 4) continue;
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Exp(x)), BitConverter.SingleToInt32Bits(e4[l]), $"exp({x}) 4 lanes");
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Sigmoid(x)), BitConverter.SingleToInt32Bits(s4[l]), $"sigmoid({x}) 4 lanes");
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Tanh(x)), BitConverter.SingleToInt32Bits(t4[l]), $"tanh({x}) 4 lanes");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The int8 LSTM cell against a double-precision cell written here from the equations (ONNX LSTM, gate
+    /// order i, f, g, o), for hidden sizes that leave tails after 8 and 4 lanes; every path bit-identical.
+    /// </summary>
+    [TestMethod]
+    public void LstmInt8Cell_MatchesDoubleReference_AndIsIdenticalOnEveryPath()
+    {
+        var rng = new Random(7);
+        foreach (int n in new[] { 1, 3, 4, 7, 8, 9, 13, 200 })
+        {
+            foreach (bool recurrent in new[] { true, false })
+            {
+                var proj = Enumerable.Range(0, 4 * n).Select(_ => (float)(rng.NextDouble() * 8 - 4)).ToArray();
+                var acc = Enumerable.Range(0, 4 * n).Select(_ => rng.Next(-300_000, 300_000)).ToArray();
+                var scales = Enumerable.Range(0, 4 * n).Select(_ => (float)(rng.NextDouble() * 0.02)).ToArray();
+                var c0 = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 6 - 3)).ToArray();
+                const float hScale = 1f / 127;
+
+                var expectH = new double[n];
+                var expectC = new double[n];
+                for (int j = 0; j < n; j++)
+                {
+                    double Pre(int q) => proj[q * n + j] + (recurrent ? (double)acc[q * n + j] * scales[q * n + j] * hScale : 0);
+                    static double Sig(double v) => 1 / (1 + Math.Exp(-v));
+                    expectC[j] = Sig(Pre(0)) * Math.Tanh(Pre(2)) + Sig(Pre(1)) * c0[j];
+                    expectH[j] = Sig(Pre(3)) * Math.Tanh(expectC[j]);
+                }
+
+                float[]? firstH = null, firstC = null;
+                // Every path's lane width (the cell needs no instruction beyond Vector128/256, so the arm64
+                // 4-lane code runs here too).
+                foreach (var isa in Enum.GetValues<Isa>())
+                {
+                    var c = (float[])c0.Clone();
+                    var h = new float[n];
+                    RecurrentCell.LstmInt8(isa, proj, recurrent ? acc : default, recurrent ? scales : default, hScale, c, h);
+                    for (int j = 0; j < n; j++)
+                    {
+                        Assert.AreEqual(expectC[j], c[j], 2e-6 * Math.Max(1, Math.Abs(expectC[j])), $"{isa} n={n} c[{j}]");
+                        Assert.AreEqual(expectH[j], h[j], 2e-6, $"{isa} n={n} h[{j}]");
+                    }
+                    if (firstH is null) { firstH = h; firstC = c; continue; }
+                    CollectionAssert.AreEqual(firstC, c, $"{isa} n={n}: c differs from the scalar path");
+                    CollectionAssert.AreEqual(firstH, h, $"{isa} n={n}: h differs from the scalar path");
+                }
+            }
+        }
+    }
+}
