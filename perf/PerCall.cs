@@ -10,7 +10,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace Edge.Perf;
 
 /// <summary>
-/// <c>dotnet run -c Release --project perf -- --per-call [--json FILE] [--calls N]</c>: Edge (fp32 and int8, every
+/// <c>dotnet run -c Release --project perf -- --per-call [--json FILE] [--calls N] [--case NAME]... [--precision fp32|int8] [--isa NAME]...</c>: Edge (fp32 and int8, every
 /// kernel path in-process through <see cref="Edge.Runtime.Execution.SessionOptions.Isa"/>) and ONNX Runtime (same settings as
 /// <see cref="OnnxRuntimeBenchmarks"/>) on the <see cref="BenchModels"/> cases, every call timed on its own,
 /// engines interleaved case by case.
@@ -19,6 +19,9 @@ namespace Edge.Perf;
 /// per call that moves a mean by several times while the per-call median does not move. The median of single
 /// calls is the figure this table compares; p90 shows the spread. BenchmarkDotNet stays the source for the
 /// per-ISA runtime switches (DOTNET_EnableAVX2=0 ...) and MemoryDiagnoser.</para>
+/// <para>The filters keep a run short on a shared machine: <c>--case</c> takes a case ("lstm200 T=50") or a model
+/// ("lstm200": all its cases), <c>--precision</c> one Edge precision, <c>--isa</c> an <c>EDGE_ISA</c> name; each
+/// repeatable option may be given more than once. ONNX Runtime runs for every selected case.</para>
 /// </summary>
 public static class PerCall
 {
@@ -26,25 +29,39 @@ public static class PerCall
     {
         string? json = null;
         int calls = 2000;
+        var caseFilter = new List<string>();
+        var isaFilter = new List<Isa>();
+        string[] precisions = ["fp32", "int8"];
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--json" && i + 1 < args.Length) json = args[++i];
             else if (args[i] == "--calls" && i + 1 < args.Length) calls = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            else if (args[i] == "--case" && i + 1 < args.Length) caseFilter.Add(args[++i]);
+            else if (args[i] == "--isa" && i + 1 < args.Length) isaFilter.Add(IsaSelector.Parse(args[++i]));
+            else if (args[i] == "--precision" && i + 1 < args.Length)
+            {
+                string p = args[++i];
+                if (p is not ("fp32" or "int8")) throw new ArgumentException($"--precision {p}: expected fp32 or int8");
+                precisions = [p];
+            }
         }
+        var cases = BenchModels.Cases.Where(c => caseFilter.Count == 0 || caseFilter.Any(f => c == f || c.Split(' ')[0] == f)).ToArray();
+        if (cases.Length == 0) throw new ArgumentException($"--case {string.Join(", ", caseFilter)}: expected one of {string.Join(", ", BenchModels.Cases)} or a model name");
+        var isas = isaFilter.Count == 0 ? IsaSelector.Supported : IsaSelector.Supported.Where(isaFilter.Contains).ToArray();
+        if (isas.Count == 0) throw new ArgumentException($"--isa: none of {string.Join(", ", isaFilter.Select(IsaSelector.Name))} is supported here");
         var results = new JsonArray();
         var table = new StringBuilder();
-        var isas = IsaSelector.Supported;
         table.Append("| case |");
-        foreach (var p in new[] { "fp32", "int8" })
+        foreach (var p in precisions)
             foreach (var isa in isas) table.Append(CultureInfo.InvariantCulture, $" Edge {p} {IsaSelector.Name(isa)} |");
         table.AppendLine(" ONNX Runtime fp32 |");
-        table.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---|", 2 * isas.Count + 1)));
-        foreach (var @case in BenchModels.Cases)
+        table.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---|", precisions.Length * isas.Count + 1)));
+        foreach (var @case in cases)
         {
             var (model, steps, _) = BenchModels.Parse(@case);
             int n = steps == 1 ? calls : Math.Max(calls / 5, 200);
             table.Append(CultureInfo.InvariantCulture, $"| {@case} |");
-            foreach (var precision in new[] { "fp32", "int8" })
+            foreach (var precision in precisions)
             {
                 var blob = EdgeModel.Load(BenchModels.Edge(model, precision));
                 foreach (var isa in isas)

@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 
 // dotnet run -c Release --project perf -- --filter '*'          (EDGE_BENCH_JOB=dry|short|final: see IsaJobsConfig)
-// dotnet run -c Release --project perf -- --per-call [--json FILE] [--calls N]   (see PerCall)
+// dotnet run -c Release --project perf -- --per-call [--json FILE] [--calls N] [--case C] [--precision P] [--isa I]   (see PerCall)
 // docs/benchmarks.md has the commands that produced its tables.
 if (args.Length > 0 && args[0] == "--per-call") return Edge.Perf.PerCall.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(Edge.Perf.ModelBenchmarks).Assembly).Run(args);

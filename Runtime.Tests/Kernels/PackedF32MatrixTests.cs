@@ -31,13 +31,7 @@ public sealed class PackedF32MatrixTests
     public void MultiplyAdd_WithinErrorBound_OverShapeSweep()
     {
         var rng = new Random(2024);
-        int shapes = 0;
-        for (int rows = 1; rows <= 150; rows++)
-        {
-            int cols = ColChoices[rows % ColChoices.Length];
-            Check(rng, rows, cols, []);
-            shapes++;
-        }
+        for (int rows = 1; rows <= 150; rows++) Check(rng, rows, ColChoices[rows % ColChoices.Length], []);
         foreach (int cols in ColChoices) Check(rng, 67, cols, []);
         // The recurrent shapes: LSTM(200) (800 x 200), GRU(200) whole and cut at r, z | n, an odd hidden size.
         Check(rng, 800, 200, []);
@@ -45,7 +39,6 @@ public sealed class PackedF32MatrixTests
         Check(rng, 600, 200, [400]);
         Check(rng, 4 * 37, 37, [74]);
         Check(rng, 3 * 5, 5, [5, 10]);
-        Assert.IsGreaterThan(150, shapes);
     }
 
     [TestMethod]

@@ -6,7 +6,7 @@ namespace Edge.Runtime.Kernels;
 /// <summary>The Vector512 kernel of <see cref="PackedF32Matrix.MultiplyAdd"/> (AVX-512: panels of 64 rows).</summary>
 public sealed partial class PackedF32Matrix
 {
-    /// <summary>y[0 .. rows) += the segment at <paramref name="w"/> times x: whole panels, then the padded last one.</summary>
+    /// <summary>y[0 .. rows) += the segment at <paramref name="w"/> times x: whole panels, then the last one (1 to 4 vectors, padded).</summary>
     private static void Segment512(ref float w, ref float x, nuint cols, ref float y, int rows)
     {
         const int V = 16; // Vector512<float>.Count
@@ -24,6 +24,7 @@ public sealed partial class PackedF32Matrix
             case 1: Panel512<One>(ref w, ref x, cols, ref yl, left); break;
             case 2: Panel512<Two>(ref w, ref x, cols, ref yl, left); break;
             case 3: Panel512<Three>(ref w, ref x, cols, ref yl, left); break;
+            case 4: Panel512<Four>(ref w, ref x, cols, ref yl, left); break;
         }
     }
 

@@ -28,6 +28,7 @@ internal sealed class Lstm : IOperator
     private readonly Gemv? _gemv; // int8 weights only
     private readonly ActivationQuantization _xRange;
     private readonly bool[] _hBounded; // per direction: |h| <= 1 whenever the initial state is
+    private readonly bool _defaultCell;  // sigmoid/tanh/tanh in every direction, no peepholes, clip or input_forget
 
     public Lstm(Node node, OperatorContext context)
     {
@@ -41,6 +42,9 @@ internal sealed class Lstm : IOperator
         _hBounded = new bool[_layer.Directions];
         for (int d = 0; d < _hBounded.Length; d++)
             _hBounded[d] = Int8Weights.IsUnitBounded(_activations[3 * d]) && Int8Weights.IsUnitBounded(_activations[3 * d + 2]);
+        _defaultCell = !node.HasInput(RecurrentLayer.InP) && !(_layer.Clip > 0f) && !_inputForget;
+        for (int d = 0; d < _layer.Directions; d++)
+            _defaultCell &= IsDefaultCell(null, _activations[3 * d], _activations[3 * d + 1], _activations[3 * d + 2]);
         // int8 when both matrices are stored int8 (asked for first: Constant would dequantize them) and the
         // biases are constants; otherwise the fp32 path, on the dequantized weights if need be.
         if (context.Quantized(node.Input(RecurrentLayer.InW)) is { } wq && context.Quantized(node.Input(RecurrentLayer.InR)) is { } rq
@@ -104,7 +108,6 @@ internal sealed class Lstm : IOperator
             var gAct = _activations[3 * d + 1];
             var hAct = _activations[3 * d + 2];
             bool reverse = _layer.IsReverse(d);
-            bool defaultCell = IsDefaultCell(peep, fAct, gAct, hAct);
             for (int b = 0; b < batch; b++)
             {
                 int stateAt = _layer.StateOffset(d, b, batch, hidden);
@@ -116,16 +119,14 @@ internal sealed class Lstm : IOperator
                 for (int s = 0; s < len; s++)
                 {
                     int t = reverse ? len - 1 - s : s;
-                    if (weights.IsInt8 && defaultCell)
+                    if (weights.IsInt8 && _defaultCell)
                     {
-                        // R h in int32, then the whole cell in one pass (RecurrentCell.LstmInt8).
+                        // R h in int32, then the whole cell in one pass (Gemv.LstmStepInt8).
                         var g = proj.Slice(_layer.XRow(t, b, seq, batch) * gh, gh);
                         if (s > 0 || h0 is not null) // a zero initial state contributes nothing
                         {
                             float hs = staticH ? _gemv!.QuantizeActivations(h, hq, 1f) : _gemv!.QuantizeActivations(h, hq);
-                            var rq = weights.RQ![d];
-                            _gemv.MultiplyInt8(rq, hq, hidden, 1, acc, gh);
-                            RecurrentCell.LstmInt8(_gemv.Isa, g, acc, rq.RowScales, hs, c, h);
+                            _gemv.LstmStepInt8(weights.RQ![d], hq, hs, g, c, h, acc);
                         }
                         else
                         {
