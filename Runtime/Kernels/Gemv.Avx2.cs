@@ -19,7 +19,7 @@ public sealed partial class Gemv
     {
         int kp = w.PaddedCols;
         const int tile = PackedInt8Matrix.TileRows;
-        ref sbyte wRef = ref MemoryMarshal.GetArrayDataReference(w.DataArray);
+        ref sbyte wRef = ref w.DataStart;
         ref byte xs = ref MemoryMarshal.GetReference(xp);
         ref byte xa = ref Unsafe.Add(ref xs, nb * kp);
         ref int yRef = ref MemoryMarshal.GetReference(y);

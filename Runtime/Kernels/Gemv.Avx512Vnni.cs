@@ -20,7 +20,7 @@ public sealed partial class Gemv
     {
         int kp = w.PaddedCols;
         const int tile = PackedInt8Matrix.TileRows;
-        ref sbyte wRef = ref MemoryMarshal.GetArrayDataReference(w.DataArray);
+        ref sbyte wRef = ref w.DataStart;
         ref int sums = ref MemoryMarshal.GetArrayDataReference(w.PaddedSums);
         ref byte xu = ref MemoryMarshal.GetReference(xp);
         ref int yRef = ref MemoryMarshal.GetReference(y);

@@ -19,7 +19,7 @@ public sealed partial class Gemv
     {
         int kp = w.PaddedCols;
         const int tile = PackedInt8Matrix.TileRows;
-        ref sbyte wRef = ref MemoryMarshal.GetArrayDataReference(w.DataArray);
+        ref sbyte wRef = ref w.DataStart;
         ref sbyte xs = ref Unsafe.As<byte, sbyte>(ref MemoryMarshal.GetReference(xp));
         ref int yRef = ref MemoryMarshal.GetReference(y);
         for (int blk = blockStart; blk < blockEnd; blk++)

@@ -89,6 +89,11 @@ public sealed partial class Gemv
         CheckBatch(w.Rows, w.Cols, x.Length, xStride, batch, y.Length, yStride);
         if (xScales.Length < batch) throw new ArgumentException($"{xScales.Length} activation scales for batch {batch}", nameof(xScales));
         if (!bias.IsEmpty && bias.Length < w.Rows) throw new ArgumentException($"bias holds {bias.Length} values, W has {w.Rows} rows", nameof(bias));
+        if (UsesSmallColumns(w))
+        {
+            SmallColumnsDequantize(w, x, xStride, xScales, batch, bias, y, yStride, accumulate);
+            return;
+        }
         int need = PreparedBytes(w.PaddedCols, Math.Min(batch, MaxBatchPerPass));
         byte[]? rented = null;
         Span<int> acc = stackalloc int[MaxBatchPerPass * DequantRowChunk];
@@ -100,7 +105,7 @@ public sealed partial class Gemv
                 // Batch 1 (the recurrent step): the kernel dequantizes straight from its accumulator registers,
                 // with the same float operations in the same order as Dequantize (no staging buffer).
                 PrepareX(x, xStride, 1, w.Cols, w.PaddedCols, xp);
-                ref sbyte wRef = ref MemoryMarshal.GetArrayDataReference(w.DataArray);
+                ref sbyte wRef = ref w.DataStart;
                 ref float scales = ref MemoryMarshal.GetArrayDataReference(w.PaddedScales);
                 ref float biasRef = ref MemoryMarshal.GetReference(bias);
                 ref float yRef = ref MemoryMarshal.GetReference(y);

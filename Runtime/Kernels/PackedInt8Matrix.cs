@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Edge.Runtime.Kernels;
 
 /// <summary>
@@ -46,12 +49,14 @@ public sealed class PackedInt8Matrix
     /// </summary>
     public const int MaxCols = 65536;
 
-    private readonly sbyte[] _data;
+    private readonly sbyte[] _data;   // pinned; the packed bytes start at _origin, on a 64-byte boundary (AlignedArray)
+    private readonly int _origin;
     private readonly float[] _scales; // padded to RowBlocks * TileRows
     private readonly int[] _sums;     // padded to RowBlocks * TileRows
 
-    private PackedInt8Matrix(int rows, int cols, sbyte[] data, float[] scales, int[] sums)
+    private PackedInt8Matrix(int rows, int cols, sbyte[] data, int origin, float[] scales, int[] sums)
     {
+        _origin = origin;
         Rows = rows;
         Cols = cols;
         _data = data;
@@ -66,13 +71,52 @@ public sealed class PackedInt8Matrix
     public int RowBlocks => BlockCount(Rows);
 
     /// <summary>The packed bytes (length <see cref="PackedLength"/>).</summary>
-    public ReadOnlySpan<sbyte> Data => _data;
+    public ReadOnlySpan<sbyte> Data => _data.AsSpan(_origin, (int)PackedLength(Rows, Cols));
     /// <summary>scale_r per row (length <see cref="Rows"/>).</summary>
     public ReadOnlySpan<float> RowScales => _scales.AsSpan(0, Rows);
     /// <summary>Σ_k q[r, k] per row (length <see cref="Rows"/>).</summary>
     public ReadOnlySpan<int> RowSums => _sums.AsSpan(0, Rows);
 
-    internal sbyte[] DataArray => _data;
+    /// <summary>The first packed byte (64-byte aligned), for the kernels.</summary>
+    internal ref sbyte DataStart => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_data), _origin);
+
+    private float[]? _columnsAsFloat;
+    private int _columnsOrigin;
+
+    /// <summary>Row stride of <see cref="ColumnsAsFloat"/>: the row count rounded up to 16 (one 64-byte line).</summary>
+    internal int ColumnStride => (Rows + 15) / 16 * 16;
+
+    /// <summary>
+    /// The values as floats, transposed (q[r, k] at <see cref="ColumnsOrigin"/> + k · <see cref="ColumnStride"/> + r,
+    /// each column 64-byte aligned), for the fp32-exact small-K path of <see cref="Gemv"/>
+    /// (<see cref="Gemv.SmallColumns"/>); built on first use.
+    /// </summary>
+    internal float[] ColumnsAsFloat
+    {
+        get
+        {
+            var result = Volatile.Read(ref _columnsAsFloat);
+            if (result is not null) return result;
+            int stride = ColumnStride;
+            result = AlignedArray.Allocate<float>(Cols * stride, out int origin);
+            for (int r = 0; r < Rows; r++)
+                for (int k = 0; k < Cols; k++)
+                    result[origin + k * stride + r] = _data[_origin + OffsetOf(r, k, Rows, Cols)];
+            lock (_data)
+            {
+                if (_columnsAsFloat is null)
+                {
+                    _columnsOrigin = origin;
+                    Volatile.Write(ref _columnsAsFloat, result);
+                }
+                return _columnsAsFloat;
+            }
+        }
+    }
+
+    /// <summary>Index of q[0, 0] in <see cref="ColumnsAsFloat"/> (read after it).</summary>
+    internal int ColumnsOrigin => _columnsOrigin;
+
     internal float[] PaddedScales => _scales;
     internal int[] PaddedSums => _sums;
 
@@ -112,7 +156,7 @@ public sealed class PackedInt8Matrix
         {
             if ((uint)r >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(r));
             if ((uint)k >= (uint)Cols) throw new ArgumentOutOfRangeException(nameof(k));
-            return _data[OffsetOf(r, k, Rows, Cols)];
+            return _data[_origin + OffsetOf(r, k, Rows, Cols)];
         }
     }
 
@@ -161,7 +205,7 @@ public sealed class PackedInt8Matrix
         CheckShape(rows, cols);
         CheckSource(q.Length, rows, cols, rowStride);
         if (rowScales.Length != rows) throw new ArgumentException($"{rowScales.Length} row scales for {rows} rows", nameof(rowScales));
-        var data = new sbyte[PackedLength(rows, cols)];
+        var data = AlignedArray.Allocate<sbyte>((int)PackedLength(rows, cols), out int origin);
         int padded = BlockCount(rows) * TileRows;
         var scales = new float[padded];
         var sums = new int[padded];
@@ -175,17 +219,17 @@ public sealed class PackedInt8Matrix
             {
                 sbyte v = row[k];
                 if (v == sbyte.MinValue) throw new EdgeException($"row {r}, column {k}: weight -128 is outside the symmetric range [-127, 127]");
-                data[OffsetOf(r, k, rows, cols)] = v;
+                data[origin + OffsetOf(r, k, rows, cols)] = v;
                 sum += v;
             }
             sums[r] = sum;
         }
-        return new PackedInt8Matrix(rows, cols, data, scales, sums);
+        return new PackedInt8Matrix(rows, cols, data, origin, scales, sums);
     }
 
     /// <summary>
-    /// Adopts bytes already in the packed layout (e.g. from a blob): checks the size, the value range and
-    /// that the padding is zero, and recomputes the row sums.
+    /// Takes bytes already in the packed layout (e.g. from a blob): checks the size, the value range and
+    /// that the padding is zero, copies them to aligned storage and recomputes the row sums.
     /// </summary>
     public static PackedInt8Matrix FromPacked(sbyte[] data, ReadOnlySpan<float> rowScales, int rows, int cols)
     {
@@ -219,7 +263,9 @@ public sealed class PackedInt8Matrix
             }
             sums[r] = sum;
         }
-        return new PackedInt8Matrix(rows, cols, data, scales, sums);
+        var aligned = AlignedArray.Allocate<sbyte>(data.Length, out int origin);
+        data.CopyTo(aligned, origin);
+        return new PackedInt8Matrix(rows, cols, aligned, origin, scales, sums);
     }
 
     private static void CheckShape(int rows, int cols)
