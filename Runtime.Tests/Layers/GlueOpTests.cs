@@ -153,6 +153,20 @@ public sealed class GlueOpTests
         Assert.AreEqual(21f, y.Get<float>(2, 1, 1));
     }
 
+    [TestMethod]
+    public void Transpose_MovingOnlySizeOneAxes_IsAViewWithTheSameValues()
+    {
+        // np.arange(8).reshape(1, 1, 8).transpose(1, 0, 2): same order; (1, 4, 2).transpose(0, 2, 1) moves size-4 and
+        // size-2 axes: a real copy [0, 2, 4, 6, 1, 3, 5, 7].
+        var x = Iota(1, 1, 8);
+        var y = Run(OpKind.Transpose, n => n.Set("perm", new long[] { 1, 0, 2 }), x);
+        AssertValues(Enumerable.Range(0, 8).Select(i => (float)i).ToArray(), [1, 1, 8], y);
+        var z = Run(OpKind.Transpose, n => n.Set("perm", new long[] { 2, 1, 0 }), Iota(4, 1, 1));
+        AssertValues(new float[] { 0, 1, 2, 3 }, [1, 1, 4], z);
+        var c = Run(OpKind.Transpose, n => n.Set("perm", new long[] { 0, 2, 1 }), Iota(1, 4, 2));
+        AssertValues(new float[] { 0, 2, 4, 6, 1, 3, 5, 7 }, [1, 2, 4], c);
+    }
+
     // ── Concat / Stack / Shape / Cast / ConstantOfShape ─────────────────────────────────────────
 
     [TestMethod]

@@ -4,7 +4,11 @@ using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Layers;
 
-/// <summary>Attribute perm (default: reversed axes): result axis i is input axis perm[i]. Produces a contiguous copy.</summary>
+/// <summary>
+/// Attribute perm (default: reversed axes): result axis i is input axis perm[i]. Produces a contiguous copy, or a
+/// view of X when the permutation only moves axes of size 1 (the axes of size above 1 keep their order, so the
+/// elements are already in the result's order: a batch-1 or single-step Transpose around a recurrent layer).
+/// </summary>
 internal sealed class Transpose : IOperator
 {
     private readonly Node _node;
@@ -42,6 +46,24 @@ internal sealed class Transpose : IOperator
             shape[i] = x.Shape[perm[i]];
             strides[i] = own[perm[i]];
         }
+        if (KeepsOrder(x.Shape, perm))
+        {
+            outputs[0] = buffers.View(0, x, shape);
+            return;
+        }
         outputs[0] = Broadcast.Materialize(x, 0, strides, shape, buffers, 0);
+    }
+
+    /// <summary>Whether the axes of size above 1 appear in the same order after the permutation.</summary>
+    private static bool KeepsOrder(ReadOnlySpan<int> shape, ReadOnlySpan<int> perm)
+    {
+        int last = -1;
+        foreach (int axis in perm)
+        {
+            if (shape[axis] == 1) continue;
+            if (axis < last) return false;
+            last = axis;
+        }
+        return true;
     }
 }
