@@ -25,21 +25,32 @@ public sealed partial class Gemv
     private void SmallColumnsDequantize(PackedInt8Matrix w, ReadOnlySpan<sbyte> x, int xStride, ReadOnlySpan<float> xScales, int batch,
         ReadOnlySpan<float> bias, Span<float> y, int yStride, bool accumulate)
     {
-        float[] wt = w.ColumnsAsFloat;
-        int rows = w.Rows, cols = w.Cols, stride = w.ColumnStride;
         Span<float> xf = stackalloc float[SmallColumns];
+        for (int b = 0; b < batch; b++)
+        {
+            var xb = x.Slice(b * xStride, w.Cols);
+            for (int k = 0; k < xb.Length; k++) xf[k] = xb[k];
+            SmallColumnsRows(w, xf, xScales[b], bias, y.Slice(b * yStride), 0, w.Rows, accumulate);
+        }
+    }
+
+    /// <summary>
+    /// Rows [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) of one batch item of
+    /// <see cref="SmallColumnsDequantize"/>, x given as floats (<paramref name="xf"/>, the int8 values).
+    /// </summary>
+    private void SmallColumnsRows(PackedInt8Matrix w, ReadOnlySpan<float> xf, float xs, ReadOnlySpan<float> bias, Span<float> y,
+        int rowStart, int rowEnd, bool accumulate)
+    {
+        float[] wt = w.ColumnsAsFloat;
+        int rows = rowEnd, cols = w.Cols, stride = w.ColumnStride;
         ref float wRef = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(wt), w.ColumnsOrigin);
         ref float scales = ref MemoryMarshal.GetArrayDataReference(w.PaddedScales);
         ref float biasRef = ref MemoryMarshal.GetReference(bias);
         bool hasBias = !bias.IsEmpty;
-        for (int b = 0; b < batch; b++)
+        ref float xr = ref MemoryMarshal.GetReference(xf);
+        ref float yb = ref MemoryMarshal.GetReference(y);
         {
-            var xb = x.Slice(b * xStride, cols);
-            for (int k = 0; k < cols; k++) xf[k] = xb[k];
-            float xs = xScales[b];
-            ref float xr = ref MemoryMarshal.GetReference(xf);
-            ref float yb = ref MemoryMarshal.GetReference(y.Slice(b * yStride));
-            int r = 0;
+            int r = rowStart;
             if (Isa == Isa.Avx512Vnni && Vector512.IsHardwareAccelerated)
             {
                 var xsv = Vector512.Create(xs);
@@ -73,7 +84,7 @@ public sealed partial class Gemv
                 {
                     var acc = Vector512<float>.Zero;
                     for (int k = 0; k < cols; k++)
-                        acc = Vector512.FusedMultiplyAdd(Vector512.Create(xf[k]), Vector512.LoadUnsafe(ref wRef, (nuint)(k * stride + r)), acc);
+                        acc = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref xr, k)), Vector512.LoadUnsafe(ref wRef, (nuint)(k * stride + r)), acc);
                     SmallColumnsStore(acc, ref scales, xsv, ref biasRef, hasBias, ref yb, r, accumulate);
                 }
             }
@@ -110,7 +121,7 @@ public sealed partial class Gemv
                 {
                     var acc = Vector256<float>.Zero;
                     for (int k = 0; k < cols; k++)
-                        acc = Vector256.FusedMultiplyAdd(Vector256.Create(xf[k]), Vector256.LoadUnsafe(ref wRef, (nuint)(k * stride + r)), acc);
+                        acc = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref xr, k)), Vector256.LoadUnsafe(ref wRef, (nuint)(k * stride + r)), acc);
                     SmallColumnsStore(acc, ref scales, xsv, ref biasRef, hasBias, ref yb, r, accumulate);
                 }
             }
@@ -121,7 +132,7 @@ public sealed partial class Gemv
                 ref float wr = ref Unsafe.Add(ref wRef, r);
                 for (int k = 0; k < cols; k++)
                 {
-                    var xk = Vector128.Create(xf[k]);
+                    var xk = Vector128.Create(Unsafe.Add(ref xr, k));
                     ref float wk = ref Unsafe.Add(ref wr, k * stride);
                     a0 = Vector128.FusedMultiplyAdd(xk, Vector128.LoadUnsafe(ref wk), a0);
                     a1 = Vector128.FusedMultiplyAdd(xk, Vector128.LoadUnsafe(ref wk, 4), a1);
@@ -137,13 +148,13 @@ public sealed partial class Gemv
             {
                 var acc = Vector128<float>.Zero;
                 for (int k = 0; k < cols; k++)
-                    acc = Vector128.FusedMultiplyAdd(Vector128.Create(xf[k]), Vector128.LoadUnsafe(ref wRef, (nuint)(k * stride + r)), acc);
+                    acc = Vector128.FusedMultiplyAdd(Vector128.Create(Unsafe.Add(ref xr, k)), Vector128.LoadUnsafe(ref wRef, (nuint)(k * stride + r)), acc);
                 SmallColumnsStore(acc, ref scales, xs4, ref biasRef, hasBias, ref yb, r, accumulate);
             }
             for (; r < rows; r++)
             {
                 float acc = 0;
-                for (int k = 0; k < cols; k++) acc = MathF.FusedMultiplyAdd(xf[k], Unsafe.Add(ref wRef, k * stride + r), acc);
+                for (int k = 0; k < cols; k++) acc = MathF.FusedMultiplyAdd(Unsafe.Add(ref xr, k), Unsafe.Add(ref wRef, k * stride + r), acc);
                 float v = acc * Unsafe.Add(ref scales, r) * xs;
                 if (hasBias) v += Unsafe.Add(ref biasRef, r);
                 ref float yo = ref Unsafe.Add(ref yb, r);
