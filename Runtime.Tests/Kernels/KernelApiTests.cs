@@ -8,22 +8,23 @@ public sealed class KernelApiTests
     [TestMethod]
     public void PackedLayout_HasTheDocumentedSizeAndOffsets()
     {
-        Assert.AreEqual(8 * 16, PackedInt8Matrix.PackedLength(1, 1));
-        Assert.AreEqual(16L * 208, PackedInt8Matrix.PackedLength(9, 200));
-        Assert.AreEqual(800L * 208, PackedInt8Matrix.PackedLength(800, 200));
-        // One block (rows 0-7), K = 5 padded to 16: k-octets of 64 bytes follow each other.
-        Assert.AreEqual(0, PackedInt8Matrix.OffsetOf(0, 0, 8, 5));
-        Assert.AreEqual(4 + 1, PackedInt8Matrix.OffsetOf(1, 1, 8, 5));
-        Assert.AreEqual(32 + 2 * 4 + 1, PackedInt8Matrix.OffsetOf(2, 5, 8, 5));     // second k group of octet 0
+        Assert.AreEqual(8 * 8, PackedInt8Matrix.PackedLength(1, 1));        // K padded to whole k-octets
+        Assert.AreEqual(16L * 200, PackedInt8Matrix.PackedLength(9, 200));
+        Assert.AreEqual(800L * 200, PackedInt8Matrix.PackedLength(800, 200));
+        Assert.AreEqual(8L * 208, PackedInt8Matrix.PackedLength(8, 201));
+        // One block (rows 0-7), K = 13 padded to 16: k-octets of 64 bytes follow each other.
+        Assert.AreEqual(0, PackedInt8Matrix.OffsetOf(0, 0, 8, 13));
+        Assert.AreEqual(4 + 1, PackedInt8Matrix.OffsetOf(1, 1, 8, 13));
+        Assert.AreEqual(32 + 2 * 4 + 1, PackedInt8Matrix.OffsetOf(2, 5, 8, 13));     // second k group of octet 0
         // Two blocks (16 rows) form one group: octet 0 of block 0, octet 0 of block 1, octet 1 of block 0, ...
-        Assert.AreEqual(64 + 3, PackedInt8Matrix.OffsetOf(8, 3, 16, 5));             // block 1, octet 0
-        Assert.AreEqual(128 + 32 + 2 * 4 + 1, PackedInt8Matrix.OffsetOf(2, 13, 16, 5)); // block 0, octet 1, group 1
-        Assert.AreEqual(128 + 64 + 7 * 4, PackedInt8Matrix.OffsetOf(15, 8, 16, 5));  // block 1, octet 1
-        // 40 rows, K 200 (208): blocks 0-3 are a group of four (256 bytes per octet), block 4 a group of its own.
+        Assert.AreEqual(64 + 3, PackedInt8Matrix.OffsetOf(8, 3, 16, 13));             // block 1, octet 0
+        Assert.AreEqual(128 + 32 + 2 * 4, PackedInt8Matrix.OffsetOf(2, 12, 16, 13)); // block 0, octet 1, group 1
+        Assert.AreEqual(128 + 64 + 7 * 4, PackedInt8Matrix.OffsetOf(15, 8, 16, 13));  // block 1, octet 1
+        // 40 rows, K 200: blocks 0-3 are a group of four (256 bytes per octet), block 4 a group of its own.
         Assert.AreEqual(3 * 64 + 256 * 2 + 32 + 4 + 1, PackedInt8Matrix.OffsetOf(25, 21, 40, 200));
-        Assert.AreEqual(4L * 8 * 208 + 64 * 2 + 5 * 4 + 1, PackedInt8Matrix.OffsetOf(37, 17, 40, 200));
-        Assert.AreEqual(((nint)4 * 8 * 208, (nint)64), PackedInt8Matrix.BlockAddress(4, 5, 208));
-        Assert.AreEqual(((nint)2 * 64, (nint)256), PackedInt8Matrix.BlockAddress(2, 5, 208));
+        Assert.AreEqual(4L * 8 * 200 + 64 * 2 + 5 * 4 + 1, PackedInt8Matrix.OffsetOf(37, 17, 40, 200));
+        Assert.AreEqual(((nint)4 * 8 * 200, (nint)64), PackedInt8Matrix.BlockAddress(4, 5, 200));
+        Assert.AreEqual(((nint)2 * 64, (nint)256), PackedInt8Matrix.BlockAddress(2, 5, 200));
 
         var rng = new Random(3);
         var q = KernelReference.RandomInt8(rng, 13 * 21);

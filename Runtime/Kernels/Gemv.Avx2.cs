@@ -125,12 +125,18 @@ public sealed partial class Gemv
     {
         Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
         nuint at = 0;
-        for (nuint k = 0; k < (nuint)kp; k += 16, at += 2 * octetStride)
+        nuint k = 0;
+        for (; k + 16 <= (nuint)kp; k += 16, at += 2 * octetStride)
         {
             a0 = StepAvx2(a0, Vector256.LoadUnsafe(ref w, at), ref xs, ref xa, k);
             a1 = StepAvx2(a1, Vector256.LoadUnsafe(ref w, at + 32), ref xs, ref xa, k + 4);
             a2 = StepAvx2(a2, Vector256.LoadUnsafe(ref w, at + octetStride), ref xs, ref xa, k + 8);
             a3 = StepAvx2(a3, Vector256.LoadUnsafe(ref w, at + octetStride + 32), ref xs, ref xa, k + 12);
+        }
+        if (k < (nuint)kp) // one k-octet left
+        {
+            a0 = StepAvx2(a0, Vector256.LoadUnsafe(ref w, at), ref xs, ref xa, k);
+            a1 = StepAvx2(a1, Vector256.LoadUnsafe(ref w, at + 32), ref xs, ref xa, k + 4);
         }
         return (a0 + a1) + (a2 + a3);
     }

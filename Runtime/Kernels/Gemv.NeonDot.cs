@@ -31,7 +31,8 @@ public sealed partial class Gemv
                 ref sbyte x = ref Unsafe.Add(ref xs, b * kp);
                 Vector128<int> lo0 = default, hi0 = default, lo1 = default, hi1 = default;
                 nuint at = 0;
-                for (nuint k = 0; k < (nuint)kp; k += 16, at += 2 * (nuint)octetStride)
+                nuint k = 0;
+                for (; k + 16 <= (nuint)kp; k += 16, at += 2 * (nuint)octetStride)
                 {
                     var xv = Vector128.LoadUnsafe(ref x, k);
                     nuint at2 = at + (nuint)octetStride; // the next k-octet
@@ -43,6 +44,15 @@ public sealed partial class Gemv
                     hi0 = Dp.DotProductBySelectedQuadruplet(hi0, Vector128.LoadUnsafe(ref wb, at2 + 16), xv, 2);
                     lo1 = Dp.DotProductBySelectedQuadruplet(lo1, Vector128.LoadUnsafe(ref wb, at2 + 32), xv, 3);
                     hi1 = Dp.DotProductBySelectedQuadruplet(hi1, Vector128.LoadUnsafe(ref wb, at2 + 48), xv, 3);
+                }
+                if (k < (nuint)kp)
+                {
+                    // One k-octet left: its 8 bytes of x in the low half (no read past the padded row).
+                    var xv = Vector128.Create(Vector64.LoadUnsafe(ref x, k), Vector64<sbyte>.Zero);
+                    lo0 = Dp.DotProductBySelectedQuadruplet(lo0, Vector128.LoadUnsafe(ref wb, at), xv, 0);
+                    hi0 = Dp.DotProductBySelectedQuadruplet(hi0, Vector128.LoadUnsafe(ref wb, at + 16), xv, 0);
+                    lo1 = Dp.DotProductBySelectedQuadruplet(lo1, Vector128.LoadUnsafe(ref wb, at + 32), xv, 1);
+                    hi1 = Dp.DotProductBySelectedQuadruplet(hi1, Vector128.LoadUnsafe(ref wb, at + 48), xv, 1);
                 }
                 StoreBlock(lo0 + lo1, hi0 + hi1, ref yRef, b * yStride + outRow, valid);
             }

@@ -239,15 +239,16 @@ public sealed partial class Gemv
             if (Isa == Isa.Avx2)
             {
                 var abs = xp.Slice((nb + b) * paddedCols, paddedCols);
-                for (int k = 0; k < paddedCols; k += 16)
+                int k = 0;
+                for (; k + 16 <= paddedCols; k += 16)
                     Vector128.Abs(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(dst), (nuint)k).AsSByte()).AsByte()
                         .StoreUnsafe(ref MemoryMarshal.GetReference(abs), (nuint)k);
+                for (; k < paddedCols; k++) abs[k] = (byte)Math.Abs((sbyte)dst[k]); // never past the row
             }
             else if (Isa == Isa.Avx512Vnni)
             {
-                var flip = Vector128.Create((byte)0x80);
-                for (int k = 0; k < paddedCols; k += 16)
-                    (Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(dst), (nuint)k) ^ flip).StoreUnsafe(ref MemoryMarshal.GetReference(dst), (nuint)k);
+                ref ulong d8 = ref Unsafe.As<byte, ulong>(ref MemoryMarshal.GetReference(dst));
+                for (int o = 0; o < paddedCols / 8; o++) Unsafe.Add(ref d8, o) ^= 0x8080808080808080UL;
             }
         }
     }

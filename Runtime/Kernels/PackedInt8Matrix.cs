@@ -11,7 +11,7 @@ namespace Edge.Runtime.Kernels;
 /// kernel may negate a weight (the AVX2 sign trick) without overflow.</para>
 /// <para>Layout ("8x4c4", as XNNPACK's packed GEMM weights, with row blocks interleaved in groups of four):
 /// rows in blocks of <see cref="TileRows"/> = 8 (the last block zero-padded), K zero-padded to a multiple of
-/// <see cref="KAlign"/> = 16. Within a block, for each group of 4 consecutive k the 8 rows' 4 bytes follow each
+/// <see cref="KAlign"/> = 8. Within a block, for each group of 4 consecutive k the 8 rows' 4 bytes follow each
 /// other (32 bytes: a Vector256 of 8 int32 lanes, one per row, for vpmaddubsw+vpmaddwd / vpdpbusd against a
 /// broadcast of x[4g..4g+3]; two 16-byte loads feed NEON sdot / smull+sadalp for rows 0-3 and 4-7), and two
 /// such groups make a 64-byte k-octet (k = 8o .. 8o+7). Consecutive blocks form groups of
@@ -26,8 +26,9 @@ namespace Edge.Runtime.Kernels;
 /// of 256 bytes per 8 k, which the hardware prefetchers follow at full L2 bandwidth where four streams
 /// <c>PaddedCols * 8</c> bytes apart did not (measured: 0.90 vs 1.1-1.3 µs for the 800 x 200 LSTM matrix
 /// with AVX-VNNI); a kernel working on one block steps <see cref="BlockAddress"/>'s stride per k-octet.
-/// K is padded to 16 (not just 8) so the kernels' inner loops run whole 16-k steps with no remainder; the
-/// padding multiplies zeros.</para>
+/// K is padded to whole k-octets (8): the kernels step 8 k at a time, the one-block kernels two octets at a time
+/// with one octet left over when K / 8 is odd; the padding multiplies zeros. (Padding to 16 made the LSTM(200)
+/// recurrent matrix 4 % larger, 208 columns, and its product, bound by the L2 bandwidth, 4 % slower.)</para>
 /// <para>Row sums (Σ_k q[r, k]) serve the VNNI path, which feeds x + 128 as unsigned bytes and subtracts
 /// 128 · Σ_k q[r, k].</para>
 /// </summary>
@@ -38,7 +39,7 @@ public sealed class PackedInt8Matrix
     /// <summary>Consecutive k per row in a group (the dot-product width of vpdpbusd / sdot).</summary>
     public const int KGroup = 4;
     /// <summary>K is padded to a multiple of this.</summary>
-    public const int KAlign = 16;
+    public const int KAlign = 8;
     /// <summary>Row blocks per interleaved group (the last group may hold fewer).</summary>
     public const int GroupBlocks = 4;
     /// <summary>Bytes of one block's k-octet (8 rows x 8 k).</summary>
