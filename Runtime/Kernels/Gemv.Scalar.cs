@@ -20,12 +20,12 @@ public sealed partial class Gemv
             {
                 var (start, octetStride) = PackedInt8Matrix.BlockAddress(r / tile, w.RowBlocks, kp);
                 int acc = 0;
-                for (int k = 0; k < kp; k++)
+                for (int o = 0; o < kp / 8; o++)
                 {
-                    // k-octet k / 8, k group (k / 4) % 2 within it, row r % 8, byte k % 4 (PackedInt8Matrix).
-                    long at = start + (long)(k / 8) * octetStride + (k % 8 / PackedInt8Matrix.KGroup) * (tile * PackedInt8Matrix.KGroup)
-                        + (r % tile) * PackedInt8Matrix.KGroup + k % PackedInt8Matrix.KGroup;
-                    acc += data[(int)at] * x[k];
+                    // k-octet o: two k groups of 32 bytes, row r's 4 bytes at (r % 8) · 4 in each (PackedInt8Matrix).
+                    int at = (int)(start + (long)o * octetStride) + (r % tile) * PackedInt8Matrix.KGroup;
+                    for (int j = 0; j < 4; j++) acc += data[at + j] * x[8 * o + j];
+                    for (int j = 0; j < 4; j++) acc += data[at + tile * PackedInt8Matrix.KGroup + j] * x[8 * o + 4 + j];
                 }
                 y[b * yStride + r - rowStart] = acc;
             }
