@@ -1,5 +1,6 @@
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Edge.Runtime.Ir;
+using Edge.Runtime.Kernels;
 using Edge.Runtime.Quantization;
 using Edge.Runtime.Tensors;
 
@@ -10,10 +11,10 @@ namespace Edge.Runtime.Streaming;
 /// projection W·x_t + b is computed once per sample, when the sample arrives, and kept in the stream's ring;
 /// a forecast then runs only the recurrent part h_t = cell(proj_t + R·h_{t-1}) over the window, from zero state.
 /// <para>
-/// The arithmetic is the fp32 layer's (Runtime/Layers/Lstm.cs, Gru.cs), in the same order: the projection
-/// starts from the folded biases and adds one input element times one row of W^T at a time (zeros skipped),
-/// the recurrent product likewise with R^T, then the gate math. So a cached forecast equals the batch
-/// session's on float32 weights (to rounding; the tests hold it to 1e-5). Only what that code supports
+/// The arithmetic is the fp32 layer's (Runtime/Layers/Lstm.cs, Gru.cs): the projection starts from the folded
+/// biases and adds one input element times one row of W^T at a time (zeros skipped), the recurrent product is
+/// the same packed kernel (<see cref="PackedF32Matrix"/>), then the gate math. So a cached forecast equals the
+/// batch session's on float32 weights (to rounding; the tests hold it to 1e-5). Only what that code supports
 /// without options is taken: one forward direction, no sequence_lens, no initial state, no peepholes, no
 /// input_forget, the default activations (Sigmoid, Tanh[, Tanh]); clip is applied as the layers apply it.
 /// Anything else is refused by <see cref="TryCreate"/> with the reason, and the stream runs the plain window path.
@@ -22,12 +23,12 @@ namespace Edge.Runtime.Streaming;
 internal sealed class CachedRecurrence
 {
     private readonly float[] _wT;   // [I, G*H]
-    private readonly float[] _rT;   // [H, G*H]
+    private readonly PackedF32Matrix _r; // R (G*H x H) in register-blocked panels, cut at 2H for a GRU
     private readonly float[] _bias; // [G*H]: input and recurrent biases summed (GRU lbr=1: n gate keeps only the input bias)
     private readonly float[]? _recurrentBiasN; // GRU lbr=1: b_Rn [H]
     private readonly float _clip;
 
-    private CachedRecurrence(Node node, bool lstm, bool linearBeforeReset, int hidden, int inputSize, float[] wT, float[] rT, float[] bias, float[]? rbN, float clip)
+    private CachedRecurrence(Node node, bool lstm, bool linearBeforeReset, int hidden, int inputSize, float[] wT, PackedF32Matrix r, float[] bias, float[]? rbN, float clip)
     {
         Node = node;
         IsLstm = lstm;
@@ -35,7 +36,7 @@ internal sealed class CachedRecurrence
         Hidden = hidden;
         InputSize = inputSize;
         _wT = wT;
-        _rT = rT;
+        _r = r;
         _bias = bias;
         _recurrentBiasN = rbN;
         _clip = clip;
@@ -102,7 +103,7 @@ internal sealed class CachedRecurrence
         int inputSize = w.Dim(2);
 
         var wT = Transpose(w.ReadOnlySpan<float>(), gh, inputSize);
-        var rT = Transpose(r.ReadOnlySpan<float>(), gh, hidden);
+        var rPacked = PackedF32Matrix.Pack(r.ReadOnlySpan<float>(), gh, hidden, lstm ? default : [2 * hidden]);
         var bias = new float[gh];
         float[]? rbN = null;
         bool linearBeforeReset = !lstm && lbr == 1;
@@ -119,7 +120,7 @@ internal sealed class CachedRecurrence
             }
         }
         reason = "";
-        return new CachedRecurrence(node, lstm, linearBeforeReset, hidden, inputSize, wT, rT, bias, rbN, clip) { FromInt8 = int8 };
+        return new CachedRecurrence(node, lstm, linearBeforeReset, hidden, inputSize, wT, rPacked, bias, rbN, clip) { FromInt8 = int8 };
     }
 
     private static float[] Transpose(ReadOnlySpan<float> src, int rows, int cols)
@@ -174,17 +175,8 @@ internal sealed class CachedRecurrence
 
     public int ScratchLength => _bias.Length + 3 * Hidden;
 
-    /// <summary>acc += h R^T over the columns [from, from + acc.Length) of R^T [H, width].</summary>
-    private void AddRecurrent(ReadOnlySpan<float> h, int from, Span<float> acc)
-    {
-        int width = _bias.Length;
-        int len = acc.Length;
-        for (int k = 0; k < h.Length; k++)
-        {
-            float v = h[k];
-            if (v != 0f) TensorPrimitives.MultiplyAdd(_rT.AsSpan(k * width + from, len), v, acc, acc);
-        }
-    }
+    /// <summary>acc += R[from .. from + acc.Length, :] h (the packed kernel of the batch layers, PackedF32Matrix).</summary>
+    private void AddRecurrent(ReadOnlySpan<float> h, int from, Span<float> acc) => _r.MultiplyAdd(h, acc, from);
 
     private void Clip(Span<float> x)
     {
