@@ -3,6 +3,7 @@ using Edge.Quantizer.Import.Keras;
 using Edge.Quantizer.Import.Onnx;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
+using Edge.Runtime.Kernels;
 using Edge.Runtime.Streaming;
 using Edge.Runtime.Tensors;
 using Edge.Runtime.Tests.EndToEnd;
@@ -80,6 +81,32 @@ public sealed class ForecastStreamTests
             bool ready = stream.TryPush(series[t], forecast);
             Assert.AreEqual(t >= 9, ready, $"sample {t}: a forecast once the window of 10 is full");
             if (ready) AssertClose(Batch(session, "x", "forecast", series, t, 10), forecast, Tolerance, $"window ending at {t}");
+        }
+    }
+
+    [TestMethod]
+    public void Window_Int8Forecaster_CachesInt8Projections_AndEqualsTheBatchSessionBitForBit_OnEveryPath()
+    {
+        // The int8 blob of the same fixture: the cached encoder runs the layer's own int8 products and cell
+        // (per-sample x quantization, Gemv.LstmStepInt8), so every forecast equals the batch session's exactly.
+        var (_, model) = Int8.Int8ModelTests.Converted("forecaster/model.onnx");
+        var series = Series(30, 6, seed: 11);
+        foreach (var isa in IsaSelector.Supported)
+        {
+            var options = new SessionOptions { Isa = isa };
+            var session = model.CreateSession(options);
+            var stream = model.CreateStream(new StreamOptions { Session = options });
+            Assert.IsTrue(stream.CachesInputProjections, stream.ProjectionCacheNote);
+            StringAssert.Contains(stream.ProjectionCacheNote, "int8");
+            var forecast = new float[stream.ForecastLength];
+            for (int t = 0; t < series.Length; t++)
+            {
+                if (!stream.TryPush(series[t], forecast)) continue;
+                var expected = Batch(session, "x", "forecast", series, t, 10);
+                for (int i = 0; i < expected.Length; i++)
+                    Assert.AreEqual(BitConverter.SingleToInt32Bits(expected[i]), BitConverter.SingleToInt32Bits(forecast[i]),
+                        $"{IsaSelector.Name(isa)}, window ending at {t}, element {i}: stream {forecast[i]:R}, session {expected[i]:R}");
+            }
         }
     }
 

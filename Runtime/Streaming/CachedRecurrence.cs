@@ -1,6 +1,7 @@
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Kernels;
+using Edge.Runtime.Layers;
 using Edge.Runtime.Quantization;
 using Edge.Runtime.Tensors;
 
@@ -27,6 +28,20 @@ internal sealed class CachedRecurrence
     private readonly float[] _bias; // [G*H]: input and recurrent biases summed (GRU lbr=1: n gate keeps only the input bias)
     private readonly float[]? _recurrentBiasN; // GRU lbr=1: b_Rn [H]
     private readonly float _clip;
+
+    // The int8 form (an LSTM with int8 W and R, the default cell): the layer's own products and cell, so a cached
+    // forecast equals the batch session's bit for bit (Lstm.Run's int8 path, step by step).
+    private Int8Form? _int8;
+
+    private sealed class Int8Form(Gemv gemv, PackedInt8Matrix w, PackedInt8Matrix r, ActivationQuantization xRange, int inputSize, int hidden)
+    {
+        public readonly Gemv Gemv = gemv;
+        public readonly PackedInt8Matrix W = w, R = r;
+        public readonly ActivationQuantization XRange = xRange;
+        public readonly sbyte[] Xq = new sbyte[inputSize], Hq = new sbyte[hidden];
+        public readonly float[] XScale = new float[1];
+        public readonly int[] Acc = new int[4 * hidden];
+    }
 
     private CachedRecurrence(Node node, bool lstm, bool linearBeforeReset, int hidden, int inputSize, float[] wT, PackedF32Matrix r, float[] bias, float[]? rbN, float clip)
     {
@@ -55,11 +70,17 @@ internal sealed class CachedRecurrence
     /// <summary>Floats per cached projection: gates x hidden.</summary>
     public int Width => _bias.Length;
 
-    /// <summary>Whether the node's weights are int8 in the blob (the cache uses them dequantized).</summary>
+    /// <summary>Whether the node's weights are int8 in the blob (used as int8 when <see cref="IsInt8"/>, else dequantized).</summary>
     public bool FromInt8 { get; private init; }
 
-    /// <summary>Prepares the cache for <paramref name="node"/>, or returns null with the reason it cannot run it.</summary>
-    public static CachedRecurrence? TryCreate(Graph graph, Node node, out string reason)
+    /// <summary>Whether the cache runs the layer's int8 products and cell (bit-identical to the batch session).</summary>
+    public bool IsInt8 => _int8 is not null;
+
+    /// <summary>
+    /// Prepares the cache for <paramref name="node"/>, or returns null with the reason it cannot run it. With
+    /// <paramref name="gemv"/> (the session's kernels), an LSTM whose W and R are int8 keeps them int8 (<see cref="IsInt8"/>).
+    /// </summary>
+    public static CachedRecurrence? TryCreate(Graph graph, Node node, Gemv? gemv, out string reason)
     {
         bool lstm = node.Kind == OpKind.Lstm;
         if (!lstm && node.Kind != OpKind.Gru) { reason = $"node '{node.Name}' is {node.Kind}, not Lstm or Gru"; return null; }
@@ -120,7 +141,12 @@ internal sealed class CachedRecurrence
             }
         }
         reason = "";
-        return new CachedRecurrence(node, lstm, linearBeforeReset, hidden, inputSize, wT, rPacked, bias, rbN, clip) { FromInt8 = int8 };
+        var result = new CachedRecurrence(node, lstm, linearBeforeReset, hidden, inputSize, wT, rPacked, bias, rbN, clip) { FromInt8 = int8 };
+        if (gemv is not null && lstm && !(clip > 0f)
+            && graph.QuantizedConstants.TryGetValue(node.Input(1), out var wq) && graph.QuantizedConstants.TryGetValue(node.Input(2), out var rq)
+            && wq.Axis == 1 && rq.Axis == 1 && wq.Scales.Length == gh && rq.Scales.Length == gh)
+            result._int8 = new Int8Form(gemv, Int8Weights.Pack(wq), Int8Weights.Pack(rq), ActivationQuantization.FromNode(node), inputSize, hidden);
+        return result;
     }
 
     private static float[] Transpose(ReadOnlySpan<float> src, int rows, int cols)
@@ -131,9 +157,15 @@ internal sealed class CachedRecurrence
         return dst;
     }
 
-    /// <summary>proj = bias + x W^T (one sample).</summary>
+    /// <summary>proj = bias + x W^T (one sample); int8: x quantized as the layer does, then its int8 product.</summary>
     public void Project(ReadOnlySpan<float> x, Span<float> proj)
     {
+        if (_int8 is { } q)
+        {
+            q.XRange.QuantizeRows(q.Gemv, x, 1, InputSize, q.Xq, q.XScale);
+            q.Gemv.MultiplyInt8Dequantize(q.W, q.Xq, InputSize, q.XScale, 1, _bias, proj, Width, accumulate: false);
+            return;
+        }
         int width = _bias.Length;
         _bias.CopyTo(proj);
         for (int k = 0; k < x.Length; k++)
@@ -164,7 +196,14 @@ internal sealed class CachedRecurrence
             int row = start + k;
             if (row >= rows) row -= rows;
             var p = projections.Slice(row * width, width);
-            if (IsLstm) LstmStep(p, gates, h, c, tmp);
+            if (_int8 is { } q)
+            {
+                // Lstm.Run's int8 default cell from a zero state: no recurrent product at the first step, then h
+                // quantized with the static scale 1/127 (|h| <= 1) and Gemv.LstmStepInt8.
+                if (k == 0) RecurrentCell.LstmInt8(q.Gemv.Isa, p, default, default, 0f, c, h);
+                else q.Gemv.LstmStepInt8(q.R, q.Hq, q.Gemv.QuantizeActivations(h, q.Hq, 1f), p, c, h, q.Acc);
+            }
+            else if (IsLstm) LstmStep(p, gates, h, c, tmp);
             else if (LinearBeforeReset) GruStepLinearBeforeReset(p, gates, h);
             else GruStepResetBeforeLinear(p, gates, h, tmp);
             if (!y.IsEmpty) h.CopyTo(y.Slice(k * n, n));

@@ -247,9 +247,9 @@ public sealed class ForecastStream
             note = "off (StreamOptions.CacheProjections)";
             if (options.CacheProjections != ProjectionCache.Off)
             {
-                var split = pairs.Count == 0 ? StreamGraph.SplitAtFirstRecurrent(graph, input, window, out note) : null;
+                var split = pairs.Count == 0 ? StreamGraph.SplitAtFirstRecurrent(graph, input, window, (options.Session ?? new SessionOptions()).CreateGemv(), out note) : null;
                 if (pairs.Count > 0) note = "the graph has state inputs";
-                if (split is { } sp && sp.Layer.FromInt8 && options.CacheProjections == ProjectionCache.Auto)
+                if (split is { } sp && sp.Layer.FromInt8 && !sp.Layer.IsInt8 && options.CacheProjections == ProjectionCache.Auto)
                 {
                     note = $"'{sp.Layer.Node.Name}' has int8 weights, whose products are the layer's own (ProjectionCache.On caches them in fp32)";
                     split = null;
@@ -259,7 +259,7 @@ public sealed class ForecastStream
                 if (split is { } s)
                 {
                     cache = s.Layer;
-                    note = $"'{s.Layer.Node.Name}' ({s.Layer.Node.Kind}, {s.Layer.Hidden} units): W·x cached per sample{(s.Layer.FromInt8 ? " (fp32 from the int8 weights)" : "")}";
+                    note = $"'{s.Layer.Node.Name}' ({s.Layer.Node.Kind}, {s.Layer.Hidden} units): W·x cached per sample{(s.Layer.IsInt8 ? " (int8, the layer's own products)" : s.Layer.FromInt8 ? " (fp32 from the int8 weights)" : "")}";
                     engine = new CachedWindowEngine(new Session(s.RestGraph, options.Session), s.Layer, s.RestInputIsSlot, output.Name, window, features);
                 }
                 else engine = new WindowEngine(new Session(graph, options.Session), graph.Inputs.IndexOf(input), shape, graph.Outputs.IndexOf(output), window, features, stateShapes);

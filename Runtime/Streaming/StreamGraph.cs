@@ -111,7 +111,7 @@ internal static class StreamGraph
     /// it: the layer is returned as a <see cref="CachedRecurrence"/> and the rest of the graph with the layer's
     /// outputs (Y, Y_h, Y_c as the rest reads them) as its inputs. Null with the reason otherwise.
     /// </summary>
-    public static (CachedRecurrence Layer, Graph RestGraph, bool[] RestInputIsSlot)? SplitAtFirstRecurrent(Graph graph, ValueInfo input, int window, out string reason)
+    public static (CachedRecurrence Layer, Graph RestGraph, bool[] RestInputIsSlot)? SplitAtFirstRecurrent(Graph graph, ValueInfo input, int window, Kernels.Gemv? gemv, out string reason)
     {
         if (graph.Inputs.Count != 1) { reason = "the graph has more than one input"; return null; }
         if (input.Shape.Length != 3) { reason = $"the input {input} is not (batch, time, features)"; return null; }
@@ -143,7 +143,7 @@ internal static class StreamGraph
             reason = $"'{rnn.Name}' has layout {layout}, which does not read the (batch, time, features) input along time";
             return null;
         }
-        if (CachedRecurrence.TryCreate(graph, rnn, out reason) is not { } layer) return null;
+        if (CachedRecurrence.TryCreate(graph, rnn, gemv, out reason) is not { } layer) return null;
         if (layer.InputSize != input.Shape[2]) { reason = $"'{rnn.Name}' takes {layer.InputSize} features, the input {input.Shape[2]}"; return null; }
 
         // The rest: every node after the layer; the layer's outputs that something still reads become inputs.
