@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Edge.Runtime;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Kernels;
+using Edge.Runtime.Streaming;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Edge.Perf;
@@ -91,6 +92,7 @@ public static class PerCall
                     ["calls"] = n, ["median_us"] = Math.Round(median, 3), ["p10_us"] = Math.Round(p10, 3), ["p90_us"] = Math.Round(p90, 3),
                 });
             }
+            if (model == "forecaster50") StreamPushRow(model, precisions, isas, n, table, results);
         }
         Console.WriteLine("per call, microseconds: median [p10..p90]");
         Console.Write(table);
@@ -107,6 +109,45 @@ public static class PerCall
             Console.WriteLine($"wrote {json}");
         }
         return 0;
+    }
+
+    /// <summary>
+    /// The device loop's cost per forecast: <see cref="ForecastStream"/> (window style, the default projection cache: the
+    /// encoder's W·x computed once per sample) pushing one new sample into a full 50-sample window, which returns a
+    /// forecast. ONNX Runtime has no streaming API; its column is "-".
+    /// </summary>
+    private static void StreamPushRow(string model, string[] precisions, IReadOnlyList<Isa> isas, int n, StringBuilder table, JsonArray results)
+    {
+        const string name = "forecaster50 stream push";
+        table.Append(CultureInfo.InvariantCulture, $"| {name} |");
+        foreach (var precision in precisions)
+        {
+            var blob = EdgeModel.Load(BenchModels.Edge(model, precision));
+            foreach (var isa in isas)
+            {
+                var stream = blob.CreateStream(new StreamOptions { Session = new Edge.Runtime.Execution.SessionOptions { Isa = isa } });
+                var samples = new float[64 * stream.InputFeatures];
+                BenchModels.Fill(samples, 7);
+                var forecast = new float[stream.ForecastLength];
+                int next = 0;
+                void Push()
+                {
+                    stream.TryPush(samples.AsSpan(next * stream.InputFeatures, stream.InputFeatures), forecast);
+                    next = (next + 1) % 64;
+                }
+                for (int i = 0; i < stream.Window; i++) Push();
+                int count = isa == Isa.Scalar ? Math.Max(n / 10, 50) : n;
+                var (median, p10, p90) = Time(Push, count);
+                table.Append(CultureInfo.InvariantCulture, $" {Fmt(median)} [{Fmt(p10)}..{Fmt(p90)}] |");
+                results.Add((JsonNode)new JsonObject
+                {
+                    ["case"] = name, ["engine"] = "edge", ["precision"] = precision, ["isa"] = IsaSelector.Name(isa),
+                    ["caches_input_projections"] = stream.CachesInputProjections,
+                    ["calls"] = count, ["median_us"] = Math.Round(median, 3), ["p10_us"] = Math.Round(p10, 3), ["p90_us"] = Math.Round(p90, 3),
+                });
+            }
+        }
+        table.AppendLine(" - |");
     }
 
     /// <summary>Warm-up (at least 1 s, so tiered compilation and dynamic PGO have finished), then <paramref name="count"/> timed calls.</summary>

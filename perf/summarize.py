@@ -66,7 +66,9 @@ def per_call_tables(path, torch):
     print("<!-- perf/summarize.py --per-call: per call, microseconds, median [p10..p90] -->")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
-    for case in CASES:
+    for case in CASES + ["forecaster50 stream push"]:
+        if not any(r["case"] == case for r in rows):
+            continue
         cells = [case] + [cell(get(case, "edge", p, i)) for p in ("fp32", "int8") for i in isas] + [cell(get(case, "onnxruntime", "fp32", None))]
         for p in ("fp32", "int8"):
             t = torch.get((case, p))

@@ -107,6 +107,10 @@ public sealed class ForecastStreamTests
                     Assert.AreEqual(BitConverter.SingleToInt32Bits(expected[i]), BitConverter.SingleToInt32Bits(forecast[i]),
                         $"{IsaSelector.Name(isa)}, window ending at {t}, element {i}: stream {forecast[i]:R}, session {expected[i]:R}");
             }
+            // The int8 cached push allocates nothing once warm.
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int t = 0; t < 50; t++) stream.TryPush(series[t % series.Length], forecast);
+            Assert.AreEqual(0L, GC.GetAllocatedBytesForCurrentThread() - before, $"{IsaSelector.Name(isa)}: bytes allocated by 50 int8 pushes");
         }
     }
 

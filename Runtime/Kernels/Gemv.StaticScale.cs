@@ -22,6 +22,7 @@ public sealed partial class Gemv
             Isa.Avx512Vnni => QuantizeVector512(x, q, inv),
             _ => QuantizeVector128(x, q, inv),
         };
+        if (Isa != Isa.Scalar) done = QuantizeLastBlock(x, q, inv, done);
         for (int i = done; i < x.Length; i++)
             q[i] = (sbyte)Math.Clamp(MathF.Round(x[i] * inv, MidpointRounding.ToEven), -127f, 127f);
         return absMax / 127f;
