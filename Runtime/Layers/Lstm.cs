@@ -8,14 +8,18 @@ namespace Edge.Runtime.Layers;
 
 /// <summary>
 /// fp32 LSTM layer (<see cref="OpKind.Lstm"/>): the ONNX LSTM contract with the IR gate order i, f, g, o.
-/// Prepare: weights that are constants are validated and packed once (transposed, biases summed).
+/// Prepare: weights that are constants are validated and packed once (R in register-blocked panels,
+/// <see cref="PackedF32Matrix"/>; biases summed).
 /// Run: per direction one input projection for all steps, then per batch row and step a matrix-vector
 /// product with R and the gate math, in scratch buffers allocated before the time loop.
 /// int8 (W and R stored per-row quantized, B and P constant): W and R packed once per direction; X
 /// quantized once per row (time step x batch row; static range from calibration, else dynamic) and
-/// projected for all steps in one small-batch int8 product; per step h is quantized (static scale
-/// 1/127 when the cell bounds |h| &lt;= 1, dynamic otherwise, e.g. relu cells) and R h accumulated into
-/// the gates in int32, dequantized into fp32. Gate math, peepholes, clip and the cell state stay fp32.
+/// projected for all steps in one small-batch int8 product (fp32-exact for a few input columns); per step
+/// h is quantized (static scale 1/127 when the cell bounds |h| &lt;= 1, dynamic otherwise, e.g. relu cells)
+/// and R h computed in int32. The default cell (sigmoid, tanh, tanh; no peepholes, clip or input_forget)
+/// then runs in one pass from the int32 accumulators (<see cref="Gemv.LstmStepInt8"/>, with the exactly
+/// specified <see cref="GateMath"/>: the same bits on every kernel path); other cells dequantize into the
+/// gates and keep their fp32 step code.
 /// </summary>
 internal sealed class Lstm : IOperator
 {
