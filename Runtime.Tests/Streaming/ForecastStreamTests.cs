@@ -108,9 +108,8 @@ public sealed class ForecastStreamTests
                         $"{IsaSelector.Name(isa)}, window ending at {t}, element {i}: stream {forecast[i]:R}, session {expected[i]:R}");
             }
             // The int8 cached push allocates nothing once warm.
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int t = 0; t < 50; t++) stream.TryPush(series[t % series.Length], forecast);
-            Assert.AreEqual(0L, GC.GetAllocatedBytesForCurrentThread() - before, $"{IsaSelector.Name(isa)}: bytes allocated by 50 int8 pushes");
+            int next = 0;
+            Sessions.SessionRunnerTests.AssertNoAllocation(() => stream.TryPush(series[next++ % series.Length], forecast), $"{IsaSelector.Name(isa)} int8 cached push");
         }
     }
 
