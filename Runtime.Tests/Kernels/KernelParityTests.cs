@@ -137,7 +137,7 @@ public sealed class KernelParityTests
         // K <= 16 takes the fp32-exact small-K path (Gemv.SmallK.cs) on the vector paths: every row count
         // tail after 16, 8 and 4 lanes, batches above 8.
         foreach (var (m, k, batch) in new[] { (1, 1, 1), (7, 5, 2), (9, 33, 8), (17, 64, 3), (200, 8, 1), (300, 200, 5), (800, 208, 1), (31, 301, 9),
-                     (803, 6, 50), (35, 16, 9), (61, 13, 3), (29, 17, 2), (16, 16, 1), (4, 2, 12) })
+                     (803, 6, 50), (35, 16, 9), (61, 13, 3), (29, 17, 2), (16, 16, 1), (4, 2, 12), (803, 6, 1), (100, 13, 1), (64, 16, 1) })
         {
             foreach (bool accumulate in new[] { false, true })
                 foreach (bool withBias in new[] { false, true })
