@@ -31,7 +31,6 @@ public sealed partial class PackedF32Matrix
     /// <summary>Panels are four vectors of rows: four accumulators per k (eight with the two-k unroll), enough
     /// independent chains to hide the multiply-add latency while few enough to stay in registers on AVX2 (16).</summary>
     private const int PanelVectors = 4;
-    private const int CacheLine = 64;
 
     private readonly float[] _data;        // pinned; the packed panels start at _origin
     private readonly int _origin;          // floats skipped so the panels start on a cache line
@@ -91,10 +90,8 @@ public sealed partial class PackedF32Matrix
         var offsets = new long[starts.Length];
         for (int s = 0; s + 1 < starts.Length; s++) offsets[s + 1] = offsets[s] + (long)StoredRows(starts[s + 1] - starts[s]) * cols;
         long length = offsets[^1];
-        if (length > Array.MaxLength - CacheLine) throw new ArgumentException($"{rows} x {cols} is too large to pack", nameof(rows));
-        // Pinned (the pinned object heap never moves it), so the cache-line offset found now stays true.
-        var data = GC.AllocateArray<float>((int)length + CacheLine / sizeof(float), pinned: true);
-        int origin = (int)((CacheLine - Marshal.UnsafeAddrOfPinnedArrayElement(data, 0) % CacheLine) % CacheLine) / sizeof(float);
+        if (length > Array.MaxLength - AlignedArray.Alignment) throw new ArgumentException($"{rows} x {cols} is too large to pack", nameof(rows));
+        var data = AlignedArray.Allocate<float>((int)length, out int origin);
         var packed = data.AsSpan(origin, (int)length);
         int vw = VectorWidth, pr = PanelRows;
         for (int s = 0; s + 1 < starts.Length; s++)
