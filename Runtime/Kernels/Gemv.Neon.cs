@@ -13,7 +13,7 @@ public sealed partial class Gemv
     /// int16, smlal adds the next k group's products: each int16 lane is w·x + w'·x' ≤ 2·127·127 = 32258, so
     /// no wrap (weights and activations are in [-127, 127]). sadalp folds adjacent int16 pairs into the int32
     /// accumulator (lanes: row a k01, row a k23, row b k01, row b k23); a final addp of two accumulators
-    /// gives one int32 per row. Needs K padded to 8 (it is padded to 16).
+    /// gives one int32 per row. Needs K padded to 8 (it is: whole k-octets).
     /// </summary>
     private static void Int8Neon(PackedInt8Matrix w, ReadOnlySpan<byte> xp, int nb, int blockStart, int blockEnd, Span<int> y, int yStride)
     {
