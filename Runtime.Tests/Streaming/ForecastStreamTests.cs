@@ -182,6 +182,33 @@ public sealed class ForecastStreamTests
     }
 
     [TestMethod]
+    public void Window_Int8Rollout_ProjectsForecastsLikeSamples_BitForBit()
+    {
+        // Horizon 13 > window 10 on the int8 blob: forecasts slide into the window and are projected with the same
+        // int8 quantization and product as real samples, so every step equals a batch call exactly.
+        var (_, model) = Int8.Int8ModelTests.Converted("forecaster/model.onnx");
+        var session = model.CreateSession();
+        var stream = model.CreateStream(new StreamOptions { Horizon = 13 });
+        Assert.IsTrue(stream.CachesInputProjections, stream.ProjectionCacheNote);
+        var series = Series(16, 6, seed: 13);
+        var forecast = new float[stream.ForecastLength];
+        for (int t = 0; t < series.Length; t++)
+        {
+            if (!stream.TryPush(series[t], forecast)) continue;
+            var window = series[(t - 9)..(t + 1)].ToList();
+            for (int k = 0; k < 13; k++)
+            {
+                var y = Batch(session, "x", "forecast", window.ToArray(), 9, 10);
+                for (int i = 0; i < y.Length; i++)
+                    Assert.AreEqual(BitConverter.SingleToInt32Bits(y[i]), BitConverter.SingleToInt32Bits(forecast[k * 6 + i]),
+                        $"sample {t}, step {k + 1}, element {i}: stream {forecast[k * 6 + i]:R}, session {y[i]:R}");
+                window.RemoveAt(0);
+                window.Add(y);
+            }
+        }
+    }
+
+    [TestMethod]
     public void Window_CachedProjections_EqualThePlainWindowPath_OnTheKerasLstmAndGruFixtures()
     {
         // Every fixture whose graph the cache takes must give the plain path's forecasts.
