@@ -76,28 +76,12 @@ public sealed partial class Gemv
         for (; (blk + 4) * tile <= rows; blk += 4)
         {
             ref sbyte w = ref Unsafe.Add(ref wRef, (nint)blk * kp * tile);
-            Vector256<int> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
-            for (nuint k = 0; k < (nuint)kp; k += 8)
-            {
-                var x0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xs, k))).AsSByte();
-                var x1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xs, k + 4))).AsSByte();
-                var u0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xa, k))).AsByte();
-                var u1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xa, k + 4))).AsByte();
-                ref sbyte wk = ref Unsafe.Add(ref w, k * 32); // k-octet k / 8 of the group: 4 blocks x 64 bytes
-                a0 = MaddAvx2(a0, Vector256.LoadUnsafe(ref wk), x0, u0);
-                a1 = MaddAvx2(a1, Vector256.LoadUnsafe(ref wk, 32), x1, u1);
-                b0 = MaddAvx2(b0, Vector256.LoadUnsafe(ref wk, 64), x0, u0);
-                b1 = MaddAvx2(b1, Vector256.LoadUnsafe(ref wk, 96), x1, u1);
-                c0 = MaddAvx2(c0, Vector256.LoadUnsafe(ref wk, 128), x0, u0);
-                c1 = MaddAvx2(c1, Vector256.LoadUnsafe(ref wk, 160), x1, u1);
-                d0 = MaddAvx2(d0, Vector256.LoadUnsafe(ref wk, 192), x0, u0);
-                d1 = MaddAvx2(d1, Vector256.LoadUnsafe(ref wk, 224), x1, u1);
-            }
+            Dot1x4Avx2(ref w, ref xs, ref xa, kp, out var a, out var b, out var c, out var d);
             nint o = blk * tile;
-            DequantizeBlock(a0 + a1, ref scales, xsc, ref bias, hasBias, ref y, o, tile, accumulate);
-            DequantizeBlock(b0 + b1, ref scales, xsc, ref bias, hasBias, ref y, o + tile, tile, accumulate);
-            DequantizeBlock(c0 + c1, ref scales, xsc, ref bias, hasBias, ref y, o + 2 * tile, tile, accumulate);
-            DequantizeBlock(d0 + d1, ref scales, xsc, ref bias, hasBias, ref y, o + 3 * tile, tile, accumulate);
+            DequantizeBlock(a, ref scales, xsc, ref bias, hasBias, ref y, o, tile, accumulate);
+            DequantizeBlock(b, ref scales, xsc, ref bias, hasBias, ref y, o + tile, tile, accumulate);
+            DequantizeBlock(c, ref scales, xsc, ref bias, hasBias, ref y, o + 2 * tile, tile, accumulate);
+            DequantizeBlock(d, ref scales, xsc, ref bias, hasBias, ref y, o + 3 * tile, tile, accumulate);
         }
         for (; blk < blocks; blk++)
         {
@@ -146,6 +130,7 @@ public sealed partial class Gemv
         Avx2.Add(acc, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(ab, Avx2.Sign(wv, xb)), Vector256<short>.One));
 
     /// <summary>One batch item, the four row blocks of a group (<paramref name="w"/> at its start): the broadcasts are shared.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Dot1x4Avx2(ref sbyte w, ref byte xs, ref byte xa, int kp,
         out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3)
     {

@@ -78,30 +78,12 @@ public sealed partial class Gemv
         for (; blk % PackedInt8Matrix.GroupBlocks == 0 && blk + 4 <= blockEnd && (blk + 4) * tile <= rows; blk += 4)
         {
             ref sbyte w = ref Unsafe.Add(ref wRef, (nint)blk * kp * tile);
-            Vector256<int> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
-            for (nuint k = 0; k < (nuint)kp; k += 8)
-            {
-                var x0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k))).AsByte();
-                var x1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k + 4))).AsByte();
-                ref sbyte wk = ref Unsafe.Add(ref w, k * 32); // k-octet k / 8 of the group: 4 blocks x 64 bytes
-                var wa = Vector512.LoadUnsafe(ref wk);
-                var wb = Vector512.LoadUnsafe(ref wk, 64);
-                var wc = Vector512.LoadUnsafe(ref wk, 128);
-                var wd = Vector512.LoadUnsafe(ref wk, 192);
-                a0 = AvxVnni.MultiplyWideningAndAdd(a0, x0, wa.GetLower());
-                a1 = AvxVnni.MultiplyWideningAndAdd(a1, x1, wa.GetUpper());
-                b0 = AvxVnni.MultiplyWideningAndAdd(b0, x0, wb.GetLower());
-                b1 = AvxVnni.MultiplyWideningAndAdd(b1, x1, wb.GetUpper());
-                c0 = AvxVnni.MultiplyWideningAndAdd(c0, x0, wc.GetLower());
-                c1 = AvxVnni.MultiplyWideningAndAdd(c1, x1, wc.GetUpper());
-                d0 = AvxVnni.MultiplyWideningAndAdd(d0, x0, wd.GetLower());
-                d1 = AvxVnni.MultiplyWideningAndAdd(d1, x1, wd.GetUpper());
-            }
+            Dot1x4Vnni(ref w, ref xu, kp, out var a, out var b, out var c, out var d);
             nint o = (blk - blockStart) * tile;
-            ((a0 + a1) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(blk * tile)), 7)).StoreUnsafe(ref Unsafe.Add(ref y, o));
-            ((b0 + b1) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(blk * tile + tile)), 7)).StoreUnsafe(ref Unsafe.Add(ref y, o + tile));
-            ((c0 + c1) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(blk * tile + 2 * tile)), 7)).StoreUnsafe(ref Unsafe.Add(ref y, o + 2 * tile));
-            ((d0 + d1) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(blk * tile + 3 * tile)), 7)).StoreUnsafe(ref Unsafe.Add(ref y, o + 3 * tile));
+            (a - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(blk * tile)), 7)).StoreUnsafe(ref Unsafe.Add(ref y, o));
+            (b - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(blk * tile + tile)), 7)).StoreUnsafe(ref Unsafe.Add(ref y, o + tile));
+            (c - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(blk * tile + 2 * tile)), 7)).StoreUnsafe(ref Unsafe.Add(ref y, o + 2 * tile));
+            (d - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(blk * tile + 3 * tile)), 7)).StoreUnsafe(ref Unsafe.Add(ref y, o + 3 * tile));
         }
         for (; blk < blockEnd; blk++)
         {
@@ -127,30 +109,12 @@ public sealed partial class Gemv
         for (; (blk + 4) * tile <= rows; blk += 4)
         {
             ref sbyte w = ref Unsafe.Add(ref wRef, (nint)blk * kp * tile);
-            Vector256<int> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, d0 = default, d1 = default;
-            for (nuint k = 0; k < (nuint)kp; k += 8)
-            {
-                var x0 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k))).AsByte();
-                var x1 = Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k + 4))).AsByte();
-                ref sbyte wk = ref Unsafe.Add(ref w, k * 32); // k-octet k / 8 of the group: 4 blocks x 64 bytes
-                var wa = Vector512.LoadUnsafe(ref wk);
-                var wb = Vector512.LoadUnsafe(ref wk, 64);
-                var wc = Vector512.LoadUnsafe(ref wk, 128);
-                var wd = Vector512.LoadUnsafe(ref wk, 192);
-                a0 = AvxVnni.MultiplyWideningAndAdd(a0, x0, wa.GetLower());
-                a1 = AvxVnni.MultiplyWideningAndAdd(a1, x1, wa.GetUpper());
-                b0 = AvxVnni.MultiplyWideningAndAdd(b0, x0, wb.GetLower());
-                b1 = AvxVnni.MultiplyWideningAndAdd(b1, x1, wb.GetUpper());
-                c0 = AvxVnni.MultiplyWideningAndAdd(c0, x0, wc.GetLower());
-                c1 = AvxVnni.MultiplyWideningAndAdd(c1, x1, wc.GetUpper());
-                d0 = AvxVnni.MultiplyWideningAndAdd(d0, x0, wd.GetLower());
-                d1 = AvxVnni.MultiplyWideningAndAdd(d1, x1, wd.GetUpper());
-            }
+            Dot1x4Vnni(ref w, ref xu, kp, out var a, out var b, out var c, out var d);
             nint o = blk * tile;
-            DequantizeBlock((a0 + a1) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)o), 7), ref scales, xs, ref bias, hasBias, ref y, o, tile, accumulate);
-            DequantizeBlock((b0 + b1) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(o + tile)), 7), ref scales, xs, ref bias, hasBias, ref y, o + tile, tile, accumulate);
-            DequantizeBlock((c0 + c1) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(o + 2 * tile)), 7), ref scales, xs, ref bias, hasBias, ref y, o + 2 * tile, tile, accumulate);
-            DequantizeBlock((d0 + d1) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(o + 3 * tile)), 7), ref scales, xs, ref bias, hasBias, ref y, o + 3 * tile, tile, accumulate);
+            DequantizeBlock(a - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)o), 7), ref scales, xs, ref bias, hasBias, ref y, o, tile, accumulate);
+            DequantizeBlock(b - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(o + tile)), 7), ref scales, xs, ref bias, hasBias, ref y, o + tile, tile, accumulate);
+            DequantizeBlock(c - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(o + 2 * tile)), 7), ref scales, xs, ref bias, hasBias, ref y, o + 2 * tile, tile, accumulate);
+            DequantizeBlock(d - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref sums, (nuint)(o + 3 * tile)), 7), ref scales, xs, ref bias, hasBias, ref y, o + 3 * tile, tile, accumulate);
         }
         for (; blk < blocks; blk++)
         {
@@ -191,6 +155,7 @@ public sealed partial class Gemv
     /// accumulators. The weights are read 64 bytes (a k-octet of a block) per 512-bit load from one sequential
     /// stream; the lower and upper halves feed vpdpbusd against the broadcasts of x[k..k+3] and x[k+4..k+7].
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Dot1x4Vnni(ref sbyte w, ref byte xu, int kp,
         out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3)
     {
