@@ -30,26 +30,25 @@ public sealed partial class Gemv
         {
             var xb = x.Slice(b * xStride, w.Cols);
             for (int k = 0; k < xb.Length; k++) xf[k] = xb[k];
-            SmallColumnsRows(w, xf, xScales[b], bias, y.Slice(b * yStride), 0, w.Rows, accumulate);
+            SmallColumnsRows(w, xf, xScales[b], bias, y.Slice(b * yStride), accumulate);
         }
     }
 
     /// <summary>
-    /// Rows [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) of one batch item of
-    /// <see cref="SmallColumnsDequantize"/>, x given as floats (<paramref name="xf"/>, the int8 values).
+    /// One batch item of <see cref="SmallColumnsDequantize"/>, x given as floats (<paramref name="xf"/>, the int8
+    /// values): widest vectors first, then narrower ones, then scalar code for the last rows.
     /// </summary>
-    private void SmallColumnsRows(PackedInt8Matrix w, ReadOnlySpan<float> xf, float xs, ReadOnlySpan<float> bias, Span<float> y,
-        int rowStart, int rowEnd, bool accumulate)
+    private void SmallColumnsRows(PackedInt8Matrix w, ReadOnlySpan<float> xf, float xs, ReadOnlySpan<float> bias, Span<float> y, bool accumulate)
     {
         float[] wt = w.ColumnsAsFloat;
-        int rows = rowEnd, cols = w.Cols, stride = w.ColumnStride; // rows: the end of the range
+        int rows = w.Rows, cols = w.Cols, stride = w.ColumnStride;
         ref float wRef = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(wt), w.ColumnsOrigin);
         ref float scales = ref MemoryMarshal.GetArrayDataReference(w.PaddedScales);
         ref float biasRef = ref MemoryMarshal.GetReference(bias);
         bool hasBias = !bias.IsEmpty;
         ref float xr = ref MemoryMarshal.GetReference(xf);
         ref float yb = ref MemoryMarshal.GetReference(y);
-        int r = rowStart;
+        int r = 0;
         if (Isa == Isa.Avx512Vnni && Vector512.IsHardwareAccelerated)
         {
             var xsv = Vector512.Create(xs);
