@@ -50,6 +50,14 @@ public sealed class ForecastStreamTests
         return session.Run(new Dictionary<string, Tensor> { [input] = Tensor.FromArray(x, 1, n, f) })[output].Contiguous().ReadOnlySpan<float>().ToArray();
     }
 
+    private static void AssertBitEqual(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
+    {
+        Assert.AreEqual(expected.Length, actual.Length, $"{what}: length");
+        for (int i = 0; i < expected.Length; i++)
+            Assert.AreEqual(BitConverter.SingleToInt32Bits(expected[i]), BitConverter.SingleToInt32Bits(actual[i]),
+                $"{what}, element {i}: stream {actual[i]:R}, session {expected[i]:R}");
+    }
+
     internal static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, float tolerance, string what)
     {
         Assert.AreEqual(expected.Length, actual.Length, $"{what}: length");
@@ -102,10 +110,7 @@ public sealed class ForecastStreamTests
             for (int t = 0; t < series.Length; t++)
             {
                 if (!stream.TryPush(series[t], forecast)) continue;
-                var expected = Batch(session, "x", "forecast", series, t, 10);
-                for (int i = 0; i < expected.Length; i++)
-                    Assert.AreEqual(BitConverter.SingleToInt32Bits(expected[i]), BitConverter.SingleToInt32Bits(forecast[i]),
-                        $"{IsaSelector.Name(isa)}, window ending at {t}, element {i}: stream {forecast[i]:R}, session {expected[i]:R}");
+                AssertBitEqual(Batch(session, "x", "forecast", series, t, 10), forecast, $"{IsaSelector.Name(isa)}, window ending at {t}");
             }
             // The int8 cached push allocates nothing once warm.
             int next = 0;
@@ -162,35 +167,24 @@ public sealed class ForecastStreamTests
     public void Window_RolloutBeyondTheWindow_SlidesForecastsIn_AndLeavesTheRingAlone()
     {
         // Horizon 13 > window 10: the 11th..13th steps are forecast from windows made only of forecasts.
-        var model = Fixture("forecaster");
-        var session = model.CreateSession();
-        var stream = model.CreateStream(new StreamOptions { Horizon = 13 });
-        var series = Series(25, 6, seed: 9);
-        var forecast = new float[stream.ForecastLength];
-        for (int t = 0; t < series.Length; t++)
-        {
-            if (!stream.TryPush(series[t], forecast)) continue;
-            var window = series[(t - 9)..(t + 1)].ToList();
-            for (int k = 0; k < 13; k++)
-            {
-                var y = Batch(session, "x", "forecast", window.ToArray(), 9, 10);
-                AssertClose(y, forecast.AsSpan(k * 6, 6), Tolerance, $"sample {t}, step {k + 1}");
-                window.RemoveAt(0);
-                window.Add(y);
-            }
-        }
+        AssertRolloutEqualsBatchCalls(Fixture("forecaster"), Series(25, 6, seed: 9), exact: false);
     }
 
     [TestMethod]
     public void Window_Int8Rollout_ProjectsForecastsLikeSamples_BitForBit()
     {
-        // Horizon 13 > window 10 on the int8 blob: forecasts slide into the window and are projected with the same
-        // int8 quantization and product as real samples, so every step equals a batch call exactly.
+        // The same on the int8 blob: forecasts slide into the window and are projected with the same int8
+        // quantization and product as real samples, so every step equals a batch call exactly.
         var (_, model) = Int8.Int8ModelTests.Converted("forecaster/model.onnx");
+        AssertRolloutEqualsBatchCalls(model, Series(16, 6, seed: 13), exact: true);
+    }
+
+    /// <summary>A horizon-13 stream of the window-10 forecaster against batch calls on windows that take each forecast in turn.</summary>
+    private static void AssertRolloutEqualsBatchCalls(EdgeModel model, float[][] series, bool exact)
+    {
         var session = model.CreateSession();
         var stream = model.CreateStream(new StreamOptions { Horizon = 13 });
         Assert.IsTrue(stream.CachesInputProjections, stream.ProjectionCacheNote);
-        var series = Series(16, 6, seed: 13);
         var forecast = new float[stream.ForecastLength];
         for (int t = 0; t < series.Length; t++)
         {
@@ -199,9 +193,8 @@ public sealed class ForecastStreamTests
             for (int k = 0; k < 13; k++)
             {
                 var y = Batch(session, "x", "forecast", window.ToArray(), 9, 10);
-                for (int i = 0; i < y.Length; i++)
-                    Assert.AreEqual(BitConverter.SingleToInt32Bits(y[i]), BitConverter.SingleToInt32Bits(forecast[k * 6 + i]),
-                        $"sample {t}, step {k + 1}, element {i}: stream {forecast[k * 6 + i]:R}, session {y[i]:R}");
+                if (exact) AssertBitEqual(y, forecast.AsSpan(k * 6, 6), $"sample {t}, step {k + 1}");
+                else AssertClose(y, forecast.AsSpan(k * 6, 6), Tolerance, $"sample {t}, step {k + 1}");
                 window.RemoveAt(0);
                 window.Add(y);
             }
