@@ -194,6 +194,53 @@ public sealed class Int8LayerTests
         }
     }
 
+    [TestMethod]
+    [DataRow(true, false)]
+    [DataRow(true, true)]
+    [DataRow(false, false)]
+    [DataRow(false, true)]
+    public void Lstm_StateBoundFromTheRunnersOwnOutputs_StepsAsWithCopies(bool int8, bool crossed)
+    {
+        // The layer keeps its state in Y_h and Y_c: a streaming caller that binds them as the next call's
+        // initial_h and initial_c (or, crossed, Y_c as initial_h and Y_h as initial_c) must get what copies give.
+        var rng = new Random(23);
+        int batch = 2, input = 8, hidden = 16;
+        var w = Quantized(rng, [1, 4 * hidden, input], 1, 0.5f);
+        var r = Quantized(rng, [1, 4 * hidden, hidden], 1, 0.3f);
+        var b = Random(rng, 8 * hidden, 0.2f);
+        var g = OneNode(OpKind.Lstm, ["x", "w", "r", "b", "", "h0", "c0"], 3, n => n.Set("hidden_size", (long)hidden));
+        if (int8) AddRecurrentWeights(g, w, r, b);
+        else
+        {
+            g.Inputs.Add(new ValueInfo("x", DataType.Float32, [-1, -1, input]));
+            g.Constants["w"] = WeightQuantizer.Dequantize(w);
+            g.Constants["r"] = WeightQuantizer.Dequantize(r);
+            g.Constants["b"] = Tensor.FromArray(b, 1, 8 * hidden);
+        }
+        g.Inputs.Add(new ValueInfo("h0", DataType.Float32, [1, batch, hidden]));
+        g.Inputs.Add(new ValueInfo("c0", DataType.Float32, [1, batch, hidden]));
+        var session = new Session(g);
+        var runner = session.CreateRunner();
+        var h = Tensor.FromArray(Random(rng, batch * hidden, 0.9f), 1, batch, hidden);
+        var c = Tensor.FromArray(Random(rng, batch * hidden, 2f), 1, batch, hidden);
+        runner.Bind(1, h);
+        runner.Bind(2, c);
+        for (int step = 0; step < 4; step++)
+        {
+            var x = Tensor.FromArray(Random(rng, batch * input, 1.5f), 1, batch, input);
+            var expected = session.Run(new Dictionary<string, Tensor> { ["x"] = x, ["h0"] = h, ["c0"] = c });
+            runner.Bind(0, x);
+            runner.Invoke();
+            for (int o = 0; o < 3; o++)
+                CollectionAssert.AreEqual(expected[$"y{o}"].ToDoubleArray(), runner.Output(o).ToDoubleArray(), $"step {step} output {o} (int8 {int8}, crossed {crossed})");
+            // Next step: the runner's own Y_h and Y_c, read in place.
+            h = (crossed ? expected["y2"] : expected["y1"]).Clone();
+            c = (crossed ? expected["y1"] : expected["y2"]).Clone();
+            runner.Bind(1, runner.Output(crossed ? 2 : 1));
+            runner.Bind(2, runner.Output(crossed ? 1 : 2));
+        }
+    }
+
     // ── Conv1D ──────────────────────────────────────────────────────────────────────────────────
 
     public static IEnumerable<object[]> ConvCases() => IsaSelector.Supported.SelectMany(i => new[]

@@ -23,6 +23,7 @@ public sealed class NodeBuffers
     private readonly bool _reuse;
     private Tensor?[] _outputs = [];
     private Tensor?[] _views = [];
+    private Tensor?[] _viewSources = []; // per view index: the contiguous source the cached view was made from
     private Tensor?[] _temporaries = [];
     private Array?[] _scratch = [];
 
@@ -82,6 +83,7 @@ public sealed class NodeBuffers
         ArgumentNullException.ThrowIfNull(source);
         if (Tensor.ElementCount(shape) != source.Length)
             throw new EdgeException($"cannot view {source.ShapeString} ({source.Length} elements) as {Tensor.FormatShape(shape)}");
+        var original = source;
         if (!source.IsContiguous)
         {
             var copy = Output(index, source.DataType, source.Shape);
@@ -89,10 +91,24 @@ public sealed class NodeBuffers
             source = copy;
         }
         if (!_reuse) return source.ViewAs(shape);
-        if (index >= _views.Length) Array.Resize(ref _views, index + 1);
+        if (index >= _views.Length)
+        {
+            Array.Resize(ref _views, index + 1);
+            Array.Resize(ref _viewSources, index + 1);
+        }
+        _viewSources[index] = ReferenceEquals(source, original) ? source : null; // a copied source is copied again next time
         if (_views[index] is { } v && v.SharesStorage(source) && v.DataType == source.DataType && v.Shape.SequenceEqual(shape)) return v;
         return _views[index] = source.ViewAs(shape);
     }
+
+    /// <summary>
+    /// The view <see cref="View"/> returned last for <paramref name="index"/> when it was made from this very
+    /// (contiguous) <paramref name="source"/> object, else null. Tensors never change shape or storage, so an
+    /// operator whose view depends only on its source's shape and on constants (attributes, constant inputs)
+    /// returns it again without redoing its shape arithmetic and checks.
+    /// </summary>
+    public Tensor? LastView(int index, Tensor source) =>
+        _reuse && index < _viewSources.Length && ReferenceEquals(_viewSources[index], source) ? _views[index] : null;
 
     /// <summary>
     /// Scratch array <paramref name="slot"/> of at least <paramref name="length"/> elements, as a span of

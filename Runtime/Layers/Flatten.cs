@@ -20,6 +20,11 @@ internal sealed class Flatten : IOperator
     public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
+        if (buffers.LastView(0, x) is { } same)
+        {
+            outputs[0] = same;
+            return;
+        }
         int rank = x.Rank;
         int axis = _axis == rank ? rank : OpUtil.Axis(_node, _axis, rank);
         Span<int> shape = stackalloc int[] { OpUtil.Product(x.Shape, 0, axis), OpUtil.Product(x.Shape, axis, rank) };

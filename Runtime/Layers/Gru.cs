@@ -70,7 +70,7 @@ internal sealed class Gru : IOperator
         var lens = _layer.SequenceLengths(RecurrentLayer.Input(inputs, RecurrentLayer.InSequenceLens), seq, batch, buffers, 0);
         var h0 = _layer.CheckState(RecurrentLayer.Input(inputs, RecurrentLayer.InInitialH), "initial_h", batch, hidden);
 
-        var y = _layer.WantsOutput(0, outputs) ? _layer.NewY(seq, batch, hidden, buffers) : null;
+        var y = _layer.WantsOutput(0, outputs) ? _layer.NewY(seq, batch, hidden, buffers, RecurrentLayer.Input(inputs, RecurrentLayer.InSequenceLens) is not null) : null;
         var yh = _layer.NewState(batch, hidden, buffers, 1);
 
         // Scratch (slots 0 and 1 hold the lengths): every element is written before it is read.

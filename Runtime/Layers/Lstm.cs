@@ -11,7 +11,8 @@ namespace Edge.Runtime.Layers;
 /// Prepare: weights that are constants are validated and packed once (R in register-blocked panels,
 /// <see cref="PackedF32Matrix"/>; biases summed).
 /// Run: per direction one input projection for all steps, then per batch row and step a matrix-vector
-/// product with R and the gate math, in scratch buffers allocated before the time loop.
+/// product with R and the gate math, in scratch buffers allocated before the time loop; h and c are updated in
+/// place in Y_h and Y_c (no copies out).
 /// int8 (W and R stored per-row quantized, B and P constant): W and R packed once per direction; X
 /// quantized once per row (time step x batch row; static range from calibration, else dynamic) and
 /// projected for all steps in one small-batch int8 product (fp32-exact for a few input columns); per step
@@ -76,18 +77,23 @@ internal sealed class Lstm : IOperator
         var c0 = _layer.CheckState(RecurrentLayer.Input(inputs, RecurrentLayer.InInitialC), "initial_c", batch, hidden);
 
         // Y_h and Y_c are cheap, so they are always filled; Y only when the graph reads it.
-        var y = _layer.WantsOutput(0, outputs) ? _layer.NewY(seq, batch, hidden, buffers) : null;
+        var y = _layer.WantsOutput(0, outputs) ? _layer.NewY(seq, batch, hidden, buffers, RecurrentLayer.Input(inputs, RecurrentLayer.InSequenceLens) is not null) : null;
         var yh = _layer.NewState(batch, hidden, buffers, 1);
         var yc = _layer.NewState(batch, hidden, buffers, 2);
+        // The cell state lives in Y_h and Y_c (no copies out at the end). A caller that binds Y_c as initial_h or
+        // Y_h as initial_c (crossed) would have one overwritten before it is read: those are copied first.
+        if (h0 is not null && h0.SameBuffer(yc)) h0 = Snapshot(h0, buffers, 11);
+        if (c0 is not null && c0.SameBuffer(yh)) c0 = Snapshot(c0, buffers, 12);
 
         // Scratch (slots 0 and 1 hold the lengths): every element is written before it is read.
         int gh = 4 * hidden;
         int rows = seq * batch;
         var proj = buffers.Scratch<float>(2, rows * gh);
-        var gates = buffers.Scratch<float>(3, gh);
-        var h = buffers.Scratch<float>(4, hidden);
-        var c = buffers.Scratch<float>(5, hidden);
-        var cellOut = buffers.Scratch<float>(6, hidden);
+        bool fused = weights.IsInt8 && _defaultCell; // the int8 default cell needs no gate or cell-output scratch
+        var gates = fused ? default : buffers.Scratch<float>(3, gh);
+        var cellOut = fused ? default : buffers.Scratch<float>(6, hidden);
+        var yhs = yh.Span<float>();
+        var ycs = yc.Span<float>();
         var xs = x.ReadOnlySpan<float>();
         var ys = y is null ? default : y.Span<float>();
         Span<float> hScale = stackalloc float[1];
@@ -115,6 +121,8 @@ internal sealed class Lstm : IOperator
             for (int b = 0; b < batch; b++)
             {
                 int stateAt = _layer.StateOffset(d, b, batch, hidden);
+                var h = yhs.Slice(stateAt, hidden);
+                var c = ycs.Slice(stateAt, hidden);
                 if (h0 is null) h.Clear(); else h0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(h);
                 if (c0 is null) c.Clear(); else c0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(c);
                 // The static unit range holds for every h the cell makes, and for a given initial state within it.
@@ -123,7 +131,7 @@ internal sealed class Lstm : IOperator
                 for (int s = 0; s < len; s++)
                 {
                     int t = reverse ? len - 1 - s : s;
-                    if (weights.IsInt8 && _defaultCell)
+                    if (fused)
                     {
                         // R h in int32, then the whole cell in one pass (Gemv.LstmStepInt8).
                         var g = proj.Slice(_layer.XRow(t, b, seq, batch) * gh, gh);
@@ -156,14 +164,20 @@ internal sealed class Lstm : IOperator
                     }
                     if (y is not null) h.CopyTo(ys.Slice(_layer.YOffset(t, d, b, seq, batch, hidden), hidden));
                 }
-                h.CopyTo(yh.Span<float>().Slice(stateAt, hidden));
-                c.CopyTo(yc.Span<float>().Slice(stateAt, hidden));
             }
         }
 
         if (_layer.WantsOutput(0, outputs)) outputs[0] = y;
         if (_layer.WantsOutput(1, outputs)) outputs[1] = yh;
         if (_layer.WantsOutput(2, outputs)) outputs[2] = yc;
+    }
+
+    /// <summary>A copy of a state input in scratch <paramref name="slot"/>, as a tensor of its shape.</summary>
+    private static Tensor Snapshot(Tensor state, NodeBuffers buffers, int slot)
+    {
+        var copy = buffers.Temporary(slot, DataType.Float32, state.Shape);
+        state.CopyTo(copy);
+        return copy;
     }
 
     /// <summary>Sigmoid, tanh, tanh, no peepholes, clipping or coupled input-forget gate.</summary>

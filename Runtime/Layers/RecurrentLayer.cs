@@ -263,11 +263,15 @@ internal sealed class RecurrentLayer
         return state.Contiguous();
     }
 
-    /// <summary>Y: (seq, dirs, batch, H) for layout 0, (batch, seq, dirs, H) for layout 1; zeros past each valid length.</summary>
-    public Tensor NewY(int seq, int batch, int hidden, NodeBuffers buffers)
+    /// <summary>
+    /// Y: (seq, dirs, batch, H) for layout 0, (batch, seq, dirs, H) for layout 1. With sequence_lens
+    /// (<paramref name="hasLengths"/>) it starts as zeros, the values past each valid length; without, the time
+    /// loop writes every element.
+    /// </summary>
+    public Tensor NewY(int seq, int batch, int hidden, NodeBuffers buffers, bool hasLengths)
     {
         Span<int> shape = stackalloc int[] { BatchFirst ? batch : seq, BatchFirst ? seq : Directions, BatchFirst ? Directions : batch, hidden };
-        return buffers.ZeroedOutput(0, DataType.Float32, shape);
+        return hasLengths ? buffers.ZeroedOutput(0, DataType.Float32, shape) : buffers.Output(0, DataType.Float32, shape);
     }
 
     /// <summary>Y_h / Y_c (output <paramref name="index"/>): (dirs, batch, H) for layout 0, (batch, dirs, H) for layout 1; every row gets written.</summary>

@@ -11,18 +11,24 @@ namespace Edge.Runtime.Layers;
 internal sealed class Reshape : IOperator
 {
     private readonly Node _node;
+    private readonly bool _constantShapeInput; // input 1 (axes or shape) absent or a graph constant: the view depends on X's shape only
     private readonly bool _allowZero;
 
     public Reshape(Node node, OperatorContext context)
     {
-        _ = context;
         _node = node;
+        _constantShapeInput = !node.HasInput(1) || context.Constant(node.Input(1)) is not null;
         _allowZero = node.GetInt("allowzero", 0) != 0;
     }
 
     public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
+        if (_constantShapeInput && buffers.LastView(0, x) is { } same)
+        {
+            outputs[0] = same;
+            return;
+        }
         var target = OpUtil.IntsFromInputOrAttribute(_node, inputs, 1, "shape", buffers, 0, out bool present);
         if (!present) throw OpUtil.Error(_node, "the target shape (input 1 or attribute shape) is missing");
         OpUtil.CheckRank(_node, target.Length);

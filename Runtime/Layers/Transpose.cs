@@ -24,6 +24,11 @@ internal sealed class Transpose : IOperator
     public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var x = OpUtil.Required(_node, inputs, 0, "X");
+        if (buffers.LastView(0, x) is { } same)
+        {
+            outputs[0] = same;
+            return;
+        }
         int rank = x.Rank;
         OpUtil.CheckRank(_node, rank);
         Span<int> perm = stackalloc int[rank];

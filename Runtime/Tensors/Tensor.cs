@@ -208,6 +208,9 @@ public sealed class Tensor
     /// <summary>True when both tensors start at the same element of the same storage (a view of the other, or the same tensor).</summary>
     internal bool SharesStorage(Tensor other) => ReferenceEquals(_buffer, other._buffer) && _offset == other._offset;
 
+    /// <summary>Whether both tensors live in the same array (they may overlap).</summary>
+    internal bool SameBuffer(Tensor other) => ReferenceEquals(_buffer, other._buffer);
+
     /// <summary>A strided view with axes reordered: result axis i is this tensor's axis perm[i].</summary>
     public Tensor Permute(params int[] perm)
     {
