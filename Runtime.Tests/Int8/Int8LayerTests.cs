@@ -241,6 +241,45 @@ public sealed class Int8LayerTests
         }
     }
 
+    [TestMethod]
+    [DataRow(8)]
+    [DataRow(20)]
+    public void Lstm_Int8SingleStepFromState_EqualsTheSameStepInsideASequence(int input)
+    {
+        // A one-step call from a given state (the streaming call, whose input projection runs inside the recurrent
+        // product) must give the bits the second step of a two-step sequence gives from the state after the first.
+        var rng = new Random(31);
+        int batch = 2, hidden = 13;
+        var w = Quantized(rng, [1, 4 * hidden, input], 1, 0.5f);
+        var r = Quantized(rng, [1, 4 * hidden, hidden], 1, 0.3f);
+        var b = Random(rng, 8 * hidden, 0.2f);
+        var x = Random(rng, 2 * batch * input, 1.5f); // layout 0: (seq, batch, input)
+        foreach (var isa in IsaSelector.Supported)
+        {
+            string name = IsaSelector.Name(isa);
+            var two = Run(Build(withState: false), name, ("x", Tensor.FromArray(x, 2, batch, input)));
+            var first = Run(Build(withState: false), name, ("x", Tensor.FromArray(x[..(batch * input)], 1, batch, input)));
+            var second = Run(Build(withState: true), name, ("x", Tensor.FromArray(x[(batch * input)..], 1, batch, input)), ("h0", first[1]), ("c0", first[2]));
+            string what = $"input {input} on {name}";
+            CollectionAssert.AreEqual(two[1].ToDoubleArray(), second[1].ToDoubleArray(), $"{what}: Y_h");
+            CollectionAssert.AreEqual(two[2].ToDoubleArray(), second[2].ToDoubleArray(), $"{what}: Y_c");
+            CollectionAssert.AreEqual(two[0].ToDoubleArray()[(batch * hidden)..], second[0].ToDoubleArray(), $"{what}: Y of the second step");
+        }
+
+        Graph Build(bool withState)
+        {
+            string[] inputs = withState ? ["x", "w", "r", "b", "", "h0", "c0"] : ["x", "w", "r", "b"];
+            var g = OneNode(OpKind.Lstm, inputs, 3, n => n.Set("hidden_size", (long)hidden));
+            AddRecurrentWeights(g, w, r, b);
+            if (withState)
+            {
+                g.Inputs.Add(new ValueInfo("h0", DataType.Float32, [1, batch, hidden]));
+                g.Inputs.Add(new ValueInfo("c0", DataType.Float32, [1, batch, hidden]));
+            }
+            return g;
+        }
+    }
+
     // ── Conv1D ──────────────────────────────────────────────────────────────────────────────────
 
     public static IEnumerable<object[]> ConvCases() => IsaSelector.Supported.SelectMany(i => new[]

@@ -181,6 +181,58 @@ public sealed class KernelParityTests
 
     [TestMethod]
     [DynamicData(nameof(Paths))]
+    public void LstmStepWithInput_EqualsTheTwoProductsOnScalar_BitForBit(Isa isa)
+    {
+        // The lone-step overload (W x inside R's pass on AVX-512 VNNI) against the scalar path's input product
+        // followed by its step: the projection, the accumulators, c and h, bit for bit. 4H rows cover whole groups,
+        // tail blocks and partial blocks; K covers the small-K case, one k-octet, odd octets and K past 16.
+        var kernel = Gemv.Create(isa);
+        var scalar = Gemv.Create(Isa.Scalar);
+        var rng = new Random(4242);
+        foreach (int hidden in new[] { 1, 3, 13, 16, 50, 200 })
+            foreach (int k in new[] { 1, 6, 8, 16, 17, 40 })
+            {
+                string shape = $"{isa} H={hidden} K={k}";
+                int g = 4 * hidden;
+                var r = PackedInt8Matrix.Quantize(KernelReference.RandomFloats(rng, g * hidden, 0.3f), g, hidden);
+                var w = PackedInt8Matrix.Quantize(KernelReference.RandomFloats(rng, g * k, 0.5f), g, k);
+                var bias = KernelReference.RandomFloats(rng, g, 0.2f);
+                var hq = KernelReference.RandomInt8(rng, hidden);
+                var xq = KernelReference.RandomInt8(rng, k);
+                float hs = 1f / 127, xs = 0.013f;
+                var c0 = KernelReference.RandomFloats(rng, hidden, 1.5f);
+                var h0 = KernelReference.RandomFloats(rng, hidden);
+
+                var (projS, accS, cS, hS) = (new float[g], new int[g], (float[])c0.Clone(), (float[])h0.Clone());
+                scalar.MultiplyInt8Dequantize(w, xq, k, [xs], 1, bias, projS, g, accumulate: false);
+                scalar.LstmStepInt8(r, hq, hs, projS, cS, hS, accS);
+
+                // Poison past the end of the scratch: nothing may be written there.
+                var projK = Enumerable.Repeat(PoisonFloat, g + 3).ToArray();
+                var accK = NewPoisoned(g + 3, PoisonInt);
+                var (cK, hK) = ((float[])c0.Clone(), (float[])h0.Clone());
+                kernel.LstmStepInt8(r, hq, hs, w, xq, xs, bias, projK, cK, hK, accK);
+
+                for (int i = 0; i < g; i++)
+                {
+                    Assert.AreEqual(BitConverter.SingleToInt32Bits(projS[i]), BitConverter.SingleToInt32Bits(projK[i]), $"{shape}: projection row {i}");
+                    Assert.AreEqual(accS[i], accK[i], $"{shape}: accumulator row {i}");
+                }
+                for (int i = g; i < g + 3; i++)
+                {
+                    Assert.AreEqual(PoisonFloat, projK[i], $"{shape}: wrote past the projection at {i}");
+                    Assert.AreEqual(PoisonInt, accK[i], $"{shape}: wrote past the accumulators at {i}");
+                }
+                for (int j = 0; j < hidden; j++)
+                {
+                    Assert.AreEqual(BitConverter.SingleToInt32Bits(cS[j]), BitConverter.SingleToInt32Bits(cK[j]), $"{shape}: c[{j}]");
+                    Assert.AreEqual(BitConverter.SingleToInt32Bits(hS[j]), BitConverter.SingleToInt32Bits(hK[j]), $"{shape}: h[{j}]");
+                }
+            }
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(Paths))]
     public void QuantizeActivations_EqualsScalarBitForBit_AndRoundsHalfToEven(Isa isa)
     {
         var kernel = Gemv.Create(isa);

@@ -125,6 +125,46 @@ public sealed partial class Gemv
         }
     }
 
+    /// <summary>
+    /// <see cref="Int8Avx512VnniBatch1"/> over all rows of R with a second matrix W of the same row count in the same
+    /// pass (one time step of a recurrent layer: acc = R h in int32 and proj = W x dequantized with its bias, as
+    /// <see cref="DequantizeBlock"/> does). Each group of four row blocks reads R's rows and then W's, so the input
+    /// projection needs no trip of its own through the cache.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Int8Avx512VnniBatch1WithInput(ref sbyte rRef, ref int rSums, ref byte hu, int kpR, ref int acc,
+        ref sbyte wRef, ref int wSums, ref byte xu, int kpW, ref float wScales, float xScale, ref float bias, ref float proj, int rows)
+    {
+        const int tile = PackedInt8Matrix.TileRows;
+        var xs = Vector256.Create(xScale);
+        int blocks = PackedInt8Matrix.BlockCount(rows);
+        int blk = 0;
+        for (; (blk + 4) * tile <= rows; blk += 4)
+        {
+            nint o = blk * tile;
+            Dot1x4Vnni(ref Unsafe.Add(ref rRef, (nint)blk * kpR * tile), ref hu, kpR, out var a, out var b, out var c, out var d);
+            (a - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref rSums, (nuint)o), 7)).StoreUnsafe(ref Unsafe.Add(ref acc, o));
+            (b - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref rSums, (nuint)(o + tile)), 7)).StoreUnsafe(ref Unsafe.Add(ref acc, o + tile));
+            (c - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref rSums, (nuint)(o + 2 * tile)), 7)).StoreUnsafe(ref Unsafe.Add(ref acc, o + 2 * tile));
+            (d - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref rSums, (nuint)(o + 3 * tile)), 7)).StoreUnsafe(ref Unsafe.Add(ref acc, o + 3 * tile));
+            Dot1x4Vnni(ref Unsafe.Add(ref wRef, (nint)blk * kpW * tile), ref xu, kpW, out a, out b, out c, out d);
+            DequantizeBlock(a - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref wSums, (nuint)o), 7), ref wScales, xs, ref bias, true, ref proj, o, tile, false);
+            DequantizeBlock(b - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref wSums, (nuint)(o + tile)), 7), ref wScales, xs, ref bias, true, ref proj, o + tile, tile, false);
+            DequantizeBlock(c - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref wSums, (nuint)(o + 2 * tile)), 7), ref wScales, xs, ref bias, true, ref proj, o + 2 * tile, tile, false);
+            DequantizeBlock(d - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref wSums, (nuint)(o + 3 * tile)), 7), ref wScales, xs, ref bias, true, ref proj, o + 3 * tile, tile, false);
+        }
+        for (; blk < blocks; blk++)
+        {
+            nint o = blk * tile;
+            int valid = Math.Min(tile, rows - blk * tile);
+            var (rStart, rStride) = PackedInt8Matrix.BlockAddress(blk, blocks, kpR);
+            StoreBlock(Dot1Vnni(ref Unsafe.Add(ref rRef, rStart), (nuint)rStride, ref hu, kpR) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref rSums, (nuint)o), 7), ref acc, o, valid);
+            var (wStart, wStride) = PackedInt8Matrix.BlockAddress(blk, blocks, kpW);
+            DequantizeBlock(Dot1Vnni(ref Unsafe.Add(ref wRef, wStart), (nuint)wStride, ref xu, kpW) - Vector256.ShiftLeft(Vector256.LoadUnsafe(ref wSums, (nuint)o), 7),
+                ref wScales, xs, ref bias, true, ref proj, o, valid, false);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> StepVnni(Vector256<int> acc, Vector256<sbyte> wv, ref byte xu, nuint k) =>
         AvxVnni.MultiplyWideningAndAdd(acc, Vector256.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xu, k))).AsByte(), wv);

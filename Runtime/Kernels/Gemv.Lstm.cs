@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Edge.Runtime.Kernels;
 
 public sealed partial class Gemv
@@ -22,6 +25,41 @@ public sealed partial class Gemv
         if (r.Rows != 4 * hidden || r.Cols != hidden || hq.Length < hidden || c.Length != hidden || proj.Length < 4 * hidden || acc.Length < 4 * hidden)
             throw new ArgumentException($"LSTM step: R is {r.Rows} x {r.Cols}, hq {hq.Length}, c {c.Length}, h {hidden}, proj {proj.Length}, acc {acc.Length}; expected hidden {hidden}");
         MultiplyInt8(r, hq, hidden, 1, acc, 4 * hidden);
+        RecurrentCell.LstmInt8(Isa, proj, acc, r.RowScales, hScale, c, h);
+    }
+
+    /// <summary>
+    /// One int8 LSTM step of a single time step with its input projection: proj = W xq dequantized with
+    /// <paramref name="xScale"/> plus <paramref name="bias"/> (as <see cref="MultiplyInt8Dequantize"/>, into the scratch
+    /// <paramref name="proj"/> of 4H floats), then the step of the other overload. With AVX-512 VNNI both products run
+    /// in one pass (<see cref="Int8Avx512VnniBatch1WithInput"/>): a lone step's projection then costs no separate trip
+    /// of W through the cache. Other paths run the two products in turn. The same bits either way (integer sums,
+    /// then the same float operations in the same order).
+    /// </summary>
+    [SkipLocalsInit]
+    public void LstmStepInt8(PackedInt8Matrix r, ReadOnlySpan<sbyte> hq, float hScale, PackedInt8Matrix w, ReadOnlySpan<sbyte> xq, float xScale,
+        ReadOnlySpan<float> bias, Span<float> proj, Span<float> c, Span<float> h, Span<int> acc)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        ArgumentNullException.ThrowIfNull(w);
+        int hidden = h.Length;
+        if (w.Rows != 4 * hidden || xq.Length < w.Cols || bias.Length < 4 * hidden || proj.Length < 4 * hidden)
+            throw new ArgumentException($"LSTM step: W is {w.Rows} x {w.Cols}, xq {xq.Length}, bias {bias.Length}, proj {proj.Length}; expected {4 * hidden} rows");
+        if (Isa != Isa.Avx512Vnni || r.Rows != 4 * hidden || r.Cols != hidden || hq.Length < hidden || c.Length != hidden || acc.Length < 4 * hidden
+            || r.PaddedCols + w.PaddedCols > StackScratchBytes)
+        {
+            MultiplyInt8Dequantize(w, xq, w.Cols, new ReadOnlySpan<float>(in xScale), 1, bias, proj, 4 * hidden, accumulate: false);
+            LstmStepInt8(r, hq, hScale, proj, c, h, acc);
+            return;
+        }
+        Span<byte> prepared = stackalloc byte[StackScratchBytes];
+        var hp = prepared[..r.PaddedCols];
+        var xp = prepared.Slice(r.PaddedCols, w.PaddedCols);
+        PrepareX(hq, hidden, 1, hidden, r.PaddedCols, hp);
+        PrepareX(xq, w.Cols, 1, w.Cols, w.PaddedCols, xp);
+        Int8Avx512VnniBatch1WithInput(ref r.DataStart, ref MemoryMarshal.GetArrayDataReference(r.PaddedSums), ref MemoryMarshal.GetReference(hp), r.PaddedCols,
+            ref MemoryMarshal.GetReference(acc), ref w.DataStart, ref MemoryMarshal.GetArrayDataReference(w.PaddedSums), ref MemoryMarshal.GetReference(xp), w.PaddedCols,
+            ref MemoryMarshal.GetArrayDataReference(w.PaddedScales), xScale, ref MemoryMarshal.GetReference(bias), ref MemoryMarshal.GetReference(proj), 4 * hidden);
         RecurrentCell.LstmInt8(Isa, proj, acc, r.RowScales, hScale, c, h);
     }
 }

@@ -112,7 +112,9 @@ internal sealed class Lstm : IOperator
 
         for (int d = 0; d < _layer.Directions; d++)
         {
-            RecurrentLayer.ProjectDirection(weights, _gemv, d, xs, xq, xScales, rows, proj, gh);
+            // A single step from a given state (a streaming call) projects its input inside the recurrent product.
+            bool lone = fused && seq == 1 && h0 is not null;
+            if (!lone) RecurrentLayer.ProjectDirection(weights, _gemv, d, xs, xq, xScales, rows, proj, gh);
             var peep = weights.Peepholes?[d];
             var fAct = _activations[3 * d];
             var gAct = _activations[3 * d + 1];
@@ -134,8 +136,15 @@ internal sealed class Lstm : IOperator
                     if (fused)
                     {
                         // R h in int32, then the whole cell in one pass (Gemv.LstmStepInt8).
-                        var g = proj.Slice(_layer.XRow(t, b, seq, batch) * gh, gh);
-                        if (s > 0 || h0 is not null) // a zero initial state contributes nothing
+                        int row = _layer.XRow(t, b, seq, batch);
+                        var g = proj.Slice(row * gh, gh);
+                        if (lone)
+                        {
+                            float hs = staticH ? _gemv!.QuantizeActivations(h, hq, 1f) : _gemv!.QuantizeActivations(h, hq);
+                            int width = weights.InputSize;
+                            _gemv.LstmStepInt8(weights.RQ![d], hq, hs, weights.WQ![d], xq.Slice(row * width, width), xScales[row], weights.Bias[d], g, c, h, acc);
+                        }
+                        else if (s > 0 || h0 is not null) // a zero initial state contributes nothing
                         {
                             float hs = staticH ? _gemv!.QuantizeActivations(h, hq, 1f) : _gemv!.QuantizeActivations(h, hq);
                             _gemv.LstmStepInt8(weights.RQ![d], hq, hs, g, c, h, acc);
