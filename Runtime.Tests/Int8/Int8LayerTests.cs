@@ -280,6 +280,61 @@ public sealed class Int8LayerTests
         }
     }
 
+    [TestMethod]
+    [DataRow(1, "Tanh")]
+    [DataRow(5, "Tanh")]
+    [DataRow(1, "Relu")]
+    [DataRow(5, "Relu")]
+    public void Lstm_Int8ZeroInitialState_EqualsAbsentState_AndAnUnreadYIsNotMade(int seq, string cellActivation)
+    {
+        // Exporters pass zeros (ConstantOfShape) as the initial state: the layer skips its recurrent product as for an
+        // absent state, which must change no bit (also for -0 zeros, and for the non-default cell's path). The
+        // same layer with Y unread (only Y_h and Y_c are graph outputs) gives the same states.
+        var rng = new Random(47);
+        int batch = 2, input = 8, hidden = 13;
+        var w = Quantized(rng, [1, 4 * hidden, input], 1, 0.5f);
+        var r = Quantized(rng, [1, 4 * hidden, hidden], 1, 0.3f);
+        var b = Random(rng, 8 * hidden, 0.2f);
+        var x = Tensor.FromArray(Random(rng, seq * batch * input, 1.5f), seq, batch, input);
+        var zeros = Tensor.Zeros<float>(1, batch, hidden);
+        var negativeZeros = Tensor.FromArray(Enumerable.Repeat(-0f, batch * hidden).ToArray(), 1, batch, hidden);
+        foreach (var isa in IsaSelector.Supported)
+        {
+            string name = IsaSelector.Name(isa);
+            var absent = Run(Build(withState: false, readY: true), name, ("x", x));
+            foreach (var z in new[] { zeros, negativeZeros })
+            {
+                var given = Run(Build(withState: true, readY: true), name, ("x", x), ("h0", z), ("c0", z));
+                for (int o = 0; o < 3; o++)
+                    CollectionAssert.AreEqual(Bits(absent[o]), Bits(given[o]), $"seq {seq} {cellActivation} on {name}: output {o} with a zero initial state given");
+            }
+            var unreadY = Run(Build(withState: false, readY: false), name, ("x", x));
+            Assert.HasCount(2, unreadY);
+            CollectionAssert.AreEqual(Bits(absent[1]), Bits(unreadY[0]), $"seq {seq} {cellActivation} on {name}: Y_h with Y unread");
+            CollectionAssert.AreEqual(Bits(absent[2]), Bits(unreadY[1]), $"seq {seq} {cellActivation} on {name}: Y_c with Y unread");
+        }
+
+        static int[] Bits(Tensor t) => t.ReadOnlySpan<float>().ToArray().Select(BitConverter.SingleToInt32Bits).ToArray();
+
+        Graph Build(bool withState, bool readY)
+        {
+            string[] inputs = withState ? ["x", "w", "r", "b", "", "h0", "c0"] : ["x", "w", "r", "b"];
+            var g = OneNode(OpKind.Lstm, inputs, 3, n =>
+            {
+                n.Set("hidden_size", (long)hidden);
+                n.Set("activations", new[] { "Sigmoid", cellActivation, cellActivation });
+            });
+            if (!readY) g.Outputs.RemoveAt(0);
+            AddRecurrentWeights(g, w, r, b);
+            if (withState)
+            {
+                g.Inputs.Add(new ValueInfo("h0", DataType.Float32, [1, batch, hidden]));
+                g.Inputs.Add(new ValueInfo("c0", DataType.Float32, [1, batch, hidden]));
+            }
+            return g;
+        }
+    }
+
     // ── Conv1D ──────────────────────────────────────────────────────────────────────────────────
 
     public static IEnumerable<object[]> ConvCases() => IsaSelector.Supported.SelectMany(i => new[]

@@ -42,14 +42,25 @@ public sealed class OperatorContext
     private readonly IReadOnlyDictionary<string, Tensor> _constants;
     private readonly IReadOnlyDictionary<string, QuantizedWeight> _quantized;
     private readonly Dictionary<string, Tensor> _dequantized = new(StringComparer.Ordinal);
+    private readonly IReadOnlySet<string>? _read;
     private Gemv? _gemv;
 
-    public OperatorContext(IReadOnlyDictionary<string, Tensor> constants, IReadOnlyDictionary<string, QuantizedWeight>? quantized = null, Gemv? gemv = null)
+    /// <param name="readValues">The values the graph reads (node inputs and graph outputs), when known: an
+    /// operator may skip an output no one reads (<see cref="IsRead"/>). Null: every output counts as read.</param>
+    public OperatorContext(IReadOnlyDictionary<string, Tensor> constants, IReadOnlyDictionary<string, QuantizedWeight>? quantized = null, Gemv? gemv = null,
+        IReadOnlySet<string>? readValues = null)
     {
         _constants = constants;
         _quantized = quantized ?? new Dictionary<string, QuantizedWeight>();
         _gemv = gemv;
+        _read = readValues;
     }
+
+    /// <summary>
+    /// Whether value <paramref name="name"/> is read by a node or is a graph output. An operator may leave an
+    /// unread output unmade (an LSTM's Y when only Y_h is used); the session then expects nothing there.
+    /// </summary>
+    public bool IsRead(string name) => name.Length > 0 && (_read is null || _read.Contains(name));
 
     /// <summary>
     /// The kernels every int8 (and fp32 gemv) product of the session runs on. Without one given to the

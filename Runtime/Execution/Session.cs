@@ -33,7 +33,10 @@ public sealed class Session
         graph.Validate();
         _graph = graph;
         Gemv = (options ?? new SessionOptions()).CreateGemv();
-        var ctx = new OperatorContext(graph.Constants, graph.QuantizedConstants, Gemv);
+        // Outputs no node reads and the graph does not return may be left unmade (OperatorContext.IsRead).
+        var read = new HashSet<string>(graph.Nodes.SelectMany(n => n.Inputs).Where(x => x.Length > 0), StringComparer.Ordinal);
+        read.UnionWith(graph.Outputs.Select(o => o.Name));
+        var ctx = new OperatorContext(graph.Constants, graph.QuantizedConstants, Gemv, read);
         _ops = new IOperator[graph.Nodes.Count];
         for (int i = 0; i < _ops.Length; i++)
         {
@@ -59,7 +62,7 @@ public sealed class Session
         DequantizedWeights = ctx.Dequantized.Keys.ToArray();
         _constantValues = graph.Constants.Concat(ctx.Dequantized).Select(kv => (_valueIndex[kv.Key], kv.Value)).ToArray();
         _nodeInputs = graph.Nodes.Select(n => n.Inputs.Select(x => x.Length == 0 ? -1 : Index(x)).ToArray()).ToArray();
-        _nodeOutputs = graph.Nodes.Select(n => n.Outputs.Select(x => x.Length == 0 ? -1 : Index(x)).ToArray()).ToArray();
+        _nodeOutputs = graph.Nodes.Select(n => n.Outputs.Select(x => !read.Contains(x) ? -1 : Index(x)).ToArray()).ToArray();
         _valueNames = names.ToArray();
 
         // Release a computed value after the last node that reads it, unless it is a graph output.

@@ -34,7 +34,7 @@ internal sealed class Gru : IOperator
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(context);
-        _layer = new RecurrentLayer(node, gates: 3);
+        _layer = new RecurrentLayer(node, gates: 3, context);
         _activations = RecurrentActivation.Parse(node, _layer.Directions, DefaultActivations);
         long lbr = node.GetInt("linear_before_reset", 0);
         if (lbr is not (0 or 1)) throw _layer.Error($"attribute 'linear_before_reset' is {lbr}; expected 0 or 1");

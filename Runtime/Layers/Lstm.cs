@@ -39,7 +39,7 @@ internal sealed class Lstm : IOperator
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(context);
-        _layer = new RecurrentLayer(node, gates: 4);
+        _layer = new RecurrentLayer(node, gates: 4, context);
         _activations = RecurrentActivation.Parse(node, _layer.Directions, DefaultActivations);
         long inputForget = node.GetInt("input_forget", 0);
         if (inputForget is not (0 or 1)) throw _layer.Error($"attribute 'input_forget' is {inputForget}; expected 0 or 1");
@@ -128,7 +128,11 @@ internal sealed class Lstm : IOperator
                 if (h0 is null) h.Clear(); else h0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(h);
                 if (c0 is null) c.Clear(); else c0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(c);
                 // The static unit range holds for every h the cell makes, and for a given initial state within it.
-                bool staticH = _hBounded[d] && (h0 is null || Int8Weights.WithinUnitRange(h));
+                // An all-zero initial state (given as zeros, as exporters do) contributes nothing to R h: its product
+                // is skipped as for an absent one (exactly: the gates then equal the projection, which is never -0).
+                float hMax = h0 is null || h.IsEmpty ? 0f : Math.Abs(TensorPrimitives.MaxMagnitude(h)); // NaN stays NaN
+                bool staticH = _hBounded[d] && hMax <= 1f;
+                bool zeroStart = hMax == 0f;
                 int len = lens[b];
                 for (int s = 0; s < len; s++)
                 {
@@ -138,27 +142,24 @@ internal sealed class Lstm : IOperator
                         // R h in int32, then the whole cell in one pass (Gemv.LstmStepInt8).
                         int row = _layer.XRow(t, b, seq, batch);
                         var g = proj.Slice(row * gh, gh);
-                        if (lone)
+                        int width = weights.InputSize;
+                        if (s == 0 && zeroStart)
                         {
-                            float hs = staticH ? _gemv!.QuantizeActivations(h, hq, 1f) : _gemv!.QuantizeActivations(h, hq);
-                            int width = weights.InputSize;
-                            _gemv.LstmStepInt8(weights.RQ![d], hq, hs, weights.WQ![d], xq.Slice(row * width, width), xScales[row], weights.Bias[d], g, c, h, acc);
-                        }
-                        else if (s > 0 || h0 is not null) // a zero initial state contributes nothing
-                        {
-                            float hs = staticH ? _gemv!.QuantizeActivations(h, hq, 1f) : _gemv!.QuantizeActivations(h, hq);
-                            _gemv.LstmStepInt8(weights.RQ![d], hq, hs, g, c, h, acc);
+                            if (lone) _gemv!.MultiplyInt8Dequantize(weights.WQ![d], xq.Slice(row * width, width), width, xScales.Slice(row, 1), 1, weights.Bias[d], g, gh, accumulate: false);
+                            RecurrentCell.LstmInt8(_gemv!.Isa, g, default, default, 0f, c, h);
                         }
                         else
                         {
-                            RecurrentCell.LstmInt8(_gemv!.Isa, g, default, default, 0f, c, h);
+                            float hs = staticH ? _gemv!.QuantizeActivations(h, hq, 1f) : _gemv!.QuantizeActivations(h, hq);
+                            if (lone) _gemv.LstmStepInt8(weights.RQ![d], hq, hs, weights.WQ![d], xq.Slice(row * width, width), xScales[row], weights.Bias[d], g, c, h, acc);
+                            else _gemv.LstmStepInt8(weights.RQ![d], hq, hs, g, c, h, acc);
                         }
                     }
                     else if (weights.IsInt8)
                     {
                         // The projection row is used once per direction: the gates accumulate in place.
                         var g = proj.Slice(_layer.XRow(t, b, seq, batch) * gh, gh);
-                        if (s > 0 || h0 is not null) // a zero initial state contributes nothing
+                        if (s > 0 || !zeroStart) // a zero initial state contributes nothing
                         {
                             hScale[0] = staticH ? _gemv!.QuantizeActivations(h, hq, 1f) : _gemv!.QuantizeActivations(h, hq);
                             _gemv.MultiplyInt8Dequantize(weights.RQ![d], hq, hidden, hScale, 1, default, g, gh, accumulate: true);

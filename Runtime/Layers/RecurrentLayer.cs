@@ -18,9 +18,12 @@ internal sealed class RecurrentLayer
 
     private readonly Node _node;
 
-    public RecurrentLayer(Node node, int gates)
+    private readonly bool[] _outputRead; // per output: named and read by the graph (OperatorContext.IsRead)
+
+    public RecurrentLayer(Node node, int gates, OperatorContext context)
     {
         _node = node;
+        _outputRead = node.Outputs.Select(context.IsRead).ToArray();
         Gates = gates;
         string direction = node.GetString("direction", "forward");
         (Directions, ReverseOnly) = direction switch
@@ -59,7 +62,8 @@ internal sealed class RecurrentLayer
     /// <summary>Whether direction index <paramref name="d"/> runs from the last valid step to the first.</summary>
     public bool IsReverse(int d) => ReverseOnly || d == 1;
 
-    public bool WantsOutput(int i, Span<Tensor?> outputs) => i < outputs.Length && i < _node.Outputs.Count && _node.Outputs[i].Length > 0;
+    /// <summary>Whether output <paramref name="i"/> is to be made: named, read by the graph, and asked for by the caller.</summary>
+    public bool WantsOutput(int i, Span<Tensor?> outputs) => i < outputs.Length && i < _outputRead.Length && _outputRead[i];
 
     public EdgeException Error(string message) => new($"node '{_node.Name}' ({_node.Kind}): {message}");
 
