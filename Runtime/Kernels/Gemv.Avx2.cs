@@ -92,6 +92,43 @@ public sealed partial class Gemv
         }
     }
 
+    /// <summary>
+    /// The AVX2 form of <see cref="Int8Avx512VnniBatch1WithInput"/>: acc = R h in int32 and proj = W x dequantized
+    /// with its bias, each group of four row blocks reading R's rows and then W's, in one pass.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Int8Avx2Batch1WithInput(ref sbyte rRef, ref byte hs, ref byte ha, int kpR, ref int acc,
+        ref sbyte wRef, ref byte xs, ref byte xa, int kpW, ref float wScales, float xScale, ref float bias, ref float proj, int rows)
+    {
+        const int tile = PackedInt8Matrix.TileRows;
+        var xsc = Vector256.Create(xScale);
+        int blocks = PackedInt8Matrix.BlockCount(rows);
+        int blk = 0;
+        for (; (blk + 4) * tile <= rows; blk += 4)
+        {
+            nint o = blk * tile;
+            Dot1x4Avx2(ref Unsafe.Add(ref rRef, (nint)blk * kpR * tile), ref hs, ref ha, kpR, out var a, out var b, out var c, out var d);
+            a.StoreUnsafe(ref Unsafe.Add(ref acc, o));
+            b.StoreUnsafe(ref Unsafe.Add(ref acc, o + tile));
+            c.StoreUnsafe(ref Unsafe.Add(ref acc, o + 2 * tile));
+            d.StoreUnsafe(ref Unsafe.Add(ref acc, o + 3 * tile));
+            Dot1x4Avx2(ref Unsafe.Add(ref wRef, (nint)blk * kpW * tile), ref xs, ref xa, kpW, out a, out b, out c, out d);
+            DequantizeBlock(a, ref wScales, xsc, ref bias, true, ref proj, o, tile, false);
+            DequantizeBlock(b, ref wScales, xsc, ref bias, true, ref proj, o + tile, tile, false);
+            DequantizeBlock(c, ref wScales, xsc, ref bias, true, ref proj, o + 2 * tile, tile, false);
+            DequantizeBlock(d, ref wScales, xsc, ref bias, true, ref proj, o + 3 * tile, tile, false);
+        }
+        for (; blk < blocks; blk++)
+        {
+            nint o = blk * tile;
+            int valid = Math.Min(tile, rows - blk * tile);
+            var (rStart, rStride) = PackedInt8Matrix.BlockAddress(blk, blocks, kpR);
+            StoreBlock(Dot1Avx2(ref Unsafe.Add(ref rRef, rStart), (nuint)rStride, ref hs, ref ha, kpR), ref acc, o, valid);
+            var (wStart, wStride) = PackedInt8Matrix.BlockAddress(blk, blocks, kpW);
+            DequantizeBlock(Dot1Avx2(ref Unsafe.Add(ref wRef, wStart), (nuint)wStride, ref xs, ref xa, kpW), ref wScales, xsc, ref bias, true, ref proj, o, valid, false);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> StepAvx2(Vector256<int> acc, Vector256<sbyte> wv, ref byte xs, ref byte xa, nuint k)
     {

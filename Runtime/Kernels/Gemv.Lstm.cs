@@ -16,7 +16,14 @@ public sealed partial class Gemv
     /// (exp, division) filling the reorder buffer and stalling the weight stream. Two passes keep the product
     /// at the L2 bandwidth and the cell at its throughput bound. Also slower: each step's small-K input projection
     /// computed inside the recurrent product's weight stream (its float weights then compete with R for the L2 to
-    /// L1 bandwidth: 1.58 against 1.29 µs per step in a 50-step sequence).</para>
+    /// L1 bandwidth: 1.58 against 1.29 µs per step in a 50-step sequence; with int8 W, as the lone-step overload
+    /// below does it, 1.27-1.30 against 1.25: a sequence's projection is cheaper all at once). Also tried since:
+    /// the cell software-pipelined one group behind the product over a unit-interleaved R (the cell of units
+    /// 16w..16w+15 while the rows of the next 16 units stream; bit-identical): 1.45 against 1.15 µs per step (H =
+    /// 192); R traversed forwards and backwards on alternate steps, to find the last-read rows still in L1: slower
+    /// (the L1 keeps none of them against the stream, and a backward walk loses the prefetcher); non-temporal
+    /// prefetch of R: no gain; merging the cell's five divisions into three, and writing h's int8 copy from the
+    /// cell: within the noise (the cell is not division-bound, and quantizing h costs about 0.01 µs).</para>
     /// </summary>
     public void LstmStepInt8(PackedInt8Matrix r, ReadOnlySpan<sbyte> hq, float hScale, ReadOnlySpan<float> proj, Span<float> c, Span<float> h, Span<int> acc)
     {
@@ -31,9 +38,10 @@ public sealed partial class Gemv
     /// <summary>
     /// One int8 LSTM step of a single time step with its input projection: proj = W xq dequantized with
     /// <paramref name="xScale"/> plus <paramref name="bias"/> (as <see cref="MultiplyInt8Dequantize"/>, into the scratch
-    /// <paramref name="proj"/> of 4H floats), then the step of the other overload. With AVX-512 VNNI both products run
-    /// in one pass (<see cref="Int8Avx512VnniBatch1WithInput"/>): a lone step's projection then costs no separate trip
-    /// of W through the cache. Other paths run the two products in turn. The same bits either way (integer sums,
+    /// <paramref name="proj"/> of 4H floats), then the step of the other overload. With AVX-512 VNNI and AVX2 both
+    /// products run in one pass (<see cref="Int8Avx512VnniBatch1WithInput"/>, <see cref="Int8Avx2Batch1WithInput"/>):
+    /// a lone step's projection then costs no separate trip of W through the cache. Other paths run the two products
+    /// in turn. The same bits either way (integer sums,
     /// then the same float operations in the same order).
     /// </summary>
     [SkipLocalsInit]
@@ -45,21 +53,35 @@ public sealed partial class Gemv
         int hidden = h.Length;
         if (w.Rows != 4 * hidden || xq.Length < w.Cols || bias.Length < 4 * hidden || proj.Length < 4 * hidden)
             throw new ArgumentException($"LSTM step: W is {w.Rows} x {w.Cols}, xq {xq.Length}, bias {bias.Length}, proj {proj.Length}; expected {4 * hidden} rows");
-        if (Isa != Isa.Avx512Vnni || r.Rows != 4 * hidden || r.Cols != hidden || hq.Length < hidden || c.Length != hidden || acc.Length < 4 * hidden
-            || r.PaddedCols + w.PaddedCols > StackScratchBytes)
+        // Prepared activations: the +128 form for VNNI, x and |x| side by side for AVX2 (PrepareX).
+        int perByte = Isa == Isa.Avx2 ? 2 : 1;
+        if (Isa is not (Isa.Avx512Vnni or Isa.Avx2) || r.Rows != 4 * hidden || r.Cols != hidden || hq.Length < hidden || c.Length != hidden
+            || acc.Length < 4 * hidden || perByte * (r.PaddedCols + w.PaddedCols) > StackScratchBytes)
         {
             MultiplyInt8Dequantize(w, xq, w.Cols, new ReadOnlySpan<float>(in xScale), 1, bias, proj, 4 * hidden, accumulate: false);
             LstmStepInt8(r, hq, hScale, proj, c, h, acc);
             return;
         }
         Span<byte> prepared = stackalloc byte[StackScratchBytes];
-        var hp = prepared[..r.PaddedCols];
-        var xp = prepared.Slice(r.PaddedCols, w.PaddedCols);
+        var hp = prepared[..(perByte * r.PaddedCols)];
+        var xp = prepared.Slice(perByte * r.PaddedCols, perByte * w.PaddedCols);
         PrepareX(hq, hidden, 1, hidden, r.PaddedCols, hp);
         PrepareX(xq, w.Cols, 1, w.Cols, w.PaddedCols, xp);
-        Int8Avx512VnniBatch1WithInput(ref r.DataStart, ref MemoryMarshal.GetArrayDataReference(r.PaddedSums), ref MemoryMarshal.GetReference(hp), r.PaddedCols,
-            ref MemoryMarshal.GetReference(acc), ref w.DataStart, ref MemoryMarshal.GetArrayDataReference(w.PaddedSums), ref MemoryMarshal.GetReference(xp), w.PaddedCols,
-            ref MemoryMarshal.GetArrayDataReference(w.PaddedScales), xScale, ref MemoryMarshal.GetReference(bias), ref MemoryMarshal.GetReference(proj), 4 * hidden);
+        ref byte h0 = ref MemoryMarshal.GetReference(hp);
+        ref byte x0 = ref MemoryMarshal.GetReference(xp);
+        ref float wScales = ref MemoryMarshal.GetArrayDataReference(w.PaddedScales);
+        if (Isa == Isa.Avx512Vnni)
+        {
+            Int8Avx512VnniBatch1WithInput(ref r.DataStart, ref MemoryMarshal.GetArrayDataReference(r.PaddedSums), ref h0, r.PaddedCols,
+                ref MemoryMarshal.GetReference(acc), ref w.DataStart, ref MemoryMarshal.GetArrayDataReference(w.PaddedSums), ref x0, w.PaddedCols,
+                ref wScales, xScale, ref MemoryMarshal.GetReference(bias), ref MemoryMarshal.GetReference(proj), 4 * hidden);
+        }
+        else
+        {
+            Int8Avx2Batch1WithInput(ref r.DataStart, ref h0, ref Unsafe.Add(ref h0, r.PaddedCols), r.PaddedCols, ref MemoryMarshal.GetReference(acc),
+                ref w.DataStart, ref x0, ref Unsafe.Add(ref x0, w.PaddedCols), w.PaddedCols,
+                ref wScales, xScale, ref MemoryMarshal.GetReference(bias), ref MemoryMarshal.GetReference(proj), 4 * hidden);
+        }
         RecurrentCell.LstmInt8(Isa, proj, acc, r.RowScales, hScale, c, h);
     }
 }
