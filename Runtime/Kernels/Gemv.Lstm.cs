@@ -20,8 +20,10 @@ public sealed partial class Gemv
     /// below does it, 1.27-1.30 against 1.25: a sequence's projection is cheaper all at once). Also tried since:
     /// the cell software-pipelined one group behind the product over a unit-interleaved R (the cell of units
     /// 16w..16w+15 while the rows of the next 16 units stream; bit-identical): 1.45 against 1.15 µs per step (H =
-    /// 192); R traversed forwards and backwards on alternate steps, to find the last-read rows still in L1: slower
-    /// (the L1 keeps none of them against the stream, and a backward walk loses the prefetcher); non-temporal
+    /// 192; its compiled loop has no calls or spills: the product alone keeps the vector pipes busy with 5,000
+    /// 256-bit vpdpbusd per step, so the cell's arithmetic competes for the same pipes); R traversed forwards and
+    /// backwards on alternate steps, to find the last-read rows still in L1: slower (the L1 keeps none of them
+    /// against the stream, and a backward walk loses the prefetcher); non-temporal
     /// prefetch of R: no gain; merging the cell's five divisions into three, and writing h's int8 copy from the
     /// cell: within the noise (the cell is not division-bound, and quantizing h costs about 0.01 µs).</para>
     /// </summary>
