@@ -62,8 +62,8 @@ public sealed partial class Gemv
     /// <summary>
     /// Batch 1 (the recurrent step) with the dequantization fused: groups of four row blocks share each pair of
     /// broadcasts (8 accumulators), then go from registers to fp32 (<see cref="DequantizeBlock"/>); one method
-    /// with no calls in its main loop (compiled on its own, so the accumulators stay in registers), the
-    /// remaining blocks one at a time. xs holds x, xa |x|.
+    /// with no calls in its main loop (compiled on its own, its helpers inlined, so the accumulators stay in
+    /// registers), the remaining blocks one at a time. xs holds x, xa |x|.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Int8Avx2Batch1Dequantize(ref sbyte wRef, ref byte xs, ref byte xa, int kp, int rows,
@@ -74,22 +74,9 @@ public sealed partial class Gemv
         int blocks = PackedInt8Matrix.BlockCount(rows);
         int blk = 0;
         for (; (blk + 4) * tile <= rows; blk += 4)
-        {
-            ref sbyte w = ref Unsafe.Add(ref wRef, (nint)blk * kp * tile);
-            Dot1x4Avx2(ref w, ref xs, ref xa, kp, out var a, out var b, out var c, out var d);
-            nint o = blk * tile;
-            DequantizeBlock(a, ref scales, xsc, ref bias, hasBias, ref y, o, tile, accumulate);
-            DequantizeBlock(b, ref scales, xsc, ref bias, hasBias, ref y, o + tile, tile, accumulate);
-            DequantizeBlock(c, ref scales, xsc, ref bias, hasBias, ref y, o + 2 * tile, tile, accumulate);
-            DequantizeBlock(d, ref scales, xsc, ref bias, hasBias, ref y, o + 3 * tile, tile, accumulate);
-        }
+            GroupDequantizeAvx2(ref wRef, ref xs, ref xa, kp, blk, ref scales, xsc, ref bias, hasBias, ref y, accumulate);
         for (; blk < blocks; blk++)
-        {
-            nint o = blk * tile;
-            var (start, octetStride) = PackedInt8Matrix.BlockAddress(blk, blocks, kp);
-            var acc = Dot1Avx2(ref Unsafe.Add(ref wRef, start), (nuint)octetStride, ref xs, ref xa, kp);
-            DequantizeBlock(acc, ref scales, xsc, ref bias, hasBias, ref y, o, Math.Min(tile, rows - blk * tile), accumulate);
-        }
+            DequantizeBlock(BlockAvx2(ref wRef, ref xs, ref xa, kp, blk, blocks), ref scales, xsc, ref bias, hasBias, ref y, blk * tile, Math.Min(tile, rows - blk * tile), accumulate);
     }
 
     /// <summary>
@@ -112,21 +99,36 @@ public sealed partial class Gemv
             b.StoreUnsafe(ref Unsafe.Add(ref acc, o + tile));
             c.StoreUnsafe(ref Unsafe.Add(ref acc, o + 2 * tile));
             d.StoreUnsafe(ref Unsafe.Add(ref acc, o + 3 * tile));
-            Dot1x4Avx2(ref Unsafe.Add(ref wRef, (nint)blk * kpW * tile), ref xs, ref xa, kpW, out a, out b, out c, out d);
-            DequantizeBlock(a, ref wScales, xsc, ref bias, true, ref proj, o, tile, false);
-            DequantizeBlock(b, ref wScales, xsc, ref bias, true, ref proj, o + tile, tile, false);
-            DequantizeBlock(c, ref wScales, xsc, ref bias, true, ref proj, o + 2 * tile, tile, false);
-            DequantizeBlock(d, ref wScales, xsc, ref bias, true, ref proj, o + 3 * tile, tile, false);
+            GroupDequantizeAvx2(ref wRef, ref xs, ref xa, kpW, blk, ref wScales, xsc, ref bias, true, ref proj, false);
         }
         for (; blk < blocks; blk++)
         {
-            nint o = blk * tile;
             int valid = Math.Min(tile, rows - blk * tile);
-            var (rStart, rStride) = PackedInt8Matrix.BlockAddress(blk, blocks, kpR);
-            StoreBlock(Dot1Avx2(ref Unsafe.Add(ref rRef, rStart), (nuint)rStride, ref hs, ref ha, kpR), ref acc, o, valid);
-            var (wStart, wStride) = PackedInt8Matrix.BlockAddress(blk, blocks, kpW);
-            DequantizeBlock(Dot1Avx2(ref Unsafe.Add(ref wRef, wStart), (nuint)wStride, ref xs, ref xa, kpW), ref wScales, xsc, ref bias, true, ref proj, o, valid, false);
+            StoreBlock(BlockAvx2(ref rRef, ref hs, ref ha, kpR, blk, blocks), ref acc, blk * tile, valid);
+            DequantizeBlock(BlockAvx2(ref wRef, ref xs, ref xa, kpW, blk, blocks), ref wScales, xsc, ref bias, true, ref proj, blk * tile, valid, false);
         }
+    }
+
+    /// <summary>Batch 1, the group of four row blocks starting at block <paramref name="blk"/>, dequantized into y (<see cref="DequantizeBlock"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GroupDequantizeAvx2(ref sbyte wRef, ref byte xs, ref byte xa, int kp, int blk,
+        ref float scales, Vector256<float> xsc, ref float bias, bool hasBias, ref float y, bool accumulate)
+    {
+        const int tile = PackedInt8Matrix.TileRows;
+        Dot1x4Avx2(ref Unsafe.Add(ref wRef, (nint)blk * kp * tile), ref xs, ref xa, kp, out var a, out var b, out var c, out var d);
+        nint o = blk * tile;
+        DequantizeBlock(a, ref scales, xsc, ref bias, hasBias, ref y, o, tile, accumulate);
+        DequantizeBlock(b, ref scales, xsc, ref bias, hasBias, ref y, o + tile, tile, accumulate);
+        DequantizeBlock(c, ref scales, xsc, ref bias, hasBias, ref y, o + 2 * tile, tile, accumulate);
+        DequantizeBlock(d, ref scales, xsc, ref bias, hasBias, ref y, o + 3 * tile, tile, accumulate);
+    }
+
+    /// <summary>Batch 1, one row block <paramref name="blk"/> of <paramref name="blocks"/> (a tail block): its int32 sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> BlockAvx2(ref sbyte wRef, ref byte xs, ref byte xa, int kp, int blk, int blocks)
+    {
+        var (start, octetStride) = PackedInt8Matrix.BlockAddress(blk, blocks, kp);
+        return Dot1Avx2(ref Unsafe.Add(ref wRef, start), (nuint)octetStride, ref xs, ref xa, kp);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
