@@ -257,26 +257,13 @@ public sealed class Int8LayerTests
         foreach (var isa in IsaSelector.Supported)
         {
             string name = IsaSelector.Name(isa);
-            var two = Run(Build(withState: false), name, ("x", Tensor.FromArray(x, 2, batch, input)));
-            var first = Run(Build(withState: false), name, ("x", Tensor.FromArray(x[..(batch * input)], 1, batch, input)));
-            var second = Run(Build(withState: true), name, ("x", Tensor.FromArray(x[(batch * input)..], 1, batch, input)), ("h0", first[1]), ("c0", first[2]));
+            var two = Run(Int8Lstm(w, r, b, batch, withState: false), name, ("x", Tensor.FromArray(x, 2, batch, input)));
+            var first = Run(Int8Lstm(w, r, b, batch, withState: false), name, ("x", Tensor.FromArray(x[..(batch * input)], 1, batch, input)));
+            var second = Run(Int8Lstm(w, r, b, batch, withState: true), name, ("x", Tensor.FromArray(x[(batch * input)..], 1, batch, input)), ("h0", first[1]), ("c0", first[2]));
             string what = $"input {input} on {name}";
             CollectionAssert.AreEqual(two[1].ToDoubleArray(), second[1].ToDoubleArray(), $"{what}: Y_h");
             CollectionAssert.AreEqual(two[2].ToDoubleArray(), second[2].ToDoubleArray(), $"{what}: Y_c");
             CollectionAssert.AreEqual(two[0].ToDoubleArray()[(batch * hidden)..], second[0].ToDoubleArray(), $"{what}: Y of the second step");
-        }
-
-        Graph Build(bool withState)
-        {
-            string[] inputs = withState ? ["x", "w", "r", "b", "", "h0", "c0"] : ["x", "w", "r", "b"];
-            var g = OneNode(OpKind.Lstm, inputs, 3, n => n.Set("hidden_size", (long)hidden));
-            AddRecurrentWeights(g, w, r, b);
-            if (withState)
-            {
-                g.Inputs.Add(new ValueInfo("h0", DataType.Float32, [1, batch, hidden]));
-                g.Inputs.Add(new ValueInfo("c0", DataType.Float32, [1, batch, hidden]));
-            }
-            return g;
         }
     }
 
@@ -318,19 +305,8 @@ public sealed class Int8LayerTests
 
         Graph Build(bool withState, bool readY)
         {
-            string[] inputs = withState ? ["x", "w", "r", "b", "", "h0", "c0"] : ["x", "w", "r", "b"];
-            var g = OneNode(OpKind.Lstm, inputs, 3, n =>
-            {
-                n.Set("hidden_size", (long)hidden);
-                n.Set("activations", new[] { "Sigmoid", cellActivation, cellActivation });
-            });
+            var g = Int8Lstm(w, r, b, batch, withState, n => n.Set("activations", new[] { "Sigmoid", cellActivation, cellActivation }));
             if (!readY) g.Outputs.RemoveAt(0);
-            AddRecurrentWeights(g, w, r, b);
-            if (withState)
-            {
-                g.Inputs.Add(new ValueInfo("h0", DataType.Float32, [1, batch, hidden]));
-                g.Inputs.Add(new ValueInfo("c0", DataType.Float32, [1, batch, hidden]));
-            }
             return g;
         }
     }
@@ -446,6 +422,28 @@ public sealed class Int8LayerTests
         configure?.Invoke(node);
         g.Nodes.Add(node);
         foreach (var o in outNames) g.Outputs.Add(new ValueInfo(o, DataType.Float32, []));
+        return g;
+    }
+
+    /// <summary>
+    /// One forward LSTM node on int8 weights (layout 0; outputs y0 = Y, y1 = Y_h, y2 = Y_c), with inputs initial_h
+    /// ("h0") and initial_c ("c0") of shape (1, batch, hidden) when <paramref name="withState"/>.
+    /// </summary>
+    private static Graph Int8Lstm(QuantizedWeight w, QuantizedWeight r, float[] b, int batch, bool withState, Action<Node>? configure = null)
+    {
+        int hidden = r.Values.Dim(2);
+        string[] inputs = withState ? ["x", "w", "r", "b", "", "h0", "c0"] : ["x", "w", "r", "b"];
+        var g = OneNode(OpKind.Lstm, inputs, 3, n =>
+        {
+            n.Set("hidden_size", (long)hidden);
+            configure?.Invoke(n);
+        });
+        AddRecurrentWeights(g, w, r, b);
+        if (withState)
+        {
+            g.Inputs.Add(new ValueInfo("h0", DataType.Float32, [1, batch, hidden]));
+            g.Inputs.Add(new ValueInfo("c0", DataType.Float32, [1, batch, hidden]));
+        }
         return g;
     }
 
