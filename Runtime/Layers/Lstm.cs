@@ -130,7 +130,8 @@ internal sealed class Lstm : IOperator
                 // The static unit range holds for every h the cell makes, and for a given initial state within it.
                 // An all-zero initial state (given as zeros, as exporters do) contributes nothing to R h: its product
                 // is skipped as for an absent one (exactly: the gates then equal the projection, which is never -0).
-                float hMax = h0 is null || h.IsEmpty ? 0f : Math.Abs(TensorPrimitives.MaxMagnitude(h)); // NaN stays NaN
+                // Both are for the int8 paths; the fp32 path reads neither and skips the scan.
+                float hMax = h0 is null || h.IsEmpty || !weights.IsInt8 ? 0f : Math.Abs(TensorPrimitives.MaxMagnitude(h)); // NaN stays NaN
                 bool staticH = _hBounded[d] && hMax <= 1f;
                 bool zeroStart = hMax == 0f;
                 int len = lens[b];
