@@ -208,17 +208,14 @@ public sealed class Int8LayerTests
         var w = Quantized(rng, [1, 4 * hidden, input], 1, 0.5f);
         var r = Quantized(rng, [1, 4 * hidden, hidden], 1, 0.3f);
         var b = Random(rng, 8 * hidden, 0.2f);
-        var g = OneNode(OpKind.Lstm, ["x", "w", "r", "b", "", "h0", "c0"], 3, n => n.Set("hidden_size", (long)hidden));
-        if (int8) AddRecurrentWeights(g, w, r, b);
-        else
+        var g = Int8Lstm(w, r, b, batch, withState: true);
+        if (!int8)
         {
-            g.Inputs.Add(new ValueInfo("x", DataType.Float32, [-1, -1, input]));
+            // The same node on the dequantized weights: the fp32 path.
+            g.QuantizedConstants.Clear();
             g.Constants["w"] = WeightQuantizer.Dequantize(w);
             g.Constants["r"] = WeightQuantizer.Dequantize(r);
-            g.Constants["b"] = Tensor.FromArray(b, 1, 8 * hidden);
         }
-        g.Inputs.Add(new ValueInfo("h0", DataType.Float32, [1, batch, hidden]));
-        g.Inputs.Add(new ValueInfo("c0", DataType.Float32, [1, batch, hidden]));
         var session = new Session(g);
         var runner = session.CreateRunner();
         var h = Tensor.FromArray(Random(rng, batch * hidden, 0.9f), 1, batch, hidden);
