@@ -61,6 +61,65 @@ public static class GateMath
         return p * Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
     }
 
+    /// <summary>
+    /// <see cref="Exp(Vector512{float})"/> of four vectors, each operation issued for all four before the next: four
+    /// independent dependency chains side by side in the instruction stream (the JIT keeps source order), so the
+    /// core starts them together instead of queueing one chain's dependent operations behind another's. The same
+    /// operations per element as <see cref="Exp(Vector512{float})"/>, hence the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Exp4(ref Vector512<float> a, ref Vector512<float> b, ref Vector512<float> c, ref Vector512<float> d)
+    {
+        var lo = Vector512.Create(-Bound);
+        var hi = Vector512.Create(Bound);
+        var xa = Vector512.MinNative(Vector512.MaxNative(a, lo), hi);
+        var xb = Vector512.MinNative(Vector512.MaxNative(b, lo), hi);
+        var xc = Vector512.MinNative(Vector512.MaxNative(c, lo), hi);
+        var xd = Vector512.MinNative(Vector512.MaxNative(d, lo), hi);
+        var l2e = Vector512.Create(Log2E);
+        var na = Vector512.Round(xa * l2e);
+        var nb = Vector512.Round(xb * l2e);
+        var nc = Vector512.Round(xc * l2e);
+        var nd = Vector512.Round(xd * l2e);
+        var h = Vector512.Create(-Ln2Hi);
+        var ra = Vector512.FusedMultiplyAdd(na, h, xa);
+        var rb = Vector512.FusedMultiplyAdd(nb, h, xb);
+        var rc = Vector512.FusedMultiplyAdd(nc, h, xc);
+        var rd = Vector512.FusedMultiplyAdd(nd, h, xd);
+        var l = Vector512.Create(-Ln2Lo);
+        ra = Vector512.FusedMultiplyAdd(na, l, ra);
+        rb = Vector512.FusedMultiplyAdd(nb, l, rb);
+        rc = Vector512.FusedMultiplyAdd(nc, l, rc);
+        rd = Vector512.FusedMultiplyAdd(nd, l, rd);
+        var c7 = Vector512.Create(C7);
+        var c6 = Vector512.Create(C6);
+        var pa = Vector512.FusedMultiplyAdd(c7, ra, c6);
+        var pb = Vector512.FusedMultiplyAdd(c7, rb, c6);
+        var pc = Vector512.FusedMultiplyAdd(c7, rc, c6);
+        var pd = Vector512.FusedMultiplyAdd(c7, rd, c6);
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector512.Create(C5));
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector512.Create(C4));
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector512.Create(C3));
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector512.Create(C2));
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector512<float>.One);
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector512<float>.One);
+        var bias = Vector512.Create(127);
+        a = pa * Vector512.ShiftLeft(Vector512.ConvertToInt32Native(na) + bias, 23).AsSingle();
+        b = pb * Vector512.ShiftLeft(Vector512.ConvertToInt32Native(nb) + bias, 23).AsSingle();
+        c = pc * Vector512.ShiftLeft(Vector512.ConvertToInt32Native(nc) + bias, 23).AsSingle();
+        d = pd * Vector512.ShiftLeft(Vector512.ConvertToInt32Native(nd) + bias, 23).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Horner4(ref Vector512<float> pa, ref Vector512<float> pb, ref Vector512<float> pc, ref Vector512<float> pd,
+        Vector512<float> ra, Vector512<float> rb, Vector512<float> rc, Vector512<float> rd, Vector512<float> k)
+    {
+        pa = Vector512.FusedMultiplyAdd(pa, ra, k);
+        pb = Vector512.FusedMultiplyAdd(pb, rb, k);
+        pc = Vector512.FusedMultiplyAdd(pc, rc, k);
+        pd = Vector512.FusedMultiplyAdd(pd, rd, k);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Sigmoid(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + Exp(-x));
 
@@ -85,6 +144,65 @@ public static class GateMath
         return p * Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle();
     }
 
+    /// <summary>
+    /// <see cref="Exp(Vector256{float})"/> of four vectors, each operation issued for all four before the next: four
+    /// independent dependency chains side by side in the instruction stream (the JIT keeps source order), so the
+    /// core starts them together instead of queueing one chain's dependent operations behind another's. The same
+    /// operations per element as <see cref="Exp(Vector256{float})"/>, hence the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Exp4(ref Vector256<float> a, ref Vector256<float> b, ref Vector256<float> c, ref Vector256<float> d)
+    {
+        var lo = Vector256.Create(-Bound);
+        var hi = Vector256.Create(Bound);
+        var xa = Vector256.MinNative(Vector256.MaxNative(a, lo), hi);
+        var xb = Vector256.MinNative(Vector256.MaxNative(b, lo), hi);
+        var xc = Vector256.MinNative(Vector256.MaxNative(c, lo), hi);
+        var xd = Vector256.MinNative(Vector256.MaxNative(d, lo), hi);
+        var l2e = Vector256.Create(Log2E);
+        var na = Vector256.Round(xa * l2e);
+        var nb = Vector256.Round(xb * l2e);
+        var nc = Vector256.Round(xc * l2e);
+        var nd = Vector256.Round(xd * l2e);
+        var h = Vector256.Create(-Ln2Hi);
+        var ra = Vector256.FusedMultiplyAdd(na, h, xa);
+        var rb = Vector256.FusedMultiplyAdd(nb, h, xb);
+        var rc = Vector256.FusedMultiplyAdd(nc, h, xc);
+        var rd = Vector256.FusedMultiplyAdd(nd, h, xd);
+        var l = Vector256.Create(-Ln2Lo);
+        ra = Vector256.FusedMultiplyAdd(na, l, ra);
+        rb = Vector256.FusedMultiplyAdd(nb, l, rb);
+        rc = Vector256.FusedMultiplyAdd(nc, l, rc);
+        rd = Vector256.FusedMultiplyAdd(nd, l, rd);
+        var c7 = Vector256.Create(C7);
+        var c6 = Vector256.Create(C6);
+        var pa = Vector256.FusedMultiplyAdd(c7, ra, c6);
+        var pb = Vector256.FusedMultiplyAdd(c7, rb, c6);
+        var pc = Vector256.FusedMultiplyAdd(c7, rc, c6);
+        var pd = Vector256.FusedMultiplyAdd(c7, rd, c6);
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector256.Create(C5));
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector256.Create(C4));
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector256.Create(C3));
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector256.Create(C2));
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector256<float>.One);
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector256<float>.One);
+        var bias = Vector256.Create(127);
+        a = pa * Vector256.ShiftLeft(Vector256.ConvertToInt32Native(na) + bias, 23).AsSingle();
+        b = pb * Vector256.ShiftLeft(Vector256.ConvertToInt32Native(nb) + bias, 23).AsSingle();
+        c = pc * Vector256.ShiftLeft(Vector256.ConvertToInt32Native(nc) + bias, 23).AsSingle();
+        d = pd * Vector256.ShiftLeft(Vector256.ConvertToInt32Native(nd) + bias, 23).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Horner4(ref Vector256<float> pa, ref Vector256<float> pb, ref Vector256<float> pc, ref Vector256<float> pd,
+        Vector256<float> ra, Vector256<float> rb, Vector256<float> rc, Vector256<float> rd, Vector256<float> k)
+    {
+        pa = Vector256.FusedMultiplyAdd(pa, ra, k);
+        pb = Vector256.FusedMultiplyAdd(pb, rb, k);
+        pc = Vector256.FusedMultiplyAdd(pc, rc, k);
+        pd = Vector256.FusedMultiplyAdd(pd, rd, k);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Sigmoid(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + Exp(-x));
 
@@ -107,6 +225,65 @@ public static class GateMath
         p = Vector128.FusedMultiplyAdd(p, r, Vector128<float>.One);
         p = Vector128.FusedMultiplyAdd(p, r, Vector128<float>.One);
         return p * Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n) + Vector128.Create(127), 23).AsSingle();
+    }
+
+    /// <summary>
+    /// <see cref="Exp(Vector128{float})"/> of four vectors, each operation issued for all four before the next: four
+    /// independent dependency chains side by side in the instruction stream (the JIT keeps source order), so the
+    /// core starts them together instead of queueing one chain's dependent operations behind another's. The same
+    /// operations per element as <see cref="Exp(Vector128{float})"/>, hence the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Exp4(ref Vector128<float> a, ref Vector128<float> b, ref Vector128<float> c, ref Vector128<float> d)
+    {
+        var lo = Vector128.Create(-Bound);
+        var hi = Vector128.Create(Bound);
+        var xa = Vector128.MinNative(Vector128.MaxNative(a, lo), hi);
+        var xb = Vector128.MinNative(Vector128.MaxNative(b, lo), hi);
+        var xc = Vector128.MinNative(Vector128.MaxNative(c, lo), hi);
+        var xd = Vector128.MinNative(Vector128.MaxNative(d, lo), hi);
+        var l2e = Vector128.Create(Log2E);
+        var na = Vector128.Round(xa * l2e);
+        var nb = Vector128.Round(xb * l2e);
+        var nc = Vector128.Round(xc * l2e);
+        var nd = Vector128.Round(xd * l2e);
+        var h = Vector128.Create(-Ln2Hi);
+        var ra = Vector128.FusedMultiplyAdd(na, h, xa);
+        var rb = Vector128.FusedMultiplyAdd(nb, h, xb);
+        var rc = Vector128.FusedMultiplyAdd(nc, h, xc);
+        var rd = Vector128.FusedMultiplyAdd(nd, h, xd);
+        var l = Vector128.Create(-Ln2Lo);
+        ra = Vector128.FusedMultiplyAdd(na, l, ra);
+        rb = Vector128.FusedMultiplyAdd(nb, l, rb);
+        rc = Vector128.FusedMultiplyAdd(nc, l, rc);
+        rd = Vector128.FusedMultiplyAdd(nd, l, rd);
+        var c7 = Vector128.Create(C7);
+        var c6 = Vector128.Create(C6);
+        var pa = Vector128.FusedMultiplyAdd(c7, ra, c6);
+        var pb = Vector128.FusedMultiplyAdd(c7, rb, c6);
+        var pc = Vector128.FusedMultiplyAdd(c7, rc, c6);
+        var pd = Vector128.FusedMultiplyAdd(c7, rd, c6);
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector128.Create(C5));
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector128.Create(C4));
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector128.Create(C3));
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector128.Create(C2));
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector128<float>.One);
+        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector128<float>.One);
+        var bias = Vector128.Create(127);
+        a = pa * Vector128.ShiftLeft(Vector128.ConvertToInt32Native(na) + bias, 23).AsSingle();
+        b = pb * Vector128.ShiftLeft(Vector128.ConvertToInt32Native(nb) + bias, 23).AsSingle();
+        c = pc * Vector128.ShiftLeft(Vector128.ConvertToInt32Native(nc) + bias, 23).AsSingle();
+        d = pd * Vector128.ShiftLeft(Vector128.ConvertToInt32Native(nd) + bias, 23).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Horner4(ref Vector128<float> pa, ref Vector128<float> pb, ref Vector128<float> pc, ref Vector128<float> pd,
+        Vector128<float> ra, Vector128<float> rb, Vector128<float> rc, Vector128<float> rd, Vector128<float> k)
+    {
+        pa = Vector128.FusedMultiplyAdd(pa, ra, k);
+        pb = Vector128.FusedMultiplyAdd(pb, rb, k);
+        pc = Vector128.FusedMultiplyAdd(pc, rc, k);
+        pd = Vector128.FusedMultiplyAdd(pd, rd, k);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -25,20 +25,115 @@ public sealed partial class Gemv
     private void SmallColumnsDequantize(PackedInt8Matrix w, ReadOnlySpan<sbyte> x, int xStride, ReadOnlySpan<float> xScales, int batch,
         ReadOnlySpan<float> bias, Span<float> y, int yStride, bool accumulate)
     {
-        Span<float> xf = stackalloc float[SmallColumns];
-        for (int b = 0; b < batch; b++)
+        Span<float> xf = stackalloc float[SmallColumns * SmallColumnsItems];
+        int b = 0;
+        if (Isa == Isa.Avx512Vnni && Vector512.IsHardwareAccelerated && w.Rows >= SmallColumnsTileRows512)
+        {
+            // Four batch items at a time share each load of the weights (a sequence's input projection).
+            for (; b + SmallColumnsItems <= batch; b += SmallColumnsItems)
+            {
+                for (int j = 0; j < SmallColumnsItems; j++)
+                {
+                    var xb = x.Slice((b + j) * xStride, w.Cols);
+                    for (int k = 0; k < xb.Length; k++) xf[j * SmallColumns + k] = xb[k];
+                }
+                int done = SmallColumnsRows4x512(w, xf, xScales.Slice(b, SmallColumnsItems), bias, y.Slice(b * yStride), yStride, accumulate);
+                for (int j = 0; j < SmallColumnsItems && done < w.Rows; j++)
+                    SmallColumnsRows(w, xf.Slice(j * SmallColumns, SmallColumns), xScales[b + j], bias, y.Slice((b + j) * yStride), accumulate, done);
+            }
+        }
+        for (; b < batch; b++)
         {
             var xb = x.Slice(b * xStride, w.Cols);
             for (int k = 0; k < xb.Length; k++) xf[k] = xb[k];
-            SmallColumnsRows(w, xf, xScales[b], bias, y.Slice(b * yStride), accumulate);
+            SmallColumnsRows(w, xf, xScales[b], bias, y.Slice(b * yStride), accumulate, 0);
         }
+    }
+
+    private const int SmallColumnsItems = 4;
+    private const int SmallColumnsTileRows512 = 4 * 16;
+
+    /// <summary>
+    /// Rows [0, 64 · ⌊rows / 64⌋) of four batch items (x as floats at xf[j · <see cref="SmallColumns"/> + k]): 16
+    /// accumulators, each weight vector loaded once for the four items. Returns the first row not done.
+    /// </summary>
+    private static int SmallColumnsRows4x512(PackedInt8Matrix w, ReadOnlySpan<float> xf, ReadOnlySpan<float> xScales, ReadOnlySpan<float> bias,
+        Span<float> y, int yStride, bool accumulate)
+    {
+        float[] wt = w.ColumnsAsFloat;
+        int rows = w.Rows, cols = w.Cols, stride = w.ColumnStride;
+        ref float wRef = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(wt), w.ColumnsOrigin);
+        ref float scales = ref MemoryMarshal.GetArrayDataReference(w.PaddedScales);
+        ref float biasRef = ref MemoryMarshal.GetReference(bias);
+        bool hasBias = !bias.IsEmpty;
+        ref float x0 = ref MemoryMarshal.GetReference(xf);
+        ref float x1 = ref Unsafe.Add(ref x0, SmallColumns);
+        ref float x2 = ref Unsafe.Add(ref x0, 2 * SmallColumns);
+        ref float x3 = ref Unsafe.Add(ref x0, 3 * SmallColumns);
+        ref float y0 = ref MemoryMarshal.GetReference(y);
+        ref float y1 = ref Unsafe.Add(ref y0, yStride);
+        ref float y2 = ref Unsafe.Add(ref y0, 2 * yStride);
+        ref float y3 = ref Unsafe.Add(ref y0, 3 * yStride);
+        var s0 = Vector512.Create(xScales[0]);
+        var s1 = Vector512.Create(xScales[1]);
+        var s2 = Vector512.Create(xScales[2]);
+        var s3 = Vector512.Create(xScales[3]);
+        int r = 0;
+        for (; r + SmallColumnsTileRows512 <= rows; r += SmallColumnsTileRows512)
+        {
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, d0 = default, d1 = default, d2 = default, d3 = default;
+            ref float wk = ref Unsafe.Add(ref wRef, r);
+            for (int k = 0; k < cols; k++, wk = ref Unsafe.Add(ref wk, stride))
+            {
+                var w0 = Vector512.LoadUnsafe(ref wk);
+                var w1 = Vector512.LoadUnsafe(ref wk, 16);
+                var w2 = Vector512.LoadUnsafe(ref wk, 2 * 16);
+                var w3 = Vector512.LoadUnsafe(ref wk, 3 * 16);
+                var x = Vector512.Create(Unsafe.Add(ref x0, k));
+                a0 = Vector512.FusedMultiplyAdd(x, w0, a0);
+                a1 = Vector512.FusedMultiplyAdd(x, w1, a1);
+                a2 = Vector512.FusedMultiplyAdd(x, w2, a2);
+                a3 = Vector512.FusedMultiplyAdd(x, w3, a3);
+                x = Vector512.Create(Unsafe.Add(ref x1, k));
+                b0 = Vector512.FusedMultiplyAdd(x, w0, b0);
+                b1 = Vector512.FusedMultiplyAdd(x, w1, b1);
+                b2 = Vector512.FusedMultiplyAdd(x, w2, b2);
+                b3 = Vector512.FusedMultiplyAdd(x, w3, b3);
+                x = Vector512.Create(Unsafe.Add(ref x2, k));
+                c0 = Vector512.FusedMultiplyAdd(x, w0, c0);
+                c1 = Vector512.FusedMultiplyAdd(x, w1, c1);
+                c2 = Vector512.FusedMultiplyAdd(x, w2, c2);
+                c3 = Vector512.FusedMultiplyAdd(x, w3, c3);
+                x = Vector512.Create(Unsafe.Add(ref x3, k));
+                d0 = Vector512.FusedMultiplyAdd(x, w0, d0);
+                d1 = Vector512.FusedMultiplyAdd(x, w1, d1);
+                d2 = Vector512.FusedMultiplyAdd(x, w2, d2);
+                d3 = Vector512.FusedMultiplyAdd(x, w3, d3);
+            }
+            SmallColumnsStore4(a0, a1, a2, a3, ref scales, s0, ref biasRef, hasBias, ref y0, r, accumulate);
+            SmallColumnsStore4(b0, b1, b2, b3, ref scales, s1, ref biasRef, hasBias, ref y1, r, accumulate);
+            SmallColumnsStore4(c0, c1, c2, c3, ref scales, s2, ref biasRef, hasBias, ref y2, r, accumulate);
+            SmallColumnsStore4(d0, d1, d2, d3, ref scales, s3, ref biasRef, hasBias, ref y3, r, accumulate);
+        }
+        return r;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SmallColumnsStore4(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, ref float scales,
+        Vector512<float> xs, ref float bias, bool hasBias, ref float y, int r, bool accumulate)
+    {
+        SmallColumnsStore(a0, ref scales, xs, ref bias, hasBias, ref y, r, accumulate);
+        SmallColumnsStore(a1, ref scales, xs, ref bias, hasBias, ref y, r + 16, accumulate);
+        SmallColumnsStore(a2, ref scales, xs, ref bias, hasBias, ref y, r + 2 * 16, accumulate);
+        SmallColumnsStore(a3, ref scales, xs, ref bias, hasBias, ref y, r + 3 * 16, accumulate);
     }
 
     /// <summary>
     /// One batch item of <see cref="SmallColumnsDequantize"/>, x given as floats (<paramref name="xf"/>, the int8
     /// values): widest vectors first, then narrower ones, then scalar code for the last rows.
     /// </summary>
-    private void SmallColumnsRows(PackedInt8Matrix w, ReadOnlySpan<float> xf, float xs, ReadOnlySpan<float> bias, Span<float> y, bool accumulate)
+    private void SmallColumnsRows(PackedInt8Matrix w, ReadOnlySpan<float> xf, float xs, ReadOnlySpan<float> bias, Span<float> y, bool accumulate, int rowStart)
     {
         float[] wt = w.ColumnsAsFloat;
         int rows = w.Rows, cols = w.Cols, stride = w.ColumnStride;
@@ -48,7 +143,7 @@ public sealed partial class Gemv
         bool hasBias = !bias.IsEmpty;
         ref float xr = ref MemoryMarshal.GetReference(xf);
         ref float yb = ref MemoryMarshal.GetReference(y);
-        int r = 0;
+        int r = rowStart;
         if (Isa == Isa.Avx512Vnni && Vector512.IsHardwareAccelerated)
         {
             var xsv = Vector512.Create(xs);

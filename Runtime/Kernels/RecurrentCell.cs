@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -82,8 +83,19 @@ public static class RecurrentCell
                     pg += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector512.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
                     po += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector512.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
                 }
-                (GateMath.Sigmoid(pi) * GateMath.Tanh(pg) + GateMath.Sigmoid(pf) * Vector512.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
-                GateMath.Sigmoid(po).StoreUnsafe(ref hr, (nuint)j);
+                // σ(x) = 1 / (1 + exp(-x)), tanh(x) = 1 - 2 / (1 + exp(2x)) as GateMath, the four exps interleaved.
+                var ei = -pi;
+                var ef = -pf;
+                var eg = pg + pg;
+                var eo = -po;
+                GateMath.Exp4(ref ei, ref ef, ref eg, ref eo);
+                var one = Vector512<float>.One;
+                var si = one / (one + ei);
+                var sf = one / (one + ef);
+                var tg = one - Vector512.Create(2f) / (one + eg);
+                var so = one / (one + eo);
+                (si * tg + sf * Vector512.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
+                so.StoreUnsafe(ref hr, (nuint)j);
             }
         }
         if (v256)
@@ -102,8 +114,19 @@ public static class RecurrentCell
                     pg += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector256.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
                     po += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector256.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
                 }
-                (GateMath.Sigmoid(pi) * GateMath.Tanh(pg) + GateMath.Sigmoid(pf) * Vector256.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
-                GateMath.Sigmoid(po).StoreUnsafe(ref hr, (nuint)j);
+                // σ(x) = 1 / (1 + exp(-x)), tanh(x) = 1 - 2 / (1 + exp(2x)) as GateMath, the four exps interleaved.
+                var ei = -pi;
+                var ef = -pf;
+                var eg = pg + pg;
+                var eo = -po;
+                GateMath.Exp4(ref ei, ref ef, ref eg, ref eo);
+                var one = Vector256<float>.One;
+                var si = one / (one + ei);
+                var sf = one / (one + ef);
+                var tg = one - Vector256.Create(2f) / (one + eg);
+                var so = one / (one + eo);
+                (si * tg + sf * Vector256.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
+                so.StoreUnsafe(ref hr, (nuint)j);
             }
         }
         if (v128)
@@ -122,8 +145,19 @@ public static class RecurrentCell
                     pg += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector128.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
                     po += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector128.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
                 }
-                (GateMath.Sigmoid(pi) * GateMath.Tanh(pg) + GateMath.Sigmoid(pf) * Vector128.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
-                GateMath.Sigmoid(po).StoreUnsafe(ref hr, (nuint)j);
+                // σ(x) = 1 / (1 + exp(-x)), tanh(x) = 1 - 2 / (1 + exp(2x)) as GateMath, the four exps interleaved.
+                var ei = -pi;
+                var ef = -pf;
+                var eg = pg + pg;
+                var eo = -po;
+                GateMath.Exp4(ref ei, ref ef, ref eg, ref eo);
+                var one = Vector128<float>.One;
+                var si = one / (one + ei);
+                var sf = one / (one + ef);
+                var tg = one - Vector128.Create(2f) / (one + eg);
+                var so = one / (one + eo);
+                (si * tg + sf * Vector128.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
+                so.StoreUnsafe(ref hr, (nuint)j);
             }
         }
         for (; j < n; j++)
@@ -142,20 +176,98 @@ public static class RecurrentCell
         j = 0;
         if (v512)
         {
+            for (; j <= n - 4 * 16; j += 4 * 16)
+                OutputGate4(ref cr, ref hr, j, 16);
             for (; j <= n - 16; j += 16)
                 (Vector512.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector512.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
         }
         if (v256)
         {
+            for (; j <= n - 4 * 8; j += 4 * 8)
+                OutputGate4(ref cr, ref hr, j, 8);
             for (; j <= n - 8; j += 8)
                 (Vector256.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector256.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
         }
         if (v128)
         {
+            for (; j <= n - 4 * 4; j += 4 * 4)
+                OutputGate4(ref cr, ref hr, j, 4);
             for (; j <= n - 4; j += 4)
                 (Vector128.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector128.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
         }
         for (; j < n; j++) h[j] *= GateMath.Tanh(c[j]);
+    }
+
+    /// <summary>h[j..j + 4w) = h · tanh(c) (h holding σ(o)) for four vectors of <paramref name="w"/> lanes, the exps interleaved.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputGate4(ref float cr, ref float hr, int j, int w)
+    {
+        if (w == 16) OutputGate4x512(ref cr, ref hr, j);
+        else if (w == 8) OutputGate4x256(ref cr, ref hr, j);
+        else OutputGate4x128(ref cr, ref hr, j);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputGate4x512(ref float cr, ref float hr, int j)
+    {
+        nuint u = (nuint)j;
+        var ea = Vector512.LoadUnsafe(ref cr, u);
+        var eb = Vector512.LoadUnsafe(ref cr, u + 16);
+        var ec = Vector512.LoadUnsafe(ref cr, u + 2 * 16);
+        var ed = Vector512.LoadUnsafe(ref cr, u + 3 * 16);
+        ea += ea;
+        eb += eb;
+        ec += ec;
+        ed += ed;
+        GateMath.Exp4(ref ea, ref eb, ref ec, ref ed);
+        var one = Vector512<float>.One;
+        var two = Vector512.Create(2f);
+        (Vector512.LoadUnsafe(ref hr, u) * (one - two / (one + ea))).StoreUnsafe(ref hr, u);
+        (Vector512.LoadUnsafe(ref hr, u + 16) * (one - two / (one + eb))).StoreUnsafe(ref hr, u + 16);
+        (Vector512.LoadUnsafe(ref hr, u + 2 * 16) * (one - two / (one + ec))).StoreUnsafe(ref hr, u + 2 * 16);
+        (Vector512.LoadUnsafe(ref hr, u + 3 * 16) * (one - two / (one + ed))).StoreUnsafe(ref hr, u + 3 * 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputGate4x256(ref float cr, ref float hr, int j)
+    {
+        nuint u = (nuint)j;
+        var ea = Vector256.LoadUnsafe(ref cr, u);
+        var eb = Vector256.LoadUnsafe(ref cr, u + 8);
+        var ec = Vector256.LoadUnsafe(ref cr, u + 2 * 8);
+        var ed = Vector256.LoadUnsafe(ref cr, u + 3 * 8);
+        ea += ea;
+        eb += eb;
+        ec += ec;
+        ed += ed;
+        GateMath.Exp4(ref ea, ref eb, ref ec, ref ed);
+        var one = Vector256<float>.One;
+        var two = Vector256.Create(2f);
+        (Vector256.LoadUnsafe(ref hr, u) * (one - two / (one + ea))).StoreUnsafe(ref hr, u);
+        (Vector256.LoadUnsafe(ref hr, u + 8) * (one - two / (one + eb))).StoreUnsafe(ref hr, u + 8);
+        (Vector256.LoadUnsafe(ref hr, u + 2 * 8) * (one - two / (one + ec))).StoreUnsafe(ref hr, u + 2 * 8);
+        (Vector256.LoadUnsafe(ref hr, u + 3 * 8) * (one - two / (one + ed))).StoreUnsafe(ref hr, u + 3 * 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputGate4x128(ref float cr, ref float hr, int j)
+    {
+        nuint u = (nuint)j;
+        var ea = Vector128.LoadUnsafe(ref cr, u);
+        var eb = Vector128.LoadUnsafe(ref cr, u + 4);
+        var ec = Vector128.LoadUnsafe(ref cr, u + 2 * 4);
+        var ed = Vector128.LoadUnsafe(ref cr, u + 3 * 4);
+        ea += ea;
+        eb += eb;
+        ec += ec;
+        ed += ed;
+        GateMath.Exp4(ref ea, ref eb, ref ec, ref ed);
+        var one = Vector128<float>.One;
+        var two = Vector128.Create(2f);
+        (Vector128.LoadUnsafe(ref hr, u) * (one - two / (one + ea))).StoreUnsafe(ref hr, u);
+        (Vector128.LoadUnsafe(ref hr, u + 4) * (one - two / (one + eb))).StoreUnsafe(ref hr, u + 4);
+        (Vector128.LoadUnsafe(ref hr, u + 2 * 4) * (one - two / (one + ec))).StoreUnsafe(ref hr, u + 2 * 4);
+        (Vector128.LoadUnsafe(ref hr, u + 3 * 4) * (one - two / (one + ed))).StoreUnsafe(ref hr, u + 3 * 4);
     }
 
     /// <summary>
