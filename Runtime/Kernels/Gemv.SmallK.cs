@@ -116,6 +116,23 @@ public sealed partial class Gemv
             SmallColumnsStore4(c0, c1, c2, c3, ref scales, s2, ref biasRef, hasBias, ref y2, r, accumulate);
             SmallColumnsStore4(d0, d1, d2, d3, ref scales, s3, ref biasRef, hasBias, ref y3, r, accumulate);
         }
+        for (; r + 16 <= rows; r += 16)
+        {
+            Vector512<float> a = default, b = default, c = default, d = default;
+            ref float wk = ref Unsafe.Add(ref wRef, r);
+            for (int k = 0; k < cols; k++, wk = ref Unsafe.Add(ref wk, stride))
+            {
+                var wv = Vector512.LoadUnsafe(ref wk);
+                a = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x0, k)), wv, a);
+                b = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x1, k)), wv, b);
+                c = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x2, k)), wv, c);
+                d = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x3, k)), wv, d);
+            }
+            SmallColumnsStore(a, ref scales, s0, ref biasRef, hasBias, ref y0, r, accumulate);
+            SmallColumnsStore(b, ref scales, s1, ref biasRef, hasBias, ref y1, r, accumulate);
+            SmallColumnsStore(c, ref scales, s2, ref biasRef, hasBias, ref y2, r, accumulate);
+            SmallColumnsStore(d, ref scales, s3, ref biasRef, hasBias, ref y3, r, accumulate);
+        }
         return r;
     }
 
