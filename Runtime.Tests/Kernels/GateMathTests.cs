@@ -67,6 +67,44 @@ public sealed class GateMathTests
         }
     }
 
+    /// <summary>The four-vector form (the cell's interleaved exps) equals the scalar specification in every lane, at every width.</summary>
+    [TestMethod]
+    public void Exp4_EqualsTheScalarSpecification_BitForBit_AtEveryWidth()
+    {
+        var xs = Inputs();
+        int checkedLanes = 0;
+        for (int i = 0; i + 64 <= xs.Length; i += 64)
+        {
+            var a4 = Vector128.Create(xs.AsSpan(i, 4)); var b4 = Vector128.Create(xs.AsSpan(i + 4, 4));
+            var c4 = Vector128.Create(xs.AsSpan(i + 8, 4)); var d4 = Vector128.Create(xs.AsSpan(i + 12, 4));
+            GateMath.Exp4(ref a4, ref b4, ref c4, ref d4);
+            var a8 = Vector256.Create(xs.AsSpan(i, 8)); var b8 = Vector256.Create(xs.AsSpan(i + 8, 8));
+            var c8 = Vector256.Create(xs.AsSpan(i + 16, 8)); var d8 = Vector256.Create(xs.AsSpan(i + 24, 8));
+            GateMath.Exp4(ref a8, ref b8, ref c8, ref d8);
+            var a16 = Vector512.Create(xs.AsSpan(i, 16)); var b16 = Vector512.Create(xs.AsSpan(i + 16, 16));
+            var c16 = Vector512.Create(xs.AsSpan(i + 32, 16)); var d16 = Vector512.Create(xs.AsSpan(i + 48, 16));
+            GateMath.Exp4(ref a16, ref b16, ref c16, ref d16);
+            for (int l = 0; l < 64; l++)
+            {
+                int want = BitConverter.SingleToInt32Bits(GateMath.Exp(xs[i + l]));
+                if (l < 16)
+                {
+                    var v4 = (l / 4) switch { 0 => a4, 1 => b4, 2 => c4, _ => d4 };
+                    Assert.AreEqual(want, BitConverter.SingleToInt32Bits(v4[l % 4]), $"exp({xs[i + l]}) Exp4, 4 lanes");
+                }
+                if (l < 32)
+                {
+                    var v8 = (l / 8) switch { 0 => a8, 1 => b8, 2 => c8, _ => d8 };
+                    Assert.AreEqual(want, BitConverter.SingleToInt32Bits(v8[l % 8]), $"exp({xs[i + l]}) Exp4, 8 lanes");
+                }
+                var v16 = (l / 16) switch { 0 => a16, 1 => b16, 2 => c16, _ => d16 };
+                Assert.AreEqual(want, BitConverter.SingleToInt32Bits(v16[l % 16]), $"exp({xs[i + l]}) Exp4, 16 lanes");
+                checkedLanes++;
+            }
+        }
+        Assert.IsGreaterThan(400_000, checkedLanes);
+    }
+
     /// <summary>
     /// The int8 LSTM cell against a double-precision cell written here from the equations (ONNX LSTM, gate
     /// order i, f, g, o), for hidden sizes that leave tails after 8 and 4 lanes; every path bit-identical.

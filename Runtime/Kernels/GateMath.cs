@@ -9,10 +9,13 @@ namespace Edge.Runtime.Kernels;
 /// <see cref="Vector256"/> and <see cref="Vector512"/> lanes, so every kernel path and every machine gives the same bits (fused
 /// multiply-adds are used explicitly everywhere, never left to the compiler).
 /// <para>exp(x): x clamped to [-87, 87] (so 2^n stays a normal float); n = round-half-even(x · log2 e);
-/// r = (x - n · ln2_hi) - n · ln2_lo with ln2 split so that n · ln2_hi is exact; e^r by its Taylor series to
-/// degree 7 in Horner form (|r| ≤ ln2 / 2, truncation ≤ 6e-9 relative); times 2^n built in the exponent
-/// bits. Within 1 ulp of e^x over the clamped range (0.92 ulp at most on a 1e-4 sweep of [-87, 87];
-/// Runtime.Tests GateMathTests checks against double).</para>
+/// r = (x - n · ln2_hi) - n · ln2_lo with ln2 split so that n · ln2_hi is exact; e^r by a degree-6 minimax
+/// polynomial in Horner form (|r| ≤ ln2 / 2, 3.1e-9 relative in exact arithmetic; coefficients from
+/// tools/fit_exp.py; the degree-7 Taylor series it replaced cost one more multiply-add per exp, 4 % of the LSTM
+/// cell); times 2^n built in the exponent bits. Within 1 ulp of e^x over the clamped range (0.87 ulp at most on a
+/// 1e-4 sweep of [-87, 87], where the Taylor form reached 0.92; Runtime.Tests GateMathTests checks against double).
+/// <see cref="Exp4(ref Vector512{float}, ref Vector512{float}, ref Vector512{float}, ref Vector512{float})"/> and its narrower forms
+/// run the same operations on four vectors at once, interleaved.</para>
 /// <para>sigmoid(x) = 1 / (1 + exp(-x)); tanh(x) = 1 - 2 / (1 + exp(2x)): absolute errors below 1e-7 and
 /// 2e-7, the quantity that matters for a gate (tanh of tiny x loses relative, not absolute, precision).</para>
 /// </summary>
@@ -22,7 +25,9 @@ public static class GateMath
     private const float Ln2Hi = 0.693145751953125f;      // 0x3f317200: few mantissa bits, n · Ln2Hi exact for |n| ≤ 127
     private const float Ln2Lo = 1.42860682030941723e-6f; // ln 2 - Ln2Hi
     private const float Bound = 87f;
-    private const float C2 = 1f / 2, C3 = 1f / 6, C4 = 1f / 24, C5 = 1f / 120, C6 = 1f / 720, C7 = 1f / 5040;
+    // e^r ≈ 1 + r + r²·(C2 + C3·r + C4·r² + C5·r³ + C6·r⁴) on |r| ≤ ln2 / 2: a minimax fit (relative error 3.1e-9
+    // in exact arithmetic; tools/fit_exp.py), one multiply-add fewer than the degree-7 Taylor series it replaced.
+    private const float C2 = 0.49999994f, C3 = 0.166665211f, C4 = 0.041668389f, C5 = 0.00836871099f, C6 = 0.00138146046f;
 
     public static float Exp(float x)
     {
@@ -30,8 +35,7 @@ public static class GateMath
         float n = MathF.Round(x * Log2E, MidpointRounding.ToEven);
         float r = MathF.FusedMultiplyAdd(n, -Ln2Hi, x);
         r = MathF.FusedMultiplyAdd(n, -Ln2Lo, r);
-        float p = MathF.FusedMultiplyAdd(C7, r, C6);
-        p = MathF.FusedMultiplyAdd(p, r, C5);
+        float p = MathF.FusedMultiplyAdd(C6, r, C5);
         p = MathF.FusedMultiplyAdd(p, r, C4);
         p = MathF.FusedMultiplyAdd(p, r, C3);
         p = MathF.FusedMultiplyAdd(p, r, C2);
@@ -51,8 +55,7 @@ public static class GateMath
         var n = Vector512.Round(x * Vector512.Create(Log2E));
         var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), x);
         r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), r);
-        var p = Vector512.FusedMultiplyAdd(Vector512.Create(C7), r, Vector512.Create(C6));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(C5));
+        var p = Vector512.FusedMultiplyAdd(Vector512.Create(C6), r, Vector512.Create(C5));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(C4));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(C3));
         p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(C2));
@@ -91,13 +94,12 @@ public static class GateMath
         rb = Vector512.FusedMultiplyAdd(nb, l, rb);
         rc = Vector512.FusedMultiplyAdd(nc, l, rc);
         rd = Vector512.FusedMultiplyAdd(nd, l, rd);
-        var c7 = Vector512.Create(C7);
         var c6 = Vector512.Create(C6);
-        var pa = Vector512.FusedMultiplyAdd(c7, ra, c6);
-        var pb = Vector512.FusedMultiplyAdd(c7, rb, c6);
-        var pc = Vector512.FusedMultiplyAdd(c7, rc, c6);
-        var pd = Vector512.FusedMultiplyAdd(c7, rd, c6);
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector512.Create(C5));
+        var c5 = Vector512.Create(C5);
+        var pa = Vector512.FusedMultiplyAdd(c6, ra, c5);
+        var pb = Vector512.FusedMultiplyAdd(c6, rb, c5);
+        var pc = Vector512.FusedMultiplyAdd(c6, rc, c5);
+        var pd = Vector512.FusedMultiplyAdd(c6, rd, c5);
         Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector512.Create(C4));
         Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector512.Create(C3));
         Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector512.Create(C2));
@@ -134,8 +136,7 @@ public static class GateMath
         var n = Vector256.Round(x * Vector256.Create(Log2E));
         var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Hi), x);
         r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Lo), r);
-        var p = Vector256.FusedMultiplyAdd(Vector256.Create(C7), r, Vector256.Create(C6));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C5));
+        var p = Vector256.FusedMultiplyAdd(Vector256.Create(C6), r, Vector256.Create(C5));
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C4));
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C3));
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C2));
@@ -174,13 +175,12 @@ public static class GateMath
         rb = Vector256.FusedMultiplyAdd(nb, l, rb);
         rc = Vector256.FusedMultiplyAdd(nc, l, rc);
         rd = Vector256.FusedMultiplyAdd(nd, l, rd);
-        var c7 = Vector256.Create(C7);
         var c6 = Vector256.Create(C6);
-        var pa = Vector256.FusedMultiplyAdd(c7, ra, c6);
-        var pb = Vector256.FusedMultiplyAdd(c7, rb, c6);
-        var pc = Vector256.FusedMultiplyAdd(c7, rc, c6);
-        var pd = Vector256.FusedMultiplyAdd(c7, rd, c6);
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector256.Create(C5));
+        var c5 = Vector256.Create(C5);
+        var pa = Vector256.FusedMultiplyAdd(c6, ra, c5);
+        var pb = Vector256.FusedMultiplyAdd(c6, rb, c5);
+        var pc = Vector256.FusedMultiplyAdd(c6, rc, c5);
+        var pd = Vector256.FusedMultiplyAdd(c6, rd, c5);
         Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector256.Create(C4));
         Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector256.Create(C3));
         Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector256.Create(C2));
@@ -217,8 +217,7 @@ public static class GateMath
         var n = Vector128.Round(x * Vector128.Create(Log2E));
         var r = Vector128.FusedMultiplyAdd(n, Vector128.Create(-Ln2Hi), x);
         r = Vector128.FusedMultiplyAdd(n, Vector128.Create(-Ln2Lo), r);
-        var p = Vector128.FusedMultiplyAdd(Vector128.Create(C7), r, Vector128.Create(C6));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(C5));
+        var p = Vector128.FusedMultiplyAdd(Vector128.Create(C6), r, Vector128.Create(C5));
         p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(C4));
         p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(C3));
         p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(C2));
@@ -257,13 +256,12 @@ public static class GateMath
         rb = Vector128.FusedMultiplyAdd(nb, l, rb);
         rc = Vector128.FusedMultiplyAdd(nc, l, rc);
         rd = Vector128.FusedMultiplyAdd(nd, l, rd);
-        var c7 = Vector128.Create(C7);
         var c6 = Vector128.Create(C6);
-        var pa = Vector128.FusedMultiplyAdd(c7, ra, c6);
-        var pb = Vector128.FusedMultiplyAdd(c7, rb, c6);
-        var pc = Vector128.FusedMultiplyAdd(c7, rc, c6);
-        var pd = Vector128.FusedMultiplyAdd(c7, rd, c6);
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector128.Create(C5));
+        var c5 = Vector128.Create(C5);
+        var pa = Vector128.FusedMultiplyAdd(c6, ra, c5);
+        var pb = Vector128.FusedMultiplyAdd(c6, rb, c5);
+        var pc = Vector128.FusedMultiplyAdd(c6, rc, c5);
+        var pd = Vector128.FusedMultiplyAdd(c6, rd, c5);
         Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector128.Create(C4));
         Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector128.Create(C3));
         Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector128.Create(C2));
