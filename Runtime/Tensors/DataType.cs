@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Edge.Runtime.Tensors;
 
 /// <summary>Element types a <see cref="Tensor"/> can hold. Values are stable: they are written to `.edge` blobs.</summary>
@@ -41,12 +42,15 @@ public static class DataTypes
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static DataType Of<T>() where T : unmanaged
     {
         if (typeof(T) == typeof(float)) return DataType.Float32;
         if (typeof(T) == typeof(long)) return DataType.Int64;
         if (typeof(T) == typeof(int)) return DataType.Int32;
         if (typeof(T) == typeof(sbyte)) return DataType.Int8;
-        throw new NotSupportedException($"no Edge data type for {typeof(T).Name}");
+        return Unsupported(typeof(T));
     }
+
+    private static DataType Unsupported(Type t) => throw new NotSupportedException($"no Edge data type for {t.Name}");
 }

@@ -15,6 +15,7 @@ public sealed class Tensor
     private readonly int _offset;
     private readonly int[] _shape;
     private readonly int[] _strides;
+    private readonly bool _contiguous;
 
     private Tensor(DataType dataType, Array buffer, int offset, int[] shape, int[] strides)
     {
@@ -24,6 +25,7 @@ public sealed class Tensor
         _shape = shape;
         _strides = strides;
         Length = ElementCount(shape);
+        _contiguous = ComputeContiguous();
     }
 
     public DataType DataType { get; }
@@ -39,19 +41,19 @@ public sealed class Tensor
 
     public int Dim(int axis) => _shape[NormalizeAxis(axis, _shape.Length)];
 
-    public bool IsContiguous
+    /// <summary>Whether the elements lie in C order without gaps (fixed at construction: shape and strides never change).</summary>
+    public bool IsContiguous => _contiguous;
+
+    private bool ComputeContiguous()
     {
-        get
+        if (Length == 0) return true; // no element to misplace; strides of an empty tensor are arbitrary
+        int expected = 1;
+        for (int i = _shape.Length - 1; i >= 0; i--)
         {
-            if (Length == 0) return true; // no element to misplace; strides of an empty tensor are arbitrary
-            int expected = 1;
-            for (int i = _shape.Length - 1; i >= 0; i--)
-            {
-                if (_shape[i] != 1 && _strides[i] != expected) return false;
-                expected *= _shape[i];
-            }
-            return true;
+            if (_shape[i] != 1 && _strides[i] != expected) return false;
+            expected *= _shape[i];
         }
+        return true;
     }
 
     /// <summary>A copy of the shape, for callers that need an array.</summary>
@@ -113,13 +115,16 @@ public sealed class Tensor
     // ── data access ───────────────────────────────────────────────────────────────────────────
 
     /// <summary>The elements of a contiguous tensor, in C order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<T> Span<T>() where T : unmanaged
     {
         CheckType<T>();
-        if (!IsContiguous)
-            throw new InvalidOperationException($"tensor {ShapeString} is a strided view; call Contiguous() first");
-        return MemoryMarshal.CreateSpan(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference((T[])_buffer), _offset), Length);
+        if (!_contiguous) ThrowStrided();
+        // The buffer is a T[]: every constructor pairs the data type with an array of its element type.
+        return MemoryMarshal.CreateSpan(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Unsafe.As<T[]>(_buffer)), _offset), Length);
     }
+
+    private void ThrowStrided() => throw new InvalidOperationException($"tensor {ShapeString} is a strided view; call Contiguous() first");
 
     public ReadOnlySpan<T> ReadOnlySpan<T>() where T : unmanaged => Span<T>();
 
@@ -294,11 +299,13 @@ public sealed class Tensor
 
     // ── helpers ───────────────────────────────────────────────────────────────────────────────
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CheckType<T>() where T : unmanaged
     {
-        if (DataTypes.Of<T>() != DataType)
-            throw new InvalidOperationException($"tensor holds {DataType.Name()}, not {DataTypes.Of<T>().Name()}");
+        if (DataTypes.Of<T>() != DataType) ThrowType(DataTypes.Of<T>());
     }
+
+    private void ThrowType(DataType wanted) => throw new InvalidOperationException($"tensor holds {DataType.Name()}, not {wanted.Name()}");
 
     private int FlatIndex(int[] index)
     {
