@@ -105,6 +105,62 @@ public sealed class GateMathTests
         Assert.IsGreaterThan(400_000, checkedLanes);
     }
 
+    /// <summary>The four-vector gate forms (LstmGates4: σ, σ, tanh, σ; Tanh4) equal the scalar Sigmoid and Tanh in every lane, at every width.</summary>
+    [TestMethod]
+    public void GateForms4_EqualTheScalarSigmoidAndTanh_BitForBit_AtEveryWidth()
+    {
+        var xs = Inputs();
+        static int Bits(float v) => BitConverter.SingleToInt32Bits(v);
+        for (int i = 0; i + 64 <= xs.Length; i += 64)
+        {
+            float[] want = new float[64], wantT = new float[64];
+            for (int l = 0; l < 64; l++)
+            {
+                // lanes 0..15 of each block of 64 play i, 16..31 f, 32..47 g, 48..63 o (at 16 lanes; narrower widths use the first lanes of each quarter)
+                want[l] = (l / 16) == 2 ? GateMath.Tanh(xs[i + l]) : GateMath.Sigmoid(xs[i + l]);
+                wantT[l] = GateMath.Tanh(xs[i + l]);
+            }
+            var s = xs.AsSpan(i, 64);
+            var (a16, b16, c16, d16) = (Vector512.Create(s[..16]), Vector512.Create(s[16..32]), Vector512.Create(s[32..48]), Vector512.Create(s[48..]));
+            var (a8, b8, c8, d8) = (Vector256.Create(s[..8]), Vector256.Create(s[16..24]), Vector256.Create(s[32..40]), Vector256.Create(s[48..56]));
+            var (a4, b4, c4, d4) = (Vector128.Create(s[..4]), Vector128.Create(s[16..20]), Vector128.Create(s[32..36]), Vector128.Create(s[48..52]));
+            var (t16a, t16b, t16c, t16d) = (a16, b16, c16, d16);
+            var (t8a, t8b, t8c, t8d) = (a8, b8, c8, d8);
+            var (t4a, t4b, t4c, t4d) = (a4, b4, c4, d4);
+            GateMath.LstmGates4(ref a16, ref b16, ref c16, ref d16);
+            GateMath.LstmGates4(ref a8, ref b8, ref c8, ref d8);
+            GateMath.LstmGates4(ref a4, ref b4, ref c4, ref d4);
+            GateMath.Tanh4(ref t16a, ref t16b, ref t16c, ref t16d);
+            GateMath.Tanh4(ref t8a, ref t8b, ref t8c, ref t8d);
+            GateMath.Tanh4(ref t4a, ref t4b, ref t4c, ref t4d);
+            for (int q = 0; q < 4; q++)
+            {
+                var g16 = q switch { 0 => a16, 1 => b16, 2 => c16, _ => d16 };
+                var g8 = q switch { 0 => a8, 1 => b8, 2 => c8, _ => d8 };
+                var g4 = q switch { 0 => a4, 1 => b4, 2 => c4, _ => d4 };
+                var h16 = q switch { 0 => t16a, 1 => t16b, 2 => t16c, _ => t16d };
+                var h8 = q switch { 0 => t8a, 1 => t8b, 2 => t8c, _ => t8d };
+                var h4 = q switch { 0 => t4a, 1 => t4b, 2 => t4c, _ => t4d };
+                for (int l = 0; l < 16; l++)
+                {
+                    int at = 16 * q + l;
+                    Assert.AreEqual(Bits(want[at]), Bits(g16[l]), $"gate {q} of x = {xs[i + at]}, 16 lanes");
+                    Assert.AreEqual(Bits(wantT[at]), Bits(h16[l]), $"tanh({xs[i + at]}), 16 lanes");
+                    if (l < 8)
+                    {
+                        Assert.AreEqual(Bits(want[at]), Bits(g8[l]), $"gate {q} of x = {xs[i + at]}, 8 lanes");
+                        Assert.AreEqual(Bits(wantT[at]), Bits(h8[l]), $"tanh({xs[i + at]}), 8 lanes");
+                    }
+                    if (l < 4)
+                    {
+                        Assert.AreEqual(Bits(want[at]), Bits(g4[l]), $"gate {q} of x = {xs[i + at]}, 4 lanes");
+                        Assert.AreEqual(Bits(wantT[at]), Bits(h4[l]), $"tanh({xs[i + at]}), 4 lanes");
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>
     /// The int8 LSTM cell against a double-precision cell written here from the equations (ONNX LSTM, gate
     /// order i, f, g, o), for hidden sizes that leave tails after 8 and 4 lanes; every path bit-identical.

@@ -122,6 +122,43 @@ public static class GateMath
         pd = Vector512.FusedMultiplyAdd(pd, rd, k);
     }
 
+    /// <summary>
+    /// The LSTM gates in place: i, f, o = <see cref="Sigmoid(Vector512{float})"/>, g = <see cref="Tanh(Vector512{float})"/>, the
+    /// four exps interleaved (<see cref="Exp4(ref Vector512{float}, ref Vector512{float}, ref Vector512{float}, ref Vector512{float})"/>):
+    /// the same operations per element as those, hence the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LstmGates4(ref Vector512<float> i, ref Vector512<float> f, ref Vector512<float> g, ref Vector512<float> o)
+    {
+        var ei = -i;
+        var ef = -f;
+        var eg = g + g;
+        var eo = -o;
+        Exp4(ref ei, ref ef, ref eg, ref eo);
+        var one = Vector512<float>.One;
+        i = one / (one + ei);
+        f = one / (one + ef);
+        g = one - Vector512.Create(2f) / (one + eg);
+        o = one / (one + eo);
+    }
+
+    /// <summary><see cref="Tanh(Vector512{float})"/> of four vectors in place, their exps interleaved; the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Tanh4(ref Vector512<float> a, ref Vector512<float> b, ref Vector512<float> c, ref Vector512<float> d)
+    {
+        var ea = a + a;
+        var eb = b + b;
+        var ec = c + c;
+        var ed = d + d;
+        Exp4(ref ea, ref eb, ref ec, ref ed);
+        var one = Vector512<float>.One;
+        var two = Vector512.Create(2f);
+        a = one - two / (one + ea);
+        b = one - two / (one + eb);
+        c = one - two / (one + ec);
+        d = one - two / (one + ed);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Sigmoid(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + Exp(-x));
 
@@ -203,6 +240,43 @@ public static class GateMath
         pd = Vector256.FusedMultiplyAdd(pd, rd, k);
     }
 
+    /// <summary>
+    /// The LSTM gates in place: i, f, o = <see cref="Sigmoid(Vector256{float})"/>, g = <see cref="Tanh(Vector256{float})"/>, the
+    /// four exps interleaved (<see cref="Exp4(ref Vector256{float}, ref Vector256{float}, ref Vector256{float}, ref Vector256{float})"/>):
+    /// the same operations per element as those, hence the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LstmGates4(ref Vector256<float> i, ref Vector256<float> f, ref Vector256<float> g, ref Vector256<float> o)
+    {
+        var ei = -i;
+        var ef = -f;
+        var eg = g + g;
+        var eo = -o;
+        Exp4(ref ei, ref ef, ref eg, ref eo);
+        var one = Vector256<float>.One;
+        i = one / (one + ei);
+        f = one / (one + ef);
+        g = one - Vector256.Create(2f) / (one + eg);
+        o = one / (one + eo);
+    }
+
+    /// <summary><see cref="Tanh(Vector256{float})"/> of four vectors in place, their exps interleaved; the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Tanh4(ref Vector256<float> a, ref Vector256<float> b, ref Vector256<float> c, ref Vector256<float> d)
+    {
+        var ea = a + a;
+        var eb = b + b;
+        var ec = c + c;
+        var ed = d + d;
+        Exp4(ref ea, ref eb, ref ec, ref ed);
+        var one = Vector256<float>.One;
+        var two = Vector256.Create(2f);
+        a = one - two / (one + ea);
+        b = one - two / (one + eb);
+        c = one - two / (one + ec);
+        d = one - two / (one + ed);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Sigmoid(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + Exp(-x));
 
@@ -282,6 +356,43 @@ public static class GateMath
         pb = Vector128.FusedMultiplyAdd(pb, rb, k);
         pc = Vector128.FusedMultiplyAdd(pc, rc, k);
         pd = Vector128.FusedMultiplyAdd(pd, rd, k);
+    }
+
+    /// <summary>
+    /// The LSTM gates in place: i, f, o = <see cref="Sigmoid(Vector128{float})"/>, g = <see cref="Tanh(Vector128{float})"/>, the
+    /// four exps interleaved (<see cref="Exp4(ref Vector128{float}, ref Vector128{float}, ref Vector128{float}, ref Vector128{float})"/>):
+    /// the same operations per element as those, hence the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LstmGates4(ref Vector128<float> i, ref Vector128<float> f, ref Vector128<float> g, ref Vector128<float> o)
+    {
+        var ei = -i;
+        var ef = -f;
+        var eg = g + g;
+        var eo = -o;
+        Exp4(ref ei, ref ef, ref eg, ref eo);
+        var one = Vector128<float>.One;
+        i = one / (one + ei);
+        f = one / (one + ef);
+        g = one - Vector128.Create(2f) / (one + eg);
+        o = one / (one + eo);
+    }
+
+    /// <summary><see cref="Tanh(Vector128{float})"/> of four vectors in place, their exps interleaved; the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Tanh4(ref Vector128<float> a, ref Vector128<float> b, ref Vector128<float> c, ref Vector128<float> d)
+    {
+        var ea = a + a;
+        var eb = b + b;
+        var ec = c + c;
+        var ed = d + d;
+        Exp4(ref ea, ref eb, ref ec, ref ed);
+        var one = Vector128<float>.One;
+        var two = Vector128.Create(2f);
+        a = one - two / (one + ea);
+        b = one - two / (one + eb);
+        c = one - two / (one + ec);
+        d = one - two / (one + ed);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

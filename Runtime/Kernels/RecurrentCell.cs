@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -62,7 +61,8 @@ public static class RecurrentCell
         // Two passes: c' and σ(o) (into h) first, then h = σ(o)·tanh(c'). Each element's work is a chain of
         // about 60 dependent cycles (exp, then a division); splitting the cell keeps the chains per iteration
         // short and independent, so they overlap instead of queueing. Within an iteration the four exps run
-        // side by side, operation by operation (GateMath.Exp4): 0.20 -> 0.18 µs per LSTM(200) step with AVX-512.
+        // side by side, operation by operation (GateMath.LstmGates4, GateMath.Tanh4): 0.20 -> 0.18 µs per LSTM(200)
+        // step with AVX-512.
         // Widest vectors first, then narrower ones for the rest (the same operations at every width).
         bool v512 = isa == Isa.Avx512Vnni && Vector512.IsHardwareAccelerated;
         bool v256 = isa is Isa.Avx2 or Isa.Avx512Vnni && Vector256.IsHardwareAccelerated;
@@ -84,19 +84,9 @@ public static class RecurrentCell
                     pg += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector512.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
                     po += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector512.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
                 }
-                // σ(x) = 1 / (1 + exp(-x)), tanh(x) = 1 - 2 / (1 + exp(2x)) as GateMath, the four exps interleaved.
-                var ei = -pi;
-                var ef = -pf;
-                var eg = pg + pg;
-                var eo = -po;
-                GateMath.Exp4(ref ei, ref ef, ref eg, ref eo);
-                var one = Vector512<float>.One;
-                var si = one / (one + ei);
-                var sf = one / (one + ef);
-                var tg = one - Vector512.Create(2f) / (one + eg);
-                var so = one / (one + eo);
-                (si * tg + sf * Vector512.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
-                so.StoreUnsafe(ref hr, (nuint)j);
+                GateMath.LstmGates4(ref pi, ref pf, ref pg, ref po);
+                (pi * pg + pf * Vector512.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
+                po.StoreUnsafe(ref hr, (nuint)j);
             }
         }
         if (v256)
@@ -115,19 +105,9 @@ public static class RecurrentCell
                     pg += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector256.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
                     po += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector256.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
                 }
-                // σ(x) = 1 / (1 + exp(-x)), tanh(x) = 1 - 2 / (1 + exp(2x)) as GateMath, the four exps interleaved.
-                var ei = -pi;
-                var ef = -pf;
-                var eg = pg + pg;
-                var eo = -po;
-                GateMath.Exp4(ref ei, ref ef, ref eg, ref eo);
-                var one = Vector256<float>.One;
-                var si = one / (one + ei);
-                var sf = one / (one + ef);
-                var tg = one - Vector256.Create(2f) / (one + eg);
-                var so = one / (one + eo);
-                (si * tg + sf * Vector256.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
-                so.StoreUnsafe(ref hr, (nuint)j);
+                GateMath.LstmGates4(ref pi, ref pf, ref pg, ref po);
+                (pi * pg + pf * Vector256.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
+                po.StoreUnsafe(ref hr, (nuint)j);
             }
         }
         if (v128)
@@ -146,19 +126,9 @@ public static class RecurrentCell
                     pg += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector128.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
                     po += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector128.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
                 }
-                // σ(x) = 1 / (1 + exp(-x)), tanh(x) = 1 - 2 / (1 + exp(2x)) as GateMath, the four exps interleaved.
-                var ei = -pi;
-                var ef = -pf;
-                var eg = pg + pg;
-                var eo = -po;
-                GateMath.Exp4(ref ei, ref ef, ref eg, ref eo);
-                var one = Vector128<float>.One;
-                var si = one / (one + ei);
-                var sf = one / (one + ef);
-                var tg = one - Vector128.Create(2f) / (one + eg);
-                var so = one / (one + eo);
-                (si * tg + sf * Vector128.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
-                so.StoreUnsafe(ref hr, (nuint)j);
+                GateMath.LstmGates4(ref pi, ref pf, ref pg, ref po);
+                (pi * pg + pf * Vector128.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
+                po.StoreUnsafe(ref hr, (nuint)j);
             }
         }
         for (; j < n; j++)
@@ -178,92 +148,58 @@ public static class RecurrentCell
         if (v512)
         {
             for (; j <= n - 4 * 16; j += 4 * 16)
-                OutputGate4x512(ref cr, ref hr, j);
+            {
+                nuint u = (nuint)j;
+                var ta = Vector512.LoadUnsafe(ref cr, u);
+                var tb = Vector512.LoadUnsafe(ref cr, u + 16);
+                var tc = Vector512.LoadUnsafe(ref cr, u + 2 * 16);
+                var td = Vector512.LoadUnsafe(ref cr, u + 3 * 16);
+                GateMath.Tanh4(ref ta, ref tb, ref tc, ref td);
+                (Vector512.LoadUnsafe(ref hr, u) * ta).StoreUnsafe(ref hr, u);
+                (Vector512.LoadUnsafe(ref hr, u + 16) * tb).StoreUnsafe(ref hr, u + 16);
+                (Vector512.LoadUnsafe(ref hr, u + 2 * 16) * tc).StoreUnsafe(ref hr, u + 2 * 16);
+                (Vector512.LoadUnsafe(ref hr, u + 3 * 16) * td).StoreUnsafe(ref hr, u + 3 * 16);
+            }
             for (; j <= n - 16; j += 16)
                 (Vector512.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector512.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
         }
         if (v256)
         {
             for (; j <= n - 4 * 8; j += 4 * 8)
-                OutputGate4x256(ref cr, ref hr, j);
+            {
+                nuint u = (nuint)j;
+                var ta = Vector256.LoadUnsafe(ref cr, u);
+                var tb = Vector256.LoadUnsafe(ref cr, u + 8);
+                var tc = Vector256.LoadUnsafe(ref cr, u + 2 * 8);
+                var td = Vector256.LoadUnsafe(ref cr, u + 3 * 8);
+                GateMath.Tanh4(ref ta, ref tb, ref tc, ref td);
+                (Vector256.LoadUnsafe(ref hr, u) * ta).StoreUnsafe(ref hr, u);
+                (Vector256.LoadUnsafe(ref hr, u + 8) * tb).StoreUnsafe(ref hr, u + 8);
+                (Vector256.LoadUnsafe(ref hr, u + 2 * 8) * tc).StoreUnsafe(ref hr, u + 2 * 8);
+                (Vector256.LoadUnsafe(ref hr, u + 3 * 8) * td).StoreUnsafe(ref hr, u + 3 * 8);
+            }
             for (; j <= n - 8; j += 8)
                 (Vector256.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector256.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
         }
         if (v128)
         {
             for (; j <= n - 4 * 4; j += 4 * 4)
-                OutputGate4x128(ref cr, ref hr, j);
+            {
+                nuint u = (nuint)j;
+                var ta = Vector128.LoadUnsafe(ref cr, u);
+                var tb = Vector128.LoadUnsafe(ref cr, u + 4);
+                var tc = Vector128.LoadUnsafe(ref cr, u + 2 * 4);
+                var td = Vector128.LoadUnsafe(ref cr, u + 3 * 4);
+                GateMath.Tanh4(ref ta, ref tb, ref tc, ref td);
+                (Vector128.LoadUnsafe(ref hr, u) * ta).StoreUnsafe(ref hr, u);
+                (Vector128.LoadUnsafe(ref hr, u + 4) * tb).StoreUnsafe(ref hr, u + 4);
+                (Vector128.LoadUnsafe(ref hr, u + 2 * 4) * tc).StoreUnsafe(ref hr, u + 2 * 4);
+                (Vector128.LoadUnsafe(ref hr, u + 3 * 4) * td).StoreUnsafe(ref hr, u + 3 * 4);
+            }
             for (; j <= n - 4; j += 4)
                 (Vector128.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector128.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
         }
         for (; j < n; j++) h[j] *= GateMath.Tanh(c[j]);
-    }
-
-    /// <summary>
-    /// h[j..j + 64) = h · tanh(c) (h holding σ(o)) as four vectors, their exps interleaved (<see cref="GateMath.Exp4(ref Vector512{float}, ref Vector512{float}, ref Vector512{float}, ref Vector512{float})"/>);
-    /// the 256- and 128-bit forms below do the same for 32 and 16 units.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OutputGate4x512(ref float cr, ref float hr, int j)
-    {
-        nuint u = (nuint)j;
-        var ea = Vector512.LoadUnsafe(ref cr, u);
-        var eb = Vector512.LoadUnsafe(ref cr, u + 16);
-        var ec = Vector512.LoadUnsafe(ref cr, u + 2 * 16);
-        var ed = Vector512.LoadUnsafe(ref cr, u + 3 * 16);
-        ea += ea;
-        eb += eb;
-        ec += ec;
-        ed += ed;
-        GateMath.Exp4(ref ea, ref eb, ref ec, ref ed);
-        var one = Vector512<float>.One;
-        var two = Vector512.Create(2f);
-        (Vector512.LoadUnsafe(ref hr, u) * (one - two / (one + ea))).StoreUnsafe(ref hr, u);
-        (Vector512.LoadUnsafe(ref hr, u + 16) * (one - two / (one + eb))).StoreUnsafe(ref hr, u + 16);
-        (Vector512.LoadUnsafe(ref hr, u + 2 * 16) * (one - two / (one + ec))).StoreUnsafe(ref hr, u + 2 * 16);
-        (Vector512.LoadUnsafe(ref hr, u + 3 * 16) * (one - two / (one + ed))).StoreUnsafe(ref hr, u + 3 * 16);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OutputGate4x256(ref float cr, ref float hr, int j)
-    {
-        nuint u = (nuint)j;
-        var ea = Vector256.LoadUnsafe(ref cr, u);
-        var eb = Vector256.LoadUnsafe(ref cr, u + 8);
-        var ec = Vector256.LoadUnsafe(ref cr, u + 2 * 8);
-        var ed = Vector256.LoadUnsafe(ref cr, u + 3 * 8);
-        ea += ea;
-        eb += eb;
-        ec += ec;
-        ed += ed;
-        GateMath.Exp4(ref ea, ref eb, ref ec, ref ed);
-        var one = Vector256<float>.One;
-        var two = Vector256.Create(2f);
-        (Vector256.LoadUnsafe(ref hr, u) * (one - two / (one + ea))).StoreUnsafe(ref hr, u);
-        (Vector256.LoadUnsafe(ref hr, u + 8) * (one - two / (one + eb))).StoreUnsafe(ref hr, u + 8);
-        (Vector256.LoadUnsafe(ref hr, u + 2 * 8) * (one - two / (one + ec))).StoreUnsafe(ref hr, u + 2 * 8);
-        (Vector256.LoadUnsafe(ref hr, u + 3 * 8) * (one - two / (one + ed))).StoreUnsafe(ref hr, u + 3 * 8);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OutputGate4x128(ref float cr, ref float hr, int j)
-    {
-        nuint u = (nuint)j;
-        var ea = Vector128.LoadUnsafe(ref cr, u);
-        var eb = Vector128.LoadUnsafe(ref cr, u + 4);
-        var ec = Vector128.LoadUnsafe(ref cr, u + 2 * 4);
-        var ed = Vector128.LoadUnsafe(ref cr, u + 3 * 4);
-        ea += ea;
-        eb += eb;
-        ec += ec;
-        ed += ed;
-        GateMath.Exp4(ref ea, ref eb, ref ec, ref ed);
-        var one = Vector128<float>.One;
-        var two = Vector128.Create(2f);
-        (Vector128.LoadUnsafe(ref hr, u) * (one - two / (one + ea))).StoreUnsafe(ref hr, u);
-        (Vector128.LoadUnsafe(ref hr, u + 4) * (one - two / (one + eb))).StoreUnsafe(ref hr, u + 4);
-        (Vector128.LoadUnsafe(ref hr, u + 2 * 4) * (one - two / (one + ec))).StoreUnsafe(ref hr, u + 2 * 4);
-        (Vector128.LoadUnsafe(ref hr, u + 3 * 4) * (one - two / (one + ed))).StoreUnsafe(ref hr, u + 3 * 4);
     }
 
     /// <summary>
