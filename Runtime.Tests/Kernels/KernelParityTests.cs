@@ -233,6 +233,76 @@ public sealed class KernelParityTests
 
     [TestMethod]
     [DynamicData(nameof(Paths))]
+    public void LstmStepUnit_EqualsQuantizingHOnScalar_BitForBit(Isa isa)
+    {
+        // The unit-range steps quantize h themselves (with VNNI straight into the +128 form). Against the scalar
+        // path's QuantizeActivations(h, hq, 1) and its step: accumulators, projection, c and h bit for bit. h holds
+        // exact rounding ties of 127 h, ±1, ±0, values past the range (clamped) and random values; hidden sizes cover
+        // vector tails (not a multiple of 16) and rows past the stack scratch (AVX2 past 512 units, others past 1024).
+        var kernel = Gemv.Create(isa);
+        var scalar = Gemv.Create(Isa.Scalar);
+        var rng = new Random(5151);
+        foreach (int hidden in new[] { 1, 13, 16, 17, 50, 200, 600, 1100 })
+            foreach (bool lone in new[] { false, true })
+            {
+                string shape = $"{isa} H={hidden} lone={lone}";
+                int g = 4 * hidden, k = hidden % 2 == 0 ? 6 : 17;
+                var r = PackedInt8Matrix.Quantize(KernelReference.RandomFloats(rng, g * hidden, 0.3f), g, hidden);
+                var w = PackedInt8Matrix.Quantize(KernelReference.RandomFloats(rng, g * k, 0.5f), g, k);
+                var bias = KernelReference.RandomFloats(rng, g, 0.2f);
+                var xq = KernelReference.RandomInt8(rng, k);
+                const float xs = 0.011f;
+                var proj0 = KernelReference.RandomFloats(rng, g, 2f);
+                var c0 = KernelReference.RandomFloats(rng, hidden, 1.5f);
+                var h0 = KernelReference.RandomFloats(rng, hidden);
+                float[] special = [1f, -1f, 0f, -0f, 1.5f, -3f, 0.5f / 127, -0.5f / 127];
+                for (int j = 0; j < hidden; j++)
+                {
+                    if (j % 5 == 1) h0[j] = special[j / 5 % special.Length];
+                    else if (j % 5 == 3)
+                    {
+                        // A value whose 127 h is exactly n + 0.5 in float (a tie rounded to even).
+                        int n = rng.Next(-126, 126);
+                        float tie = (n + 0.5f) / 127f;
+                        h0[j] = tie * 127f == n + 0.5f ? tie : 0.25f;
+                    }
+                }
+                int ties = 0;
+                foreach (float v in h0) if (v * 127f - MathF.Floor(v * 127f) == 0.5f) ties++;
+                if (hidden >= 50) Assert.IsTrue(ties > 0, $"{shape}: no exact tie in h");
+
+                var hq = new sbyte[hidden];
+                var (projS, accS, cS, hS) = ((float[])proj0.Clone(), new int[g], (float[])c0.Clone(), (float[])h0.Clone());
+                if (lone) scalar.MultiplyInt8Dequantize(w, xq, k, [xs], 1, bias, projS, g, accumulate: false);
+                scalar.LstmStepInt8(r, hq, scalar.QuantizeActivations(hS, hq, 1f), projS, cS, hS, accS);
+
+                var projK = Enumerable.Repeat(PoisonFloat, g + 3).ToArray();
+                proj0.CopyTo(projK, 0);
+                var accK = NewPoisoned(g + 3, PoisonInt);
+                var (cK, hK) = ((float[])c0.Clone(), (float[])h0.Clone());
+                if (lone) kernel.LstmStepInt8Unit(r, w, xq, xs, bias, projK, cK, hK, accK);
+                else kernel.LstmStepInt8Unit(r, projK, cK, hK, accK);
+
+                for (int i = 0; i < g; i++)
+                {
+                    Assert.AreEqual(accS[i], accK[i], $"{shape}: accumulator row {i}");
+                    Assert.AreEqual(BitConverter.SingleToInt32Bits(projS[i]), BitConverter.SingleToInt32Bits(projK[i]), $"{shape}: projection row {i}");
+                }
+                for (int i = g; i < g + 3; i++)
+                {
+                    Assert.AreEqual(PoisonFloat, projK[i], $"{shape}: wrote past the projection at {i}");
+                    Assert.AreEqual(PoisonInt, accK[i], $"{shape}: wrote past the accumulators at {i}");
+                }
+                for (int j = 0; j < hidden; j++)
+                {
+                    Assert.AreEqual(BitConverter.SingleToInt32Bits(cS[j]), BitConverter.SingleToInt32Bits(cK[j]), $"{shape}: c[{j}]");
+                    Assert.AreEqual(BitConverter.SingleToInt32Bits(hS[j]), BitConverter.SingleToInt32Bits(hK[j]), $"{shape}: h[{j}]");
+                }
+            }
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(Paths))]
     public void QuantizeActivations_EqualsScalarBitForBit_AndRoundsHalfToEven(Isa isa)
     {
         var kernel = Gemv.Create(isa);

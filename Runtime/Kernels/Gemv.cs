@@ -237,20 +237,29 @@ public sealed partial class Gemv
             var dst = xp.Slice(b * paddedCols, paddedCols);
             MemoryMarshal.AsBytes(x.Slice(b * xStride, cols)).CopyTo(dst);
             dst[cols..].Clear();
-            if (Isa == Isa.Avx2)
-            {
-                var abs = xp.Slice((nb + b) * paddedCols, paddedCols);
-                int k = 0;
-                for (; k + 16 <= paddedCols; k += 16)
-                    Vector128.Abs(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(dst), (nuint)k).AsSByte()).AsByte()
-                        .StoreUnsafe(ref MemoryMarshal.GetReference(abs), (nuint)k);
-                for (; k < paddedCols; k++) abs[k] = (byte)Math.Abs((sbyte)dst[k]); // never past the row
-            }
-            else if (Isa == Isa.Avx512Vnni)
-            {
-                ref ulong d8 = ref Unsafe.As<byte, ulong>(ref MemoryMarshal.GetReference(dst));
-                for (int o = 0; o < paddedCols / 8; o++) Unsafe.Add(ref d8, o) ^= 0x8080808080808080UL;
-            }
+            PrepareRow(dst, Isa == Isa.Avx2 ? xp.Slice((nb + b) * paddedCols, paddedCols) : default);
+        }
+    }
+
+    /// <summary>
+    /// The path's form of one zero-padded row of signed activations already in <paramref name="row"/> (see
+    /// <see cref="PrepareX"/>): |x| into <paramref name="abs"/> (AVX2), x + 128 in place (VNNI), nothing otherwise.
+    /// </summary>
+    private void PrepareRow(Span<byte> row, Span<byte> abs)
+    {
+        int paddedCols = row.Length;
+        if (Isa == Isa.Avx2)
+        {
+            int k = 0;
+            for (; k + 16 <= paddedCols; k += 16)
+                Vector128.Abs(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(row), (nuint)k).AsSByte()).AsByte()
+                    .StoreUnsafe(ref MemoryMarshal.GetReference(abs), (nuint)k);
+            for (; k < paddedCols; k++) abs[k] = (byte)Math.Abs((sbyte)row[k]); // never past the row
+        }
+        else if (Isa == Isa.Avx512Vnni)
+        {
+            ref ulong d8 = ref Unsafe.As<byte, ulong>(ref MemoryMarshal.GetReference(row));
+            for (int o = 0; o < paddedCols / 8; o++) Unsafe.Add(ref d8, o) ^= 0x8080808080808080UL;
         }
     }
 

@@ -149,9 +149,15 @@ internal sealed class Lstm : IOperator
                             if (lone) _gemv!.MultiplyInt8Dequantize(weights.WQ![d], xq.Slice(row * width, width), width, xScales.Slice(row, 1), 1, weights.Bias[d], g, gh, accumulate: false);
                             RecurrentCell.LstmInt8(_gemv!.Isa, g, default, default, 0f, c, h);
                         }
+                        else if (staticH)
+                        {
+                            // h in the unit range: quantized with the scale 1/127 straight into the product's prepared form.
+                            if (lone) _gemv!.LstmStepInt8Unit(weights.RQ![d], weights.WQ![d], xq.Slice(row * width, width), xScales[row], weights.Bias[d], g, c, h, acc);
+                            else _gemv!.LstmStepInt8Unit(weights.RQ![d], g, c, h, acc);
+                        }
                         else
                         {
-                            float hs = staticH ? _gemv!.QuantizeActivations(h, hq, 1f) : _gemv!.QuantizeActivations(h, hq);
+                            float hs = _gemv!.QuantizeActivations(h, hq);
                             if (lone) _gemv.LstmStepInt8(weights.RQ![d], hq, hs, weights.WQ![d], xq.Slice(row * width, width), xScales[row], weights.Bias[d], g, c, h, acc);
                             else _gemv.LstmStepInt8(weights.RQ![d], hq, hs, g, c, h, acc);
                         }

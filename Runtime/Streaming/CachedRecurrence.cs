@@ -38,7 +38,7 @@ internal sealed class CachedRecurrence
         public readonly Gemv Gemv = gemv;
         public readonly PackedInt8Matrix W = w, R = r;
         public readonly ActivationQuantization XRange = xRange;
-        public readonly sbyte[] Xq = new sbyte[inputSize], Hq = new sbyte[hidden];
+        public readonly sbyte[] Xq = new sbyte[inputSize];
         public readonly float[] XScale = new float[1];
         public readonly int[] Acc = new int[4 * hidden];
     }
@@ -199,9 +199,9 @@ internal sealed class CachedRecurrence
             if (_int8 is { } q)
             {
                 // Lstm.Run's int8 default cell from a zero state: no recurrent product at the first step, then h
-                // quantized with the static scale 1/127 (|h| <= 1) and Gemv.LstmStepInt8.
+                // quantized with the static scale 1/127 (|h| <= 1) by Gemv.LstmStepInt8Unit.
                 if (k == 0) RecurrentCell.LstmInt8(q.Gemv.Isa, p, default, default, 0f, c, h);
-                else q.Gemv.LstmStepInt8(q.R, q.Hq, q.Gemv.QuantizeActivations(h, q.Hq, 1f), p, c, h, q.Acc);
+                else q.Gemv.LstmStepInt8Unit(q.R, p, c, h, q.Acc);
             }
             else if (IsLstm) LstmStep(p, gates, h, c, tmp);
             else if (LinearBeforeReset) GruStepLinearBeforeReset(p, gates, h);
