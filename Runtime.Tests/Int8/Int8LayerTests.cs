@@ -312,17 +312,22 @@ public sealed class Int8LayerTests
 
     public static IEnumerable<object[]> ConvCases() => IsaSelector.Supported.SelectMany(i => new[]
     {
-        new object[] { IsaSelector.Name(i), 1, 1, 1, 0, 0, 0f },
-        new object[] { IsaSelector.Name(i), 2, 2, 2, 2, 1, 0f },
-        new object[] { IsaSelector.Name(i), 1, 1, 3, 4, 0, 1.2f },
+        new object[] { IsaSelector.Name(i), 1, 1, 1, 0, 0, 0f, 45 },
+        new object[] { IsaSelector.Name(i), 2, 2, 2, 2, 1, 0f, 45 },
+        new object[] { IsaSelector.Name(i), 1, 1, 3, 4, 0, 1.2f, 45 },
+        // Inputs shorter than the kernel (the forecaster's head over one decoded step): padding on both sides of
+        // every window, taps past both ends.
+        new object[] { IsaSelector.Name(i), 1, 1, 1, 1, 1, 0f, 1 },
+        new object[] { IsaSelector.Name(i), 2, 1, 2, 3, 2, 0f, 2 },
+        new object[] { IsaSelector.Name(i), 1, 2, 3, 5, 4, 0f, 3 },
     });
 
     [TestMethod]
     [DynamicData(nameof(ConvCases))]
-    public void Conv1D_Int8_MatchesReference(string isa, int group, int stride, int dilation, int padBegin, int padEnd, float absMax)
+    public void Conv1D_Int8_MatchesReference(string isa, int group, int stride, int dilation, int padBegin, int padEnd, float absMax, int len)
     {
-        var rng = new Random(15 + group * 7 + stride);
-        int n = 2, c = 6, len = 45, m = 10, k = 3;
+        var rng = new Random(15 + group * 7 + stride + len);
+        int n = 2, c = 6, m = 10, k = 3;
         var x = Random(rng, n * c * len, 1.5f);
         var w = Quantized(rng, [m, c / group, k], 0);
         var b = Random(rng, m, 0.3f);

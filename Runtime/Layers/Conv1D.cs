@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Kernels;
@@ -199,14 +201,26 @@ internal sealed class Conv1D : IOperator
                     for (int j = 0; j < nt; j++)
                     {
                         // Window of output t: w[ic * K + tap] multiplies x[ic, t*stride + tap*dilation - pad] (0 in the padding).
+                        // The taps inside [0, len) are the same for every channel: [tapFirst, tapEnd).
                         var win = windows.Slice(j * window, window);
                         int p0 = (t0 + j) * _stride - pad;
+                        int tapFirst = p0 >= 0 ? 0 : Math.Min(k, (-p0 + _dilation - 1) / _dilation);
+                        int tapEnd = tapFirst;
+                        while (tapEnd < k && p0 + tapEnd * _dilation < len) tapEnd++;
+                        if (tapFirst > 0 || tapEnd < k) win.Clear();
+                        if (tapFirst == tapEnd) continue;
+                        // Channel ic's taps: win[ic * K + tap] = xg[ic * len + p0 + tap * dilation], every index in
+                        // range (tap < K, 0 <= p < len, ic < cg), read by reference: one tap per channel is the
+                        // common case (an input shorter than the kernel), where slicing would cost more than the copy.
+                        ref sbyte xg = ref MemoryMarshal.GetReference(xq.Slice(g * cg * len, cg * len));
+                        ref sbyte wj = ref MemoryMarshal.GetReference(win);
+                        int pFirst = p0 + tapFirst * _dilation;
                         for (int ic = 0; ic < cg; ic++)
                         {
-                            var xrow = xq.Slice((g * cg + ic) * len, len);
-                            var wrow = win.Slice(ic * k, k);
-                            for (int tap = 0, p = p0; tap < k; tap++, p += _dilation)
-                                wrow[tap] = (uint)p < (uint)len ? xrow[p] : (sbyte)0;
+                            ref sbyte xrow = ref Unsafe.Add(ref xg, ic * len);
+                            ref sbyte wrow = ref Unsafe.Add(ref wj, ic * k);
+                            for (int tap = tapFirst, p = pFirst; tap < tapEnd; tap++, p += _dilation)
+                                Unsafe.Add(ref wrow, tap) = Unsafe.Add(ref xrow, p);
                         }
                     }
                     gemv.MultiplyInt8Dequantize(wq[g], windows, window, scales, nt, bias, acc, mg, accumulate: false);
