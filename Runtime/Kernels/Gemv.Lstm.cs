@@ -130,6 +130,14 @@ public sealed partial class Gemv
                 var q = Vector512.ConvertToInt32(Vector512.Round(Vector512.Clamp(Vector512.LoadUnsafe(ref src, (nuint)i) * vi, lo, hi)));
                 (Avx512F.ConvertToVector128SByte(q).AsByte() ^ offset).StoreUnsafe(ref dst, (nuint)i); // |q| ≤ 127: truncation is exact
             }
+            if (i < n && n >= 16)
+            {
+                // The rest as one block ending at the last element (see QuantizeLastBlock): the overlap gets the same bytes again.
+                int last = n - 16;
+                var q = Vector512.ConvertToInt32(Vector512.Round(Vector512.Clamp(Vector512.LoadUnsafe(ref src, (nuint)last) * vi, lo, hi)));
+                (Avx512F.ConvertToVector128SByte(q).AsByte() ^ offset).StoreUnsafe(ref dst, (nuint)last);
+                i = n;
+            }
         }
         for (; i < n; i++)
             Unsafe.Add(ref dst, i) = (byte)((sbyte)Math.Clamp(MathF.Round(Unsafe.Add(ref src, i) * inv, MidpointRounding.ToEven), -127f, 127f) ^ 0x80);
