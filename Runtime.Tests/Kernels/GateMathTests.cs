@@ -47,6 +47,18 @@ public sealed class GateMathTests
     public void VectorLanes_EqualTheScalarSpecification_BitForBit()
     {
         var xs = Inputs();
+        for (int i = 0; i + 16 <= xs.Length; i += 16)
+        {
+            var v16 = Vector512.Create(xs.AsSpan(i, 16));
+            var e16 = GateMath.Exp(v16); var s16 = GateMath.Sigmoid(v16); var t16 = GateMath.Tanh(v16);
+            for (int l = 0; l < 16; l++)
+            {
+                float x = xs[i + l];
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Exp(x)), BitConverter.SingleToInt32Bits(e16[l]), $"exp({x}) 16 lanes");
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Sigmoid(x)), BitConverter.SingleToInt32Bits(s16[l]), $"sigmoid({x}) 16 lanes");
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Tanh(x)), BitConverter.SingleToInt32Bits(t16[l]), $"tanh({x}) 16 lanes");
+            }
+        }
         for (int i = 0; i + 8 <= xs.Length; i += 8)
         {
             var v8 = Vector256.Create(xs.AsSpan(i, 8));
