@@ -21,6 +21,33 @@ public sealed class NodeBuffersTests
         File.ReadAllLines(Path.Combine(Root, "index.txt")).Where(l => l.Length > 0).Select(l => new object[] { l });
 
     [TestMethod]
+    public unsafe void ReusedOutputsTemporariesAndScratch_StartOnA64ByteBoundary_AndGrowAligned()
+    {
+        // The kernels stream through these with 512-bit loads and stores: a buffer off the boundary splits every one.
+        var buffers = new NodeBuffers();
+        static long Address<T>(Span<T> s) where T : unmanaged { fixed (T* p = s) return (long)p; }
+        foreach (int n in new[] { 1, 7, 200, 801, 4096 })
+        {
+            Assert.AreEqual(0, Address(buffers.Scratch<float>(0, n)) % 64, $"float scratch of {n}");
+            Assert.AreEqual(0, Address(buffers.Scratch<sbyte>(1, n)) % 64, $"sbyte scratch of {n}");
+            Assert.AreEqual(0, Address(buffers.Scratch<int>(2, n)) % 64, $"int scratch of {n}");
+            Assert.AreEqual(0, Address(buffers.Output(0, DataType.Float32, [1, n]).Span<float>()) % 64, $"output of {n}");
+            Assert.AreEqual(0, Address(buffers.Temporary(0, DataType.Int32, [n]).Span<int>()) % 64, $"temporary of {n}");
+        }
+        // The packed weights' row scales and sums, read by the same kernels, likewise; their values as given.
+        var w = Edge.Runtime.Kernels.PackedInt8Matrix.Pack([1, -2, 3, 4, 5, -6, 7, 8, 9], [0.5f, 0.25f, 2f], 3, 3);
+        fixed (float* scales = &w.ScalesStart) Assert.AreEqual(0, (long)scales % 64, "row scales");
+        fixed (int* sums = &w.SumsStart) Assert.AreEqual(0, (long)sums % 64, "row sums");
+        CollectionAssert.AreEqual(new[] { 0.5f, 0.25f, 2f }, w.RowScales.ToArray());
+        CollectionAssert.AreEqual(new[] { 2, 3, 24 }, w.RowSums.ToArray());
+        // A reused scratch keeps its place and its length is the one asked for.
+        var first = buffers.Scratch<float>(5, 300);
+        var again = buffers.Scratch<float>(5, 100);
+        Assert.AreEqual(Address(first), Address(again));
+        Assert.AreEqual(100, again.Length);
+    }
+
+    [TestMethod]
     [DynamicData(nameof(Cases))]
     public void Operator_WithReusedBuffers_MatchesFreshMemoryAndAllocatesNothing(string testCase)
     {

@@ -21,7 +21,7 @@ public sealed partial class Gemv
         int kp = w.PaddedCols;
         const int tile = PackedInt8Matrix.TileRows;
         ref sbyte wRef = ref w.DataStart;
-        ref int sums = ref MemoryMarshal.GetArrayDataReference(w.PaddedSums);
+        ref int sums = ref w.SumsStart;
         ref byte xu = ref MemoryMarshal.GetReference(xp);
         ref int yRef = ref MemoryMarshal.GetReference(y);
         if (nb == 1)

@@ -69,7 +69,7 @@ public sealed partial class Gemv
             PrepareUnitH(h, kp, xp);
             if (Isa == Isa.Avx512Vnni)
             {
-                Int8Avx512VnniBatch1(ref r.DataStart, ref MemoryMarshal.GetArrayDataReference(r.PaddedSums), ref MemoryMarshal.GetReference(xp), kp,
+                Int8Avx512VnniBatch1(ref r.DataStart, ref r.SumsStart, ref MemoryMarshal.GetReference(xp), kp,
                     r.Rows, 0, r.RowBlocks, ref MemoryMarshal.GetReference(acc));
             }
             else
@@ -193,11 +193,11 @@ public sealed partial class Gemv
         PrepareX(xq, w.Cols, 1, w.Cols, w.PaddedCols, xp);
         ref byte h0 = ref MemoryMarshal.GetReference(hp);
         ref byte x0 = ref MemoryMarshal.GetReference(xp);
-        ref float wScales = ref MemoryMarshal.GetArrayDataReference(w.PaddedScales);
+        ref float wScales = ref w.ScalesStart;
         if (Isa == Isa.Avx512Vnni)
         {
-            Int8Avx512VnniBatch1WithInput(ref r.DataStart, ref MemoryMarshal.GetArrayDataReference(r.PaddedSums), ref h0, r.PaddedCols,
-                ref MemoryMarshal.GetReference(acc), ref w.DataStart, ref MemoryMarshal.GetArrayDataReference(w.PaddedSums), ref x0, w.PaddedCols,
+            Int8Avx512VnniBatch1WithInput(ref r.DataStart, ref r.SumsStart, ref h0, r.PaddedCols,
+                ref MemoryMarshal.GetReference(acc), ref w.DataStart, ref w.SumsStart, ref x0, w.PaddedCols,
                 ref wScales, xScale, ref MemoryMarshal.GetReference(bias), ref MemoryMarshal.GetReference(proj), 4 * hidden);
         }
         else

@@ -63,7 +63,7 @@ public sealed partial class Gemv
         float[] wt = w.ColumnsAsFloat;
         int rows = w.Rows, cols = w.Cols, stride = w.ColumnStride;
         ref float wRef = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(wt), w.ColumnsOrigin);
-        ref float scales = ref MemoryMarshal.GetArrayDataReference(w.PaddedScales);
+        ref float scales = ref w.ScalesStart;
         ref float biasRef = ref MemoryMarshal.GetReference(bias);
         bool hasBias = !bias.IsEmpty;
         ref float x0 = ref MemoryMarshal.GetReference(xf);
@@ -155,7 +155,7 @@ public sealed partial class Gemv
         float[] wt = w.ColumnsAsFloat;
         int rows = w.Rows, cols = w.Cols, stride = w.ColumnStride;
         ref float wRef = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(wt), w.ColumnsOrigin);
-        ref float scales = ref MemoryMarshal.GetArrayDataReference(w.PaddedScales);
+        ref float scales = ref w.ScalesStart;
         ref float biasRef = ref MemoryMarshal.GetReference(bias);
         bool hasBias = !bias.IsEmpty;
         ref float xr = ref MemoryMarshal.GetReference(xf);

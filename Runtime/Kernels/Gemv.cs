@@ -106,12 +106,12 @@ public sealed partial class Gemv
                 // with the same float operations in the same order as Dequantize (no staging buffer).
                 PrepareX(x, xStride, 1, w.Cols, w.PaddedCols, xp);
                 ref sbyte wRef = ref w.DataStart;
-                ref float scales = ref MemoryMarshal.GetArrayDataReference(w.PaddedScales);
+                ref float scales = ref w.ScalesStart;
                 ref float biasRef = ref MemoryMarshal.GetReference(bias);
                 ref float yRef = ref MemoryMarshal.GetReference(y);
                 if (Isa == Isa.Avx512Vnni)
                 {
-                    Int8Avx512VnniBatch1Dequantize(ref wRef, ref MemoryMarshal.GetArrayDataReference(w.PaddedSums), ref MemoryMarshal.GetReference(xp),
+                    Int8Avx512VnniBatch1Dequantize(ref wRef, ref w.SumsStart, ref MemoryMarshal.GetReference(xp),
                         w.PaddedCols, w.Rows, ref scales, xScales[0], ref biasRef, !bias.IsEmpty, ref yRef, accumulate);
                 }
                 else
@@ -139,7 +139,7 @@ public sealed partial class Gemv
                     Int8Core(w, xp, nb, blk, blkEnd, acc, chunkRows);
                     for (int b = 0; b < nb; b++)
                     {
-                        Dequantize(acc.Slice(b * chunkRows, count), w.PaddedScales.AsSpan(r0, count), xScales[b0 + b],
+                        Dequantize(acc.Slice(b * chunkRows, count), w.PaddedScaleSpan.Slice(r0, count), xScales[b0 + b],
                             bias.IsEmpty ? default : bias.Slice(r0, count), y.Slice((b0 + b) * yStride + r0, count), accumulate);
                     }
                 }

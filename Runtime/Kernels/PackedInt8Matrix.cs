@@ -52,8 +52,12 @@ public sealed class PackedInt8Matrix
 
     private readonly sbyte[] _data;   // pinned; the packed bytes start at _origin, on a 64-byte boundary (AlignedArray)
     private readonly int _origin;
-    private readonly float[] _scales; // padded to RowBlocks * TileRows
-    private readonly int[] _sums;     // padded to RowBlocks * TileRows
+    // Padded to RowBlocks * TileRows; pinned copies whose first element (at _scalesOrigin, _sumsOrigin) is on a 64-byte
+    // boundary (AlignedArray), as the kernels read them with vector loads next to the data.
+    private readonly float[] _scales;
+    private readonly int _scalesOrigin;
+    private readonly int[] _sums;
+    private readonly int _sumsOrigin;
 
     private PackedInt8Matrix(int rows, int cols, sbyte[] data, int origin, float[] scales, int[] sums)
     {
@@ -61,8 +65,10 @@ public sealed class PackedInt8Matrix
         Rows = rows;
         Cols = cols;
         _data = data;
-        _scales = scales;
-        _sums = sums;
+        _scales = AlignedArray.Allocate<float>(scales.Length, out _scalesOrigin);
+        scales.CopyTo(_scales, _scalesOrigin);
+        _sums = AlignedArray.Allocate<int>(sums.Length, out _sumsOrigin);
+        sums.CopyTo(_sums, _sumsOrigin);
     }
 
     public int Rows { get; }
@@ -74,9 +80,9 @@ public sealed class PackedInt8Matrix
     /// <summary>The packed bytes (length <see cref="PackedLength"/>).</summary>
     public ReadOnlySpan<sbyte> Data => _data.AsSpan(_origin, (int)PackedLength(Rows, Cols));
     /// <summary>scale_r per row (length <see cref="Rows"/>).</summary>
-    public ReadOnlySpan<float> RowScales => _scales.AsSpan(0, Rows);
+    public ReadOnlySpan<float> RowScales => _scales.AsSpan(_scalesOrigin, Rows);
     /// <summary>Σ_k q[r, k] per row (length <see cref="Rows"/>).</summary>
-    public ReadOnlySpan<int> RowSums => _sums.AsSpan(0, Rows);
+    public ReadOnlySpan<int> RowSums => _sums.AsSpan(_sumsOrigin, Rows);
 
     /// <summary>The first packed byte (64-byte aligned), for the kernels.</summary>
     internal ref sbyte DataStart => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_data), _origin);
@@ -118,8 +124,12 @@ public sealed class PackedInt8Matrix
     /// <summary>Index of q[0, 0] in <see cref="ColumnsAsFloat"/> (read after it).</summary>
     internal int ColumnsOrigin => _columnsOrigin;
 
-    internal float[] PaddedScales => _scales;
-    internal int[] PaddedSums => _sums;
+    /// <summary>The row scales padded with zeros to whole row blocks (64-byte aligned).</summary>
+    internal ReadOnlySpan<float> PaddedScaleSpan => _scales.AsSpan(_scalesOrigin, RowBlocks * TileRows);
+    /// <summary>The first padded row scale, for the kernels.</summary>
+    internal ref float ScalesStart => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_scales), _scalesOrigin);
+    /// <summary>The first padded row sum, for the kernels.</summary>
+    internal ref int SumsStart => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_sums), _sumsOrigin);
 
     public static int PadCols(int cols) => (cols + KAlign - 1) / KAlign * KAlign;
     public static int BlockCount(int rows) => (rows + TileRows - 1) / TileRows;

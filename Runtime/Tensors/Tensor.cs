@@ -1,3 +1,4 @@
+using Edge.Runtime.Kernels;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -95,6 +96,28 @@ public sealed class Tensor
             _ => throw new ArgumentOutOfRangeException(nameof(dataType)),
         };
         return new Tensor(dataType, buffer, 0, shape.ToArray(), ContiguousStrides(shape));
+    }
+
+    /// <summary>
+    /// <see cref="Zeros(DataType, ReadOnlySpan{int})"/> whose first element starts on a 64-byte boundary (a cache line,
+    /// a 512-bit vector; <see cref="AlignedArray"/>): for buffers the kernels stream through with vector loads and
+    /// stores, which then never straddle two cache lines. The storage is pinned (it never moves, so the alignment holds).
+    /// </summary>
+    internal static Tensor ZerosAligned(DataType dataType, ReadOnlySpan<int> shape)
+    {
+        foreach (var d in shape)
+            if (d < 0) throw new ArgumentException($"negative dimension in shape {FormatShape(shape)}");
+        int n = ElementCount(shape);
+        int origin;
+        Array buffer = dataType switch
+        {
+            DataType.Float32 => AlignedArray.Allocate<float>(n, out origin),
+            DataType.Int64 => AlignedArray.Allocate<long>(n, out origin),
+            DataType.Int32 => AlignedArray.Allocate<int>(n, out origin),
+            DataType.Int8 => AlignedArray.Allocate<sbyte>(n, out origin),
+            _ => throw new ArgumentOutOfRangeException(nameof(dataType)),
+        };
+        return new Tensor(dataType, buffer, origin, shape.ToArray(), ContiguousStrides(shape));
     }
 
     /// <summary>Wraps <paramref name="data"/> (not copied) as a contiguous tensor.</summary>
