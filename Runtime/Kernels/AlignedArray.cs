@@ -21,3 +21,23 @@ internal static class AlignedArray
         return array;
     }
 }
+
+/// <summary>
+/// <paramref name="length"/> elements of a pinned array starting on a 64-byte boundary (<see cref="AlignedArray"/>),
+/// for buffers a class keeps and the kernels stream through.
+/// </summary>
+internal readonly struct AlignedBuffer<T> where T : unmanaged
+{
+    private readonly T[] _array;
+    private readonly int _origin;
+
+    public AlignedBuffer(int length)
+    {
+        _array = AlignedArray.Allocate<T>(length, out _origin);
+        Length = length;
+    }
+
+    public int Length { get; }
+
+    public Span<T> Span => _array.AsSpan(_origin, Length);
+}

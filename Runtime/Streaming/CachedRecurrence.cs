@@ -40,7 +40,7 @@ internal sealed class CachedRecurrence
         public readonly ActivationQuantization XRange = xRange;
         public readonly sbyte[] Xq = new sbyte[inputSize];
         public readonly float[] XScale = new float[1];
-        public readonly int[] Acc = new int[4 * hidden];
+        public readonly AlignedBuffer<int> Acc = new(4 * hidden);
     }
 
     private CachedRecurrence(Node node, bool lstm, bool linearBeforeReset, int hidden, int inputSize, float[] wT, PackedF32Matrix r, float[] bias, float[]? rbN, float clip)
@@ -185,10 +185,12 @@ internal sealed class CachedRecurrence
     {
         int n = Hidden;
         int width = _bias.Length;
+        // Each part starts a whole number of 64-byte lines into the scratch (aligned when the scratch is).
+        int hAt = Lines(width), cAt = hAt + Lines(n), tmpAt = cAt + Lines(n);
         var gates = scratch[..width];
-        var h = scratch.Slice(width, n);
-        var c = scratch.Slice(width + n, n);
-        var tmp = scratch.Slice(width + 2 * n, n);
+        var h = scratch.Slice(hAt, n);
+        var c = scratch.Slice(cAt, n);
+        var tmp = scratch.Slice(tmpAt, n);
         h.Clear();
         c.Clear();
         for (int k = 0; k < steps; k++)
@@ -201,7 +203,7 @@ internal sealed class CachedRecurrence
                 // Lstm.Run's int8 default cell from a zero state: no recurrent product at the first step, then h
                 // quantized with the static scale 1/127 (|h| <= 1) by Gemv.LstmStepInt8Unit.
                 if (k == 0) RecurrentCell.LstmInt8(q.Gemv.Isa, p, default, default, 0f, c, h);
-                else q.Gemv.LstmStepInt8Unit(q.R, p, c, h, q.Acc);
+                else q.Gemv.LstmStepInt8Unit(q.R, p, c, h, q.Acc.Span);
             }
             else if (IsLstm) LstmStep(p, gates, h, c, tmp);
             else if (LinearBeforeReset) GruStepLinearBeforeReset(p, gates, h);
@@ -212,7 +214,10 @@ internal sealed class CachedRecurrence
         if (!cOut.IsEmpty) c.CopyTo(cOut);
     }
 
-    public int ScratchLength => _bias.Length + 3 * Hidden;
+    public int ScratchLength => Lines(_bias.Length) + 2 * Lines(Hidden) + Hidden;
+
+    /// <summary><paramref name="floats"/> rounded up to whole 64-byte lines (16 floats).</summary>
+    private static int Lines(int floats) => (floats + 15) / 16 * 16;
 
     /// <summary>acc += R[from .. from + acc.Length, :] h (the packed kernel of the batch layers, PackedF32Matrix).</summary>
     private void AddRecurrent(ReadOnlySpan<float> h, int from, Span<float> acc) => _r.MultiplyAdd(h, acc, from);

@@ -1,4 +1,5 @@
 using Edge.Runtime.Execution;
+using Edge.Runtime.Kernels;
 using Edge.Runtime.Tensors;
 
 namespace Edge.Runtime.Streaming;
@@ -140,9 +141,10 @@ internal sealed class CachedWindowEngine : StreamEngine
     private readonly Tensor? _y, _yh, _yc;
     private readonly int _outputIndex;
     private readonly int _window, _features, _width;
-    private readonly float[] _ring;   // n x width projections
-    private readonly float[] _work;   // n x width: the rollout's sliding window of projections
-    private readonly float[] _scratch;
+    // 64-byte aligned (AlignedBuffer): the cell reads and writes them with 512-bit vectors.
+    private readonly AlignedBuffer<float> _ring;   // n x width projections
+    private readonly AlignedBuffer<float> _work;   // n x width: the rollout's sliding window of projections
+    private readonly AlignedBuffer<float> _scratch;
     private int _head;
     private int _count;
     private Tensor? _contiguous;
@@ -153,9 +155,9 @@ internal sealed class CachedWindowEngine : StreamEngine
         _window = window;
         _features = features;
         _width = layer.Width;
-        _ring = new float[window * _width];
-        _work = new float[window * _width];
-        _scratch = new float[layer.ScratchLength];
+        _ring = new AlignedBuffer<float>(window * _width);
+        _work = new AlignedBuffer<float>(window * _width);
+        _scratch = new AlignedBuffer<float>(layer.ScratchLength);
         _rest = rest.CreateRunner();
         int input = 0;
         for (int slot = 0; slot < 3; slot++)
@@ -183,17 +185,17 @@ internal sealed class CachedWindowEngine : StreamEngine
     {
         int slot = _head + _count;
         if (slot >= _window) slot -= _window;
-        _layer.Project(sample, _ring.AsSpan(slot * _width, _width));
+        _layer.Project(sample, _ring.Span.Slice(slot * _width, _width));
         if (_count < _window) _count++;
         else if (++_head == _window) _head = 0;
     }
 
-    public override void Forecast(Span<float> next) => Run(_ring, _head, next);
+    public override void Forecast(Span<float> next) => Run(_ring.Span, _head, next);
 
-    private void Run(float[] projections, int start, Span<float> next)
+    private void Run(ReadOnlySpan<float> projections, int start, Span<float> next)
     {
         _layer.Run(projections, start, _window, _window,
-            _y is null ? default : _y.Span<float>(), _yh is null ? default : _yh.Span<float>(), _yc is null ? default : _yc.Span<float>(), _scratch);
+            _y is null ? default : _y.Span<float>(), _yh is null ? default : _yh.Span<float>(), _yc is null ? default : _yc.Span<float>(), _scratch.Span);
         _rest.Invoke();
         CopyOutput(_rest.Output(_outputIndex), ref _contiguous, next);
     }
@@ -201,19 +203,19 @@ internal sealed class CachedWindowEngine : StreamEngine
     public override void BeginRollout()
     {
         int tail = (_window - _head) * _width;
-        _ring.AsSpan(_head * _width, tail).CopyTo(_work);
-        _ring.AsSpan(0, _head * _width).CopyTo(_work.AsSpan(tail));
+        _ring.Span.Slice(_head * _width, tail).CopyTo(_work.Span);
+        _ring.Span[..(_head * _width)].CopyTo(_work.Span[tail..]);
     }
 
     public override void RollForward(ReadOnlySpan<float> steps, Span<float> next)
     {
         int count = Math.Min(steps.Length / _features, _window);
-        var w = _work.AsSpan();
+        var w = _work.Span;
         w[(count * _width)..].CopyTo(w);
         var fed = steps[^(count * _features)..];
         for (int k = 0; k < count; k++)
             _layer.Project(fed.Slice(k * _features, _features), w.Slice((_window - count + k) * _width, _width));
-        Run(_work, 0, next);
+        Run(_work.Span, 0, next);
     }
 
     public override void EndRollout()
