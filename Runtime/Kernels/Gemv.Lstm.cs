@@ -53,35 +53,60 @@ public sealed partial class Gemv
     /// AVX-512 (59.9 -> 58.6 µs, probe A/B in one process). Allocates nothing (a hidden size whose prepared row
     /// passes the stack scratch rents it).
     /// </summary>
-    [SkipLocalsInit]
     public void LstmStepInt8Unit(PackedInt8Matrix r, ReadOnlySpan<float> proj, Span<float> c, Span<float> h, Span<int> acc)
+        => LstmStepsInt8Unit(r, proj, 0, 0, 1, c, h, acc, default, 0, 0);
+
+    /// <summary>
+    /// <paramref name="count"/> steps of <see cref="LstmStepInt8Unit(PackedInt8Matrix, ReadOnlySpan{float}, Span{float}, Span{float}, Span{int})"/>
+    /// in one call (the rest of a sequence whose state is in the unit range): step s reads the projection row
+    /// <paramref name="firstRow"/> + s · <paramref name="rowStep"/> of <paramref name="proj"/> (rows of 4H floats; a negative
+    /// step walks a reverse direction) and, when <paramref name="y"/> is not empty, writes its h at
+    /// <paramref name="yFirst"/> + s · <paramref name="yStep"/>. The same bits as the steps one at a time; the checks, the
+    /// scratch and the dispatch are paid once per sequence instead of once per step (LSTM(200) over 50 steps
+    /// 0.4-0.6 µs faster, probe A/B in one process).
+    /// </summary>
+    [SkipLocalsInit]
+    public void LstmStepsInt8Unit(PackedInt8Matrix r, ReadOnlySpan<float> proj, int firstRow, int rowStep, int count,
+        Span<float> c, Span<float> h, Span<int> acc, Span<float> y, int yFirst, int yStep)
     {
         ArgumentNullException.ThrowIfNull(r);
-        int hidden = h.Length;
-        if (r.Rows != 4 * hidden || r.Cols != hidden || c.Length != hidden || proj.Length < 4 * hidden || acc.Length < 4 * hidden)
-            throw new ArgumentException($"LSTM step: R is {r.Rows} x {r.Cols}, c {c.Length}, h {hidden}, proj {proj.Length}, acc {acc.Length}; expected hidden {hidden}");
+        int hidden = h.Length, gh = 4 * hidden;
+        if (r.Rows != gh || r.Cols != hidden || c.Length != hidden || acc.Length < gh)
+            throw new ArgumentException($"LSTM step: R is {r.Rows} x {r.Cols}, c {c.Length}, h {hidden}, acc {acc.Length}; expected hidden {hidden}");
+        if (count <= 0) return;
+        long lastRow = firstRow + (long)(count - 1) * rowStep;
+        if (firstRow < 0 || lastRow < 0 || (Math.Max(firstRow, lastRow) + 1) * gh > proj.Length)
+            throw new ArgumentException($"LSTM steps: projection rows {firstRow}..{lastRow} of {gh} floats, proj holds {proj.Length}");
+        long lastY = yFirst + (long)(count - 1) * yStep;
+        if (!y.IsEmpty && (yFirst < 0 || lastY < 0 || Math.Max(yFirst, lastY) + hidden > y.Length))
+            throw new ArgumentException($"LSTM steps: outputs at {yFirst}..{lastY} of {hidden} floats, y holds {y.Length}");
         int kp = r.PaddedCols;
         int need = PreparedBytes(kp, 1);
         byte[]? rented = null;
         Span<byte> xp = need <= UnitStepScratchBytes ? stackalloc byte[UnitStepScratchBytes] : (rented = ArrayPool<byte>.Shared.Rent(need));
         try
         {
-            PrepareUnitH(h, kp, xp);
-            if (Isa == Isa.Avx512Vnni)
+            var rows = r.RowScales;
+            for (int s = 0, row = firstRow, yAt = yFirst; s < count; s++, row += rowStep, yAt += yStep)
             {
-                Int8Avx512VnniBatch1(ref r.DataStart, ref r.SumsStart, ref MemoryMarshal.GetReference(xp), kp,
-                    r.Rows, 0, r.RowBlocks, ref MemoryMarshal.GetReference(acc));
-            }
-            else
-            {
-                Int8Core(r, xp, 1, 0, r.RowBlocks, acc, 4 * hidden);
+                PrepareUnitH(h, kp, xp);
+                if (Isa == Isa.Avx512Vnni)
+                {
+                    Int8Avx512VnniBatch1(ref r.DataStart, ref r.SumsStart, ref MemoryMarshal.GetReference(xp), kp,
+                        r.Rows, 0, r.RowBlocks, ref MemoryMarshal.GetReference(acc));
+                }
+                else
+                {
+                    Int8Core(r, xp, 1, 0, r.RowBlocks, acc, gh);
+                }
+                RecurrentCell.LstmInt8(Isa, proj.Slice(row * gh, gh), acc, rows, UnitScale, c, h);
+                if (!y.IsEmpty) h.CopyTo(y.Slice(yAt, hidden));
             }
         }
         finally
         {
             if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         }
-        RecurrentCell.LstmInt8(Isa, proj, acc, r.RowScales, UnitScale, c, h);
     }
 
     /// <summary>The scale of h quantized in the unit range: 1 / 127, as QuantizeActivations(h, q, 1) returns it.</summary>

@@ -153,7 +153,17 @@ internal sealed class Lstm : IOperator
                         {
                             // h in the unit range: quantized with the scale 1/127 straight into the product's prepared form.
                             if (lone) _gemv!.LstmStepInt8Unit(weights.RQ![d], weights.WQ![d], xq.Slice(row * width, width), xScales[row], weights.Bias[d], g, c, h, acc);
-                            else _gemv!.LstmStepInt8Unit(weights.RQ![d], g, c, h, acc);
+                            else
+                            {
+                                // The rest of the sequence in one call (its checks and scratch once); rows and Y offsets are
+                                // linear in t. It writes Y itself.
+                                int dt = reverse ? -1 : 1;
+                                int yAt = y is null ? 0 : _layer.YOffset(t, d, b, seq, batch, hidden);
+                                int yStep = y is null ? 0 : _layer.YOffset(t + dt, d, b, seq, batch, hidden) - yAt;
+                                _gemv!.LstmStepsInt8Unit(weights.RQ![d], proj, row, _layer.XRow(t + dt, b, seq, batch) - row, len - s, c, h, acc,
+                                    ys, yAt, yStep);
+                                break;
+                            }
                         }
                         else
                         {
