@@ -36,7 +36,7 @@ def load(paths):
     for path in paths:
         with open(path, newline="", encoding="utf-8") as f:
             for row in csv.DictReader(f):
-                key = (row["Type"], row["Method"].strip("'"), row["Job"], row.get("Case", "?"), row.get("Precision", "?"),
+                key = (row.get("Type", "KernelBenchmarks"), row["Method"].strip("'"), row["Job"], row.get("Case", "?"), row.get("Precision", "?"),
                        row.get("Shape", "?"), row.get("Cell", "?"), row.get("Steps", "?"))
                 median = microseconds(row.get("Median"))
                 if median is not None:
