@@ -47,35 +47,34 @@ public sealed class GateMathTests
     public void VectorLanes_EqualTheScalarSpecification_BitForBit()
     {
         var xs = Inputs();
-        for (int i = 0; i + 16 <= xs.Length; i += 16)
+        // Lane l of exp, sigmoid and tanh of the vector starting at xs[i], at the given width.
+        void Check(int i, int lanes, Func<int, float> exp, Func<int, float> sigmoid, Func<int, float> tanh)
         {
-            var v16 = Vector512.Create(xs.AsSpan(i, 16));
-            var e16 = GateMath.Exp(v16); var s16 = GateMath.Sigmoid(v16); var t16 = GateMath.Tanh(v16);
-            for (int l = 0; l < 16; l++)
+            for (int l = 0; l < lanes; l++)
             {
                 float x = xs[i + l];
-                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Exp(x)), BitConverter.SingleToInt32Bits(e16[l]), $"exp({x}) 16 lanes");
-                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Sigmoid(x)), BitConverter.SingleToInt32Bits(s16[l]), $"sigmoid({x}) 16 lanes");
-                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Tanh(x)), BitConverter.SingleToInt32Bits(t16[l]), $"tanh({x}) 16 lanes");
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Exp(x)), BitConverter.SingleToInt32Bits(exp(l)), $"exp({x}) {lanes} lanes");
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Sigmoid(x)), BitConverter.SingleToInt32Bits(sigmoid(l)), $"sigmoid({x}) {lanes} lanes");
+                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Tanh(x)), BitConverter.SingleToInt32Bits(tanh(l)), $"tanh({x}) {lanes} lanes");
             }
+        }
+        for (int i = 0; i + 16 <= xs.Length; i += 16)
+        {
+            var v = Vector512.Create(xs.AsSpan(i, 16));
+            var (e, s, t) = (GateMath.Exp(v), GateMath.Sigmoid(v), GateMath.Tanh(v));
+            Check(i, 16, l => e[l], l => s[l], l => t[l]);
         }
         for (int i = 0; i + 8 <= xs.Length; i += 8)
         {
-            var v8 = Vector256.Create(xs.AsSpan(i, 8));
-            var v4 = Vector128.Create(xs.AsSpan(i, 4));
-            var e8 = GateMath.Exp(v8); var s8 = GateMath.Sigmoid(v8); var t8 = GateMath.Tanh(v8);
-            var e4 = GateMath.Exp(v4); var s4 = GateMath.Sigmoid(v4); var t4 = GateMath.Tanh(v4);
-            for (int l = 0; l < 8; l++)
-            {
-                float x = xs[i + l];
-                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Exp(x)), BitConverter.SingleToInt32Bits(e8[l]), $"exp({x}) 8 lanes");
-                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Sigmoid(x)), BitConverter.SingleToInt32Bits(s8[l]), $"sigmoid({x}) 8 lanes");
-                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Tanh(x)), BitConverter.SingleToInt32Bits(t8[l]), $"tanh({x}) 8 lanes");
-                if (l >= 4) continue;
-                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Exp(x)), BitConverter.SingleToInt32Bits(e4[l]), $"exp({x}) 4 lanes");
-                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Sigmoid(x)), BitConverter.SingleToInt32Bits(s4[l]), $"sigmoid({x}) 4 lanes");
-                Assert.AreEqual(BitConverter.SingleToInt32Bits(GateMath.Tanh(x)), BitConverter.SingleToInt32Bits(t4[l]), $"tanh({x}) 4 lanes");
-            }
+            var v = Vector256.Create(xs.AsSpan(i, 8));
+            var (e, s, t) = (GateMath.Exp(v), GateMath.Sigmoid(v), GateMath.Tanh(v));
+            Check(i, 8, l => e[l], l => s[l], l => t[l]);
+        }
+        for (int i = 0; i + 4 <= xs.Length; i += 4)
+        {
+            var v = Vector128.Create(xs.AsSpan(i, 4));
+            var (e, s, t) = (GateMath.Exp(v), GateMath.Sigmoid(v), GateMath.Tanh(v));
+            Check(i, 4, l => e[l], l => s[l], l => t[l]);
         }
     }
 

@@ -213,21 +213,7 @@ public sealed class KernelParityTests
                 var (cK, hK) = ((float[])c0.Clone(), (float[])h0.Clone());
                 kernel.LstmStepInt8(r, hq, hs, w, xq, xs, bias, projK, cK, hK, accK);
 
-                for (int i = 0; i < g; i++)
-                {
-                    Assert.AreEqual(BitConverter.SingleToInt32Bits(projS[i]), BitConverter.SingleToInt32Bits(projK[i]), $"{shape}: projection row {i}");
-                    Assert.AreEqual(accS[i], accK[i], $"{shape}: accumulator row {i}");
-                }
-                for (int i = g; i < g + 3; i++)
-                {
-                    Assert.AreEqual(PoisonFloat, projK[i], $"{shape}: wrote past the projection at {i}");
-                    Assert.AreEqual(PoisonInt, accK[i], $"{shape}: wrote past the accumulators at {i}");
-                }
-                for (int j = 0; j < hidden; j++)
-                {
-                    Assert.AreEqual(BitConverter.SingleToInt32Bits(cS[j]), BitConverter.SingleToInt32Bits(cK[j]), $"{shape}: c[{j}]");
-                    Assert.AreEqual(BitConverter.SingleToInt32Bits(hS[j]), BitConverter.SingleToInt32Bits(hK[j]), $"{shape}: h[{j}]");
-                }
+                AssertStepsEqual(shape, g, hidden, (projS, accS, cS, hS), (projK, accK, cK, hK));
             }
     }
 
@@ -283,22 +269,33 @@ public sealed class KernelParityTests
                 if (lone) kernel.LstmStepInt8Unit(r, w, xq, xs, bias, projK, cK, hK, accK);
                 else kernel.LstmStepInt8Unit(r, projK, cK, hK, accK);
 
-                for (int i = 0; i < g; i++)
-                {
-                    Assert.AreEqual(accS[i], accK[i], $"{shape}: accumulator row {i}");
-                    Assert.AreEqual(BitConverter.SingleToInt32Bits(projS[i]), BitConverter.SingleToInt32Bits(projK[i]), $"{shape}: projection row {i}");
-                }
-                for (int i = g; i < g + 3; i++)
-                {
-                    Assert.AreEqual(PoisonFloat, projK[i], $"{shape}: wrote past the projection at {i}");
-                    Assert.AreEqual(PoisonInt, accK[i], $"{shape}: wrote past the accumulators at {i}");
-                }
-                for (int j = 0; j < hidden; j++)
-                {
-                    Assert.AreEqual(BitConverter.SingleToInt32Bits(cS[j]), BitConverter.SingleToInt32Bits(cK[j]), $"{shape}: c[{j}]");
-                    Assert.AreEqual(BitConverter.SingleToInt32Bits(hS[j]), BitConverter.SingleToInt32Bits(hK[j]), $"{shape}: h[{j}]");
-                }
+                AssertStepsEqual(shape, g, hidden, (projS, accS, cS, hS), (projK, accK, cK, hK));
             }
+    }
+
+    /// <summary>
+    /// A kernel's LSTM step (K) against the scalar path's (S): the 4H projection rows and accumulators and the H
+    /// values of c and h bit for bit, and the three poisoned elements past the kernel's projection and accumulators
+    /// untouched.
+    /// </summary>
+    private static void AssertStepsEqual(string shape, int g, int hidden,
+        (float[] Proj, int[] Acc, float[] C, float[] H) s, (float[] Proj, int[] Acc, float[] C, float[] H) k)
+    {
+        for (int i = 0; i < g; i++)
+        {
+            Assert.AreEqual(BitConverter.SingleToInt32Bits(s.Proj[i]), BitConverter.SingleToInt32Bits(k.Proj[i]), $"{shape}: projection row {i}");
+            Assert.AreEqual(s.Acc[i], k.Acc[i], $"{shape}: accumulator row {i}");
+        }
+        for (int i = g; i < g + 3; i++)
+        {
+            Assert.AreEqual(PoisonFloat, k.Proj[i], $"{shape}: wrote past the projection at {i}");
+            Assert.AreEqual(PoisonInt, k.Acc[i], $"{shape}: wrote past the accumulators at {i}");
+        }
+        for (int j = 0; j < hidden; j++)
+        {
+            Assert.AreEqual(BitConverter.SingleToInt32Bits(s.C[j]), BitConverter.SingleToInt32Bits(k.C[j]), $"{shape}: c[{j}]");
+            Assert.AreEqual(BitConverter.SingleToInt32Bits(s.H[j]), BitConverter.SingleToInt32Bits(k.H[j]), $"{shape}: h[{j}]");
+        }
     }
 
     [TestMethod]
