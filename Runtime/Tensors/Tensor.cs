@@ -66,55 +66,34 @@ public sealed class Tensor
 
     public static Tensor Zeros(DataType dataType, params int[] shape)
     {
-        ValidateShape(shape);
-        int n = ElementCount(shape);
-        Array buffer = dataType switch
-        {
-            DataType.Float32 => new float[n],
-            DataType.Int64 => new long[n],
-            DataType.Int32 => new int[n],
-            DataType.Int8 => new sbyte[n],
-            _ => throw new ArgumentOutOfRangeException(nameof(dataType)),
-        };
-        return new Tensor(dataType, buffer, 0, (int[])shape.Clone(), ContiguousStrides(shape));
+        ArgumentNullException.ThrowIfNull(shape);
+        return ZeroFilled(dataType, shape, aligned: false);
     }
 
     public static Tensor Zeros<T>(params int[] shape) where T : unmanaged => Zeros(DataTypes.Of<T>(), shape);
 
     /// <summary>A zero-filled contiguous tensor; the shape is copied (so a stackalloc'd span may be passed).</summary>
-    public static Tensor Zeros(DataType dataType, ReadOnlySpan<int> shape)
-    {
-        foreach (var d in shape)
-            if (d < 0) throw new ArgumentException($"negative dimension in shape {FormatShape(shape)}");
-        int n = ElementCount(shape);
-        Array buffer = dataType switch
-        {
-            DataType.Float32 => new float[n],
-            DataType.Int64 => new long[n],
-            DataType.Int32 => new int[n],
-            DataType.Int8 => new sbyte[n],
-            _ => throw new ArgumentOutOfRangeException(nameof(dataType)),
-        };
-        return new Tensor(dataType, buffer, 0, shape.ToArray(), ContiguousStrides(shape));
-    }
+    public static Tensor Zeros(DataType dataType, ReadOnlySpan<int> shape) => ZeroFilled(dataType, shape, aligned: false);
 
     /// <summary>
     /// <see cref="Zeros(DataType, ReadOnlySpan{int})"/> whose first element starts on a 64-byte boundary (a cache line,
     /// a 512-bit vector; <see cref="AlignedArray"/>): for buffers the kernels stream through with vector loads and
     /// stores, which then never straddle two cache lines. The storage is pinned (it never moves, so the alignment holds).
     /// </summary>
-    internal static Tensor ZerosAligned(DataType dataType, ReadOnlySpan<int> shape)
+    internal static Tensor ZerosAligned(DataType dataType, ReadOnlySpan<int> shape) => ZeroFilled(dataType, shape, aligned: true);
+
+    private static Tensor ZeroFilled(DataType dataType, ReadOnlySpan<int> shape, bool aligned)
     {
         foreach (var d in shape)
             if (d < 0) throw new ArgumentException($"negative dimension in shape {FormatShape(shape)}");
         int n = ElementCount(shape);
-        int origin;
+        int origin = 0;
         Array buffer = dataType switch
         {
-            DataType.Float32 => AlignedArray.Allocate<float>(n, out origin),
-            DataType.Int64 => AlignedArray.Allocate<long>(n, out origin),
-            DataType.Int32 => AlignedArray.Allocate<int>(n, out origin),
-            DataType.Int8 => AlignedArray.Allocate<sbyte>(n, out origin),
+            DataType.Float32 => aligned ? AlignedArray.Allocate<float>(n, out origin) : new float[n],
+            DataType.Int64 => aligned ? AlignedArray.Allocate<long>(n, out origin) : new long[n],
+            DataType.Int32 => aligned ? AlignedArray.Allocate<int>(n, out origin) : new int[n],
+            DataType.Int8 => aligned ? AlignedArray.Allocate<sbyte>(n, out origin) : new sbyte[n],
             _ => throw new ArgumentOutOfRangeException(nameof(dataType)),
         };
         return new Tensor(dataType, buffer, origin, shape.ToArray(), ContiguousStrides(shape));
