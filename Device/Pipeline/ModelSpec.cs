@@ -1,3 +1,5 @@
+using Edge.Runtime.Contract;
+
 namespace Edge.Device.Pipeline;
 
 public sealed record Feature(string Name, string? Unit);
@@ -8,7 +10,7 @@ public sealed record Feature(string Name, string? Unit);
 /// </summary>
 public sealed class ModelSpec
 {
-    public ModelSpec(IReadOnlyList<Feature> features, IReadOnlyList<int> targets, Normalizer normalizer, TimeSpan? period, int window)
+    public ModelSpec(IReadOnlyList<Feature> features, IReadOnlyList<int> targets, Normalization normalizer, TimeSpan? period, int window)
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(targets);
@@ -32,7 +34,8 @@ public sealed class ModelSpec
     /// <summary>Index into <see cref="Features"/> of each model output feature, in output order.</summary>
     public IReadOnlyList<int> Targets { get; }
 
-    public Normalizer Normalizer { get; }
+    /// <summary>The blob's (or the config's) normalization: Edge.Runtime.Contract's, so the quantizer computes the same bits.</summary>
+    public Normalization Normalizer { get; }
 
     /// <summary>The model's sample period; null when neither the blob nor the configuration gives one.</summary>
     public TimeSpan? Period { get; }

@@ -1,3 +1,4 @@
+using Edge.Runtime.Contract;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
@@ -202,12 +203,13 @@ public sealed class ForecastStream
         ArgumentNullException.ThrowIfNull(options);
         var graph = model.Graph;
         var meta = model.Metadata;
-        if (options.Window is < 1) throw new EdgeException($"stream window must be at least 1, got {options.Window}");
-        if (options.Horizon is < 1) throw new EdgeException($"stream horizon must be at least 1, got {options.Horizon}");
+        if (options.Window is < 1 or > ContractLimits.MaxWindow) throw new EdgeException($"stream window must be from 1 to {ContractLimits.MaxWindow}, got {options.Window}");
+        if (options.Horizon is < 1 or > ContractLimits.MaxHorizon) throw new EdgeException($"stream horizon must be from 1 to {ContractLimits.MaxHorizon}, got {options.Horizon}");
+        var contract = ModelContract.Parse(meta, "blob metadata");
         if (options.OutputFeatures is < 1) throw new EdgeException($"stream output features must be at least 1, got {options.OutputFeatures}");
 
         // State pairs: given, from the metadata, or detected (not for a forced window style).
-        var pairs = options.State?.ToList() ?? StreamGraph.MetadataStatePairs(meta)
+        var pairs = options.State?.ToList() ?? contract.State?.ToList()
             ?? (options.Style == StreamStyle.Window ? [] : StreamGraph.DetectStatePairs(graph, options.Input));
         foreach (var p in pairs)
         {
@@ -226,7 +228,7 @@ public sealed class ForecastStream
         var others = graph.Inputs.Where(i => i != input && !pairs.Any(p => p.Input == i.Name)).ToList();
         if (others.Count > 0)
             throw new EdgeException($"input(s) {string.Join(", ", others)} are neither the sample input '{input.Name}' nor state inputs; name the pairs with StreamOptions.State");
-        int? metaHorizon = StreamGraph.MetadataInt(meta, "horizon");
+        int? metaHorizon = contract.Horizon;
 
         StreamEngine engine;
         int window, features;
@@ -241,7 +243,7 @@ public sealed class ForecastStream
 
         if (style == StreamStyle.Window)
         {
-            var (shape, w, f) = WindowShape(input, options.Window ?? StreamGraph.MetadataInt(meta, "window", "window_length"));
+            var (shape, w, f) = WindowShape(input, options.Window ?? contract.Window);
             window = w;
             features = f;
             note = "off (StreamOptions.CacheProjections)";
@@ -297,6 +299,9 @@ public sealed class ForecastStream
             throw new EdgeException($"output '{output.Name}' {output.ShapeString} holds {outputLength} floats, not a whole number of steps of {outF} feature(s)");
         int steps = outputLength / outF;
         int horizon = options.Horizon ?? metaHorizon ?? steps;
+        // The forecast buffer is horizon x output features floats; the bounds keep that product far from int overflow.
+        if (horizon > ContractLimits.MaxHorizon || (long)horizon * outF > ContractLimits.MaxHorizon * 1024L)
+            throw new EdgeException($"a horizon of {horizon} step(s) of {outF} feature(s) exceeds the stream's limit ({ContractLimits.MaxHorizon} steps, {ContractLimits.MaxHorizon * 1024L} floats per forecast)");
         if (horizon > steps && outF != features)
             throw new EdgeException($"a horizon of {horizon} needs autoregressive rollout beyond the model's {steps} step(s), which feeds forecasts back as samples: the model must forecast all {features} input features, but it forecasts {outF}");
         return new ForecastStream(engine, style, input, output.Name, window, features, outF, horizon, pairs, options.NonFinite, cache, note);
