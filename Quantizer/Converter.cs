@@ -8,6 +8,7 @@ using Edge.Quantizer.Import;
 using Edge.Quantizer.Quantization;
 using Edge.Quantizer.Report;
 using Edge.Runtime;
+using Edge.Runtime.Contract;
 using Edge.Runtime.Format;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
@@ -40,6 +41,9 @@ public sealed record ConvertOptions(
 
     /// <summary>Samples per run during calibration and evaluation.</summary>
     public int BatchSize { get; init; } = 64;
+
+    /// <summary>`--allow-nonfinite`: keep NaN/infinite weights in an fp32 blob (with a warning) instead of refusing.</summary>
+    public bool AllowNonFinite { get; init; }
 }
 
 /// <summary>Model file -> IR -> `.edge` blob, with the metadata the runtime and the device need.</summary>
@@ -52,30 +56,42 @@ public static class Converter
     public static Graph Convert(ConvertOptions options, TextWriter? log = null, TextWriter? progress = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        // Every file option is checked before the (possibly long) import, and named in its error.
+        if (options.MetadataPath is not null && !File.Exists(options.MetadataPath)) throw new EdgeException($"--metadata: no such file '{options.MetadataPath}'");
+        if (options.EvalTargets is not null && !File.Exists(options.EvalTargets)) throw new EdgeException($"--eval-targets: no such file '{options.EvalTargets}'");
         var frozen = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         if (options.Freeze is not null)
-            foreach (var (name, file) in options.Freeze) frozen[name] = Npy.Read(file);
+            foreach (var (name, file) in options.Freeze)
+            {
+                if (!File.Exists(file)) throw new EdgeException($"--freeze {name}: no such file '{file}'");
+                try { frozen[name] = Npy.Read(file); }
+                catch (EdgeException e) { throw new EdgeException($"--freeze {name}: {e.Message}", e); }
+            }
 
         log?.WriteLine($"importing {options.ModelPath}");
         var graph = ModelImporter.Import(options.ModelPath, frozen, options.SpecPath, log);
         graph.Validate();
+        NonFiniteWeights.Check(graph, options.ModelPath, options.Precision, options.AllowNonFinite, progress ?? log);
         if (options.ModelName is { Length: > 0 } n) graph.Name = n;
         else if (graph.Name is "" or "model" or "main_graph" or "torch-jit-export" or "torch_jit") graph.Name = Path.GetFileNameWithoutExtension(options.ModelPath);
 
         // Metadata first: recordings are normalized and windowed the way it says (features, normalization, window).
         var metadata = BuildMetadata(graph, options);
-        if (options.MetadataPath is not null) MergeUserMetadata(metadata, options.MetadataPath);
+        if (options.MetadataPath is not null) MergeUserMetadata(metadata, options.MetadataPath, graph);
         ModelData? calibration = null;
+        var warn = progress ?? log;
         if (options.Calibration.Count > 0)
         {
             calibration = ModelData.Load(options.Calibration, null, graph.Inputs, graph.Outputs, metadata, "--calibration");
+            foreach (var w in calibration.Warnings) warn?.WriteLine($"warning: {w}");
             var ranges = Calibrator.Calibrate(graph, calibration, options.BatchSize, progress);
             metadata["provenance"]!["calibration"] = Calibrator.Summary(calibration, ranges, options.BatchSize);
             log?.WriteLine($"calibrated {ranges.Count} activation ranges on {calibration}");
         }
         ModelData? evalData = options.EvalData.Count > 0
-            ? ModelData.Load(options.EvalData, options.EvalTargets, graph.Inputs, graph.Outputs, metadata, "--eval-data")
+            ? ModelData.Load(options.EvalData, options.EvalTargets, graph.Inputs, graph.Outputs, metadata, "--eval-data", "--eval-targets")
             : calibration;
+        if (options.EvalData.Count > 0) foreach (var w in evalData!.Warnings) warn?.WriteLine($"warning: {w}");
         Graph? fp32 = options.Precision == Precision.Int8 && evalData is not null ? Calibrator.Snapshot(graph) : null;
 
         IReadOnlyList<QuantizedWeightReport> quantized = [];
@@ -101,12 +117,20 @@ public static class Converter
         AccuracyReport? report = null;
         if (fp32 is not null && evalData is not null)
         {
-            // The in-memory int8 graph is the one written below: the same Session code runs both.
-            report = Evaluator.Evaluate(new EvaluationInput(fp32, graph, metadata, evalData, Path.GetFileName(options.ModelPath), Path.GetFileName(options.OutputPath))
+            // The in-memory int8 graph is the one written below: the same Session code runs both. The report is
+            // made before the blob (the blob stores its summary); if it fails, nothing is written and the message says so.
+            try
             {
-                BatchSize = options.BatchSize,
-                Weights = quantized,
-            }, progress);
+                report = Evaluator.Evaluate(new EvaluationInput(fp32, graph, metadata, evalData, Path.GetFileName(options.ModelPath), Path.GetFileName(options.OutputPath))
+                {
+                    BatchSize = options.BatchSize,
+                    Weights = quantized,
+                }, progress);
+            }
+            catch (EdgeException e)
+            {
+                throw new EdgeException($"accuracy report: {e.Message}; nothing was written (convert without --calibration/--eval-data writes the blob without a report)", e);
+            }
             metadata["provenance"]!["accuracy"] = report.Summary();
         }
         EdgeBlob.Write(options.OutputPath, graph, metadata);
@@ -115,8 +139,15 @@ public static class Converter
         {
             report.Int8Bytes = new FileInfo(options.OutputPath).Length;
             var (json, html) = ReportFiles.PathsFor(options.OutputPath);
-            ReportFiles.WriteJson(report, json);
-            ReportFiles.WriteHtml(report, html);
+            try
+            {
+                ReportFiles.WriteJson(report, json);
+                ReportFiles.WriteHtml(report, html);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new EdgeException($"wrote {options.OutputPath}, but not its accuracy report: {e.Message}", e);
+            }
             if (log is not null)
             {
                 TextReport.Write(report, log);
@@ -130,22 +161,26 @@ public static class Converter
     public static readonly string[] ReservedMetadataKeys = ["format_version", "model_name", "inputs", "outputs", "precision", "provenance", "quantization"];
 
     /// <summary>
-    /// Merges a user's JSON object (what the device pipeline needs: features and units, normalization,
-    /// sample period, window, horizon; see docs/config.md) into the blob's metadata.
+    /// Merges a user's JSON object (the model contract: features and units, targets, normalization, sample period,
+    /// window, horizon, task, state; see docs/config.md) into the blob's metadata, after checking it: unknown keys,
+    /// forms and ranges (<see cref="ModelContract.Parse"/>, strict) and, with <paramref name="graph"/>, the feature
+    /// count, statistics' lengths, window and targets against the graph's input and output.
     /// </summary>
-    public static void MergeUserMetadata(JsonObject metadata, string path)
+    public static void MergeUserMetadata(JsonObject metadata, string path, Graph? graph = null)
     {
         ArgumentNullException.ThrowIfNull(metadata);
+        if (!File.Exists(path)) throw new EdgeException($"--metadata: no such file '{path}'");
+        string origin = $"--metadata {Path.GetFileName(path)}";
         JsonNode? parsed;
         try { parsed = JsonNode.Parse(File.ReadAllText(path)); }
-        catch (System.Text.Json.JsonException e) { throw new EdgeException($"{path}: not valid JSON: {e.Message}", e); }
-        if (parsed is not JsonObject user) throw new EdgeException($"{path}: expected a JSON object of metadata keys");
-        foreach (var (key, value) in user.ToList())
-        {
+        catch (System.Text.Json.JsonException e) { throw new EdgeException($"{origin}: not valid JSON: {e.Message}", e); }
+        if (parsed is not JsonObject user) throw new EdgeException($"{origin}: expected a JSON object of metadata keys");
+        foreach (var (key, _) in user)
             if (ReservedMetadataKeys.Contains(key))
-                throw new EdgeException($"{path}: '{key}' is written by edge-quantize itself and cannot be set; reserved: {string.Join(", ", ReservedMetadataKeys)}");
-            metadata[key] = value?.DeepClone();
-        }
+                throw new EdgeException($"{origin}: '{key}' is written by edge-quantize itself and cannot be set; reserved: {string.Join(", ", ReservedMetadataKeys)}");
+        var contract = ModelContract.Parse(user, origin, strict: true);
+        if (graph is not null) contract.CheckAgainst(graph, origin);
+        foreach (var (key, value) in user.ToList()) metadata[key] = value?.DeepClone();
     }
 
     private static string Sha256(string path)

@@ -62,7 +62,7 @@ public static class Calibrator
         var absMax = new Dictionary<string, float>(StringComparer.Ordinal);
         foreach (var p in probes) absMax[p.Value] = 0f;
         var bar = new ConsoleProgress(progress, "calibrating", data.Count);
-        foreach (var (start, count) in Windowing.Batches(data.Count, batchSize))
+        foreach (var (start, count) in Windowing.Batches(data.Count, data.RunBatch(batchSize)))
         {
             var outputs = session.Run(data.Batch(start, count));
             foreach (var value in absMax.Keys.ToList())

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Edge.Runtime;
+using Edge.Runtime.Contract;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
 using Edge.Runtime.Tooling;
@@ -24,8 +25,11 @@ public sealed record DataFile(string Input, string File, string Sha256, string K
 /// </summary>
 public sealed class ModelData
 {
-    private ModelData(Dictionary<string, Tensor> inputs, Tensor? targets, string? targetsFile, IReadOnlyList<DataFile> files, int samples, int count)
+    private ModelData(Dictionary<string, Tensor> inputs, Tensor? targets, string? targetsFile, IReadOnlyList<DataFile> files, int samples, int count,
+        int? fixedBatch, IReadOnlyList<string> warnings)
     {
+        FixedBatch = fixedBatch;
+        Warnings = warnings;
         Inputs = inputs;
         Targets = targets;
         TargetsFile = targetsFile;
@@ -50,11 +54,23 @@ public sealed class ModelData
     /// <summary>N: model inputs (windows) along axis 0.</summary>
     public int Count { get; }
 
+    /// <summary>The batch the graph's inputs are declared with (an export without a dynamic batch axis), or null.</summary>
+    public int? FixedBatch { get; }
+
+    /// <summary>What the user should know about how the data was read (one line each).</summary>
+    public IReadOnlyList<string> Warnings { get; }
+
+    /// <summary>Samples per model run: the fixed batch when the graph has one, else <paramref name="batchSize"/>.</summary>
+    public int RunBatch(int batchSize) => FixedBatch ?? batchSize;
+
     public bool FromRecording => Files.Any(f => f.Kind == "recording");
 
-    /// <summary>The inputs of samples [start, start + count).</summary>
+    /// <summary>
+    /// The inputs of samples [start, start + count); for a graph with a fixed batch, a short last batch is filled up
+    /// with copies of its last sample (their outputs are dropped, and a copy cannot widen a calibration range).
+    /// </summary>
     public Dictionary<string, Tensor> Batch(int start, int count) =>
-        Inputs.ToDictionary(kv => kv.Key, kv => Windowing.Rows(kv.Value, start, count), StringComparer.Ordinal);
+        Inputs.ToDictionary(kv => kv.Key, kv => Windowing.Rows(kv.Value, start, count, FixedBatch ?? count), StringComparer.Ordinal);
 
     /// <summary>The calibration summary stored in metadata: counts and where the data came from.</summary>
     public JsonObject Summary() => new()
@@ -75,13 +91,16 @@ public sealed class ModelData
     /// model with <paramref name="inputs"/> and <paramref name="outputs"/>; <paramref name="metadata"/>
     /// gives features, normalization, window and horizon for recordings.
     /// </summary>
-    public static ModelData Load(IReadOnlyList<string> specs, string? targetsPath, IReadOnlyList<ValueInfo> inputs, IReadOnlyList<ValueInfo> outputs, JsonObject metadata, string option = "--data")
+    public static ModelData Load(IReadOnlyList<string> specs, string? targetsPath, IReadOnlyList<ValueInfo> inputs, IReadOnlyList<ValueInfo> outputs, JsonObject metadata,
+        string option = "--data", string targetsOption = "--targets")
     {
         ArgumentNullException.ThrowIfNull(specs);
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(outputs);
         ArgumentNullException.ThrowIfNull(metadata);
         if (specs.Count == 0) throw new EdgeException($"{option}: no data file given");
+        var contract = ModelContract.Parse(metadata);
+        var warnings = new List<string>();
         var byInput = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var spec in specs)
         {
@@ -107,7 +126,7 @@ public sealed class ModelData
         foreach (var info in inputs)
         {
             string file = byInput[info.Name];
-            if (!File.Exists(file)) throw new EdgeException($"{option} {file}: no such file");
+            if (!File.Exists(file)) throw new EdgeException($"{option}: no such file '{file}'");
             string ext = Path.GetExtension(file).ToLowerInvariant();
             string sha = Sha256(file);
             bool recordingInput = info.DataType == DataType.Float32 && info.Shape.Length == 3;
@@ -115,14 +134,18 @@ public sealed class ModelData
             {
                 if (!recordingInput || inputs.Count != 1)
                     throw new EdgeException($"{option} {file}: a CSV recording needs a model with one float input (N, window, features); input '{info.Name}' is {info.DataType.Name()}{info.ShapeString}");
-                var rec = CsvRecording.Read(file, FeatureNames(metadata));
-                (tensors[info.Name], targets, samples) = WindowsFromRecording(rec.Values, rec.Rows, rec.Columns.Length, Path.GetFileName(file), info, outputs, metadata);
+                CsvRecording.Recording rec;
+                try { rec = CsvRecording.Read(file, contract.Features?.Select(f => f.Name).ToList()); }
+                catch (EdgeException e) { throw new EdgeException($"{option}: {e.Message}", e); }
+                (tensors[info.Name], targets, samples) = WindowsFromRecording(rec.Values, rec.Rows, rec.Columns.Length, Path.GetFileName(file), info, outputs, contract, option, warnings);
                 targetsFile = "recording";
                 files.Add(new DataFile(info.Name, Path.GetFileName(file), sha, "recording"));
             }
             else if (ext == ".npy")
             {
-                var t = Npy.Read(file);
+                Tensor t;
+                try { t = Npy.Read(file); }
+                catch (EdgeException e) { throw new EdgeException($"{option}: {e.Message}", e); }
                 if (t.Rank == info.Shape.Length)
                 {
                     CheckShape(t, info, file);
@@ -132,7 +155,7 @@ public sealed class ModelData
                 else if (recordingInput && inputs.Count == 1 && t.Rank == 2 && t.DataType == DataType.Float32)
                 {
                     var values = t.Contiguous().ReadOnlySpan<float>().ToArray();
-                    (tensors[info.Name], targets, samples) = WindowsFromRecording(values, t.Dim(0), t.Dim(1), Path.GetFileName(file), info, outputs, metadata);
+                    (tensors[info.Name], targets, samples) = WindowsFromRecording(values, t.Dim(0), t.Dim(1), Path.GetFileName(file), info, outputs, contract, option, warnings);
                     targetsFile = "recording";
                     files.Add(new DataFile(info.Name, Path.GetFileName(file), sha, "recording"));
                 }
@@ -153,37 +176,88 @@ public sealed class ModelData
 
         if (targetsPath is not null)
         {
-            if (!File.Exists(targetsPath)) throw new EdgeException($"--targets {targetsPath}: no such file");
-            targets = Npy.Read(targetsPath);
+            if (!File.Exists(targetsPath)) throw new EdgeException($"{targetsOption}: no such file '{targetsPath}'");
+            try { targets = Npy.Read(targetsPath); }
+            catch (EdgeException e) { throw new EdgeException($"{targetsOption}: {e.Message}", e); }
             if (targets.Rank == 0 || targets.Dim(0) != n)
-                throw new EdgeException($"--targets {targetsPath}: {targets.ShapeString} does not have one row per sample ({n})");
+                throw new EdgeException($"{targetsOption} {targetsPath}: {targets.ShapeString} does not have one row per sample ({n})");
             targetsFile = Path.GetFileName(targetsPath);
         }
-        return new ModelData(tensors, targets, targetsFile, files, samples < 0 ? n : samples, n);
+        int? fixedBatch = null;
+        var declared = inputs.Where(i => i.Shape.Length >= 2 && i.Shape[0] > 0).Select(i => i.Shape[0]).Distinct().ToList();
+        if (declared.Count == 1 && inputs.All(i => i.Shape.Length >= 2 && i.Shape[0] > 0)) fixedBatch = declared[0];
+        return new ModelData(tensors, targets, targetsFile, files, samples < 0 ? n : samples, n, fixedBatch, warnings);
     }
 
-    private static (Tensor Windows, Tensor Targets, int Rows) WindowsFromRecording(float[] values, int rows, int features, string file, ValueInfo input, IReadOnlyList<ValueInfo> outputs, JsonObject metadata)
+    private static (Tensor Windows, Tensor Targets, int Rows) WindowsFromRecording(float[] values, int rows, int features, string file, ValueInfo input,
+        IReadOnlyList<ValueInfo> outputs, ModelContract contract, string option, List<string> notes)
     {
         int modelFeatures = input.Shape[2];
         if (modelFeatures > 0 && features != modelFeatures)
-            throw new EdgeException($"{file}: {features} feature columns, but input '{input.Name}' {input.ShapeString} takes {modelFeatures}");
-        var norm = Normalization.FromMetadata(metadata);
-        if (norm is not null)
+            throw new EdgeException($"{option} {file}: {features} feature columns, but input '{input.Name}' {input.ShapeString} takes {modelFeatures}");
+        if (contract.Normalization is { } norm)
         {
-            if (norm.Features != features) throw new EdgeException($"{file}: {features} features, but the metadata's normalization has {norm.Features}");
-            norm.Apply(values);
+            if (norm.Features != features) throw new EdgeException($"{option} {file}: {features} features, but the metadata's normalization has {norm.Features}");
+            norm.NormalizeRows(values); // the same float32 operations as the device pipeline (Edge.Runtime.Contract.Normalization)
         }
-        int window = WindowLength(metadata, input);
-        int horizon = Horizon(metadata, outputs);
+        else
+            notes.Add($"{option} {file}: the metadata has no \"normalization\", so the recording's values go to the model as they are; "
+                + "if the model was trained on scaled values, give the scaling in --metadata (\"normalization\": {\"kind\": \"none\"} says raw values are right)");
+        int window = WindowLength(contract, input);
+        int[] targets = contract.TargetIndices(features);
+        var output = ForecastOutput(outputs, contract);
+        int steps = ModelSteps(output, contract, targets.Length);
         try
         {
-            var (w, t) = Windowing.Cut(values, rows, features, window, horizon);
-            return (w, t, rows);
+            var (w, t) = Windowing.Cut(values, rows, features, window, steps);
+            return (w, SelectTargets(t, targets, output), rows);
         }
         catch (EdgeException e)
         {
-            throw new EdgeException($"{file}: {e.Message}", e);
+            throw new EdgeException($"{option} {file}: {e.Message}", e);
         }
+    }
+
+    /// <summary>The output that holds the forecast: the graph's one output that is not a state output.</summary>
+    public static ValueInfo ForecastOutput(IReadOnlyList<ValueInfo> outputs, ModelContract contract)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        ArgumentNullException.ThrowIfNull(contract);
+        var candidates = outputs.Where(o => !(contract.State ?? []).Any(p => p.Output == o.Name)).ToList();
+        return candidates.Count >= 1 ? candidates[0] : throw new EdgeException("the model has no output that could hold the forecast");
+    }
+
+    /// <summary>
+    /// Steps one run of the model forecasts: its output's values per window over the target count, so that (N, F),
+    /// (N, 1, F), (N, H, F) and (N, H * F) all work; the metadata's "horizon" only where the output's shape is dynamic.
+    /// </summary>
+    public static int ModelSteps(ValueInfo output, ModelContract contract, int targets)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(contract);
+        var perSample = output.Shape.Skip(1).ToArray();
+        if (output.Shape.Length >= 2 && perSample.All(d => d > 0))
+        {
+            long length = perSample.Aggregate(1L, (a, d) => a * d);
+            if (length % targets != 0)
+                throw new EdgeException($"output '{output.Name}' {output.ShapeString} holds {length} value(s) per window, not whole steps of the {targets} forecast feature(s); set \"targets\" in the metadata to the features it forecasts");
+            return (int)(length / targets);
+        }
+        return contract.Horizon ?? (output.Shape.Length == 3 && output.Shape[1] > 0 ? output.Shape[1] : 1);
+    }
+
+    /// <summary>Targets (N, H, F) of every feature -> the target features only, shaped like the output where its shape is static.</summary>
+    private static Tensor SelectTargets(Tensor all, int[] targets, ValueInfo output)
+    {
+        int n = all.Dim(0), h = all.Dim(1), f = all.Dim(2);
+        var src = all.ReadOnlySpan<float>();
+        var dst = new float[n * h * targets.Length];
+        int k = 0;
+        for (int r = 0; r < n * h; r++)
+            foreach (int t in targets) dst[k++] = src[r * f + t];
+        var perSample = output.Shape.Skip(1).ToArray();
+        int[] shape = output.Shape.Length >= 2 && perSample.All(d => d > 0) ? [n, .. perSample] : [n, h, targets.Length];
+        return Tensor.FromArray(dst, shape);
     }
 
     private static void CheckShape(Tensor t, ValueInfo info, string file)
@@ -196,54 +270,16 @@ public sealed class ModelData
                 throw new EdgeException($"{file}: {t.ShapeString} does not fit input '{info.Name}' {info.ShapeString} (axis {d})");
     }
 
-    /// <summary>metadata "features": a list of names, or of objects with "name" (and "unit"); null when absent.</summary>
-    public static IReadOnlyList<string>? FeatureNames(JsonObject metadata)
+    /// <summary>The contract's "window", else the input's static time axis; they must agree.</summary>
+    public static int WindowLength(ModelContract contract, ValueInfo input)
     {
-        ArgumentNullException.ThrowIfNull(metadata);
-        if (metadata["features"] is not JsonArray a || a.Count == 0) return null;
-        return a.Select((f, i) => f switch
-        {
-            JsonValue v when v.TryGetValue(out string? s) => s!,
-            JsonObject o when o["name"] is JsonValue v && v.TryGetValue(out string? s) => s!,
-            _ => throw new EdgeException($"metadata 'features'[{i}] is neither a name nor an object with a \"name\""),
-        }).ToArray();
-    }
-
-    /// <summary>metadata "features"[i]["unit"], or "".</summary>
-    public static string FeatureUnit(JsonObject metadata, int i)
-    {
-        ArgumentNullException.ThrowIfNull(metadata);
-        return metadata["features"] is JsonArray a && i < a.Count && a[i] is JsonObject o && o["unit"] is JsonValue v && v.TryGetValue(out string? s) ? s! : "";
-    }
-
-    /// <summary>metadata "window" (or "window_length"), else the input's static time axis.</summary>
-    public static int WindowLength(JsonObject metadata, ValueInfo input)
-    {
-        ArgumentNullException.ThrowIfNull(metadata);
+        ArgumentNullException.ThrowIfNull(contract);
         ArgumentNullException.ThrowIfNull(input);
-        int? fromMeta = Int(metadata, "window") ?? Int(metadata, "window_length");
         int fromShape = input.Shape.Length == 3 ? input.Shape[1] : -1;
-        if (fromMeta is int m && fromShape > 0 && m != fromShape)
+        if (contract.Window is int m && fromShape > 0 && m != fromShape)
             throw new EdgeException($"metadata window {m} does not match input '{input.Name}' {input.ShapeString}");
-        return fromMeta ?? (fromShape > 0 ? fromShape
+        return contract.Window ?? (fromShape > 0 ? fromShape
             : throw new EdgeException($"input '{input.Name}' {input.ShapeString} has a dynamic time axis and the metadata has no \"window\": cannot cut a recording into windows"));
-    }
-
-    /// <summary>metadata "horizon", else the forecast output's static time axis, else 1.</summary>
-    public static int Horizon(JsonObject metadata, IReadOnlyList<ValueInfo> outputs)
-    {
-        ArgumentNullException.ThrowIfNull(metadata);
-        ArgumentNullException.ThrowIfNull(outputs);
-        if (Int(metadata, "horizon") is int h) return h;
-        return outputs.Count > 0 && outputs[0].Shape.Length == 3 && outputs[0].Shape[1] > 0 ? outputs[0].Shape[1] : 1;
-    }
-
-    private static int? Int(JsonObject metadata, string key)
-    {
-        if (metadata[key] is not JsonValue v) return null;
-        if (v.TryGetValue(out int i)) return i;
-        if (v.TryGetValue(out double d) && d == Math.Floor(d) && d is > 0 and < int.MaxValue) return (int)d;
-        throw new EdgeException($"metadata '{key}' = {v.ToJsonString()} is not a whole number");
     }
 
     private static string Sha256(string path)

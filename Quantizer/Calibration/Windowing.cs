@@ -43,19 +43,27 @@ public static class Windowing
             yield return (start, Math.Min(batchSize, total - start));
     }
 
-    /// <summary>Rows [start, start + count) along axis 0, as a new contiguous tensor.</summary>
-    public static Tensor Rows(Tensor t, int start, int count)
+    /// <summary>
+    /// Rows [start, start + count) along axis 0, as a new contiguous tensor of <paramref name="padTo"/> rows (at least
+    /// count): rows past count repeat the last one, for a graph whose batch axis is fixed.
+    /// </summary>
+    public static Tensor Rows(Tensor t, int start, int count, int padTo = 0)
     {
         ArgumentNullException.ThrowIfNull(t);
         if (t.Rank == 0) throw new EdgeException($"a scalar has no rows to batch");
         int n = t.Dim(0);
         if (start < 0 || count < 0 || start + count > n) throw new ArgumentOutOfRangeException(nameof(start), $"rows [{start}, {start + count}) of {n}");
-        if (start == 0 && count == n) return t;
+        int rows = Math.Max(count, padTo);
+        if (start == 0 && count == n && rows == count) return t;
         var shape = t.ShapeArray();
-        shape[0] = count;
+        shape[0] = rows;
         var result = Tensor.Zeros(t.DataType, shape);
         int rowBytes = n == 0 ? 0 : t.Contiguous().Bytes().Length / n;
-        t.Contiguous().Bytes().Slice(start * rowBytes, count * rowBytes).CopyTo(result.WritableBytes());
+        var src = t.Contiguous().Bytes();
+        var dst = result.WritableBytes();
+        src.Slice(start * rowBytes, count * rowBytes).CopyTo(dst);
+        for (int r = count; r < rows && count > 0; r++)
+            src.Slice((start + count - 1) * rowBytes, rowBytes).CopyTo(dst[(r * rowBytes)..]);
         return result;
     }
 

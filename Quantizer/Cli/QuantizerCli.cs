@@ -57,8 +57,9 @@ public static class QuantizerCli
             AllowMultipleArgumentsPerToken = false,
         };
         var evalTargets = new Option<string?>("--eval-targets") { Description = "targets for ready-made --eval-data inputs: class ids (N, D) or next values (N, H, F)", HelpName = "FILE.npy" };
+        var allowNonFinite = new Option<bool>("--allow-nonfinite") { Description = "keep NaN or infinite weights in an fp32 blob (with a warning) instead of refusing the model; int8 always refuses them" };
         var batchSize = BatchSizeOption();
-        var convert = new Command("convert", "convert a model into an .edge blob") { model, output, precision, freeze, spec, metadataFile, name, calibration, evalData, evalTargets, batchSize, quiet };
+        var convert = new Command("convert", "convert a model into an .edge blob") { model, output, precision, freeze, spec, metadataFile, name, calibration, evalData, evalTargets, batchSize, allowNonFinite, quiet };
         convert.SetAction(r => CliSupport.Guard(Tool, stderr, () =>
         {
             var frozen = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -81,6 +82,7 @@ public static class QuantizerCli
                 EvalData = r.GetValue(evalData) ?? [],
                 EvalTargets = r.GetValue(evalTargets),
                 BatchSize = r.GetValue(batchSize),
+                AllowNonFinite = r.GetValue(allowNonFinite),
             };
             if (options.EvalTargets is not null && options.EvalData.Count == 0)
                 throw new EdgeException("--eval-targets needs --eval-data (the inputs the targets belong to)");
@@ -146,7 +148,7 @@ public static class QuantizerCli
         {
             string modelPath = r.GetValue(model)!, int8Path = r.GetValue(quantized)!;
             foreach (var (option, path) in new[] { ("--model", modelPath), ("--quantized", int8Path) })
-                if (!File.Exists(path)) throw new EdgeException($"{option} {path}: no such file");
+                if (!File.Exists(path)) throw new EdgeException($"{option}: no such file '{path}'");
             if (!Path.GetExtension(int8Path).Equals(".edge", StringComparison.OrdinalIgnoreCase))
                 throw new EdgeException($"--quantized {int8Path}: expected an .edge blob");
             var int8 = EdgeModel.Load(int8Path);
@@ -156,6 +158,7 @@ public static class QuantizerCli
             if (fp32.QuantizedConstants.Count > 0)
                 throw new EdgeException($"--model {modelPath}: holds int8 weights; give the fp32 model (its source file or an fp32 .edge)");
             var set = ModelData.Load(r.GetValue(data) ?? [], r.GetValue(targets), int8.Graph.Inputs, int8.Graph.Outputs, int8.Metadata);
+            foreach (var w in set.Warnings) stderr.WriteLine($"warning: {w}");
             var report = Evaluator.Evaluate(new EvaluationInput(fp32, int8.Graph, int8.Metadata, set, Path.GetFileName(modelPath), Path.GetFileName(int8Path))
             {
                 BatchSize = r.GetValue(batchSize),

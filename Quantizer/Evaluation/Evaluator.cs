@@ -3,6 +3,7 @@ using Edge.Quantizer.Calibration;
 using Edge.Quantizer.Quantization;
 using Edge.Quantizer.Report;
 using Edge.Runtime;
+using Edge.Runtime.Contract;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Quantization;
@@ -116,17 +117,18 @@ public static class Evaluator
         var partsA = outputs.ToDictionary(o => o, _ => new List<Tensor>(), StringComparer.Ordinal);
         var partsB = outputs.ToDictionary(o => o, _ => new List<Tensor>(), StringComparer.Ordinal);
         var bar = new ConsoleProgress(progress, "evaluating", data.Count);
-        foreach (var (start, count) in Windowing.Batches(data.Count, batchSize))
+        foreach (var (start, count) in Windowing.Batches(data.Count, data.RunBatch(batchSize)))
         {
             var batch = data.Batch(start, count);
+            int rows = Math.Max(count, data.FixedBatch ?? 0); // a fixed-batch graph runs a padded last batch
             var ra = fp32.Run(batch);
             var rb = int8.Run(batch);
             foreach (var o in outputs)
             {
-                if (ra[o].Rank == 0 || ra[o].Dim(0) != count || rb[o].Rank == 0 || rb[o].Dim(0) != count)
-                    throw new EdgeException($"output '{o}' {ra[o].ShapeString} has no batch axis of {count}; evaluation batches along axis 0");
-                partsA[o].Add(ra[o]);
-                partsB[o].Add(rb[o]);
+                if (ra[o].Rank == 0 || ra[o].Dim(0) != rows || rb[o].Rank == 0 || rb[o].Dim(0) != rows)
+                    throw new EdgeException($"output '{o}' {ra[o].ShapeString} has no batch axis of {rows}; evaluation batches along axis 0");
+                partsA[o].Add(rows == count ? ra[o] : Windowing.Rows(ra[o], 0, count));
+                partsB[o].Add(rows == count ? rb[o] : Windowing.Rows(rb[o], 0, count));
             }
             bar.Report(start + count);
         }
@@ -185,20 +187,28 @@ public static class Evaluator
     }
 
     /// <summary>
-    /// Forecast RMSE against the real next values. Errors are taken per feature in the recording's own
-    /// units (de-normalized with the metadata's normalization when it has one); "overall" pools every
-    /// feature and step in those units, "overall_normalized" in normalized units.
+    /// Forecast RMSE against the real next values. The output may be (N, F), (N, 1, F), (N, H, F) or (N, H * F):
+    /// step-major values of the target features (the metadata's "targets", else every feature), compared element by
+    /// element with targets of the same length. Errors are taken per feature in the recording's own units
+    /// (de-normalized with the contract's float32 normalization when it has one); "overall" pools every feature and
+    /// step in those units, "overall_normalized" in normalized units.
     /// </summary>
     internal static ForecastMetrics Forecast(string output, Tensor fp32, Tensor int8, Tensor targets, JsonObject metadata)
     {
         if (targets.DataType != DataType.Float32) throw new EdgeException($"forecast targets must be float32, not {targets.DataType.Name()}");
-        if (!targets.Shape.SequenceEqual(fp32.Shape))
-            throw new EdgeException($"forecast targets {targets.ShapeString} do not match the forecast '{output}' {fp32.ShapeString}");
-        int n = fp32.Dim(0), features = fp32.Dim(-1), horizon = fp32.Length / Math.Max(1, n * features);
-        var norm = Normalization.FromMetadata(metadata);
-        if (norm is not null && norm.Features != features)
+        var contract = ModelContract.Parse(metadata);
+        int n = fp32.Dim(0);
+        if (targets.Rank == 0 || targets.Dim(0) != n || targets.Length != fp32.Length)
+            throw new EdgeException($"forecast targets {targets.ShapeString} do not match the forecast '{output}' {fp32.ShapeString}: they need the same number of values per window");
+        int inputFeatures = contract.Features?.Count ?? contract.Normalization?.Features ?? targets.Dim(-1);
+        int[] targetIndex = contract.Targets is not null ? contract.TargetIndices(inputFeatures) : Enumerable.Range(0, targets.Dim(-1)).ToArray();
+        int features = targetIndex.Length;
+        if (fp32.Length / Math.Max(1, n) % features != 0)
+            throw new EdgeException($"the forecast '{output}' {fp32.ShapeString} is not whole steps of the {features} target feature(s)");
+        int horizon = fp32.Length / Math.Max(1, n * features);
+        var norm = contract.Normalization;
+        if (norm is not null && targetIndex.Any(t => t >= norm.Features))
             throw new EdgeException($"the metadata's normalization has {norm.Features} features, the forecast '{output}' has {features}");
-        var names = ModelData.FeatureNames(metadata);
         var t = targets.Contiguous().ReadOnlySpan<float>();
         var a = fp32.Contiguous().ReadOnlySpan<float>();
         var b = int8.Contiguous().ReadOnlySpan<float>();
@@ -213,20 +223,28 @@ public static class Evaluator
             double real = t[i], fa = a[i], fb = b[i];
             nseA += (fa - real) * (fa - real);
             nseB += (fb - real) * (fb - real);
-            if (norm is not null) { real = norm.Invert(real, f); fa = norm.Invert(fa, f); fb = norm.Invert(fb, f); }
+            if (norm is not null)
+            {
+                int raw = targetIndex[f];
+                real = norm.Denormalize(raw, t[i]);
+                fa = norm.Denormalize(raw, a[i]);
+                fb = norm.Denormalize(raw, b[i]);
+            }
             seA[f] += (fa - real) * (fa - real);
             seB[f] += (fb - real) * (fb - real);
             int window = i / (features * horizon), step = i / features % horizon;
             if (step == 0 && window % stride == 0) { series[f].Item1.Add(real); series[f].Item2.Add(fa); series[f].Item3.Add(fb); }
         }
         int perFeature = n * horizon;
-        var perF = Enumerable.Range(0, features).Select(f => new ForecastError(
-            names is not null && f < names.Count ? names[f] : $"feature {f}", ModelData.FeatureUnit(metadata, f),
-            Math.Sqrt(seA[f] / perFeature), Math.Sqrt(seB[f] / perFeature))).ToList();
+        var perF = Enumerable.Range(0, features).Select(f =>
+        {
+            var feature = contract.Features is { } fs && targetIndex[f] < fs.Count ? fs[targetIndex[f]] : null;
+            return new ForecastError(feature?.Name ?? $"feature {targetIndex[f]}", feature?.Unit ?? "", Math.Sqrt(seA[f] / perFeature), Math.Sqrt(seB[f] / perFeature));
+        }).ToList();
         string units = norm is null ? "as given (no normalization in the metadata)" : "original (de-normalized)";
         var overall = new ForecastError("overall", norm is null ? "" : "mixed", Math.Sqrt(seA.Sum() / t.Length), Math.Sqrt(seB.Sum() / t.Length));
         var overallN = new ForecastError("overall (normalized)", "", Math.Sqrt(nseA / t.Length), Math.Sqrt(nseB / t.Length));
-        return new ForecastMetrics(output, n, horizon, units, norm?.Kind, overall, overallN, perF)
+        return new ForecastMetrics(output, n, horizon, units, norm is null ? null : norm.Kind.ToString().ToLowerInvariant(), overall, overallN, perF)
         {
             Series = series.Select(s => (s.Item1.ToArray(), s.Item2.ToArray(), s.Item3.ToArray())).ToList(),
         };

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Edge.Runtime;
+using Edge.Runtime.Contract;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
 
@@ -37,18 +38,17 @@ public sealed record ModelTask(TaskKind Kind, string DetectedFrom)
         ArgumentNullException.ThrowIfNull(metadata);
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(outputs);
-        if (metadata["task"] is JsonValue v)
+        var contract = ModelContract.Parse(metadata);
+        if (contract.Task is { } task)
         {
-            string task = v.TryGetValue(out string? s) ? s! : v.ToJsonString();
-            TaskKind kind = task.ToLowerInvariant() switch
+            TaskKind kind = task switch
             {
-                "forecaster" or "forecast" or "forecasting" or "regression" => TaskKind.Forecaster,
-                "classifier" or "classification" or "language_model" or "sequence_classification" => TaskKind.Classifier,
-                "dual_encoder" or "dual-encoder" or "ranking" or "retrieval" => TaskKind.DualEncoder,
-                "generic" => TaskKind.Generic,
-                _ => throw new EdgeException($"metadata 'task' = \"{task}\" is not one of forecaster, classifier, dual_encoder, generic"),
+                "forecaster" => TaskKind.Forecaster,
+                "classifier" => TaskKind.Classifier,
+                "dual_encoder" => TaskKind.DualEncoder,
+                _ => TaskKind.Generic,
             };
-            return new ModelTask(kind, $"metadata \"task\" = \"{task}\"");
+            return new ModelTask(kind, $"metadata \"task\" = \"{(metadata["task"] as JsonValue)?.ToString() ?? task}\"");
         }
         string sig = $"{string.Join(", ", inputs.Select(i => i.ToString()))} -> {string.Join(", ", outputs.Select(o => o.ToString()))}";
         var o0 = outputs.Count > 0 ? outputs[0] : null;
@@ -58,8 +58,16 @@ public sealed record ModelTask(TaskKind Kind, string DetectedFrom)
         if (intInputs && inputs.Count == 1 && outputs.Count == 1 && o0!.DataType == DataType.Float32 && o0.Shape.Length is 2 or 3 && o0.Shape[^1] > 1)
             return new ModelTask(TaskKind.Classifier, $"graph shapes: integer token input and class logits (N{(o0.Shape.Length == 3 ? ", D" : "")}, C) ({sig})");
         if (inputs.Count == 1 && outputs.Count == 1 && inputs[0].DataType == DataType.Float32 && inputs[0].Shape.Length == 3
-            && o0!.DataType == DataType.Float32 && o0.Shape.Length == 3 && (o0.Shape[2] == inputs[0].Shape[2] || o0.Shape[2] < 0 || inputs[0].Shape[2] < 0))
-            return new ModelTask(TaskKind.Forecaster, $"graph shapes: a window (N, T, F) in and the next sample(s) (N, H, F) out ({sig})");
+            && o0!.DataType == DataType.Float32 && o0.Shape.Length is 2 or 3 && IsWholeSteps(o0, contract.Targets?.Count ?? contract.Features?.Count ?? inputs[0].Shape[2]))
+            return new ModelTask(TaskKind.Forecaster, $"graph shapes: a window (N, T, F) in and the next step(s) of the forecast features out, (N, F), (N, H, F) or (N, H * F) ({sig})");
         return new ModelTask(TaskKind.Generic, $"graph shapes: no forecaster, classifier or dual-encoder signature ({sig})");
+    }
+
+    /// <summary>Whether the output's values per sample are whole steps of <paramref name="features"/> (true where a size is unknown).</summary>
+    private static bool IsWholeSteps(ValueInfo output, int features)
+    {
+        if (features <= 0 || output.Shape.Skip(1).Any(d => d < 0)) return true;
+        long perSample = output.Shape.Skip(1).Aggregate(1L, (a, d) => a * d);
+        return perSample % features == 0;
     }
 }

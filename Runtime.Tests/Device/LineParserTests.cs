@@ -1,6 +1,7 @@
 using System.Text;
 using Edge.Device.Pipeline;
 using Edge.Device.Sources;
+using Edge.Runtime.Contract;
 
 namespace Edge.Runtime.Tests.Device;
 
@@ -8,7 +9,7 @@ namespace Edge.Runtime.Tests.Device;
 public sealed class LineParserTests
 {
     private static readonly ModelSpec Spec = new(
-        [new Feature("temperature", "°C"), new Feature("humidity", "%")], [0, 1], Normalizer.Identity(2), TimeSpan.FromMinutes(1), 1);
+        [new Feature("temperature", "°C"), new Feature("humidity", "%")], [0, 1], Normalization.Identity(2), TimeSpan.FromMinutes(1), 1);
 
     private static async Task<List<LineResult>> ReadAll(byte[] bytes, int max, bool file = false, int chunk = int.MaxValue)
     {

@@ -4,6 +4,7 @@ using Edge.Device.Hosting;
 using Edge.Device.Pipeline;
 using Edge.Device.Sinks;
 using Edge.Device.Sources;
+using Edge.Runtime.Contract;
 
 namespace Edge.Runtime.Tests.Device;
 
@@ -15,20 +16,20 @@ public sealed class PipelineTests
     [TestMethod]
     public void Normalizer_MinMaxAndStandard_HandComputed()
     {
-        var mm = Normalizer.MinMax([10, 0], [30, 100]);
+        var mm = Normalization.MinMax([10, 0], [30, 100]);
         var n = new float[2];
         mm.Normalize([20, 25], n);
         CollectionAssert.AreEqual(new[] { 0.5f, 0.25f }, n);
         Assert.AreEqual(20f, mm.Denormalize(0, 0.5f));
         Assert.AreEqual(25f, mm.Denormalize(1, 0.25f));
 
-        var st = Normalizer.Standard([20, 50], [2, 10]);
+        var st = Normalization.Standard([20, 50], [2, 10]);
         st.Normalize([23, 35], n);
         CollectionAssert.AreEqual(new[] { 1.5f, -1.5f }, n);
         Assert.AreEqual(35f, st.Denormalize(1, -1.5f));
 
         // A constant feature in the training data (zero range) scales by 1, as scikit-learn does.
-        Normalizer.MinMax([5], [5]).Normalize([7], n.AsSpan(0, 1));
+        Normalization.MinMax([5], [5]).Normalize([7], n.AsSpan(0, 1));
         Assert.AreEqual(2f, n[0]);
     }
 
@@ -82,7 +83,7 @@ public sealed class PipelineTests
 
     private static (ForecastPipeline, RecordingForecaster, DeviceCounters, List<Forecast>) Recording(int window, PipelineOptions options, double? period = 60)
     {
-        var spec = new ModelSpec([new Feature("x", null)], [0], Normalizer.Identity(1), period is { } s ? TimeSpan.FromSeconds(s) : null, window);
+        var spec = new ModelSpec([new Feature("x", null)], [0], Normalization.Identity(1), period is { } s ? TimeSpan.FromSeconds(s) : null, window);
         var f = new RecordingForecaster(window, 1);
         var c = new DeviceCounters();
         return (new ForecastPipeline(spec, f, options, c), f, c, new List<Forecast>());

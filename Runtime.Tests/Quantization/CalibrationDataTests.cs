@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Edge.Quantizer.Calibration;
 using Edge.Quantizer.Evaluation;
 using Edge.Quantizer.Import;
+using Edge.Runtime.Contract;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
@@ -99,11 +100,11 @@ public sealed class CalibrationDataTests
         var all = CsvRecording.Read(new MemoryStream(Encoding.UTF8.GetBytes(csv)), "r.csv", null);
         CollectionAssert.AreEqual(new[] { "b", "a" }, all.Columns, "without metadata: every numeric column; the label column is left out");
 
-        var norm = Normalization.FromMetadata(JsonNode.Parse("""{"normalization": {"kind": "standard", "mean": [15, 2], "std": [5, 0.5]}}""")!.AsObject())!;
+        var norm = ModelContract.Parse(JsonNode.Parse("""{"normalization": {"kind": "standard", "mean": [15, 2], "std": [5, 0.5]}}""")!.AsObject()).Normalization!;
         var v = rec.Values.ToArray();
-        norm.Apply(v);
+        norm.NormalizeRows(v);
         CollectionAssert.AreEqual(new float[] { -1, -2, 1, 2 }, v);
-        Assert.AreEqual(20.0, norm.Invert(1, 0), 1e-12);
+        Assert.AreEqual(20f, norm.Denormalize(0, 1));
     }
 
     [TestMethod]
