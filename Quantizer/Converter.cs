@@ -82,14 +82,14 @@ public static class Converter
         var warn = progress ?? log;
         if (options.Calibration.Count > 0)
         {
-            calibration = ModelData.Load(options.Calibration, null, graph.Inputs, graph.Outputs, metadata, "--calibration");
+            calibration = ModelData.Load(options.Calibration, null, graph.Inputs, graph.Outputs, metadata, "--calibration", graph: graph);
             foreach (var w in calibration.Warnings) warn?.WriteLine($"warning: {w}");
             var ranges = Calibrator.Calibrate(graph, calibration, options.BatchSize, progress);
             metadata["provenance"]!["calibration"] = Calibrator.Summary(calibration, ranges, options.BatchSize);
             log?.WriteLine($"calibrated {ranges.Count} activation ranges on {calibration}");
         }
         ModelData? evalData = options.EvalData.Count > 0
-            ? ModelData.Load(options.EvalData, options.EvalTargets, graph.Inputs, graph.Outputs, metadata, "--eval-data", "--eval-targets")
+            ? ModelData.Load(options.EvalData, options.EvalTargets, graph.Inputs, graph.Outputs, metadata, "--eval-data", "--eval-targets", graph)
             : calibration;
         if (options.EvalData.Count > 0) foreach (var w in evalData!.Warnings) warn?.WriteLine($"warning: {w}");
         Graph? fp32 = options.Precision == Precision.Int8 && evalData is not null ? Calibrator.Snapshot(graph) : null;

@@ -86,9 +86,9 @@ public static class CsvRecording
                 string cell = rows[r][c].Trim();
                 if (cell.Length == 0)
                     throw new EdgeException($"{name} line {lineNumbers[r]}, column {c + 1} ('{header[c]}'): empty cell; every sample needs a value for every feature");
-                if (!double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+                if (!float.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) || !float.IsFinite(v))
                     throw new EdgeException($"{name} line {lineNumbers[r]}, column {c + 1} ('{header[c]}'): '{Clip(cell)}' is not a finite number");
-                values[r * chosen.Length + f] = (float)v;
+                values[r * chosen.Length + f] = v; // parsed as float32 once, as the device's line parsers do
             }
         }
         return new Recording(chosen.Select(c => header[c]).ToArray(), values, rows.Count, timestamp < 0 ? null : header[timestamp]);

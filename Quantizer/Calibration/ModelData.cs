@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Edge.Runtime;
 using Edge.Runtime.Contract;
+using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
 using Edge.Runtime.Tooling;
@@ -92,7 +93,7 @@ public sealed class ModelData
     /// gives features, normalization, window and horizon for recordings.
     /// </summary>
     public static ModelData Load(IReadOnlyList<string> specs, string? targetsPath, IReadOnlyList<ValueInfo> inputs, IReadOnlyList<ValueInfo> outputs, JsonObject metadata,
-        string option = "--data", string targetsOption = "--targets")
+        string option = "--data", string targetsOption = "--targets", Graph? graph = null)
     {
         ArgumentNullException.ThrowIfNull(specs);
         ArgumentNullException.ThrowIfNull(inputs);
@@ -137,7 +138,7 @@ public sealed class ModelData
                 CsvRecording.Recording rec;
                 try { rec = CsvRecording.Read(file, contract.Features?.Select(f => f.Name).ToList()); }
                 catch (EdgeException e) { throw new EdgeException($"{option}: {e.Message}", e); }
-                (tensors[info.Name], targets, samples) = WindowsFromRecording(rec.Values, rec.Rows, rec.Columns.Length, Path.GetFileName(file), info, outputs, contract, option, warnings);
+                (tensors[info.Name], targets, samples) = WindowsFromRecording(rec.Values, rec.Rows, rec.Columns.Length, Path.GetFileName(file), info, outputs, contract, option, warnings, graph);
                 targetsFile = "recording";
                 files.Add(new DataFile(info.Name, Path.GetFileName(file), sha, "recording"));
             }
@@ -155,7 +156,7 @@ public sealed class ModelData
                 else if (recordingInput && inputs.Count == 1 && t.Rank == 2 && t.DataType == DataType.Float32)
                 {
                     var values = t.Contiguous().ReadOnlySpan<float>().ToArray();
-                    (tensors[info.Name], targets, samples) = WindowsFromRecording(values, t.Dim(0), t.Dim(1), Path.GetFileName(file), info, outputs, contract, option, warnings);
+                    (tensors[info.Name], targets, samples) = WindowsFromRecording(values, t.Dim(0), t.Dim(1), Path.GetFileName(file), info, outputs, contract, option, warnings, graph);
                     targetsFile = "recording";
                     files.Add(new DataFile(info.Name, Path.GetFileName(file), sha, "recording"));
                 }
@@ -190,7 +191,7 @@ public sealed class ModelData
     }
 
     private static (Tensor Windows, Tensor Targets, int Rows) WindowsFromRecording(float[] values, int rows, int features, string file, ValueInfo input,
-        IReadOnlyList<ValueInfo> outputs, ModelContract contract, string option, List<string> notes)
+        IReadOnlyList<ValueInfo> outputs, ModelContract contract, string option, List<string> notes, Graph? graph)
     {
         int modelFeatures = input.Shape[2];
         if (modelFeatures > 0 && features != modelFeatures)
@@ -206,6 +207,8 @@ public sealed class ModelData
         int window = WindowLength(contract, input);
         int[] targets = contract.TargetIndices(features);
         var output = ForecastOutput(outputs, contract);
+        if (graph is not null && !IsStatic(output) && rows >= window)
+            output = output with { Shape = ProbeOutputShape(graph, input, output, values.AsSpan(0, window * features), window, features) };
         int steps = ModelSteps(output, contract, targets.Length);
         try
         {
@@ -216,6 +219,26 @@ public sealed class ModelData
         {
             throw new EdgeException($"{option} {file}: {e.Message}", e);
         }
+    }
+
+    private static bool IsStatic(ValueInfo output) => output.Shape.Length >= 2 && output.Shape.Skip(1).All(d => d > 0);
+
+    /// <summary>
+    /// The forecast output's shape per sample when the graph declares it dynamic (a Reshape with -1, say): one run
+    /// of the fp32 graph on the recording's first window (repeated to a fixed batch) says what it is.
+    /// </summary>
+    private static int[] ProbeOutputShape(Graph graph, ValueInfo input, ValueInfo output, ReadOnlySpan<float> firstWindow, int window, int features)
+    {
+        int batch = input.Shape[0] > 0 ? input.Shape[0] : 1;
+        var x = new float[batch * window * features];
+        for (int b = 0; b < batch; b++) firstWindow.CopyTo(x.AsSpan(b * firstWindow.Length));
+        var session = new Session(graph);
+        var y = session.Run(new Dictionary<string, Tensor>(StringComparer.Ordinal) { [input.Name] = Tensor.FromArray(x, batch, window, features) })[output.Name];
+        if (y.Rank < 2 || y.Dim(0) != batch)
+            throw new EdgeException($"output '{output.Name}' is {y.ShapeString} for a batch of {batch} window(s): no batch axis to compare forecasts along");
+        var shape = y.ShapeArray();
+        shape[0] = ValueInfo.Dynamic;
+        return shape;
     }
 
     /// <summary>The output that holds the forecast: the graph's one output that is not a state output.</summary>

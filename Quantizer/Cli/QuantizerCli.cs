@@ -157,7 +157,7 @@ public static class QuantizerCli
                 : ModelImporter.Import(modelPath, specPath: r.GetValue(spec));
             if (fp32.QuantizedConstants.Count > 0)
                 throw new EdgeException($"--model {modelPath}: holds int8 weights; give the fp32 model (its source file or an fp32 .edge)");
-            var set = ModelData.Load(r.GetValue(data) ?? [], r.GetValue(targets), int8.Graph.Inputs, int8.Graph.Outputs, int8.Metadata);
+            var set = ModelData.Load(r.GetValue(data) ?? [], r.GetValue(targets), int8.Graph.Inputs, int8.Graph.Outputs, int8.Metadata, graph: fp32);
             foreach (var w in set.Warnings) stderr.WriteLine($"warning: {w}");
             var report = Evaluator.Evaluate(new EvaluationInput(fp32, int8.Graph, int8.Metadata, set, Path.GetFileName(modelPath), Path.GetFileName(int8Path))
             {

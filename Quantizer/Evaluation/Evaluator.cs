@@ -201,7 +201,7 @@ public static class Evaluator
         if (targets.Rank == 0 || targets.Dim(0) != n || targets.Length != fp32.Length)
             throw new EdgeException($"forecast targets {targets.ShapeString} do not match the forecast '{output}' {fp32.ShapeString}: they need the same number of values per window");
         int inputFeatures = contract.Features?.Count ?? contract.Normalization?.Features ?? targets.Dim(-1);
-        int[] targetIndex = contract.Targets is not null ? contract.TargetIndices(inputFeatures) : Enumerable.Range(0, targets.Dim(-1)).ToArray();
+        int[] targetIndex = contract.TargetIndices(inputFeatures);
         int features = targetIndex.Length;
         if (fp32.Length / Math.Max(1, n) % features != 0)
             throw new EdgeException($"the forecast '{output}' {fp32.ShapeString} is not whole steps of the {features} target feature(s)");

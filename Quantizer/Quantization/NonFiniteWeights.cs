@@ -33,21 +33,21 @@ public static class NonFiniteWeights
         return found;
     }
 
-    /// <summary>Throws (one line naming <paramref name="modelFile"/> and the first weight) unless there are none, or <paramref name="allow"/> in fp32.</summary>
+    /// <summary>Throws (one line naming <paramref name="modelFile"/> and up to three weights) unless there are none, or <paramref name="allow"/> in fp32.</summary>
     public static void Check(Graph graph, string modelFile, Precision precision, bool allow, TextWriter? log)
     {
         var found = Find(graph);
         if (found.Count == 0) return;
-        var first = found[0];
-        string what = string.Join(" and ", new[] { first.NaN > 0 ? $"{first.NaN} NaN" : null, first.Infinite > 0 ? $"{first.Infinite} infinite" : null }.Where(x => x is not null));
-        string more = found.Count > 1 ? string.Create(CultureInfo.InvariantCulture, $" (and {found.Count - 1} more weight(s): {string.Join(", ", found.Skip(1).Take(5).Select(w => $"'{w.Name}'"))}{(found.Count > 6 ? ", ..." : "")})") : "";
+        static string Counts(NonFiniteWeight w) => string.Join(" and ", new[] { w.NaN > 0 ? $"{w.NaN} NaN" : null, w.Infinite > 0 ? $"{w.Infinite} infinite" : null }.Where(x => x is not null));
+        string list = string.Join(", ", found.Take(3).Select(w => $"weight '{w.Name}' has {Counts(w)} values"));
+        string more = found.Count > 3 ? string.Create(CultureInfo.InvariantCulture, $", and {found.Count - 3} more weight(s)") : "";
         string file = Path.GetFileName(modelFile);
         if (allow && precision == Precision.Fp32)
         {
-            log?.WriteLine($"warning: {file}: weight '{first.Name}' has {what} values{more}; kept (--allow-nonfinite)");
+            log?.WriteLine($"warning: {file}: {list}{more}; kept (--allow-nonfinite)");
             return;
         }
         string hint = precision == Precision.Fp32 ? "; --allow-nonfinite keeps them in an fp32 blob" : "; int8 cannot quantize them";
-        throw new EdgeException($"{file}: weight '{first.Name}' has {what} values{more}{hint}");
+        throw new EdgeException($"{file}: {list}{more}{hint}");
     }
 }

@@ -334,8 +334,8 @@ public sealed class ModelContract
         {
             switch (v.GetValueKind())
             {
-                case JsonValueKind.Number:
-                    return v.GetValue<double>();
+                case JsonValueKind.Number: // whatever CLR type backs the node (a config's float, a parsed document's number)
+                    return double.Parse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture);
                 case JsonValueKind.String when double.TryParse(v.GetValue<string>(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d):
                     return d;
                 case JsonValueKind.Null:
