@@ -18,7 +18,7 @@ public static class ModelSpecReader
     public sealed record Result(ModelSpec Spec, int? MetadataHorizon, IReadOnlyList<string> Notes);
 
     private const string BlobOrigin = "blob metadata";
-    private const string ConfigOrigin = "config";
+    private const string ConfigOrigin = "config (file or flags)";
 
     public static Result Read(EdgeModel model, RunConfig config)
     {

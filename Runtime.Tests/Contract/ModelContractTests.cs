@@ -130,7 +130,7 @@ public sealed class ModelContractTests
             SamplePeriodS = 1e300,
         };
         var e = Assert.ThrowsExactly<EdgeException>(() => ModelSpecReader.Read(model, config));
-        StringAssert.StartsWith(e.Message, "config: sample period 1E+300 s is outside");
+        StringAssert.StartsWith(e.Message, "config (file or flags): sample period 1E+300 s is outside");
         config.SamplePeriodS = 30;
         var read = ModelSpecReader.Read(model, config);
         Assert.AreEqual(TimeSpan.FromSeconds(30), read.Spec.Period);
@@ -139,7 +139,7 @@ public sealed class ModelContractTests
         Assert.AreEqual(8, read.Spec.Window);
         config.Normalization = new NormalizationConfig { Kind = "minmax", Min = [0, 0], Max = [1, 1] };
         e = Assert.ThrowsExactly<EdgeException>(() => ModelSpecReader.Read(model, config));
-        StringAssert.Contains(e.Message, "config: normalization has 2 values per statistic but there are 4 features");
+        StringAssert.Contains(e.Message, "config (file or flags): normalization has 2 values per statistic but there are 4 features");
     }
 
     [TestMethod]
