@@ -42,7 +42,7 @@ public static class ModelSpecReader
         }
         else
         {
-            int count = InferFeatureCount(input) ?? blob.Normalization?.Features
+            int count = InferFeatureCount(input) ?? (blob.Normalization is { Features: > 0 } bn0 ? bn0.Features : (int?)null)
                 ?? throw new EdgeException($"the model's input {input} does not say how many features it takes and neither the blob nor the config lists \"features\"");
             contractFeatures = Enumerable.Range(0, count).Select(i => new ContractFeature($"x{i}", null)).ToList();
             notes.Add($"features unnamed (x0..x{count - 1}): neither the blob nor the config lists \"features\"");
@@ -70,8 +70,8 @@ public static class ModelSpecReader
             normalizer = Normalization.Identity(f);
             notes.Add("no normalization: neither the blob nor the config has \"normalization\"; values go to the model as they are");
         }
-        if (normalizer.Features != f)
-            throw new EdgeException($"{normOrigin}: normalization has {normalizer.Features} values per statistic but there are {f} features");
+        normalizer = normalizer.ForFeatures(f)
+            ?? throw new EdgeException($"{normOrigin}: normalization has {normalizer.Features} values per statistic but there are {f} features");
 
         // period
         var period = blob.SamplePeriod;

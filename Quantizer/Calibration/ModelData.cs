@@ -196,9 +196,10 @@ public sealed class ModelData
         int modelFeatures = input.Shape[2];
         if (modelFeatures > 0 && features != modelFeatures)
             throw new EdgeException($"{option} {file}: {features} feature columns, but input '{input.Name}' {input.ShapeString} takes {modelFeatures}");
-        if (contract.Normalization is { } norm)
+        if (contract.Normalization is { } given)
         {
-            if (norm.Features != features) throw new EdgeException($"{option} {file}: {features} features, but the metadata's normalization has {norm.Features}");
+            var norm = given.ForFeatures(features)
+                ?? throw new EdgeException($"{option} {file}: {features} features, but the metadata's normalization has {given.Features}");
             norm.NormalizeRows(values); // the same float32 operations as the device pipeline (Edge.Runtime.Contract.Normalization)
         }
         else

@@ -200,13 +200,13 @@ public static class Evaluator
         int n = fp32.Dim(0);
         if (targets.Rank == 0 || targets.Dim(0) != n || targets.Length != fp32.Length)
             throw new EdgeException($"forecast targets {targets.ShapeString} do not match the forecast '{output}' {fp32.ShapeString}: they need the same number of values per window");
-        int inputFeatures = contract.Features?.Count ?? contract.Normalization?.Features ?? targets.Dim(-1);
+        int inputFeatures = contract.Features?.Count ?? (contract.Normalization is { Features: > 0 } cn ? cn.Features : targets.Dim(-1));
         int[] targetIndex = contract.TargetIndices(inputFeatures);
         int features = targetIndex.Length;
         if (fp32.Length / Math.Max(1, n) % features != 0)
             throw new EdgeException($"the forecast '{output}' {fp32.ShapeString} is not whole steps of the {features} target feature(s)");
         int horizon = fp32.Length / Math.Max(1, n * features);
-        var norm = contract.Normalization;
+        var norm = contract.Normalization is { Kind: not NormalizationKind.None } scaled ? scaled : null; // "none": errors in the given units
         if (norm is not null && targetIndex.Any(t => t >= norm.Features))
             throw new EdgeException($"the metadata's normalization has {norm.Features} features, the forecast '{output}' has {features}");
         var t = targets.Contiguous().ReadOnlySpan<float>();

@@ -35,6 +35,10 @@ public sealed class ModelContractTests
         Assert.AreEqual(NormalizationKind.None, none.Normalization!.Kind);
         Assert.AreEqual(2, none.Normalization.Features);
         Assert.IsNull(Parse("""{"features": ["t"]}""").Normalization, "absent is not the same as none");
+        var bare = Parse("""{"normalization": {"kind": "none"}}""").Normalization!;
+        Assert.AreEqual(NormalizationKind.None, bare.Kind);
+        Assert.AreEqual(4, bare.ForFeatures(4)!.Features, "a bare none fits any feature count");
+        Assert.IsNull(a.Normalization!.ForFeatures(3), "a minmax of 2 features does not fit 3");
 
         var std = Parse("""{"normalization": {"kind": "zscore", "mean": [5], "scale": [0]}, "task": "regression", "state": [{"input": "h0", "output": "hn"}]}""");
         Assert.AreEqual(NormalizationKind.Standard, std.Normalization!.Kind);

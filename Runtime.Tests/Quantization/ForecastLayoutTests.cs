@@ -158,6 +158,13 @@ public sealed class ForecastLayoutTests
         r = EdgeCli.Quantize("convert", F("n_f.onnx"), "--output", Path.Combine(dir, "m2.edge"), "--precision", "fp32", "--metadata", path, "--calibration", F("recording.csv"));
         Assert.AreEqual(0, r.ExitCode, r.ToString());
         Assert.DoesNotContain("warning", r.Stderr, "\"kind\": \"none\" says the raw values are right");
+
+        File.WriteAllText(path, """{"normalization": {"kind": "none"}}""");
+        r = EdgeCli.Quantize("convert", F("n_f.onnx"), "--output", Path.Combine(dir, "m3.edge"), "--precision", "fp32", "--metadata", path, "--calibration", F("recording.csv"));
+        Assert.AreEqual(0, r.ExitCode, r.ToString());
+        Assert.DoesNotContain("warning", r.Stderr, "a bare none needs no feature list");
+        var spec = Edge.Device.Config.ModelSpecReader.Read(EdgeModel.Load(Path.Combine(dir, "m3.edge")), new Edge.Device.Config.RunConfig()).Spec;
+        Assert.AreEqual(4, spec.Normalizer.Features);
     }
 
     [TestMethod]

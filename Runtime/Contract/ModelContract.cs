@@ -55,7 +55,10 @@ public sealed class ModelContract
     /// <summary>Names of the forecast features in output order; null: every feature.</summary>
     public IReadOnlyList<string>? Targets { get; private init; }
 
-    /// <summary>Null when the metadata says nothing about normalization; <see cref="NormalizationKind.None"/> when it says "none".</summary>
+    /// <summary>
+    /// Null when the metadata says nothing about normalization; <see cref="NormalizationKind.None"/> when it says "none"
+    /// (with 0 features when neither it nor "features" says how many: <see cref="Normalization.ForFeatures"/>).
+    /// </summary>
     public Normalization? Normalization { get; private init; }
 
     public double? SamplePeriodSeconds { get; private init; }
@@ -196,10 +199,11 @@ public sealed class ModelContract
         var sampleInputs = graph.Inputs.Where(i => !(State ?? []).Any(p => p.Input == i.Name)).ToList();
         if (sampleInputs.Count != 1 || sampleInputs[0].DataType != DataType.Float32) return; // not a sample stream: nothing to compare
         var input = sampleInputs[0];
-        int? features = Features?.Count ?? Normalization?.Features;
-        string what = Features is not null ? $"\"features\" lists {Features.Count}" : $"\"normalization\" has {Normalization?.Features} values per statistic";
-        if (Features is not null && Normalization is not null && Normalization.Features != Features.Count)
-            throw new EdgeException($"{origin}: \"normalization\" has {Normalization.Features} values per statistic but \"features\" lists {Features.Count}");
+        int? statistics = Normalization is { Features: > 0 } n ? n.Features : null;
+        int? features = Features?.Count ?? statistics;
+        string what = Features is not null ? $"\"features\" lists {Features.Count}" : $"\"normalization\" has {statistics} values per statistic";
+        if (Features is not null && statistics is not null && statistics != Features.Count)
+            throw new EdgeException($"{origin}: \"normalization\" has {statistics} values per statistic but \"features\" lists {Features.Count}");
         var s = input.Shape;
         if (features is { } f)
         {
@@ -277,8 +281,7 @@ public sealed class ModelContract
                 return Normalization.Standard(mean, std);
             }
             case "none" or "identity":
-                return Normalization.Identity(count ?? featureNodes?.Count
-                    ?? throw new EdgeException($"{origin}: normalization kind 'none' needs \"features\" to say how many features it covers"));
+                return Normalization.Identity(count ?? featureNodes?.Count ?? 0); // 0: as many features as the model has
             default:
                 throw new EdgeException($"{origin}: normalization kind '{Clip(kind)}' is not one of minmax, standard, none");
         }

@@ -68,6 +68,13 @@ public sealed class Normalization
         return new Normalization(NormalizationKind.Standard, (float[])mean.Clone(), scale);
     }
 
+    /// <summary>
+    /// This normalization for <paramref name="features"/> features: itself when the counts agree, an identity of that
+    /// size for a "none" that did not say its count (0 features); null when the counts disagree.
+    /// </summary>
+    public Normalization? ForFeatures(int features) =>
+        Features == features ? this : Kind == NormalizationKind.None && Features == 0 ? Identity(features) : null;
+
     /// <summary>One raw feature vector -> model units.</summary>
     public void Normalize(ReadOnlySpan<float> raw, Span<float> normalized)
     {
