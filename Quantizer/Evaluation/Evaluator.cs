@@ -54,7 +54,9 @@ public static class Evaluator
         ForecastMetrics? forecast = null;
         ClassificationMetrics? classification = null;
         RankingMetrics? ranking = null;
-        string main = outputNames[0];
+        // The forecast is the output that is not a state output (metadata "state"); the first shared output otherwise.
+        string forecastOutput = ModelData.ForecastOutput(fp32.Outputs, ModelContract.Parse(metadata)).Name;
+        string main = task.Kind == TaskKind.Forecaster && outputNames.Contains(forecastOutput) ? forecastOutput : outputNames[0];
         switch (task.Kind)
         {
             case TaskKind.Forecaster:

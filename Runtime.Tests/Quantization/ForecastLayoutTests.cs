@@ -225,6 +225,19 @@ public sealed class ForecastLayoutTests
     }
 
     [TestMethod]
+    public void AReportThatCannotBeMade_WritesNothing_AndSaysWhy()
+    {
+        string dir = TestPaths.NewTempDir();
+        string edge = Path.Combine(dir, "m.edge");
+        // ready windows with targets of one step (N, 4) for a model that forecasts three steps (N, 12)
+        var r = EdgeCli.Quantize("convert", F("n_sf.onnx"), "--output", edge, "--precision", "int8", "--metadata", F("meta.json"),
+            "--eval-data", F("windows.npy"), "--eval-targets", F("n_f.npy"));
+        AssertOneLineError(r, "accuracy report: forecast targets (56, 4) do not match the forecast 'y' (56, 12)", "nothing was written");
+        Assert.IsFalse(File.Exists(edge));
+        Assert.IsFalse(File.Exists(Path.Combine(dir, "m.report.json")));
+    }
+
+    [TestMethod]
     public void WindowsOfAFixedBatchGraph_RunInPaddedBatches()
     {
         var graph = Edge.Quantizer.Import.ModelImporter.Import(F("fixed_batch.onnx"));
