@@ -139,6 +139,44 @@ public sealed class ForecastLayoutTests
         Assert.IsGreaterThan(1000, checkedValues);
     }
 
+    /// <summary>
+    /// The first hour's last step: the blob converted with the metadata and the calibration recording, replayed through
+    /// `edge run`, forecasts what PyTorch forecasts (de-normalized with the same contract), window by window.
+    /// </summary>
+    [TestMethod]
+    [DataRow("n_f")]
+    [DataRow("subset")]
+    public void EdgeRun_ReplayingTheRecording_ForecastsWhatPyTorchDoes(string model)
+    {
+        var c = Case["models"]![model]!.AsObject();
+        string dir = TestPaths.NewTempDir();
+        string edge = Path.Combine(dir, "m.edge");
+        var r = EdgeCli.Quantize("convert", F(model + ".onnx"), "--output", edge, "--precision", "fp32", "--metadata", MetaFor(model), "--calibration", F("recording.csv"), "--quiet");
+        Assert.AreEqual(0, r.ExitCode, r.ToString());
+        var run = EdgeCli.Device("run", "--model", edge, "--replay", F("recording.csv"), "--speed", "fast");
+        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        var lines = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+        var meta = JsonNode.Parse(File.ReadAllText(F("meta.json")))!;
+        var names = c["targets"]!.AsArray().Select(t => (string)t!).ToArray();
+        var all = Case["features"]!.AsArray().Select(t => (string)t!).ToList();
+        var golden = Npy.Read(F(model + ".npy"));
+        int n = golden.Dim(0);
+        Assert.IsGreaterThanOrEqualTo(n, lines.Count, run.ToString());
+        var y = golden.ReadOnlySpan<float>();
+        for (int w = 0; w < n; w++)
+        {
+            var step = lines[w]["forecast"]![0]!;
+            for (int j = 0; j < names.Length; j++)
+            {
+                int f = all.IndexOf(names[j]);
+                float min = (float)meta["normalization"]!["min"]![f]!, max = (float)meta["normalization"]!["max"]![f]!;
+                float want = y[w * names.Length + j] * (max - min) + min;
+                float got = (float)step[names[j]]!;
+                Assert.AreEqual(want, got, 1e-4f * (max - min), $"{model}: window {w}, {names[j]}");
+            }
+        }
+    }
+
     [TestMethod]
     public void CalibrationCsv_WithoutNormalization_WarnsOnce()
     {
