@@ -145,15 +145,17 @@ public static class RunBuilder
                 if (string.IsNullOrEmpty(c.Port)) throw new EdgeException("source.port is required for a serial source");
                 var settings = Serial(c.Port, c.Baud, c.Parity, c.DataBits, c.StopBits);
                 var reader = new LineSampleReader(Parser(c, spec), spec.Features.Count, counters, limiter, "serial " + c.Port);
-                return new SerialPortSource(settings, reader, c.MaxLineLength, Backoff(c.ReconnectMinS, c.ReconnectMaxS, "source.reconnect"), counters, logger);
+                return new SerialPortSource(settings, reader, c.MaxLineLength, Backoff(c.ReconnectMinS, c.ReconnectMaxS, "source.reconnect"), counters, logger,
+                    Watch(c, spec, logger, "serial " + c.Port));
             }
             case "replay":
             {
                 if (string.IsNullOrEmpty(c.Path)) throw new EdgeException("source.path is required for a replay source");
                 if (!File.Exists(c.Path)) throw new EdgeException($"source.path {c.Path}: no such replay file");
                 double speed = RunCheck.Speed(c.Speed) ?? throw new EdgeException($"source.speed: '{c.Speed}' is not realtime, fast or a speed-up factor");
+                counters.FastReplay = speed == 0;
                 var reader = new LineSampleReader(Parser(c, spec), spec.Features.Count, counters, limiter, c.Path);
-                return new ReplaySource(c.Path, reader, c.MaxLineLength, speed, c.TimeField is not null, spec.Period, logger);
+                return new ReplaySource(c.Path, reader, c.MaxLineLength, speed, c.TimeField is not null, spec.Period, logger, Watch(c, spec, logger, c.Path));
             }
             case "sensors":
             {
@@ -174,6 +176,9 @@ public static class RunBuilder
                 throw new EdgeException($"source.kind: '{c.Kind}' is not one of serial, replay, sensors");
         }
     }
+
+    private static ArrivalWatch Watch(SourceConfig c, ModelSpec spec, ILogger logger, string origin) =>
+        new(spec.Features.Select(f => f.Name).ToList(), c.Format, c.Delimiter[0], c.Columns, logger, origin);
 
     internal static SerialSettings Serial(string port, int baud, string parity, int dataBits, string stopBits)
     {
