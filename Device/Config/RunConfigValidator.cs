@@ -41,14 +41,15 @@ internal static class RunConfigValidator
         for (int i = 0; i < utf8.Length; i++)
             if (utf8[i] == (byte)'\n') starts.Add(i + 1);
         var walk = new Walk(origin, starts.ToArray());
+        if (utf8.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            walk.Problems.Add($"{origin}: the file is empty; expected a JSON object");
+            return walk.Problems;
+        }
         var reader = new Utf8JsonReader(utf8, ReaderOptions);
         try
         {
-            if (!reader.Read())
-            {
-                walk.Problems.Add($"{origin}: the file is empty; expected a JSON object");
-                return walk.Problems;
-            }
+            reader.Read();
             if (reader.TokenType != JsonTokenType.StartObject)
             {
                 walk.Add(reader.TokenStartIndex, "", $"expected a JSON object, got {Describe(ref reader)}");
@@ -166,7 +167,9 @@ internal static class RunConfigValidator
         {
             JsonTokenType.String => t == typeof(string),
             JsonTokenType.Number when t == typeof(int) => reader.TryGetInt32(out _),
-            JsonTokenType.Number => t == typeof(double) || t == typeof(float),
+            // Out of range (1e400) would be read as infinity.
+            JsonTokenType.Number when t == typeof(double) => reader.TryGetDouble(out double d) && double.IsFinite(d),
+            JsonTokenType.Number when t == typeof(float) => reader.TryGetDouble(out double d) && float.IsFinite((float)d),
             JsonTokenType.True or JsonTokenType.False => t == typeof(bool),
             _ => false,
         };
@@ -189,7 +192,7 @@ internal static class RunConfigValidator
             JsonTypeInfoKind.Enumerable => Element(info.ElementType) is { } e ? $"an array of {Plural(e)}" : "an array",
             _ when t == typeof(string) => "a string",
             _ when t == typeof(int) => "a whole number",
-            _ when t == typeof(double) || t == typeof(float) => "a number",
+            _ when t == typeof(double) || t == typeof(float) => "a finite number",
             _ when t == typeof(bool) => "true or false",
             _ => "a value",
         };
@@ -199,7 +202,7 @@ internal static class RunConfigValidator
     {
         var t = Nullable.GetUnderlyingType(e.Type) ?? e.Type;
         if (t == typeof(string)) return "strings";
-        if (t == typeof(double) || t == typeof(float)) return "numbers";
+        if (t == typeof(double) || t == typeof(float)) return "finite numbers";
         if (t == typeof(int)) return "whole numbers";
         return "objects";
     }

@@ -130,7 +130,7 @@ public sealed class RunCheckTests
     [TestMethod]
     public void ConfigWrongTypes_NameTheKeyPath_TheExpectedType_AndTheLine()
     {
-        var json = "{\n  \"source\": {\n    \"baud\": \"fast\"\n  },\n  \"sinks\": [{\"kind\": null}, \"stdout\"],\n  \"horizon\": 2.5,\n  \"missing\": {\"policy\": \"hold\", \"max_gap\": true}\n}";
+        var json = "{\n  \"source\": {\n    \"baud\": \"fast\"\n  },\n  \"sinks\": [{\"kind\": null}, \"stdout\"],\n  \"horizon\": 2.5,\n  \"missing\": {\"policy\": \"hold\", \"max_gap\": true},\n  \"sample_period_s\": 1e400\n}";
         var e = Assert.ThrowsExactly<ConfigProblemsException>(() => RunConfigLoader.Parse(json, "config.json"));
         CollectionAssert.AreEqual(new[]
         {
@@ -139,6 +139,7 @@ public sealed class RunCheckTests
             "config.json:5: sinks[1]: expected an object, got \"stdout\"",
             "config.json:6: horizon: expected a whole number, got 2.5",
             "config.json:7: missing.max_gap: expected a whole number, got true",
+            "config.json:8: sample_period_s: expected a finite number, got 1e400",
         }, e.Problems.ToArray());
         Assert.DoesNotContain('\n', e.Message);
     }
@@ -148,6 +149,8 @@ public sealed class RunCheckTests
     {
         var e = Assert.ThrowsExactly<ConfigProblemsException>(() => RunConfigLoader.Parse("{\n \"model\": \"m.edge\"\n \"device\": \"x\"\n}", "config.json"));
         StringAssert.StartsWith(e.Message, "config.json:3: invalid JSON: ");
+        e = Assert.ThrowsExactly<ConfigProblemsException>(() => RunConfigLoader.Parse(" \n", "config.json"));
+        Assert.AreEqual("config.json: the file is empty; expected a JSON object", e.Message);
         e = Assert.ThrowsExactly<ConfigProblemsException>(() => RunConfigLoader.Parse("[1]", "config.json"));
         Assert.AreEqual("config.json:1: expected a JSON object, got an array", e.Message);
         // Nullable keys take null; comments and trailing commas are fine.
