@@ -57,30 +57,44 @@ public static class FieldNames
         }
     }
 
-    /// <summary>The names in the first line of a recorded file that is not blank or a comment (bounded reads); null when it names nothing.</summary>
-    public static IReadOnlyList<string>? FromFile(string path, string format, char delimiter, int maxLineLength)
+    /// <summary>
+    /// The field names of a recorded file: a CSV file's header (its first line that is not blank or a
+    /// comment; null when that line is numbers), or for JSON and kv lines every key of the first
+    /// <paramref name="maxLines"/> lines (a key may be absent from some lines). Bounded reads; null when nothing is named.
+    /// </summary>
+    public static IReadOnlyList<string>? FromFile(string path, string format, char delimiter, int maxLineLength, int maxLines = 100)
     {
         ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(format);
+        bool csv = format.Equals("csv", StringComparison.OrdinalIgnoreCase);
+        var names = new List<string>();
         try
         {
             using var reader = new StreamReader(path);
             var buffer = new char[Math.Max(16, maxLineLength) + 1];
-            for (int n = 0; n < 100; n++)
+            for (int n = 0, lines = 0; n < 10 * maxLines && lines < maxLines; n++)
             {
-                // Reads one line of at most maxLineLength characters; a longer one is not a header.
+                // One line of at most maxLineLength characters; a longer one is skipped to its end.
                 int len = 0;
                 int c;
-                while ((c = reader.Read()) >= 0 && c != '\n' && len < buffer.Length) buffer[len++] = (char)c;
-                if (len == buffer.Length) return null;
+                while ((c = reader.Read()) >= 0 && c != '\n')
+                    if (len < buffer.Length) buffer[len++] = (char)c;
                 var line = new string(buffer, 0, len);
-                if (line.Trim() is { Length: > 0 } t && t[0] != '#') return FromLine(line, format, delimiter);
-                if (c < 0) return null;
+                if (len < buffer.Length && line.Trim() is { Length: > 0 } t && t[0] != '#')
+                {
+                    lines++;
+                    var found = FromLine(line, format, delimiter);
+                    if (csv) return found;
+                    foreach (var name in found ?? [])
+                        if (!names.Contains(name, StringComparer.OrdinalIgnoreCase)) names.Add(name);
+                }
+                if (c < 0) break;
             }
-            return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
+        return csv || names.Count == 0 ? null : names;
     }
 }

@@ -106,6 +106,20 @@ public sealed class RunCheckTests
     }
 
     [TestMethod]
+    public void Check_JsonReplay_TakesTheKeysOfTheFirstLines_NotOnlyTheFirst()
+    {
+        var (dir, model, _) = Setup();
+        var log = Path.Combine(dir, "log.jsonl");
+        File.WriteAllText(log, "{\"temperature\": 20}\n{\"temperature\": 21, \"humidity\": 50}\n");
+        var (rc, _, err) = Edge("run", "--model", model, "--replay", log, "--format", "json", "--check");
+        Assert.AreEqual(0, rc, string.Join("\n", err));
+        File.WriteAllText(log, "{\"temperature\": 20, \"humidty\": 50}\n{\"temperature\": 21, \"humidty\": 51}\n");
+        (rc, _, err) = Edge("run", "--model", model, "--replay", log, "--format", "json", "--check");
+        Assert.AreEqual(1, rc);
+        HasLine(err, $"--replay {log}: no field feeds feature humidity; fields that match no feature: humidty");
+    }
+
+    [TestMethod]
     public void Check_MissingSerialDevice_ReadsNoSuchDevice()
     {
         var (_, model, _) = Setup();
