@@ -70,7 +70,7 @@ public static class RunCheck
         // against rollout, resampling against the period.
         if (r.Forecaster is { } forecaster && spec is not null && pipelineKeysOk)
         {
-            var resample = config.Source?.Kind is "sensors" ? ResampleMode.None
+            var resample = string.Equals(config.Source?.Kind, "sensors", StringComparison.OrdinalIgnoreCase) ? ResampleMode.None
                 : (config.Resample ?? (spec.Period is null ? "none" : "mean")).ToLowerInvariant() switch { "mean" => ResampleMode.Mean, "last" => ResampleMode.Last, _ => ResampleMode.None };
             var missing = config.Missing ?? new MissingConfig();
             try
