@@ -31,3 +31,6 @@ dotnet run -c Release --no-build --project Quantizer -- convert "$sample/forecas
 # Logs (model, counters) go to $out/edge.log; the table is on stdout.
 dotnet run -c Release --no-build --project Device -- run --config samples/demo.json \
   --model "$out/forecaster.int8.edge" "${speed[@]}" "$@" 2>"$out/edge.log" || { cat "$out/edge.log" >&2; exit 1; }
+# latency_ms in edge.log runs from a reading's arrival to its forecast; a --fast replay reads the file
+# ahead of the model, so there it is mostly queueing (the log line says so) and model_ms is the model.
+echo "log and counters: $out/edge.log$([[ ${#speed[@]} -gt 0 ]] && echo " (--fast: its latency_ms is mostly queueing behind the model; model_ms is the model's own time)")"

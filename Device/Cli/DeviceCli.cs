@@ -30,7 +30,7 @@ public static class DeviceCli
         var predict = new Command("predict", "run a model once on .npy inputs and write every graph output as .npy") { model, inputs, outDir };
         predict.SetAction(r => CliSupport.Guard(Tool, stderr, () =>
         {
-            var m = EdgeModel.Load(r.GetValue(model)!);
+            var m = LoadModel(r.GetValue(model)!, "--model");
             var feeds = ReadInputs(r.GetValue(inputs) ?? [], m);
             var results = m.CreateSession().Run(feeds);
             string dir = r.GetValue(outDir)!;
@@ -65,6 +65,14 @@ public static class DeviceCli
         return (s is "." or ".." ? "_" + s : s) + ".npy";
     }
 
+    /// <summary>Loads a model named by <paramref name="option"/>; a missing or unreadable file is named with the option.</summary>
+    public static EdgeModel LoadModel(string path, string option)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (Hosting.RunCheck.FileProblem(path, option, "model") is { } problem) throw new EdgeException(problem);
+        return EdgeModel.Load(path);
+    }
+
     private static Dictionary<string, Tensor> ReadInputs(string[] specs, EdgeModel model)
     {
         var feeds = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -79,6 +87,7 @@ public static class DeviceCli
             }
             if (!model.Graph.Inputs.Any(i => i.Name == name))
                 throw new EdgeException($"--input {spec}: the model has no input '{name}'; its inputs are: {string.Join(", ", model.Graph.Inputs)}");
+            if (Hosting.RunCheck.FileProblem(file, "--input", "npy", shown: spec) is { } problem) throw new EdgeException(problem);
             if (!feeds.TryAdd(name, Npy.Read(file)))
                 throw new EdgeException($"--input: '{name}' is given twice");
         }

@@ -50,21 +50,20 @@ public sealed class RunPlan : IAsyncDisposable
 /// </summary>
 public static class RunBuilder
 {
-    public static RunPlan Build(RunConfig config, ILoggerFactory loggers, TextWriter stdout, Func<SensorConfig, ModelSpec, ISensor>? sensorFactory = null)
+    public static RunPlan Build(RunConfig config, ILoggerFactory loggers, TextWriter stdout, Func<SensorConfig, ModelSpec, ISensor>? sensorFactory = null, CheckLabels? labels = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(loggers);
         ArgumentNullException.ThrowIfNull(stdout);
         var logger = loggers.CreateLogger("edge.run");
-        if (string.IsNullOrEmpty(config.Model)) throw new EdgeException("no model: give --model FILE.edge or \"model\" in the config");
-        var model = EdgeModel.Load(config.Model);
-        var read = ModelSpecReader.Read(model, config);
+        // Every mistake in the config and the model is reported at once, before anything starts; what
+        // the machine lacks right now (an unplugged serial adapter) is not a mistake here: the source waits for it.
+        var check = RunCheck.Run(config, environment: false, labels);
+        if (check.Problems.Count > 0) throw new ConfigProblemsException(check.Problems);
+        var read = check.Read!;
         var spec = read.Spec;
+        var forecaster = check.Forecaster!;
         foreach (var note in read.Notes) logger.LogInformation("model: {Note}", note);
-
-        SessionForecaster forecaster;
-        try { forecaster = new SessionForecaster(model, spec.Window, spec.Features.Count, spec.Targets.Count, config.Input, config.Output); }
-        catch (ArgumentException e) { throw new EdgeException(e.Message, e); }
 
         var counters = new DeviceCounters();
         var owned = new List<IDisposable>();
@@ -146,21 +145,17 @@ public static class RunBuilder
                 if (string.IsNullOrEmpty(c.Port)) throw new EdgeException("source.port is required for a serial source");
                 var settings = Serial(c.Port, c.Baud, c.Parity, c.DataBits, c.StopBits);
                 var reader = new LineSampleReader(Parser(c, spec), spec.Features.Count, counters, limiter, "serial " + c.Port);
-                return new SerialPortSource(settings, reader, c.MaxLineLength, Backoff(c.ReconnectMinS, c.ReconnectMaxS, "source.reconnect"), counters, logger);
+                return new SerialPortSource(settings, reader, c.MaxLineLength, Backoff(c.ReconnectMinS, c.ReconnectMaxS, "source.reconnect"), counters, logger,
+                    Watch(c, spec, logger, "serial " + c.Port));
             }
             case "replay":
             {
                 if (string.IsNullOrEmpty(c.Path)) throw new EdgeException("source.path is required for a replay source");
-                if (!File.Exists(c.Path)) throw new EdgeException($"{c.Path}: replay file not found");
-                double speed = c.Speed.ToLowerInvariant() switch
-                {
-                    "realtime" or "real-time" => 1,
-                    "fast" => 0,
-                    var x when double.TryParse(x, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v >= 0 => v,
-                    _ => throw new EdgeException($"source.speed: '{c.Speed}' is not realtime, fast or a speed-up factor"),
-                };
+                if (!File.Exists(c.Path)) throw new EdgeException($"source.path {c.Path}: no such replay file");
+                double speed = RunCheck.Speed(c.Speed) ?? throw new EdgeException($"source.speed: '{c.Speed}' is not realtime, fast or a speed-up factor");
+                counters.FastReplay = speed == 0;
                 var reader = new LineSampleReader(Parser(c, spec), spec.Features.Count, counters, limiter, c.Path);
-                return new ReplaySource(c.Path, reader, c.MaxLineLength, speed, c.TimeField is not null, spec.Period, logger);
+                return new ReplaySource(c.Path, reader, c.MaxLineLength, speed, c.TimeField is not null, spec.Period, logger, Watch(c, spec, logger, c.Path));
             }
             case "sensors":
             {
@@ -181,6 +176,9 @@ public static class RunBuilder
                 throw new EdgeException($"source.kind: '{c.Kind}' is not one of serial, replay, sensors");
         }
     }
+
+    private static ArrivalWatch Watch(SourceConfig c, ModelSpec spec, ILogger logger, string origin) =>
+        new(spec.Features.Select(f => f.Name).ToList(), c.Format, c.Delimiter[0], c.Columns, logger, origin);
 
     internal static SerialSettings Serial(string port, int baud, string parity, int dataBits, string stopBits)
     {

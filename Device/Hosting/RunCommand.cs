@@ -37,15 +37,22 @@ public static class RunCommand
             HelpName = "SINK",
         };
         var stats = new Option<double?>("--stats-interval") { Description = "seconds between counter log lines (0: only at exit)" };
-        var printConfig = new Option<bool>("--print-config") { Description = "print the effective configuration as JSON and exit" };
+        var printConfig = new Option<bool>("--print-config") { Description = "print the effective configuration as JSON, check it like --check, and exit" };
+        var check = new Option<bool>("--check") { Description = "check the configuration and the model together, list every problem (one per line) and exit: 0 when all is well, 1 otherwise" };
 
         var cmd = new Command("run", "stream sensor readings through the model and publish forecasts (a service: stops on SIGTERM/SIGINT)")
         {
-            config, model, device, horizon, window, period, resample, missing, maxGap, serial, baud, parity, replay, speed, format, columns, map, timeField, sinks, stats, printConfig,
+            config, model, device, horizon, window, period, resample, missing, maxGap, serial, baud, parity, replay, speed, format, columns, map, timeField, sinks, stats, printConfig, check,
         };
         cmd.SetAction(r => CliSupport.Guard("edge", stderr, () =>
         {
-            var c = r.GetValue(config) is { } path ? RunConfigLoader.Load(path) : new RunConfig();
+            bool checkOnly = r.GetValue(check) || r.GetValue(printConfig);
+            RunConfig c;
+            try { c = r.GetValue(config) is { } path ? RunConfigLoader.Load(path, "--config") : new RunConfig(); }
+            catch (ConfigProblemsException e) when (checkOnly)
+            {
+                return Report(e.Problems, stderr);
+            }
             if (r.GetValue(config) is { } cfgPath) ResolvePaths(c, Path.GetDirectoryName(Path.GetFullPath(cfgPath))!);
             if (r.GetValue(model) is { } m) c.Model = m;
             if (r.GetValue(device) is { } d) c.Device = d;
@@ -83,14 +90,28 @@ public static class RunCommand
                 }
             }
             if (r.GetValue(sinks) is { Length: > 0 } ss) c.Sinks = ss.Select(ParseSink).ToList();
-            if (r.GetValue(printConfig))
+            var labels = new CheckLabels(
+                Model: r.GetValue(model) is not null ? "--model" : "model",
+                Replay: r.GetValue(replay) is not null ? "--replay" : "source.path");
+            if (r.GetValue(printConfig)) stdout.WriteLine(RunConfigLoader.Serialize(c));
+            if (checkOnly)
             {
-                stdout.WriteLine(RunConfigLoader.Serialize(c));
+                var result = RunCheck.Run(c, environment: true, labels);
+                if (result.Problems.Count > 0) return Report(result.Problems, stderr);
+                if (r.GetValue(check)) stdout.WriteLine($"edge: {(r.GetValue(config) is { } cp ? cp + " and " : "")}{c.Model}: no problems found");
                 return 0;
             }
-            return RunHost.Run(c, stdout);
+            return RunHost.Run(c, stdout, labels);
         }));
         return cmd;
+    }
+
+    /// <summary>`--check`: every problem on its own line, then a count; exit code 1.</summary>
+    private static int Report(IReadOnlyList<string> problems, TextWriter stderr)
+    {
+        foreach (var p in problems) stderr.WriteLine($"edge: error: {p}");
+        stderr.WriteLine($"edge: {problems.Count} problem{(problems.Count == 1 ? "" : "s")} found");
+        return 1;
     }
 
     /// <summary>Relative paths in a config file are relative to the file, not to wherever edge was started.</summary>

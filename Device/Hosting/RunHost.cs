@@ -44,7 +44,7 @@ public static class RunHost
         }
     }
 
-    public static int Run(RunConfig config, TextWriter stdout)
+    public static int Run(RunConfig config, TextWriter stdout, CheckLabels? labels = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(stdout);
@@ -70,7 +70,7 @@ public static class RunHost
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("edge.run")));
 
         using var host = builder.Build();
-        holder.Plan = RunBuilder.Build(config, host.Services.GetRequiredService<ILoggerFactory>(), stdout);
+        holder.Plan = RunBuilder.Build(config, host.Services.GetRequiredService<ILoggerFactory>(), stdout, labels: labels);
         host.Run();
         return holder.ExitCode;
     }

@@ -25,12 +25,21 @@ public sealed class DeviceCounters
     public long FilledValues;
     public long StepsDropped;
     public long WindowResets;
+
+    /// <summary>Outages the pipeline restarted its window at: a source reconnect, or a time gap longer than max_gap steps.</summary>
+    public long Outages;
     public long Forecasts;
     public long ForecastErrors;
     private long _latencyCount;
     private long _latencyTicks;
     private long _latencyMaxTicks;
     private long _modelTicks;
+
+    /// <summary>
+    /// Set for a replay at full speed: the source reads ahead of the model, so a reading's latency (arrival
+    /// to forecast) is mostly time spent queued, and the log line says so.
+    /// </summary>
+    public bool FastReplay { get; set; }
 
     public void Add(ref long counter, long n = 1) => Interlocked.Add(ref counter, n);
 
@@ -65,8 +74,9 @@ public sealed class DeviceCounters
         Put("lines", Interlocked.Read(ref Lines)); Put("samples", Interlocked.Read(ref Samples)); Put("malformed", Interlocked.Read(ref Malformed)); Put("overlong", Interlocked.Read(ref Overlong));
         Put("garbage", Interlocked.Read(ref Garbage)); Put("nan", Interlocked.Read(ref NanValues)); Put("out_of_order", Interlocked.Read(ref OutOfOrder)); Put("sensor_errors", Interlocked.Read(ref SensorErrors));
         Put("source_errors", Interlocked.Read(ref SourceErrors)); Put("reconnects", Interlocked.Read(ref Reconnects)); Put("steps", Interlocked.Read(ref Steps)); Put("filled", Interlocked.Read(ref FilledValues));
-        Put("steps_dropped", Interlocked.Read(ref StepsDropped)); Put("window_resets", Interlocked.Read(ref WindowResets)); Put("forecasts", Interlocked.Read(ref Forecasts)); Put("forecast_errors", Interlocked.Read(ref ForecastErrors));
+        Put("steps_dropped", Interlocked.Read(ref StepsDropped)); Put("window_resets", Interlocked.Read(ref WindowResets)); Put("outages", Interlocked.Read(ref Outages)); Put("forecasts", Interlocked.Read(ref Forecasts)); Put("forecast_errors", Interlocked.Read(ref ForecastErrors));
         sb.Append(CultureInfo.InvariantCulture, $" latency_ms_mean={MeanLatencyMs:F2} latency_ms_max={MaxLatencyMs:F2} model_ms_mean={MeanModelMs:F2}");
+        if (FastReplay) sb.Append(" latency_note=\"fast replay: latency_ms (a reading's arrival to its forecast) is mostly queueing, the file is read ahead of the model; model_ms is the model's own time\"");
         return sb.ToString();
     }
 }

@@ -127,11 +127,12 @@ public sealed class ForecastPipeline
         ArgumentNullException.ThrowIfNull(output);
         if (sample.Values is null || sample.Values.Length != _f)
             throw new ArgumentException($"a sample must carry {_f} values", nameof(sample));
-        if (_lastTime is { } last && sample.Time < last)
+        if (_lastTime is { } last && sample.Time < last && !sample.AfterOutage)
         {
             _counters.Add(ref _counters.OutOfOrder);
             return;
         }
+        if (sample.AfterOutage || IsLongGap(sample.Time)) RestartAfterOutage(output);
         _lastTime = sample.Time;
         int nan = 0;
         foreach (var v in sample.Values) if (!float.IsFinite(v)) nan++;
@@ -170,6 +171,37 @@ public sealed class ForecastPipeline
             _count[i]++;
             _slotLast[i] = v;
         }
+    }
+
+    /// <summary>
+    /// Without resampling, a sample more than max_gap missing steps after the previous one (known
+    /// period only). With resampling the empty slots in between are missing steps and the missing-value
+    /// policy restarts the window for a long gap anyway.
+    /// </summary>
+    private bool IsLongGap(DateTimeOffset time)
+    {
+        if (_options.Resample != ResampleMode.None || _periodTicks == 0 || _lastTime is not { } last) return false;
+        double steps = (double)(time - last).Ticks / _periodTicks;
+        return Math.Round(steps) - 1 > _options.MaxGap;
+    }
+
+    /// <summary>
+    /// An outage (a reconnect, a long gap): the open slot closes with what arrived before it, then the
+    /// window, the stream, steps waiting for interpolation and the values that hold would repeat are
+    /// all forgotten: forecasts resume once the window is full of readings from after the outage.
+    /// </summary>
+    private void RestartAfterOutage(ICollection<Forecast> output)
+    {
+        if (_slotOpen) CloseSlot(output);
+        _counters.Add(ref _counters.Outages);
+        if (_pending.Count > 0) _counters.Add(ref _counters.StepsDropped, _pending.Count);
+        if (_ringCount > 0 || _stream?.Count > 0 || _pending.Count > 0) _counters.Add(ref _counters.WindowResets);
+        _pending.Clear();
+        _ringCount = 0;
+        _ringStart = 0;
+        _stream?.Reset();
+        Array.Clear(_hasGood);
+        Array.Clear(_missingRun);
     }
 
     /// <summary>Closes the open resampling slot (end of input, or a graceful stop).</summary>

@@ -20,8 +20,10 @@ public sealed class ReplaySource : ISampleSource
     private readonly TimeSpan _spacing;
     private readonly bool _fileHasTime;
     private readonly ILogger _logger;
+    private readonly ArrivalWatch? _watch;
 
-    public ReplaySource(string path, LineSampleReader reader, int maxLineLength, double speed, bool fileHasTime, TimeSpan? period, ILogger logger)
+    public ReplaySource(string path, LineSampleReader reader, int maxLineLength, double speed, bool fileHasTime, TimeSpan? period, ILogger logger,
+        ArrivalWatch? watch = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(reader);
@@ -34,6 +36,7 @@ public sealed class ReplaySource : ISampleSource
         _fileHasTime = fileHasTime;
         _spacing = period ?? TimeSpan.FromSeconds(1);
         _logger = logger;
+        _watch = watch;
     }
 
     public bool Periodic => false;
@@ -52,7 +55,9 @@ public sealed class ReplaySource : ISampleSource
         {
             var line = await lines.ReadLineAsync(cancellationToken).ConfigureAwait(false);
             if (line.Status == LineStatus.End) break;
+            if (line.Status == LineStatus.Line) _watch?.Line(line.Text);
             if (!_reader.TryConvert(line, out var sample)) continue;
+            _watch?.Reading(sample.Values);
             if (!_fileHasTime) sample = sample with { Time = synthetic + _spacing * n };
             n++;
             first ??= sample.Time;

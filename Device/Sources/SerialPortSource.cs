@@ -23,8 +23,11 @@ public sealed class SerialPortSource : ISampleSource
     private readonly DeviceCounters _counters;
     private readonly ILogger _logger;
     private readonly LogLimiter _log;
+    private readonly ArrivalWatch? _watch;
+    private bool _afterOutage;
 
-    public SerialPortSource(SerialSettings settings, LineSampleReader reader, int maxLineLength, Backoff backoff, DeviceCounters counters, ILogger logger)
+    public SerialPortSource(SerialSettings settings, LineSampleReader reader, int maxLineLength, Backoff backoff, DeviceCounters counters, ILogger logger,
+        ArrivalWatch? watch = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(reader);
@@ -38,6 +41,7 @@ public sealed class SerialPortSource : ISampleSource
         _counters = counters;
         _logger = logger;
         _log = new LogLimiter(logger, TimeSpan.FromSeconds(30));
+        _watch = watch;
     }
 
     public bool Periodic => false;
@@ -64,6 +68,8 @@ public sealed class SerialPortSource : ISampleSource
                 port.Open();
                 if (connectedBefore)
                 {
+                    // The first reading after this is marked: the pipeline restarts its window there.
+                    _afterOutage = true;
                     _counters.Add(ref _counters.Reconnects);
                     _logger.LogInformation("serial {Port}: reconnected", _settings.Port);
                 }
@@ -85,7 +91,7 @@ public sealed class SerialPortSource : ISampleSource
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ObjectDisposedException or ArgumentException or OperationCanceledException)
             {
                 _counters.Add(ref _counters.SourceErrors);
-                _log.Warn("open", $"serial {_settings.Port}: {e.Message}");
+                _log.Warn("open", $"{Describe(_settings.Port, e)}; retrying");
             }
             finally
             {
@@ -116,8 +122,17 @@ public sealed class SerialPortSource : ISampleSource
                     return; // the watchdog saw the device disappear
                 }
                 if (line.Status == LineStatus.End) return;
+                if (line.Status == LineStatus.Line) _watch?.Line(line.Text);
                 if (_reader.TryConvert(line, out var sample))
+                {
+                    _watch?.Reading(sample.Values);
+                    if (_afterOutage)
+                    {
+                        sample = sample with { AfterOutage = true };
+                        _afterOutage = false;
+                    }
                     await output.WriteAsync(sample, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         finally
@@ -149,6 +164,18 @@ public sealed class SerialPortSource : ISampleSource
         catch (OperationCanceledException)
         {
         }
+    }
+
+    /// <summary>
+    /// Why a port could not be opened, in words: System.IO.Ports reports a device node that does not
+    /// exist as "Access to the port is denied", which sends users after permissions that are fine.
+    /// </summary>
+    internal static string Describe(string port, Exception e)
+    {
+        if (!DeviceExists(port)) return $"serial port {port}: no such device";
+        if (e is UnauthorizedAccessException)
+            return $"serial port {port}: permission denied (serial ports belong to the dialout group: sudo usermod -aG dialout $USER, then log in again)";
+        return $"serial port {port}: {e.Message}";
     }
 
     /// <summary>The device node, following a symlink (udev's /dev/serial/by-id names, socat's links) to its end.</summary>

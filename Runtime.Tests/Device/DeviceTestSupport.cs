@@ -175,3 +175,28 @@ internal sealed class RecordingForecaster(int window, int features, float delta 
         for (int i = 0; i < features; i++) next[i] = w[(window - 1) * features + i] + delta;
     }
 }
+
+/// <summary>A logger that keeps every message (warnings and above by default), for tests of what a user reads in the log.</summary>
+internal sealed class ListLogger(LogLevel minimum = LogLevel.Warning) : ILogger, ILoggerFactory
+{
+    public ConcurrentQueue<string> Messages { get; } = new();
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (IsEnabled(logLevel)) Messages.Enqueue(formatter(state, exception));
+    }
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+}

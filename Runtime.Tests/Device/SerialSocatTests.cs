@@ -100,10 +100,18 @@ public sealed class SerialSocatTests
             await Task.Delay(300);
             await pty.StartAsync();
             Assert.IsTrue(await DeviceTestSupport.WaitUntil(() => counters.Reconnects >= 1 && source.Connected, TimeSpan.FromSeconds(10)), "no reconnect: " + runner.Summary());
-            pty.Write("8,180\n");
-            Assert.IsTrue(await DeviceTestSupport.WaitUntil(() => inner.Got.Count >= 3, TimeSpan.FromSeconds(5)), runner.Summary());
+            // The window restarts at the reconnect: the first reading after it makes no forecast with the
+            // one from before the outage; the second makes one from the two new readings only.
+            pty.Write("8,180\n10,190\n");
+            Assert.IsTrue(await DeviceTestSupport.WaitUntil(() => counters.Samples >= 5 && inner.Got.Count >= 3, TimeSpan.FromSeconds(5)), runner.Summary());
+            await Task.Delay(200);
+            Assert.HasCount(3, inner.Got, runner.Summary());
             var after = inner.Got.Last();
-            CollectionAssert.AreEqual(new[] { 8f, 180f }, after.Actual);
+            CollectionAssert.AreEqual(new[] { 10f, 190f }, after.Actual);
+            // normalized window (0.8, 0.8), (1.0, 0.9) -> mean (0.9, 0.85) + (0.1, 0) -> (10, 185)
+            Assert.AreEqual(10f, after.Values[0], 1e-4f);
+            Assert.AreEqual(185f, after.Values[1], 1e-3f);
+            Assert.AreEqual(1, counters.Outages);
         }
         finally
         {
