@@ -57,6 +57,7 @@ public sealed class KerasImportTests
     [DataRow("embedding_lstm")]
     [DataRow("dual_encoder_k2")]
     [DataRow("dual_encoder_k3")]
+    [DataRow("lstm_relu")]
     [DataRow("hard_sigmoid_k2")]
     [DataRow("hard_sigmoid_k3")]
     [DataRow("hard_sigmoid_k3_keras")]
@@ -100,6 +101,16 @@ public sealed class KerasImportTests
         CollectionAssert.AreEqual(new[] { -1, 10, 13 }, graph.Inputs.Single().Shape);
         Assert.AreEqual("lstm_6_input", graph.Inputs.Single().Name);
         CollectionAssert.AreEqual(new[] { -1, 1 }, graph.Outputs.Single().Shape);
+    }
+
+    /// <summary>The same layer kinds as the shared air-quality model, from the repository's own fixture.</summary>
+    [TestMethod]
+    public void LstmRelu_KeepsReluAsCellAndOutputActivation()
+    {
+        var graph = KerasImporter.Import(ModelPath("lstm_relu"));
+        var lstm = graph.Nodes.Single(n => n.Kind == OpKind.Lstm);
+        CollectionAssert.AreEqual(new[] { "Sigmoid", "Relu", "Relu" }, lstm.GetStrings("activations"));
+        CollectionAssert.AreEqual(new[] { -1, 10, 13 }, graph.Inputs.Single().Shape);
     }
 
     [TestMethod]
