@@ -46,7 +46,8 @@ public sealed class SkippedTests
         if (kinds.Count == 0) return null;
         int total = kinds.Sum(k => skipped[k]);
         var packages = kinds.Where(k => k != SharedModels).ToList();
-        string enable = packages.Count > 0 ? $"; enable them with: sudo apt-get install -y {string.Join(' ', packages)}" : "";
+        string enable = (packages.Count > 0 ? $"; enable them with: sudo apt-get install -y {string.Join(' ', packages)}" : "") +
+                        (kinds.Contains(SharedModels) ? "; the third-party model checks run in a checkout next to ../shared/models" : "");
         return $"SKIPPED {total} test{(total == 1 ? "" : "s")} for lack of what they need: " +
                string.Join(", ", kinds.Select(k => $"{skipped[k]} {s_kinds[k].What} ({(k == SharedModels ? "no ../shared/models" : k + " missing")})")) + enable;
     }
@@ -58,8 +59,9 @@ public sealed class SkippedTests
         string line = Summary(new Dictionary<string, int> { [Mosquitto] = 1, [Socat] = 2, [SharedModels] = 3 })!;
         Assert.AreEqual("SKIPPED 6 tests for lack of what they need: 2 serial through socat pseudo-terminals (socat missing), " +
                         "1 MQTT through a real mosquitto broker (mosquitto missing), 3 extra checks on third-party Keras models (no ../shared/models); " +
-                        "enable them with: sudo apt-get install -y socat mosquitto", line);
-        Assert.IsFalse(Summary(new Dictionary<string, int> { [SharedModels] = 1 })!.Contains("apt-get", StringComparison.Ordinal));
+                        "enable them with: sudo apt-get install -y socat mosquitto; the third-party model checks run in a checkout next to ../shared/models", line);
+        Assert.AreEqual("SKIPPED 1 test for lack of what they need: 1 ONNX's node conformance tests (libonnx-testdata missing); " +
+                        "enable them with: sudo apt-get install -y libonnx-testdata", Summary(new Dictionary<string, int> { [OnnxTestData] = 1 }));
     }
 
     /// <summary>

@@ -77,8 +77,9 @@ internal static class OnnxBatchRelaxation
         {
             exported = new Session(graph).Run(feedsB.ToDictionary(kv => kv.Key, kv => Take(kv.Value, axis, batch), StringComparer.Ordinal));
         }
-        catch (Exception e) when (e is EdgeException or ArgumentException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Whatever stops the made-up run stops the relaxation, never the import.
             return $"it does not run at its own batch {batch}: {e.Message}";
         }
 
@@ -96,9 +97,9 @@ internal static class OnnxBatchRelaxation
         {
             why = Check(graph, axis, batch, feedsB, exported);
         }
-        catch (Exception e) when (e is EdgeException or ArgumentException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // A shape the graph cannot take at another batch (a baked-in batch size).
+            // A shape the graph cannot take at another batch (a baked-in batch size): the import goes on unrelaxed.
             why = e.Message;
         }
         if (why is null) return null;
