@@ -17,3 +17,30 @@ public sealed class EdgeFormatException : EdgeException
     public EdgeFormatException(string message) : base(message) { }
     public EdgeFormatException(string message, Exception inner) : base(message, inner) { }
 }
+
+/// <summary>
+/// Several independent user errors found together (every mistake in a spec, every missing key), so the
+/// user fixes them in one round. Command-line front ends print <see cref="Header"/> and then each problem
+/// on its own line (each names its field or key); <see cref="Exception.Message"/> holds the same lines.
+/// </summary>
+public sealed class EdgeProblemsException : EdgeException
+{
+    public EdgeProblemsException(string header, IReadOnlyList<string> problems)
+        : base(Format(header, problems))
+    {
+        Header = header;
+        Problems = problems;
+    }
+
+    /// <summary>What does not fit, e.g. "model.pt does not match spec.json (2 problems):".</summary>
+    public string Header { get; }
+
+    public IReadOnlyList<string> Problems { get; }
+
+    private static string Format(string header, IReadOnlyList<string> problems)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        ArgumentNullException.ThrowIfNull(problems);
+        return header + string.Concat(problems.Select(p => "\n  - " + p));
+    }
+}

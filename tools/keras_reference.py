@@ -326,6 +326,7 @@ CASES = {
     "hard_sigmoid_k2": ("model.h5", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
     "hard_sigmoid_k3": ("model.h5", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
     "hard_sigmoid_k3_keras": ("model.keras", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
+    "lstm_relu": ("model.h5", lambda: {"x": np.random.default_rng(12).uniform(0, 1, (4, 10, 13)).astype(np.float32)}),
 }
 
 

@@ -442,6 +442,20 @@ def refusal_base(extra_layer, extra_weights=None):
     return cfg, weights, ["gru", extra_layer["config"]["name"]]
 
 
+def case_lstm_relu(out):
+    """The layer kinds of the shared air-quality model, made here so a plain clone has them: LSTM with relu as its
+    cell and output activation -> Dense(1), Keras 2 .h5, inputs in [0, 1) like MinMax-scaled sensors."""
+    w = W(112)
+    l, d = w.lstm(13, 6), [w(6, 1), w(1, scale=0.3)]
+    cfg = sequential("lstm_relu", [
+        k2_input("x", [10, 13]),
+        k2_rnn("LSTM", "lstm", 6, activation="relu"),
+        k2_dense("out", 1),
+    ])
+    weights = [("lstm", list(zip(rnn_names("lstm", "LSTM", 3), l))), ("out", list(zip(dense_names("out"), d)))]
+    write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", ["lstm", "out"])
+
+
 def case_refusals(out):
     lam = k2("Lambda", "scale_by_two", function=["4wEAAAAAAAAAAAAAAAEAAAACAAAAUwAAAHMIAAAAfABkARQAUwApAk7pAgAAAKkAKQHaAXhyAgAAAHICAAAA+gc8c3RkaW4+2gg8bGFtYmRhPgEAAADzAAAAAA==\n", None, None],
              function_type="lambda", module="__main__", output_shape=None, output_shape_type="raw", arguments={})
@@ -495,6 +509,7 @@ CASES = {
     "hard_sigmoid_k2": case_hard_sigmoid_k2,
     "hard_sigmoid_k3": case_hard_sigmoid_k3,
     "hard_sigmoid_k3_keras": case_hard_sigmoid_k3_keras,
+    "lstm_relu": case_lstm_relu,
     "refuse": case_refusals,
 }
 

@@ -136,7 +136,7 @@ public sealed class MqttMosquittoTests
     [Timeout(45_000, CooperativeCancellation = true)]
     public async Task SubscriberReceivesForecasts_AndABrokerRestartLosesNothing()
     {
-        if (!DeviceTestSupport.HasBinary("mosquitto")) Assert.Inconclusive("mosquitto is not installed (apt-get install mosquitto)");
+        if (!DeviceTestSupport.HasBinary("mosquitto")) SkippedTests.Inconclusive(SkippedTests.Mosquitto, "mosquitto is not installed");
         var dir = TestPaths.NewTempDir();
         using var broker = new Broker(dir, DeviceTestSupport.FreeLoopbackPort());
         await broker.StartAsync();

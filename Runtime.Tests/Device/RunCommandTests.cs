@@ -89,7 +89,7 @@ public sealed class RunCommandTests
     {
         var keras = Path.Combine(TestPaths.SharedModels, "airsensor_gru.keras");
         var log = Path.Combine(TestPaths.SharedModels, "airsensor_feeds.csv");
-        if (!File.Exists(keras) || !File.Exists(log)) Assert.Inconclusive("../shared/models is not present");
+        if (!File.Exists(keras) || !File.Exists(log)) SkippedTests.Inconclusive(SkippedTests.SharedModels, "../shared/models is not present (third-party model, an extra check)");
         var dir = TestPaths.NewTempDir();
         var blob = Path.Combine(dir, "air.edge");
         Converter.Convert(new ConvertOptions(keras, blob));

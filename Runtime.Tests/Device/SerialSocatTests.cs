@@ -60,7 +60,7 @@ public sealed class SerialSocatTests
     [Timeout(40_000, CooperativeCancellation = true)]
     public async Task LinesThroughAPty_BecomeForecasts_AndSocatRestartIsSurvived()
     {
-        if (!DeviceTestSupport.HasBinary("socat")) Assert.Inconclusive("socat is not installed (apt-get install socat)");
+        if (!DeviceTestSupport.HasBinary("socat")) SkippedTests.Inconclusive(SkippedTests.Socat, "socat is not installed");
         var dir = TestPaths.NewTempDir();
         using var pty = new Pty(dir);
         await pty.StartAsync();

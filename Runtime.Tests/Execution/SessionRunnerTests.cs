@@ -293,7 +293,7 @@ internal sealed class TestModel
         if (name.EndsWith(".h5", StringComparison.Ordinal) || name.EndsWith(".keras", StringComparison.Ordinal))
         {
             // The shared Keras models come without inputs: 4 rows of deterministic values in [0, 1) (MinMax-scaled sensors).
-            var graph = KerasImporter.Import(Path.Combine(TestPaths.SharedModels, name));
+            var graph = KerasImporter.Import(TestPaths.SharedModel(name));
             var rng = new Random(7);
             var inputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             foreach (var info in graph.Inputs)

@@ -29,7 +29,7 @@ public sealed class KerasImportTests
         using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(FixtureDir(caseName), "case.json")));
         var model = doc.RootElement.GetProperty("model");
         string path = model.TryGetProperty("shared", out var shared)
-            ? Path.Combine(TestPaths.SharedModels, shared.GetString()!)
+            ? TestPaths.SharedModel(shared.GetString()!)
             : Path.Combine(FixtureDir(caseName), model.GetProperty("file").GetString()!);
         if (!File.Exists(path)) Assert.Fail($"{path} is missing (shared models live in ../shared/models; synthetic ones come from tools/make_keras_fixtures.py)");
         return path;
@@ -57,6 +57,7 @@ public sealed class KerasImportTests
     [DataRow("embedding_lstm")]
     [DataRow("dual_encoder_k2")]
     [DataRow("dual_encoder_k3")]
+    [DataRow("lstm_relu")]
     [DataRow("hard_sigmoid_k2")]
     [DataRow("hard_sigmoid_k3")]
     [DataRow("hard_sigmoid_k3_keras")]
@@ -92,7 +93,7 @@ public sealed class KerasImportTests
     [TestMethod]
     public void AirQualityLstm_KeepsReluAsCellAndOutputActivation()
     {
-        var graph = KerasImporter.Import(Path.Combine(TestPaths.SharedModels, "airquality_lstm_relu.h5"));
+        var graph = KerasImporter.Import(TestPaths.SharedModel("airquality_lstm_relu.h5"));
         var lstm = graph.Nodes.Single(n => n.Kind == OpKind.Lstm);
         CollectionAssert.AreEqual(new[] { "Sigmoid", "Relu", "Relu" }, lstm.GetStrings("activations"));
         Assert.AreEqual(50L, lstm.GetInt("hidden_size", 0));
@@ -102,12 +103,22 @@ public sealed class KerasImportTests
         CollectionAssert.AreEqual(new[] { -1, 1 }, graph.Outputs.Single().Shape);
     }
 
+    /// <summary>The same layer kinds as the shared air-quality model, from the repository's own fixture.</summary>
+    [TestMethod]
+    public void LstmRelu_KeepsReluAsCellAndOutputActivation()
+    {
+        var graph = KerasImporter.Import(ModelPath("lstm_relu"));
+        var lstm = graph.Nodes.Single(n => n.Kind == OpKind.Lstm);
+        CollectionAssert.AreEqual(new[] { "Sigmoid", "Relu", "Relu" }, lstm.GetStrings("activations"));
+        CollectionAssert.AreEqual(new[] { -1, 10, 13 }, graph.Inputs.Single().Shape);
+    }
+
     [TestMethod]
     public void AirSensorGru_IsResetAfterGruWithBothBiases()
     {
         foreach (var file in new[] { "airsensor_gru.h5", "airsensor_gru.keras" })
         {
-            var graph = KerasImporter.Import(Path.Combine(TestPaths.SharedModels, file));
+            var graph = KerasImporter.Import(TestPaths.SharedModel(file));
             var gru = graph.Nodes.Single(n => n.Kind == OpKind.Gru);
             Assert.AreEqual(1L, gru.GetInt("linear_before_reset", 0), file);
             var b = graph.Constants[gru.Inputs[3]];

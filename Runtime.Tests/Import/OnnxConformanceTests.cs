@@ -31,7 +31,7 @@ public sealed partial class OnnxConformanceTests
     public void AllNodeTests_PassOrAreRefusedAsUnsupported()
     {
         if (!Directory.Exists(TestPaths.OnnxNodeTests))
-            Assert.Inconclusive($"{TestPaths.OnnxNodeTests} is missing (Debian package libonnx-testdata)");
+            SkippedTests.Inconclusive(SkippedTests.OnnxTestData, $"{TestPaths.OnnxNodeTests} is missing (Debian package libonnx-testdata)");
 
         var temp = TestPaths.NewTempDir();
         var results = new List<(string Test, Outcome Outcome, string Reason)>();

@@ -342,7 +342,9 @@ public sealed class ForecastStream
             case 3:
             {
                 if (s[2] <= 0) throw new EdgeException($"{Need()}: the feature axis must have a known size");
-                if (s[0] > 1) throw new EdgeException($"{Need()}: a stream runs batch 1, the batch axis is fixed at {s[0]}");
+                if (s[0] > 1)
+                    throw new EdgeException($"{Need()}: a stream runs batch 1, the batch axis is fixed at {s[0]} and the graph could not be relaxed; " +
+                                            $"re-export with a dynamic batch: torch.onnx.export(..., dynamic_axes={{'{input.Name}': {{0: 'batch'}}}})");
                 int w = s[1] > 0 ? s[1] : window ?? throw new EdgeException($"{Need()} has a dynamic time axis: give the window (StreamOptions.Window or metadata \"window\")");
                 if (window is { } given && given != w) throw new EdgeException($"{Need()} takes windows of {w} samples, not {given}");
                 return ([1, w, s[2]], w, s[2]);

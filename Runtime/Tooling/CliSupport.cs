@@ -6,7 +6,8 @@ public static class CliSupport
     /// <summary>
     /// Runs a command body. A user error (bad file, bad model, bad option value) becomes one line on
     /// <paramref name="stderr"/> and exit code 1; no stack trace. Anything else is a bug in Edge and
-    /// keeps its stack trace (exit code 70, EX_SOFTWARE).
+    /// keeps its stack trace (exit code 70, EX_SOFTWARE). A list of problems (<see cref="EdgeProblemsException"/>)
+    /// prints its header line and then one line per problem.
     /// </summary>
     public static int Guard(string tool, TextWriter stderr, Func<int> body)
     {
@@ -15,6 +16,13 @@ public static class CliSupport
         try
         {
             return body();
+        }
+        catch (EdgeProblemsException e)
+        {
+            // A list of problems: the header, then one line per problem, as docs/spec.md shows.
+            stderr.WriteLine($"{tool}: error: {OneLine(e.Header)}");
+            foreach (var p in e.Problems) stderr.WriteLine($"  - {OneLine(p)}");
+            return 1;
         }
         catch (Exception e) when (e is EdgeException or IOException or UnauthorizedAccessException)
         {

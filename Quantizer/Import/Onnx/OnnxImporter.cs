@@ -65,6 +65,8 @@ public static class OnnxImporter
         if (!string.IsNullOrEmpty(model.Graph.Name)) graph.Name = model.Graph.Name;
         GraphOptimizer.Optimize(graph);
         graph.Validate();
+        // A fixed-batch export (no dynamic_axes) of a recurrent model: make the batch dynamic where the graph allows.
+        OnnxBatchRelaxation.Relax(graph);
         return graph;
     }
 }

@@ -70,52 +70,100 @@ public sealed class Spec
         var top = new SpecObject(root, "", source);
         if (root.ValueKind != JsonValueKind.Object) throw top.Error("the spec must be a JSON object");
 
-        string? name = top.OptString("name");
-        bool allowUnused = top.Bool("allow_unused", false);
-        string? stateDictKey = top.OptString("state_dict_key");
-        string strip = top.OptString("strip_prefix") ?? "";
-        _ = top.OptString("description");
+        // Every mistake is collected (one per field) and reported together, so one round fixes them all.
+        var problems = new SpecProblems(source);
+        string? name = problems.Try(() => top.OptString("name"), null);
+        bool allowUnused = problems.Try(() => top.Bool("allow_unused", false), false);
+        string? stateDictKey = problems.Try(() => top.OptString("state_dict_key"), null);
+        string strip = problems.Try(() => top.OptString("strip_prefix"), null) ?? "";
+        problems.Try(() => top.OptString("description"), null);
 
         var inputs = new List<SpecInput>();
-        var inputArray = top.Array("inputs") ?? throw top.Error("inputs: required (a list of {\"name\", \"shape\", \"dtype\"})");
-        if (inputArray.Count == 0) throw top.Error("inputs: at least one input is needed");
         var names = new HashSet<string>(StringComparer.Ordinal);
+        var inputArray = problems.Try(() => top.Array("inputs") ?? throw top.Error("inputs: required (a list of {\"name\", \"shape\", \"dtype\"})"), []);
+        if (inputArray.Count == 0 && top.Has("inputs")) problems.Add(top.Error("inputs: at least one input is needed"));
         foreach (var i in inputArray)
         {
-            string n = i.RequiredString("name");
-            if (!names.Add(n)) throw i.Error($"name: '{n}' is used twice");
-            var shape = i.Shape("shape") ?? throw i.Error("shape: required, e.g. [null, null, 6] (null or -1 for a dynamic dimension)");
-            string dt = i.OptString("dtype") ?? "float32";
-            if (!DataTypes.TryParse(dt, out var dtype)) throw i.Error($"dtype: '{dt}' is not one of float32, int64, int32, int8");
-            i.CheckNoUnknownFields("an input");
-            inputs.Add(new SpecInput(n, shape, dtype));
+            problems.Try(() =>
+            {
+                string n = i.RequiredString("name");
+                if (!names.Add(n)) throw i.Error($"name: '{n}' is used twice");
+                var shape = i.Shape("shape") ?? throw i.Error("shape: required, e.g. [null, null, 6] (null or -1 for a dynamic dimension)");
+                string dt = i.OptString("dtype") ?? "float32";
+                if (!DataTypes.TryParse(dt, out var dtype)) throw i.Error($"dtype: '{dt}' is not one of float32, int64, int32, int8");
+                i.CheckNoUnknownFields("an input");
+                inputs.Add(new SpecInput(n, shape, dtype));
+                return true;
+            }, false);
         }
 
-        var layers = top.Array("layers") ?? throw top.Error("layers: required (a list of layers)");
-        if (layers.Count == 0) throw top.Error("layers: at least one layer is needed");
+        var layers = problems.Try(() => top.Array("layers") ?? throw top.Error("layers: required (a list of layers)"), []);
+        if (layers.Count == 0 && top.Has("layers")) problems.Add(top.Error("layers: at least one layer is needed"));
         foreach (var l in layers)
         {
-            string? ln = l.OptString("name");
-            l.Name = ln ?? $"{l.RequiredString("kind")}_{l.Index}";
-            if (l.Name.Length == 0 || l.Name.Contains(':', StringComparison.Ordinal)) throw l.Error($"name: '{l.Name}' must be non-empty without ':'");
-            if (!names.Add(l.Name)) throw l.Error($"name: '{l.Name}' is already the name of an input or another layer");
+            problems.Try(() =>
+            {
+                string? ln = l.OptString("name");
+                l.Name = ln ?? $"{l.RequiredString("kind")}_{l.Index}";
+                if (l.Name.Length == 0 || l.Name.Contains(':', StringComparison.Ordinal)) throw l.Error($"name: '{l.Name}' must be non-empty without ':'");
+                if (!names.Add(l.Name)) throw l.Error($"name: '{l.Name}' is already the name of an input or another layer");
+                return true;
+            }, false);
+            // The kind and its fields are checked here too, so that typos in several layers come out together.
+            problems.Try(() => SpecGraphBuilder.CheckKindAndFields(l), false);
         }
 
         var outputs = new List<SpecOutput>();
-        if (top.Array("outputs") is { } outArray)
+        var outArray = problems.Try(() => top.Array("outputs"), null);
+        var outNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var o in outArray ?? [])
         {
-            var outNames = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var o in outArray)
+            problems.Try(() =>
             {
                 string n = o.RequiredString("name");
                 string from = o.OptString("from") ?? n;
                 if (!outNames.Add(n)) throw o.Error($"name: '{n}' is used twice");
                 o.CheckNoUnknownFields("an output");
                 outputs.Add(new SpecOutput(n, from, o.Path));
-            }
+                return true;
+            }, false);
         }
-        top.CheckNoUnknownFields("the spec");
+        problems.Try(() => { top.CheckNoUnknownFields("the spec"); return true; }, false);
+        problems.ThrowIfAny();
         return new Spec(source, name, inputs, layers, outputs, allowUnused, stateDictKey, strip);
+    }
+}
+
+/// <summary>
+/// Collects spec mistakes: one alone is thrown as it is ("spec.json: layers[0].hiden_size: ..."), several
+/// as an <see cref="EdgeProblemsException"/> with one line per mistake, as docs/spec.md shows.
+/// </summary>
+internal sealed class SpecProblems(string source)
+{
+    private readonly List<EdgeException> _errors = new();
+
+    public void Add(EdgeException e) => _errors.Add(e);
+
+    public T Try<T>(Func<T> read, T fallback)
+    {
+        try
+        {
+            return read();
+        }
+        catch (EdgeException e)
+        {
+            _errors.Add(e);
+            return fallback;
+        }
+    }
+
+    public void ThrowIfAny()
+    {
+        if (_errors.Count == 1) throw _errors[0];
+        if (_errors.Count == 0) return;
+        string prefix = source + ": ";
+        var lines = _errors.Select(e => e.Message.StartsWith(prefix, StringComparison.Ordinal) ? e.Message[prefix.Length..] : e.Message).ToList();
+        throw new EdgeProblemsException($"{source}: {lines.Count.ToString(CultureInfo.InvariantCulture)} problems:", lines);
     }
 }
 

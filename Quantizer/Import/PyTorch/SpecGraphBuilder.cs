@@ -89,6 +89,16 @@ public sealed class SpecGraphBuilder
         return new SpecGraphBuilder(stateDict, spec, stateDictSource).Run();
     }
 
+    /// <summary>The layer's kind is known and it has no field that kind does not read (Spec.Parse checks every layer up front).</summary>
+    internal static bool CheckKindAndFields(SpecObject layer)
+    {
+        string kind = layer.RequiredString("kind");
+        if (!LayerFields.TryGetValue(kind, out var fields))
+            throw layer.Error($"kind: '{kind}' is not one of {string.Join(", ", LayerFields.Keys)}");
+        layer.CheckFields(CommonFields.Concat(fields), $"kind {kind}");
+        return true;
+    }
+
     private Graph Run()
     {
         foreach (var i in _spec.Inputs)
@@ -100,9 +110,7 @@ public sealed class SpecGraphBuilder
         foreach (var layer in _spec.Layers)
         {
             string kind = layer.RequiredString("kind");
-            if (!LayerFields.TryGetValue(kind, out var fields))
-                throw layer.Error($"kind: '{kind}' is not one of {string.Join(", ", LayerFields.Keys)}");
-            layer.CheckFields(CommonFields.Concat(fields), $"kind {kind}");
+            CheckKindAndFields(layer);
             var main = kind switch
             {
                 "lstm" => Recurrent(layer, lstm: true),
@@ -142,10 +150,8 @@ public sealed class SpecGraphBuilder
         }
         if (_problems.Count > 0)
         {
-            var sb = new StringBuilder();
-            sb.Append(CultureInfo.InvariantCulture, $"{_sdSource} does not match {_spec.Source} ({_problems.Count} problem{(_problems.Count == 1 ? "" : "s")}):");
-            foreach (var p in _problems) sb.Append("\n  - ").Append(p);
-            throw new EdgeException(sb.ToString());
+            throw new EdgeProblemsException(
+                $"{_sdSource} does not match {_spec.Source} ({_problems.Count.ToString(CultureInfo.InvariantCulture)} problem{(_problems.Count == 1 ? "" : "s")}):", _problems);
         }
 
         NameOutputs(outputs);
