@@ -1,3 +1,4 @@
+using Edge.Runtime.Format;
 using System.Buffers.Binary;
 using Edge.Runtime;
 using PureHDF;
@@ -50,7 +51,7 @@ internal sealed class KerasHdf5 : IDisposable
         }
         catch (Exception e) when (e is not EdgeException)
         {
-            throw new EdgeException($"{name}: cannot read the HDF5 file (truncated or corrupt?): {e.Message}", e);
+            throw new EdgeException($"{name}: cannot read the HDF5 file (truncated or corrupt?): {MessageText.Printable(e.Message, 200)}", e);
         }
     }
 
@@ -86,7 +87,7 @@ internal sealed class KerasHdf5 : IDisposable
         try { return read(); }
         catch (Exception e) when (e is not EdgeException)
         {
-            throw new EdgeException($"{Name}: cannot read {what} (truncated or corrupt file?): {e.Message}", e);
+            throw new EdgeException($"{Name}: cannot read {what} (truncated or corrupt file?): {MessageText.Printable(e.Message, 200)}", e);
         }
     }
 

@@ -1,3 +1,4 @@
+using Edge.Runtime.Format;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
@@ -70,7 +71,7 @@ internal sealed class KerasModelFile : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new EdgeException($"cannot read Keras model '{path}': {e.Message}", e);
+            throw new EdgeException($"cannot read Keras model '{path}': {MessageText.Printable(e.Message, 200)}", e);
         }
         return Open(bytes, path);
     }
@@ -129,7 +130,7 @@ internal sealed class KerasModelFile : IDisposable
         }
         catch (Exception e) when (e is InvalidDataException or IOException)
         {
-            throw new EdgeException($"{name}: not a readable .keras zip (truncated or corrupt?): {e.Message}", e);
+            throw new EdgeException($"{name}: not a readable .keras zip (truncated or corrupt?): {MessageText.Printable(e.Message, 200)}", e);
         }
         var config = ParseJson(Encoding.UTF8.GetString(configBytes), $"{name}: config.json");
         string version = "3";
@@ -252,6 +253,6 @@ internal sealed class KerasModelFile : IDisposable
     private static JsonDocument ParseJson(string json, string what)
     {
         try { return JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 256 }); }
-        catch (JsonException e) { throw new EdgeException($"{what} is not valid JSON: {e.Message}", e); }
+        catch (JsonException e) { throw new EdgeException($"{what} is not valid JSON: {MessageText.Printable(e.Message, 200)}", e); }
     }
 }

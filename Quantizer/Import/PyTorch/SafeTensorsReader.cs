@@ -39,6 +39,10 @@ public static class SafeTensorsReader
         long dataStart = 8 + (long)headerLength;
         long dataLength = fileLength - dataStart;
 
+        // JsonDocument parses invalid UTF-8 inside strings and fails only when a name is read, with an
+        // InvalidOperationException: the safetensors header is UTF-8, checked whole first.
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+            throw new EdgeFormatException($"{source}: the header is not valid UTF-8");
         var entries = new List<(string Name, TorchDType DType, long[] Shape, long Begin, long End)>();
         try
         {
