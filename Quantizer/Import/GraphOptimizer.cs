@@ -28,13 +28,32 @@ public static class GraphOptimizer
     private const int ProbeA = 2;
     private const int ProbeB = 3;
 
+    /// <summary>Bytes every model may fold into constants, whatever its weights (<see cref="FoldBudget"/>).</summary>
+    public const long FoldFloorBytes = 64L << 20;
+
+    /// <summary>
+    /// What folding may allocate for one model, intermediate tensors included: 64 MiB + 4 x the bytes of
+    /// the model's own constants (its weights) as imported. Folding glue (shapes, zero states, gate
+    /// orders) needs a small fraction of that; a graph whose folding would pass it is refused.
+    /// </summary>
+    public static long FoldBudget(Graph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        long weights = graph.Constants.Values.Sum(t => (long)t.Length * t.DataType.SizeOf());
+        return FoldFloorBytes + 4 * weights;
+    }
+
     public static void Optimize(Graph graph)
     {
         ArgumentNullException.ThrowIfNull(graph);
         RemoveIdentities(graph);
-        FoldConstants(graph);
-        FoldShapes(graph);
-        FoldConstants(graph);
+        long budget = FoldBudget(graph);
+        using (AllocationBudget.Limit(budget, $"the budget for folding this model's constants (64 MiB + 4 x its {(budget - FoldFloorBytes) / 4} weight bytes)"))
+        {
+            FoldConstants(graph);
+            FoldShapes(graph);
+            FoldConstants(graph);
+        }
         RemoveIdentities(graph);
         Simplify(graph);
         RemoveDeadNodes(graph);

@@ -1,3 +1,4 @@
+using Edge.Runtime.Format;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -68,7 +69,7 @@ public static class Npy
             case "<i4": target = DataType.Int32; srcSize = 4; break;
             case "|i1": case "<i1": target = DataType.Int8; srcSize = 1; break;
             default:
-                throw new EdgeException($"{name}: dtype '{descr}' is not supported (Edge reads float32, float64, int64, int32, int8, little-endian)");
+                throw new EdgeException($"{name}: dtype '{MessageText.Printable(descr, 40)}' is not supported (Edge reads float32, float64, int64, int32, int8, little-endian)");
         }
         long count = 1;
         foreach (var d in shape)
@@ -80,7 +81,7 @@ public static class Npy
         long needed = count * srcSize;
         long have = file.Length - dataStart;
         if (have < needed)
-            throw new EdgeException($"{name}: truncated data: shape {Tensor.FormatShape(shape)} of '{descr}' needs {needed} bytes, file has {have}");
+            throw new EdgeException($"{name}: truncated data: shape {Tensor.FormatShape(shape)} of '{MessageText.Printable(descr, 40)}' needs {needed} bytes, file has {have}");
         if (have > needed)
             throw new EdgeException($"{name}: {have - needed} unexpected bytes after the data of shape {Tensor.FormatShape(shape)}");
         var data = file.Slice(dataStart, (int)needed);
@@ -165,16 +166,16 @@ public static class Npy
                     shape = ReadShape(header, ref i, name);
                     break;
                 default:
-                    throw new EdgeException($"{name}: unexpected key '{key}' in .npy header");
+                    throw new EdgeException($"{name}: unexpected key '{MessageText.Printable(key, 40)}' in .npy header");
             }
             SkipWs(header, ref i);
             if (i < header.Length && header[i] == ',') { i++; continue; }
             SkipWs(header, ref i);
             if (i < header.Length && header[i] == '}') break;
-            throw new EdgeException($"{name}: malformed .npy header: {header.Trim()}");
+            throw new EdgeException($"{name}: malformed .npy header: {MessageText.Printable(header.Trim())}");
         }
         if (descr is null || fortran is null || shape is null)
-            throw new EdgeException($"{name}: .npy header lacks descr, fortran_order or shape: {header.Trim()}");
+            throw new EdgeException($"{name}: .npy header lacks descr, fortran_order or shape: {MessageText.Printable(header.Trim())}");
         return (descr, fortran.Value, shape);
     }
 

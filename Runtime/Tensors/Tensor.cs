@@ -87,6 +87,7 @@ public sealed class Tensor
         foreach (var d in shape)
             if (d < 0) throw new ArgumentException($"negative dimension in shape {FormatShape(shape)}");
         int n = ElementCount(shape);
+        AllocationBudget.Charge(n, dataType.SizeOf(), shape);
         int origin = 0;
         Array buffer = dataType switch
         {

@@ -1,3 +1,4 @@
+using Edge.Runtime.Format;
 using System.Globalization;
 using System.Text.Json;
 using Edge.Runtime;
@@ -7,7 +8,7 @@ namespace Edge.Quantizer.Import.Keras;
 /// <summary>One tensor of a Keras graph: output <see cref="Tensor"/> of call <see cref="Node"/> of layer <see cref="Layer"/> (Keras's keras_history).</summary>
 internal readonly record struct KerasTensorRef(string Layer, int Node, int Tensor)
 {
-    public override string ToString() => $"{Layer}[{Node}][{Tensor}]";
+    public override string ToString() => $"{MessageText.Printable(Layer)}[{Node}][{Tensor}]";
 }
 
 /// <summary>A layer of the model config, with the tensors each of its calls consumes (a shared layer is called more than once).</summary>
@@ -26,7 +27,8 @@ internal sealed class KerasLayer
     public JsonElement Config { get; }
     public List<List<KerasTensorRef>> Calls { get; }
 
-    public override string ToString() => $"'{Name}' ({ClassName})";
+    /// <summary>As messages show it: names from the file printable and cut (<see cref="MessageText"/>).</summary>
+    public override string ToString() => $"'{MessageText.Printable(Name)}' ({MessageText.Printable(ClassName)})";
 }
 
 /// <summary>
@@ -59,12 +61,12 @@ internal sealed class KerasModelConfig
         var layersJson = KerasJson.Get(config, "layers");
         if (layersJson is not { ValueKind: JsonValueKind.Array } layers)
             throw new UnsupportedModelException(
-                $"{file}: a '{cls}' model config without a list of layers (a subclassed Keras model?); Edge imports Sequential and Functional models");
+                $"{file}: a '{MessageText.Printable(cls)}' model config without a list of layers (a subclassed Keras model?); Edge imports Sequential and Functional models");
         return cls switch
         {
             "Sequential" => ParseSequential(name, config, layers, file),
             "Functional" or "Model" => ParseFunctional(name, config, layers, file),
-            _ => throw new UnsupportedModelException($"{file}: unsupported Keras model class '{cls}'; Edge imports Sequential and Functional models"),
+            _ => throw new UnsupportedModelException($"{file}: unsupported Keras model class '{MessageText.Printable(cls)}'; Edge imports Sequential and Functional models"),
         };
     }
 
@@ -77,7 +79,7 @@ internal sealed class KerasModelConfig
             var (cls, lconfig, name) = Header(l, file);
             if (cls == "InputLayer")
             {
-                if (previous is not null) throw new UnsupportedModelException($"{file}: Sequential model with an InputLayer {name} after other layers");
+                if (previous is not null) throw new UnsupportedModelException($"{file}: Sequential model with an InputLayer {MessageText.Printable(name)} after other layers");
                 result.Add(new KerasLayer(cls, name, lconfig, []));
                 previous = new KerasTensorRef(name, 0, 0);
                 continue;
@@ -88,7 +90,7 @@ internal sealed class KerasModelConfig
                 // Keras 3 keeps it in the model's build_input_shape.
                 var shape = KerasJson.Get(lconfig, "batch_input_shape") ?? KerasJson.Get(lconfig, "batch_shape") ?? KerasJson.Get(config, "build_input_shape");
                 if (shape is null)
-                    throw new EdgeException($"{file}: the Sequential model declares no input shape (no InputLayer, no batch_input_shape on '{name}')");
+                    throw new EdgeException($"{file}: the Sequential model declares no input shape (no InputLayer, no batch_input_shape on '{MessageText.Printable(name)}')");
                 string inputName = name + "_input";
                 var synthetic = JsonDocument.Parse(
                     $"{{\"name\": {JsonSerializer.Serialize(inputName)}, \"batch_input_shape\": {shape.Value.GetRawText()}, \"dtype\": {JsonSerializer.Serialize(KerasJson.DTypeName(lconfig) ?? "float32")}}}").RootElement;
@@ -123,9 +125,9 @@ internal sealed class KerasModelConfig
     private static (string Class, JsonElement Config, string Name) Header(JsonElement layer, string file)
     {
         string cls = KerasJson.Str(layer, "class_name") ?? throw new EdgeException($"{file}: a layer of the model config has no class_name");
-        var config = KerasJson.Get(layer, "config") ?? throw new EdgeException($"{file}: layer of class '{cls}' has no config");
+        var config = KerasJson.Get(layer, "config") ?? throw new EdgeException($"{file}: layer of class '{MessageText.Printable(cls)}' has no config");
         string name = (config.ValueKind == JsonValueKind.Object ? KerasJson.Str(config, "name") : null)
-            ?? throw new EdgeException($"{file}: layer of class '{cls}' has no name");
+            ?? throw new EdgeException($"{file}: layer of class '{MessageText.Printable(cls)}' has no name");
         return (cls, config, name);
     }
 
@@ -142,20 +144,20 @@ internal sealed class KerasModelConfig
                 Walk(kwargs, extra);
                 if (extra.Count > 0)
                     throw new UnsupportedModelException(
-                        $"{file}: layer '{layer}' ({cls}) is called with tensors as keyword arguments (initial_state, mask, ...); Edge does not support that");
+                        $"{file}: layer '{MessageText.Printable(layer)}' ({MessageText.Printable(cls)}) is called with tensors as keyword arguments (initial_state, mask, ...); Edge does not support that");
             }
             return refs;
         }
-        if (node.ValueKind != JsonValueKind.Array) throw new EdgeException($"{file}: layer '{layer}' ({cls}): malformed inbound_nodes");
+        if (node.ValueKind != JsonValueKind.Array) throw new EdgeException($"{file}: layer '{MessageText.Printable(layer)}' ({MessageText.Printable(cls)}): malformed inbound_nodes");
         foreach (var r in node.EnumerateArray())
         {
             // Keras 2: [layer_name, node_index, tensor_index, kwargs]
             if (r.ValueKind != JsonValueKind.Array || r.GetArrayLength() < 3 || r[0].ValueKind != JsonValueKind.String)
-                throw new EdgeException($"{file}: layer '{layer}' ({cls}): malformed inbound node {r.GetRawText()}");
+                throw new EdgeException($"{file}: layer '{MessageText.Printable(layer)}' ({MessageText.Printable(cls)}): malformed inbound node {MessageText.Printable(r.GetRawText())}");
             if (r.GetArrayLength() > 3 && r[3].ValueKind == JsonValueKind.Object)
                 foreach (var kw in r[3].EnumerateObject())
                     if (kw.Name is "initial_state" or "constants" or "mask")
-                        throw new UnsupportedModelException($"{file}: layer '{layer}' ({cls}) is called with '{kw.Name}'; Edge does not support that");
+                        throw new UnsupportedModelException($"{file}: layer '{MessageText.Printable(layer)}' ({MessageText.Printable(cls)}) is called with '{MessageText.Printable(kw.Name)}'; Edge does not support that");
             refs.Add(new KerasTensorRef(r[0].GetString()!, r[1].GetInt32(), r[2].GetInt32()));
         }
         return refs;
@@ -193,7 +195,7 @@ internal sealed class KerasModelConfig
         }
         catch (Exception ex) when (ex is InvalidOperationException or IndexOutOfRangeException or FormatException)
         {
-            throw new EdgeException($"{file}: malformed {what}: {a.GetRawText()}", ex);
+            throw new EdgeException($"{file}: malformed {what}: {MessageText.Printable(a.GetRawText())}", ex);
         }
     }
 }

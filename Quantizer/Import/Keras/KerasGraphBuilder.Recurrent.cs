@@ -1,3 +1,4 @@
+using Edge.Runtime.Format;
 using Edge.Runtime;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
@@ -164,7 +165,7 @@ internal sealed partial class KerasGraphBuilder
                 "softplus" => "Softplus",
                 "hard_sigmoid" => "HardSigmoid",
                 "elu" => "Elu",
-                _ => throw new UnsupportedModelException($"{File}: layer {layer} uses activation '{keras[i]}' inside the cell, which Edge does not support"),
+                _ => throw new UnsupportedModelException($"{File}: layer {layer} uses activation '{MessageText.Printable(keras[i])}' inside the cell, which Edge does not support"),
             };
             // ONNX consumes activation_alpha / activation_beta in order, one per function that takes them.
             if (names[i] == "HardSigmoid") { alphas.Add(HardSigmoid.Alpha); betas.Add(HardSigmoid.Beta); }

@@ -1,3 +1,4 @@
+using Edge.Runtime.Format;
 using System.Text.Json;
 using Edge.Runtime;
 using Edge.Runtime.Ir;
@@ -46,7 +47,7 @@ internal sealed partial class KerasGraphBuilder
         _graph.Name = _model.Name;
         var byName = new Dictionary<string, KerasLayer>(StringComparer.Ordinal);
         foreach (var l in _model.Layers)
-            if (!byName.TryAdd(l.Name, l)) throw new EdgeException($"{File}: two layers are named '{l.Name}'");
+            if (!byName.TryAdd(l.Name, l)) throw new EdgeException($"{File}: two layers are named '{MessageText.Printable(l.Name)}'");
         foreach (var l in _model.Layers)
             foreach (var call in l.Calls)
                 foreach (var r in call) Use(r);
@@ -55,7 +56,7 @@ internal sealed partial class KerasGraphBuilder
         foreach (var r in _model.Inputs)
         {
             if (!byName.TryGetValue(r.Layer, out var layer) || layer.ClassName != "InputLayer")
-                throw new EdgeException($"{File}: model input '{r.Layer}' is not an InputLayer of the config");
+                throw new EdgeException($"{File}: model input '{MessageText.Printable(r.Layer)}' is not an InputLayer of the config");
             AddInput(layer);
         }
 
@@ -101,7 +102,7 @@ internal sealed partial class KerasGraphBuilder
         var shape = KerasJson.Shape(layer.Config, "batch_shape") ?? KerasJson.Shape(layer.Config, "batch_input_shape");
         if (shape is null && KerasJson.Shape(layer.Config, "shape") is { } s) shape = [-1, .. s];
         if (shape is null || shape.Length == 0)
-            throw new EdgeException($"{File}: input layer '{layer.Name}' declares no shape");
+            throw new EdgeException($"{File}: input layer '{MessageText.Printable(layer.Name)}' declares no shape");
         shape[0] = ValueInfo.Dynamic;
         string dtype = KerasJson.DTypeName(layer.Config) ?? "float32";
         var type = dtype switch
@@ -109,7 +110,7 @@ internal sealed partial class KerasGraphBuilder
             "float32" or "float16" or "bfloat16" or "float64" => DataType.Float32,
             "int32" or "uint8" or "int8" or "int16" => DataType.Int32,
             "int64" => DataType.Int64,
-            _ => throw new UnsupportedModelException($"{File}: input layer '{layer.Name}' has dtype '{dtype}', which Edge does not support"),
+            _ => throw new UnsupportedModelException($"{File}: input layer '{MessageText.Printable(layer.Name)}' has dtype '{MessageText.Printable(dtype)}', which Edge does not support"),
         };
         _graph.Inputs.Add(new ValueInfo(layer.Name, type, shape));
         _values[new KerasTensorRef(layer.Name, 0, 0)] = new Value(layer.Name, shape, type);
@@ -133,9 +134,9 @@ internal sealed partial class KerasGraphBuilder
                 return;
             case "Lambda" or "TFOpLambda" or "SlicingOpLambda":
                 throw new UnsupportedModelException(
-                    $"{File}: unsupported Keras layer '{layer.ClassName}' (name '{layer.Name}'): it holds Python code, which Edge never runs; replace it with built-in layers");
+                    $"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}'): it holds Python code, which Edge never runs; replace it with built-in layers");
             default:
-                throw new UnsupportedModelException($"{File}: unsupported Keras layer '{layer.ClassName}' (name '{layer.Name}')");
+                throw new UnsupportedModelException($"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}')");
         }
     }
 
@@ -156,11 +157,11 @@ internal sealed partial class KerasGraphBuilder
                 return [ConvertDense(layer, layer.Config, prefix, x, output)];
             case "TimeDistributed":
             {
-                var inner = KerasJson.Get(c, "layer") ?? throw new EdgeException($"{File}: TimeDistributed layer '{layer.Name}' has no inner layer");
+                var inner = KerasJson.Get(c, "layer") ?? throw new EdgeException($"{File}: TimeDistributed layer '{MessageText.Printable(layer.Name)}' has no inner layer");
                 string innerClass = KerasJson.Str(inner, "class_name") ?? "?";
                 if (innerClass != "Dense")
                     throw new UnsupportedModelException(
-                        $"{File}: unsupported Keras layer 'TimeDistributed({innerClass})' (name '{layer.Name}'); Edge supports TimeDistributed(Dense)");
+                        $"{File}: unsupported Keras layer 'TimeDistributed({MessageText.Printable(innerClass)})' (name '{MessageText.Printable(layer.Name)}'); Edge supports TimeDistributed(Dense)");
                 // Dense already maps the last axis at every time step.
                 return [ConvertDense(layer, KerasJson.Get(inner, "config") ?? c, prefix, x, output)];
             }
@@ -182,7 +183,7 @@ internal sealed partial class KerasGraphBuilder
             case "Flatten":
             {
                 if (KerasJson.Str(c, "data_format") == "channels_first" && x.Rank > 2)
-                    throw new UnsupportedModelException($"{File}: Flatten layer '{layer.Name}' with data_format channels_first is not supported");
+                    throw new UnsupportedModelException($"{File}: Flatten layer '{MessageText.Printable(layer.Name)}' with data_format channels_first is not supported");
                 Emit(OpKind.Flatten, prefix, [x.Name], [output]).Set("axis", 1L);
                 int rest = x.Shape.Skip(1).Any(d => d < 0) ? -1 : x.Shape.Skip(1).Aggregate(1, (p, d) => p * d);
                 return [new Value(output, [x.Shape[0], rest], x.Type)];
@@ -197,7 +198,7 @@ internal sealed partial class KerasGraphBuilder
                     Emit(OpKind.Identity, prefix, [x.Name], [output]);
                     return [x with { Name = output }];
                 }
-                throw new UnsupportedModelException($"{File}: unsupported Keras layer '{layer.ClassName}' (name '{layer.Name}')");
+                throw new UnsupportedModelException($"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}')");
         }
     }
 
@@ -246,7 +247,7 @@ internal sealed partial class KerasGraphBuilder
             "valid" => "VALID",
             "same" => "SAME_UPPER", // TensorFlow's SAME: output ceil(L / stride), the odd pad at the end
             "causal" => "CAUSAL",
-            _ => throw new UnsupportedModelException($"{File}: Conv1D layer '{layer.Name}' has padding '{padding}'"),
+            _ => throw new UnsupportedModelException($"{File}: Conv1D layer '{MessageText.Printable(layer.Name)}' has padding '{MessageText.Printable(padding)}'"),
         };
         bool useBias = KerasJson.Bool(c, "use_bias", true);
         int channels = channelsFirst ? x.Shape[1] : x.Shape[2];
@@ -300,9 +301,9 @@ internal sealed partial class KerasGraphBuilder
         var c = layer.Config;
         if (x.Rank != 3) throw Bad(layer, $"expects (batch, steps, channels) input, got {x.ShapeString}");
         if (KerasJson.Str(c, "data_format") == "channels_first")
-            throw new UnsupportedModelException($"{File}: LocallyConnected1D layer '{layer.Name}' with data_format channels_first is not supported");
+            throw new UnsupportedModelException($"{File}: LocallyConnected1D layer '{MessageText.Printable(layer.Name)}' with data_format channels_first is not supported");
         if ((KerasJson.Str(c, "padding") ?? "valid").ToLowerInvariant() != "valid")
-            throw new UnsupportedModelException($"{File}: LocallyConnected1D layer '{layer.Name}' has padding other than 'valid'");
+            throw new UnsupportedModelException($"{File}: LocallyConnected1D layer '{MessageText.Printable(layer.Name)}' has padding other than 'valid'");
         int filters = KerasJson.Int(c, "filters") ?? throw Bad(layer, "has no 'filters'");
         int k = KerasJson.Int(c, "kernel_size") ?? throw Bad(layer, "has no single 'kernel_size'");
         int stride = KerasJson.Int(c, "strides") ?? 1;
@@ -312,7 +313,7 @@ internal sealed partial class KerasGraphBuilder
         int channels = x.Shape[2], length = x.Shape[1];
         if (kernel.Shape.Length != 3)
             throw new UnsupportedModelException(
-                $"{File}: LocallyConnected1D layer '{layer.Name}' has a kernel of shape {kernel.ShapeString}: only implementation=1 (kernel (folds, K*C, filters)) is supported");
+                $"{File}: LocallyConnected1D layer '{MessageText.Printable(layer.Name)}' has a kernel of shape {kernel.ShapeString}: only implementation=1 (kernel (folds, K*C, filters)) is supported");
         int folds = kernel.Shape[0];
         if (length >= 0 && folds != (length - k) / stride + 1 || channels >= 0 && kernel.Shape[1] != k * channels || kernel.Shape[2] != filters)
             throw BadWeight(layer, kernel, "kernel", $"({(length < 0 ? "folds" : ((length - k) / stride + 1).ToString(System.Globalization.CultureInfo.InvariantCulture))}, {k}*C, {filters})");
@@ -335,7 +336,7 @@ internal sealed partial class KerasGraphBuilder
         var c = layer.Config;
         if (KerasJson.Bool(c, "mask_zero", false))
             throw new UnsupportedModelException(
-                $"{File}: Embedding layer '{layer.Name}' has mask_zero=True; Edge does not propagate Keras masks (train without masking, or pad at the start)");
+                $"{File}: Embedding layer '{MessageText.Printable(layer.Name)}' has mask_zero=True; Edge does not propagate Keras masks (train without masking, or pad at the start)");
         int vocab = KerasJson.Int(c, "input_dim") ?? throw Bad(layer, "has no 'input_dim'");
         int dim = KerasJson.Int(c, "output_dim") ?? throw Bad(layer, "has no 'output_dim'");
         var table = Expect(layer, Weights(layer, 1, "embeddings")[0], "embeddings", vocab, dim);
@@ -374,14 +375,14 @@ internal sealed partial class KerasGraphBuilder
         if (inputs.Count != 2) throw Bad(layer, $"takes two inputs, got {inputs.Count}");
         var c = layer.Config;
         if (KerasJson.Bool(c, "normalize", false))
-            throw new UnsupportedModelException($"{File}: Dot layer '{layer.Name}' has normalize=True (cosine similarity), which Edge does not support");
+            throw new UnsupportedModelException($"{File}: Dot layer '{MessageText.Printable(layer.Name)}' has normalize=True (cosine similarity), which Edge does not support");
         var axesJson = KerasJson.Get(c, "axes");
         var axes = axesJson is { ValueKind: JsonValueKind.Array } arr ? arr.EnumerateArray().Select(e => e.GetInt32()).ToArray()
             : axesJson is { ValueKind: JsonValueKind.Number } n ? [n.GetInt32(), n.GetInt32()] : [];
         var (a, b) = (inputs[0], inputs[1]);
         if (axes.Length != 2 || a.Rank != 2 || b.Rank != 2 || axes.Any(x => x is not (1 or -1)))
             throw new UnsupportedModelException(
-                $"{File}: Dot layer '{layer.Name}' with axes {axesJson?.GetRawText() ?? "?"} on inputs {a.ShapeString} and {b.ShapeString}; Edge supports Dot(axes=1) of two (batch, features) tensors");
+                $"{File}: Dot layer '{MessageText.Printable(layer.Name)}' with axes {MessageText.Printable(axesJson?.GetRawText() ?? "?")} on inputs {a.ShapeString} and {b.ShapeString}; Edge supports Dot(axes=1) of two (batch, features) tensors");
         if (a.Last >= 0 && b.Last >= 0 && a.Last != b.Last) throw Bad(layer, $"multiplies {a.ShapeString} by {b.ShapeString}");
         var shape = new[] { a.Shape[0] < 0 ? b.Shape[0] : a.Shape[0], 1 };
         foreach (var (dense, other) in new[] { (a, b), (b, a) })
@@ -418,7 +419,7 @@ internal sealed partial class KerasGraphBuilder
             "leaky_relu" => Emit(OpKind.LeakyRelu, nodeName, inputs, outputs).Set("alpha", 0.2f), // Keras 3's negative_slope default
             "softmax" => Emit(OpKind.Softmax, nodeName, inputs, outputs).Set("axis", -1L),
             "hard_sigmoid" => Emit(OpKind.HardSigmoid, nodeName, inputs, outputs).Set("alpha", HardSigmoid.Alpha).Set("beta", HardSigmoid.Beta),
-            _ => throw new UnsupportedModelException($"{File}: layer {layer} uses activation '{activation}', which Edge does not support"),
+            _ => throw new UnsupportedModelException($"{File}: layer {layer} uses activation '{MessageText.Printable(activation)}', which Edge does not support"),
         };
         return x with { Name = output };
     }

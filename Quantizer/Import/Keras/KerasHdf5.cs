@@ -1,4 +1,6 @@
+using Edge.Runtime.Format;
 using System.Buffers.Binary;
+using System.Globalization;
 using Edge.Runtime;
 using PureHDF;
 using PureHDF.VOL.Native;
@@ -42,40 +44,52 @@ internal sealed class KerasHdf5 : IDisposable
         ReadOnlySpan<byte> magic = [0x89, (byte)'H', (byte)'D', (byte)'F', (byte)'\r', (byte)'\n', 0x1a, (byte)'\n'];
         if (bytes.Length < magic.Length || !bytes.AsSpan(0, magic.Length).SequenceEqual(magic))
             throw new EdgeException($"{name}: not an HDF5 file (no HDF5 signature)");
-        CheckEndOfFile(bytes, name);
+        var (baseAddress, offsetSize, lengthSize) = CheckSuperblock(bytes, name);
         try
         {
-            var file = H5File.Open(new MemoryStream(bytes, writable: false), leaveOpen: false);
+            var file = H5File.Open(new BoundedHdf5Stream(bytes, name, baseAddress, offsetSize, lengthSize), leaveOpen: false);
             return new KerasHdf5(file, bytes.Length, name);
         }
         catch (Exception e) when (e is not EdgeException)
         {
-            throw new EdgeException($"{name}: cannot read the HDF5 file (truncated or corrupt?): {e.Message}", e);
+            throw new EdgeException($"{name}: cannot read the HDF5 file (truncated or corrupt?): {MessageText.Printable(e.Message, 200)}", e);
         }
     }
 
     /// <summary>
     /// A truncated file can still open (and even yield the weights when only the tail was lost), so compare
-    /// the superblock's end-of-file address with the real length. Superblock layout (HDF5 spec, section II.A):
+    /// the superblock's end-of-file address with the real length; and take the widths and base address the
+    /// heap checks of <see cref="BoundedHdf5Stream"/> need. Superblock layout (HDF5 spec, section II.A):
     /// <code>
     /// v0/v1: signature(8) version(1) freespace(1) rootsym(1) res(1) shared(1) sizeof_offsets(1) sizeof_lengths(1) res(1)
     ///        leaf_k(2) internal_k(2) flags(4) [v1: istore_k(2) res(2)] base(O) freespace_addr(O) eof(O) driver(O) ...
     /// v2/v3: signature(8) version(1) sizeof_offsets(1) sizeof_lengths(1) flags(1) base(O) ext(O) eof(O) root(O) checksum(4)
     /// </code>
     /// </summary>
-    private static void CheckEndOfFile(byte[] bytes, string name)
+    private static (ulong BaseAddress, int OffsetSize, int LengthSize) CheckSuperblock(byte[] bytes, string name)
     {
         if (bytes.Length < 16) throw new EdgeException($"{name}: truncated HDF5 file ({bytes.Length} bytes)");
         int version = bytes[8];
+        if (version > 3) throw new EdgeException($"{name}: HDF5 superblock version {version} is not one Edge reads (0 to 3)");
         int offsetSize = version <= 1 ? bytes[13] : bytes[9];
-        if (offsetSize is not (4 or 8)) return; // unusual layout: leave it to the reader
+        int lengthSize = version <= 1 ? bytes[14] : bytes[10];
+        // h5py writes 8 and 8; the heaps' sizes (BoundedHdf5Stream) are read with these widths
+        if (offsetSize is not (2 or 4 or 8) || lengthSize is not (2 or 4 or 8))
+            throw new EdgeException($"{name}: HDF5 superblock declares {offsetSize}-byte addresses and {lengthSize}-byte lengths (2, 4 or 8 expected)");
         int baseAt = version switch { 0 => 24, 1 => 28, _ => 12 };
         int eofAt = baseAt + 2 * offsetSize;
         if (eofAt + offsetSize > bytes.Length) throw new EdgeException($"{name}: truncated HDF5 file ({bytes.Length} bytes, inside its superblock)");
-        ulong Read(int at) => offsetSize == 8 ? BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(at)) : BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at));
-        ulong end = Read(baseAt) + Read(eofAt);
-        if (end > (ulong)bytes.Length)
-            throw new EdgeException($"{name}: truncated HDF5 file: its superblock says it ends at byte {end}, but it has {bytes.Length} bytes");
+        ulong Read(int at) => offsetSize switch
+        {
+            8 => BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(at)),
+            4 => BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at)),
+            _ => BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(at)),
+        };
+        ulong baseAddress = Read(baseAt), eof = Read(eofAt);
+        if (baseAddress > (ulong)bytes.Length || eof > (ulong)bytes.Length - baseAddress)
+            throw new EdgeException(string.Create(CultureInfo.InvariantCulture,
+                $"{name}: truncated HDF5 file: its superblock says it ends at byte {(decimal)baseAddress + eof}, but it has {bytes.Length} bytes"));
+        return (baseAddress, offsetSize, lengthSize);
     }
 
     public void Dispose() => _file.Dispose();
@@ -86,53 +100,54 @@ internal sealed class KerasHdf5 : IDisposable
         try { return read(); }
         catch (Exception e) when (e is not EdgeException)
         {
-            throw new EdgeException($"{Name}: cannot read {what} (truncated or corrupt file?): {e.Message}", e);
+            throw new EdgeException($"{Name}: cannot read {what} (truncated or corrupt file?): {MessageText.Printable(e.Message, 200)}", e);
         }
     }
 
     public IH5Group? TryGroup(IH5Group parent, string path) =>
-        Guard($"group '{path}'", () => parent.LinkExists(path) ? parent.Get(path) as IH5Group : null);
+        Guard($"group '{MessageText.Printable(path, 200)}'", () => parent.LinkExists(path) ? parent.Get(path) as IH5Group : null);
 
     public IH5Dataset? TryDataset(IH5Group parent, string path) =>
-        Guard($"dataset '{path}'", () => parent.LinkExists(path) ? parent.Get(path) as IH5Dataset : null);
+        Guard($"dataset '{MessageText.Printable(path, 200)}'", () => parent.LinkExists(path) ? parent.Get(path) as IH5Dataset : null);
 
     public List<(string Name, IH5Object Object)> Children(IH5Group group, string what) =>
         Guard($"the members of {what}", () => group.Children().Select(c => (c.Name, c)).ToList());
 
     /// <summary>A string attribute (scalar), or null when absent. Fixed-length and variable-length strings both occur in Keras files.</summary>
-    public string? StringAttribute(IH5Object obj, string name, string where) => Guard($"attribute '{name}' of {where}", () =>
+    public string? StringAttribute(IH5Object obj, string name, string where) => Guard($"attribute '{name}' of {MessageText.Printable(where, 200)}", () =>
     {
         if (!obj.AttributeExists(name)) return null;
         var a = obj.Attribute(name);
         if (a.Type.Class is not (H5DataTypeClass.String or H5DataTypeClass.VariableLength))
-            throw new EdgeException($"{Name}: attribute '{name}' of {where} is not a string ({a.Type.Class})");
+            throw new EdgeException($"{Name}: attribute '{name}' of {MessageText.Printable(where, 200)} is not a string ({a.Type.Class})");
         if (a.Space.Type == H5DataspaceType.Scalar) return a.Read<string>();
+        CheckElements(a.Space.Dimensions, $"attribute '{name}' of {MessageText.Printable(where, 200)}", (int)Math.Clamp(a.Type.Size, 1, int.MaxValue));
         var all = a.Read<string[]>();
-        if (all.Length != 1) throw new EdgeException($"{Name}: attribute '{name}' of {where} holds {all.Length} strings, expected one");
+        if (all.Length != 1) throw new EdgeException($"{Name}: attribute '{name}' of {MessageText.Printable(where, 200)} holds {all.Length} strings, expected one");
         return all[0];
     });
 
     /// <summary>A list-of-strings attribute; null when absent; empty when it holds no elements (Keras writes an empty float64 array then).</summary>
-    public string[]? StringListAttribute(IH5Object obj, string name, string where) => Guard($"attribute '{name}' of {where}", () =>
+    public string[]? StringListAttribute(IH5Object obj, string name, string where) => Guard($"attribute '{name}' of {MessageText.Printable(where, 200)}", () =>
     {
         if (!obj.AttributeExists(name)) return null;
         var a = obj.Attribute(name);
         if (a.Space.Type == H5DataspaceType.Simple && a.Space.Dimensions.Aggregate(1UL, (p, d) => p * d) == 0) return [];
         if (a.Type.Class is not (H5DataTypeClass.String or H5DataTypeClass.VariableLength))
-            throw new EdgeException($"{Name}: attribute '{name}' of {where} is not a list of strings ({a.Type.Class})");
+            throw new EdgeException($"{Name}: attribute '{name}' of {MessageText.Printable(where, 200)} is not a list of strings ({a.Type.Class})");
         if (a.Space.Type == H5DataspaceType.Scalar) return [a.Read<string>()];
-        CheckElements(a.Space.Dimensions, $"attribute '{name}' of {where}", elementSize: 1);
+        CheckElements(a.Space.Dimensions, $"attribute '{name}' of {MessageText.Printable(where, 200)}", (int)Math.Clamp(a.Type.Size, 1, int.MaxValue));
         return a.Read<string[]>();
     });
 
     /// <summary>Reads a float32 (or float64, narrowed) dataset after checking its type and that its size is plausible for this file.</summary>
-    public KerasWeight ReadFloats(IH5Dataset dataset, string path) => Guard($"dataset '{path}'", () =>
+    public KerasWeight ReadFloats(IH5Dataset dataset, string path) => Guard($"dataset '{MessageText.Printable(path, 200)}'", () =>
     {
         var type = dataset.Type;
         if (type.Class != H5DataTypeClass.FloatingPoint || type.Size is not (4 or 8))
-            throw new UnsupportedModelException($"{Name}: dataset '{path}' holds {type.Class} of {type.Size} bytes; Edge reads float32 and float64 weights");
+            throw new UnsupportedModelException($"{Name}: dataset '{MessageText.Printable(path, 200)}' holds {type.Class} of {type.Size} bytes; Edge reads float32 and float64 weights");
         var dims = dataset.Space.Type == H5DataspaceType.Scalar ? [] : dataset.Space.Dimensions;
-        long count = CheckElements(dims, $"dataset '{path}'", (int)type.Size);
+        long count = CheckElements(dims, $"dataset '{MessageText.Printable(path, 200)}'", (int)type.Size);
         var shape = dims.Select(d => (int)d).ToArray();
         float[] data;
         if (type.Size == 4)
@@ -146,7 +161,7 @@ internal sealed class KerasHdf5 : IDisposable
             for (int i = 0; i < d.Length; i++) data[i] = (float)d[i];
         }
         if (data.Length != count)
-            throw new EdgeException($"{Name}: dataset '{path}' declares {count} elements but {data.Length} were read");
+            throw new EdgeException($"{Name}: dataset '{MessageText.Printable(path, 200)}' declares {count} elements but {data.Length} were read");
         return new KerasWeight(path, shape, data);
     });
 

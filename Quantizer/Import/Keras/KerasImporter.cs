@@ -1,4 +1,5 @@
 using Edge.Runtime;
+using Edge.Runtime.Format;
 using Edge.Runtime.Ir;
 
 namespace Edge.Quantizer.Import.Keras;
@@ -34,10 +35,22 @@ public static class KerasImporter
 
     private static Graph Import(KerasModelFile file)
     {
-        var model = KerasModelConfig.Parse(file.Config.RootElement, file.Name);
-        var graph = new KerasGraphBuilder(file, model).Build();
-        GraphOptimizer.Optimize(graph);
-        graph.Validate();
-        return graph;
+        try
+        {
+            var model = KerasModelConfig.Parse(file.Config.RootElement, file.Name);
+            var graph = new KerasGraphBuilder(file, model).Build();
+            GraphOptimizer.Optimize(graph);
+            graph.Validate();
+            return graph;
+        }
+        catch (EdgeException e) when (!IsPrintable(e.Message))
+        {
+            // Names from config.json reach messages through MessageText where they are formatted; this is
+            // the net for any that reach one another way (an IR node or value named after a layer).
+            string message = MessageText.Printable(e.Message, 1000);
+            throw e is UnsupportedModelException ? new UnsupportedModelException(message, e) : new EdgeException(message, e);
+        }
     }
+
+    private static bool IsPrintable(string s) => s.All(c => c is >= ' ' and < (char)0x7f);
 }

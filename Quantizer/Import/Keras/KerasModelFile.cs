@@ -1,3 +1,4 @@
+using Edge.Runtime.Format;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
@@ -25,7 +26,11 @@ internal sealed class KerasModelFile : IDisposable
 {
     /// <summary>Larger files are not models for a Raspberry Pi; refusing them early avoids reading gigabytes.</summary>
     public const long MaxFileBytes = 1L << 30;
-    private const long MaxJsonBytes = 64L << 20;
+    /// <summary>The model config (and metadata) JSON: a real one is a few kilobytes to a few hundred; JsonDocument needs a few times this.</summary>
+    public const long MaxJsonBytes = 64L << 20;
+
+    /// <summary>Groups under layers/ nest as layers/&lt;key&gt;/[forward_layer/]cell/vars; deeper is a broken file (or one whose links loop).</summary>
+    private const int MaxGroupDepth = 8;
     private const long MaxCompressionRatio = 1000; // deflate tops out near 1032:1; a real config/weights file compresses far less
 
     private readonly KerasHdf5 _h5;
@@ -70,7 +75,7 @@ internal sealed class KerasModelFile : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new EdgeException($"cannot read Keras model '{path}': {e.Message}", e);
+            throw new EdgeException($"cannot read Keras model '{path}': {MessageText.Printable(e.Message, 200)}", e);
         }
         return Open(bytes, path);
     }
@@ -94,6 +99,8 @@ internal sealed class KerasModelFile : IDisposable
             throw new EdgeException(
                 $"{name}: no 'model_config' attribute: this is a weights-only file (model.save_weights); save the whole model with model.save(...) instead");
         string version = h5.StringAttribute(root, "keras_version", "the file") ?? "2";
+        if (configJson.Length > MaxJsonBytes)
+            throw new EdgeException($"{name}: the model_config attribute holds {configJson.Length} characters (limit {MaxJsonBytes})");
         var config = ParseJson(configJson, $"{name}: model_config");
         var weightsGroup = h5.TryGroup(root, "model_weights")
             ?? throw new EdgeException($"{name}: the file has a model_config but no 'model_weights' group (saved with include_optimizer only?)");
@@ -106,7 +113,7 @@ internal sealed class KerasModelFile : IDisposable
             foreach (var w in names)
             {
                 var ds = h5.TryDataset(g, w)
-                    ?? throw new EdgeException($"{name}: layer '{layer}' ({className}) lists weight '{w}', but the file has no dataset model_weights/{layer}/{w}");
+                    ?? throw new EdgeException($"{name}: layer '{MessageText.Printable(layer)}' ({MessageText.Printable(className)}) lists weight '{MessageText.Printable(w)}', but the file has no dataset model_weights/{MessageText.Printable(layer)}/{MessageText.Printable(w)}");
                 result.Add(h5.ReadFloats(ds, $"model_weights/{layer}/{w}"));
             }
             return result;
@@ -129,7 +136,7 @@ internal sealed class KerasModelFile : IDisposable
         }
         catch (Exception e) when (e is InvalidDataException or IOException)
         {
-            throw new EdgeException($"{name}: not a readable .keras zip (truncated or corrupt?): {e.Message}", e);
+            throw new EdgeException($"{name}: not a readable .keras zip (truncated or corrupt?): {MessageText.Printable(e.Message, 200)}", e);
         }
         var config = ParseJson(Encoding.UTF8.GetString(configBytes), $"{name}: config.json");
         string version = "3";
@@ -147,7 +154,7 @@ internal sealed class KerasModelFile : IDisposable
             {
                 if (!groups.TryGetValue(layer, out var entry)) return null;
                 var result = new List<KerasWeight>();
-                Collect(h5, entry.Group, "layers/" + entry.Key, result);
+                Collect(h5, entry.Group, "layers/" + entry.Key, result, depth: 1);
                 return result;
             }
             return new KerasModelFile(name, config, version, h5, Read);
@@ -229,8 +236,10 @@ internal sealed class KerasModelFile : IDisposable
     }
 
     /// <summary>The layer's own vars (numeric order), then those of its sub-objects (cell, layer, ...) by name.</summary>
-    private static void Collect(KerasHdf5 h5, IH5Group group, string path, List<KerasWeight> into)
+    private static void Collect(KerasHdf5 h5, IH5Group group, string path, List<KerasWeight> into, int depth)
     {
+        if (depth > MaxGroupDepth)
+            throw new EdgeException($"{h5.Name}: groups nest deeper than {MaxGroupDepth} levels at {MessageText.Printable(path, 200)} (does a link loop back?)");
         var children = h5.Children(group, path);
         if (children.FirstOrDefault(c => c.Name == "vars").Object is IH5Group vars)
         {
@@ -240,18 +249,18 @@ internal sealed class KerasModelFile : IDisposable
             foreach (var (index, n, obj) in datasets)
             {
                 if (index < 0 || obj is not IH5Dataset ds)
-                    throw new EdgeException($"{h5.Name}: unexpected member '{n}' in {path}/vars (Keras numbers weights 0, 1, ...)");
+                    throw new EdgeException($"{h5.Name}: unexpected member '{MessageText.Printable(n)}' in {MessageText.Printable(path, 200)}/vars (Keras numbers weights 0, 1, ...)");
                 into.Add(h5.ReadFloats(ds, $"{path}/vars/{n}"));
             }
         }
         foreach (var (n, obj) in children.OrderBy(c => c.Name, StringComparer.Ordinal))
             if (n != "vars" && obj is IH5Group sub)
-                Collect(h5, sub, $"{path}/{n}", into);
+                Collect(h5, sub, $"{path}/{n}", into, depth + 1);
     }
 
     private static JsonDocument ParseJson(string json, string what)
     {
         try { return JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 256 }); }
-        catch (JsonException e) { throw new EdgeException($"{what} is not valid JSON: {e.Message}", e); }
+        catch (JsonException e) { throw new EdgeException($"{what} is not valid JSON: {MessageText.Printable(e.Message, 200)}", e); }
     }
 }

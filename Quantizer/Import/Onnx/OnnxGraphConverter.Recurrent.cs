@@ -8,6 +8,9 @@ namespace Edge.Quantizer.Import.Onnx;
 // each IR gate block in order, the ONNX block it comes from.
 internal sealed partial class OnnxGraphConverter
 {
+    /// <summary>hidden_size above this is refused: 8 x it (bias blocks) stays an int, and no real recurrent layer is near it.</summary>
+    internal const long MaxHiddenSize = 1 << 24;
+
     private static readonly int[] LstmGates = { 0, 2, 3, 1 };              // i<-i, f<-f, g<-c, o<-o
     private static readonly int[] LstmBias = { 0, 2, 3, 1, 4, 6, 7, 5 };   // W biases, then R biases
     private static readonly int[] LstmPeepholes = { 0, 2, 1 };             // i<-i, f<-f, o<-o
@@ -67,9 +70,11 @@ internal sealed partial class OnnxGraphConverter
         {
             long h = n.Int("hidden_size", 0);
             if (h <= 0) throw n.Error($"hidden_size must be positive, got {h}");
+            // the gate-stacked weights have 4 x hidden_size rows (per direction): that must fit an array dimension
+            if (h > MaxHiddenSize) throw n.Error($"hidden_size {h} is larger than Edge accepts ({MaxHiddenSize})");
             return h;
         }
-        if (KnownShape(n.Input(2)) is { Length: 3 } r && r[2] > 0) return r[2];
+        if (KnownShape(n.Input(2)) is { Length: 3 } r && r[2] > 0 && r[2] <= MaxHiddenSize) return r[2];
         throw n.Unsupported("hidden_size is absent and the shape of R is unknown");
     }
 

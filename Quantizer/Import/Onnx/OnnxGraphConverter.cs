@@ -189,6 +189,28 @@ internal sealed partial class OnnxGraphConverter
         return name;
     }
 
+    /// <summary>ONNX: perm is a permutation of 0..rank-1 (no negative entries, unlike axes).</summary>
+    private static void CheckPermutation(OnnxNode n, long[] perm, int? rank)
+    {
+        string text = $"perm [{string.Join(", ", perm.Take(16))}{(perm.Length > 16 ? ", ..." : "")}]";
+        if (rank is { } r && perm.Length != r)
+            throw n.Error($"{text} has {perm.Length} entries for an input of rank {r}");
+        var seen = new bool[perm.Length];
+        foreach (long p in perm)
+        {
+            if (p < 0 || p >= perm.Length || seen[p])
+                throw n.Error($"{text} is not a permutation of 0..{perm.Length - 1} (ONNX allows no negative or repeated entries)");
+            seen[p] = true;
+        }
+    }
+
+    /// <summary>ONNX: an axis is in [-rank, rank); checked here when the input's rank is known before folding, else when the graph runs.</summary>
+    private static void CheckAxis(OnnxNode n, long axis, int? rank, string input)
+    {
+        if (rank is { } r && (axis < -r || axis >= r))
+            throw n.Error($"axis {axis} is out of range for '{OnnxNode.Printable(input)}' of rank {r} (ONNX accepts [-{r}, {r - 1}])");
+    }
+
     private Tensor? ConstantOf(string name) => name.Length > 0 && _graph.Constants.TryGetValue(name, out var t) ? t : null;
 
     /// <summary>The rank of a value when it is known before folding (constant, graph input, value_info).</summary>
@@ -267,8 +289,10 @@ internal sealed partial class OnnxGraphConverter
             case "Transpose":
             {
                 n.Allow("perm");
+                var perm = n.Ints("perm");
+                if (perm is not null) CheckPermutation(n, perm, KnownRank(n.Input(0)));
                 var node = Emit(n, OpKind.Transpose, new[] { n.Input(0) }, new[] { n.Output(0) });
-                if (n.Ints("perm") is { } perm) node.Set("perm", perm);
+                if (perm is not null) node.Set("perm", perm);
                 break;
             }
             case "Squeeze": case "Unsqueeze":
@@ -307,11 +331,15 @@ internal sealed partial class OnnxGraphConverter
             case "Concat":
                 n.Allow("axis");
                 if (!n.Has("axis") && _opset >= 4) throw n.Error("attribute 'axis' is missing");
-                Emit(n, OpKind.Concat, Present(n), new[] { n.Output(0) }).Set("axis", n.Int("axis", 1));
+                long concatAxis = n.Int("axis", 1);
+                foreach (var input in Present(n)) CheckAxis(n, concatAxis, KnownRank(input), input);
+                Emit(n, OpKind.Concat, Present(n), new[] { n.Output(0) }).Set("axis", concatAxis);
                 break;
             case "Gather":
                 n.Allow("axis");
-                Emit(n, OpKind.Gather, new[] { n.Input(0), n.Input(1) }, new[] { n.Output(0) }).Set("axis", n.Int("axis", 0));
+                long gatherAxis = n.Int("axis", 0);
+                CheckAxis(n, gatherAxis, KnownRank(n.Input(0)), n.Input(0));
+                Emit(n, OpKind.Gather, new[] { n.Input(0), n.Input(1) }, new[] { n.Output(0) }).Set("axis", gatherAxis);
                 break;
             case "Slice":
                 ConvertSlice(n);

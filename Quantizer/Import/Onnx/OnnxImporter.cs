@@ -1,3 +1,4 @@
+using Edge.Runtime.Format;
 using Edge.Runtime;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
@@ -25,7 +26,7 @@ public static class OnnxImporter
         try { bytes = File.ReadAllBytes(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new EdgeException($"cannot read ONNX model '{path}': {e.Message}", e);
+            throw new EdgeException($"cannot read ONNX model '{path}': {MessageText.Printable(e.Message, 200)}", e);
         }
         return Import(bytes, path, frozenInputs);
     }
@@ -40,7 +41,7 @@ public static class OnnxImporter
         }
         catch (InvalidProtocolBufferException e)
         {
-            throw new EdgeException($"'{name}' is not an ONNX model (protobuf parse failed: {e.Message})", e);
+            throw new EdgeException($"'{name}' is not an ONNX model (protobuf parse failed: {MessageText.Printable(e.Message, 200)})", e);
         }
         // Protobuf accepts many byte strings that are not models (an empty file, some text): an ONNX
         // model has an IR version and a graph.

@@ -69,11 +69,19 @@ internal sealed class OnnxNode
         return a.S.ToStringUtf8();
     }
 
-    public long[]? Ints(string name) => Find(name) is { } a ? a.Ints.ToArray() : null;
+    public long[]? Ints(string name) => Find(name, AttributeProto.Types.AttributeType.Ints, "a list of ints") is { } a ? a.Ints.ToArray() : null;
 
-    public float[]? Floats(string name) => Find(name) is { } a ? a.Floats.ToArray() : null;
+    public float[]? Floats(string name) => Find(name, AttributeProto.Types.AttributeType.Floats, "a list of floats") is { } a ? a.Floats.ToArray() : null;
 
-    public string[]? Strings(string name) => Find(name) is { } a ? a.Strings.Select(s => s.ToStringUtf8()).ToArray() : null;
+    public string[]? Strings(string name) => Find(name, AttributeProto.Types.AttributeType.Strings, "a list of strings") is { } a ? a.Strings.Select(s => s.ToStringUtf8()).ToArray() : null;
+
+    /// <summary>The attribute, refused when its declared type is another one (an undeclared type is taken as the expected one, as old exporters wrote).</summary>
+    private AttributeProto? Find(string name, AttributeProto.Types.AttributeType type, string expected)
+    {
+        var a = Find(name);
+        if (a is not null && a.Type != AttributeProto.Types.AttributeType.Undefined && a.Type != type) throw Bad(name, expected);
+        return a;
+    }
 
     public TensorProto? Tensor(string name)
     {
@@ -82,7 +90,16 @@ internal sealed class OnnxNode
         return a.T ?? throw Bad(name, "a tensor");
     }
 
-    public string Describe => $"ONNX node '{Name}' ({OpType}) in {_file}";
+    public string Describe => $"ONNX node '{Printable(Name)}' ({Printable(OpType)}) in {_file}";
+
+    /// <summary>A name from the file for a message: at most 80 characters, anything but printable ASCII as '?'.</summary>
+    internal static string Printable(string s)
+    {
+        var sb = new System.Text.StringBuilder(Math.Min(s.Length, 80) + 3);
+        for (int i = 0; i < s.Length && i < 80; i++) sb.Append(s[i] is >= ' ' and < (char)0x7f ? s[i] : '?');
+        if (s.Length > 80) sb.Append("...");
+        return sb.ToString();
+    }
 
     public UnsupportedModelException Unsupported(string message) => new($"{Describe}: {message}");
 

@@ -10,7 +10,7 @@ public sealed class PyTuple(object?[] items)
     public object?[] Items { get; } = items;
     public int Count => Items.Length;
     public object? this[int i] => Items[i];
-    public override string ToString() => "(" + string.Join(", ", Items.Select(PickleText.Describe)) + (Items.Length == 1 ? ",)" : ")");
+    public override string ToString() => PickleText.Describe(this);
 }
 
 /// <summary>A Python list.</summary>
@@ -137,17 +137,57 @@ public sealed record TensorRecord(StorageRef Storage, long Offset, long[] Size, 
     public string ShapeString => "(" + string.Join(", ", Size) + (Size.Length == 1 ? ",)" : ")");
 }
 
+/// <summary>
+/// Text for pickle values in messages. A pickle can nest tuples 100,000 deep in 100 KB, or pair a
+/// tuple with itself 30 times (2^30 leaves in 64 bytes), so the description is cut at
+/// <see cref="MaxDepth"/> levels and <see cref="MaxChars"/> characters, walks nothing beyond those,
+/// and shows only printable ASCII.
+/// </summary>
 internal static class PickleText
 {
-    public static string Describe(object? v) => v switch
+    public const int MaxDepth = 4;
+    public const int MaxChars = 200;
+
+    public static string Describe(object? v)
     {
-        null => "None",
-        bool b => b ? "True" : "False",
-        string s => $"'{(s.Length > 40 ? s[..40] + "..." : s)}'",
-        long l => l.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        byte[] b => $"bytes[{b.Length}]",
-        TensorRecord t => $"tensor {t.Storage.DType.Name()}{t.ShapeString}",
-        _ => v.ToString() ?? "?",
-    };
+        var sb = new System.Text.StringBuilder();
+        Append(sb, v, 0);
+        return sb.Length > MaxChars ? sb.ToString(0, MaxChars) + "..." : sb.ToString();
+    }
+
+    private static void Append(System.Text.StringBuilder sb, object? v, int depth)
+    {
+        if (sb.Length > MaxChars) return;
+        switch (v)
+        {
+            case null: sb.Append("None"); break;
+            case bool b: sb.Append(b ? "True" : "False"); break;
+            case string s: sb.Append('\'').Append(Printable(s, 40)).Append('\''); break;
+            case long l: sb.Append(l.ToString(System.Globalization.CultureInfo.InvariantCulture)); break;
+            case double d: sb.Append(d.ToString("R", System.Globalization.CultureInfo.InvariantCulture)); break;
+            case byte[] bytes: sb.Append("bytes[").Append(bytes.Length).Append(']'); break;
+            case TensorRecord t: sb.Append("tensor ").Append(t.Storage.DType.Name()).Append(Printable(t.ShapeString, 80)); break;
+            case PyTuple t:
+                if (depth >= MaxDepth) { sb.Append("(...)"); break; }
+                sb.Append('(');
+                for (int i = 0; i < t.Count && sb.Length <= MaxChars; i++)
+                {
+                    if (i > 0) sb.Append(", ");
+                    Append(sb, t[i], depth + 1);
+                }
+                sb.Append(t.Count == 1 ? ",)" : ")");
+                break;
+            case PyList or PyDict or PyGlobal or StorageRef: sb.Append(Printable(v.ToString() ?? "?", 80)); break;
+            default: sb.Append(v.GetType().Name); break;
+        }
+    }
+
+    /// <summary>At most <paramref name="max"/> characters of <paramref name="s"/>, anything but printable ASCII as '?'.</summary>
+    public static string Printable(string s, int max)
+    {
+        var sb = new System.Text.StringBuilder(Math.Min(s.Length, max) + 3);
+        for (int i = 0; i < s.Length && i < max; i++) sb.Append(s[i] is >= ' ' and < (char)0x7f ? s[i] : '?');
+        if (s.Length > max) sb.Append("...");
+        return sb.ToString();
+    }
 }

@@ -15,7 +15,8 @@ namespace Edge.Quantizer.Import.PyTorch;
 /// The prefix is the file's stem when torch.save was given a path ("archive" for a buffer); it is
 /// found, not assumed. Entries are stored (not compressed) by torch; any entry's declared size is
 /// checked against the file size, <see cref="MaxEntryBytes"/> and a compression-ratio bound before
-/// a byte is allocated for it, and each entry is copied into memory before it is parsed.
+/// a byte is allocated for it, each entry is copied into memory before it is parsed, and what it
+/// inflates to must have its declared size and CRC-32.
 /// </summary>
 public sealed class PtArchive : IDisposable
 {
@@ -76,7 +77,7 @@ public sealed class PtArchive : IDisposable
         }
         catch (Exception e) when (IsZipFailure(e))
         {
-            throw new EdgeFormatException($"{source}: not a readable zip archive (truncated or corrupt): {e.Message}", e);
+            throw new EdgeFormatException($"{source}: not a readable zip archive (truncated or corrupt): {PickleText.Printable(e.Message, 200)}", e);
         }
         try
         {
@@ -84,7 +85,7 @@ public sealed class PtArchive : IDisposable
                                                  && e.FullName.IndexOf('/', StringComparison.Ordinal) == e.FullName.Length - "/data.pkl".Length).ToList();
             if (pickles.Count != 1)
                 throw new EdgeFormatException($"{source}: a torch.save zip has one <prefix>/data.pkl; this archive has {pickles.Count} " +
-                    $"(entries: {string.Join(", ", zip.Entries.Take(8).Select(e => e.FullName))}{(zip.Entries.Count > 8 ? ", ..." : "")})");
+                    $"(entries: {string.Join(", ", zip.Entries.Take(8).Select(e => PickleText.Printable(e.FullName, 60)))}{(zip.Entries.Count > 8 ? ", ..." : "")})");
             string prefix = pickles[0].FullName[..^"/data.pkl".Length];
             var archive = new PtArchive(zip, length, source, prefix);
             archive.CheckByteOrder();
@@ -139,7 +140,7 @@ public sealed class PtArchive : IDisposable
         if (!_entries.TryGetValue($"{Prefix}/byteorder", out _)) return; // written by torch >= 2.1; older files are little-endian
         string order = Encoding.ASCII.GetString(ReadEntry($"{Prefix}/byteorder", 64)).Trim();
         if (order != "little")
-            throw new UnsupportedModelException($"{Source}: byteorder is '{order}'; Edge reads little-endian files only (re-save on a little-endian machine)");
+            throw new UnsupportedModelException($"{Source}: byteorder is '{PickleText.Printable(order, 20)}'; Edge reads little-endian files only (re-save on a little-endian machine)");
     }
 
     private long DeclaredLength(ZipArchiveEntry entry)
@@ -169,15 +170,22 @@ public sealed class PtArchive : IDisposable
         try
         {
             using var s = entry.Open();
-            s.ReadExactly(buffer);
+            int got = s.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            if (got < length)
+                throw new EdgeFormatException($"{Source}: {name} inflates to {got} bytes but declares {length}");
             Span<byte> extra = stackalloc byte[1];
             if (s.Read(extra) != 0)
                 throw new EdgeFormatException($"{Source}: {name} holds more data than its declared {length} bytes");
         }
         catch (Exception e) when (IsZipFailure(e))
         {
-            throw new EdgeFormatException($"{Source}: {name} cannot be read (truncated or corrupt): {e.Message}", e);
+            throw new EdgeFormatException($"{Source}: {name} cannot be read (truncated or corrupt): {PickleText.Printable(e.Message, 200)}", e);
         }
+        // The stream above may stop at the declared size even when the member inflates to more, and
+        // a stored member is copied as it is: the CRC-32 the zip records is what catches both.
+        uint crc = System.IO.Hashing.Crc32.HashToUInt32(buffer);
+        if (crc != entry.Crc32)
+            throw new EdgeFormatException($"{Source}: {name} is damaged: its CRC-32 is {crc:x8} but the zip records {entry.Crc32:x8}");
         return buffer;
     }
 

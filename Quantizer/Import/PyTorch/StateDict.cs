@@ -9,10 +9,10 @@ namespace Edge.Quantizer.Import.PyTorch;
 /// </summary>
 public sealed class StateDict
 {
-    /// <summary>Keys under which training scripts commonly store the state_dict in a checkpoint dict, in the order they are tried.</summary>
     /// <summary>Flattening nested dicts stops with an error after this many entries.</summary>
     public const int MaxEntries = 1_000_000;
 
+    /// <summary>Keys under which training scripts commonly store the state_dict in a checkpoint dict, in the order they are tried.</summary>
     public static readonly string[] CheckpointKeys = ["state_dict", "model_state_dict", "model_state", "model", "net", "network"];
 
     public StateDict(string source, OrderedDictionary<string, Tensor> tensors, string? checkpointKey = null, IReadOnlyList<string>? notes = null)
@@ -67,14 +67,18 @@ public sealed class StateDict
 
         var storages = new Dictionary<string, (StorageRef Ref, byte[] Bytes)>(StringComparer.Ordinal);
         var tensors = new OrderedDictionary<string, Tensor>(StringComparer.Ordinal);
+        long memoryBudget = MemoryBudget(stream.Length);
+        long spent = 0;
         foreach (var (name, rec) in records)
         {
             var s = rec.Storage;
+            string what = $"{source}: '{PickleText.Printable(name, 120)}'";
             if (!storages.TryGetValue(s.Key, out var loaded))
             {
                 long bytes = s.Numel > PtArchive.MaxEntryBytes / s.DType.ItemSize()
                     ? throw new EdgeFormatException($"{source}: storage '{s.Key}' declares {s.Numel} elements, more than Edge reads")
                     : s.Numel * s.DType.ItemSize();
+                Spend(ref spent, bytes, memoryBudget, $"{source}: storage '{s.Key}' ({bytes} bytes)");
                 loaded = (s, archive.ReadStorage(s.Key, bytes));
                 storages[s.Key] = loaded;
             }
@@ -82,10 +86,38 @@ public sealed class StateDict
             {
                 throw new EdgeFormatException($"{source}: storage '{s.Key}' is declared as {loaded.Ref.DType.Name()}[{loaded.Ref.Numel}] and as {s.DType.Name()}[{s.Numel}]");
             }
-            if (!tensors.TryAdd(name, TorchTensors.FromStorage($"{source}: '{name}'", s.DType, loaded.Bytes, rec.Offset, rec.Size, rec.Stride)))
-                throw new EdgeFormatException($"{source}: the key '{name}' appears twice after flattening nested dicts");
+            // A view may have more elements than its storage (stride 0, overlapping strides) and many
+            // views may share one storage: what is materialised is charged before it is allocated.
+            long count = TorchTensors.CheckView(what, s.Numel, rec.Offset, rec.Size, rec.Stride);
+            Spend(ref spent, count * TorchTensors.EdgeType(s.DType).SizeOf(), memoryBudget, $"{what} {rec.ShapeString}");
+            if (!tensors.TryAdd(name, TorchTensors.FromStorage(what, s.DType, loaded.Bytes, rec.Offset, rec.Size, rec.Stride)))
+                throw new EdgeFormatException($"{source}: the key '{PickleText.Printable(name, 120)}' appears twice after flattening nested dicts");
         }
         return new StateDict(source, tensors, key, notes);
+    }
+
+    /// <summary>Bytes of memory floor of <see cref="MemoryBudget"/>.</summary>
+    public const long BudgetFloorBytes = 64L << 20;
+
+    /// <summary>Bytes per file byte of <see cref="MemoryBudget"/>.</summary>
+    public const long BudgetPerFileByte = 4;
+
+    /// <summary>
+    /// What reading one .pt file may allocate for storages read and tensors built from them together:
+    /// 64 MiB + 4 x the file's size. A stored (uncompressed, as torch writes) file needs about twice its
+    /// size (the storage bytes, then the converted tensors), tied weights a little more; a stride-0 view,
+    /// a storage shared by thousands of views or a highly deflated member is refused before it is
+    /// allocated once it passes the budget.
+    /// </summary>
+    public static long MemoryBudget(long fileBytes) => BudgetFloorBytes + BudgetPerFileByte * Math.Max(fileBytes, 0);
+
+    private static void Spend(ref long spent, long bytes, long budget, string what)
+    {
+        if (bytes > budget - spent)
+            throw new EdgeFormatException($"{what} would take the memory used to read this file past its budget of {budget} bytes " +
+                $"(64 MiB + 4 x the file size; {spent} spent so far): an expanded (stride-0) or repeated view, or a storage that inflates far beyond the file; " +
+                "save contiguous, unshared tensors");
+        spent += bytes;
     }
 
     private static (PyDict Dict, string? Key) Locate(object? root, string source, string? stateDictKey, List<string> notes)
