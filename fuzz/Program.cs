@@ -5,6 +5,7 @@ using SharpFuzz;
 // edge-fuzz afl TARGET            under afl-fuzz (SharpFuzz's fork server; reads stdin when run alone)
 // edge-fuzz libfuzzer TARGET      under libfuzzer-dotnet
 // edge-fuzz run TARGET PATH...    each file (or each file of a directory) once: a corpus, a crash to reproduce
+//                                 (EDGE_FUZZ_VERBOSE=1 also prints each clean refusal)
 // edge-fuzz list                  the targets and where their seed corpus comes from
 // See docs/fuzzing.md.
 if (args.Length >= 1 && args[0] == "list")
@@ -34,6 +35,7 @@ switch (args[0])
         return 0;
 }
 
+bool verbose = Environment.GetEnvironmentVariable("EDGE_FUZZ_VERBOSE") == "1";
 var files = args.Skip(2).SelectMany(p => Directory.Exists(p) ? Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal) : new[] { p }.AsEnumerable()).ToList();
 int findings = 0, refused = 0;
 foreach (var file in files)
@@ -47,6 +49,7 @@ foreach (var file in files)
     catch (Exception e) when (Targets.IsClean(e))
     {
         refused++;
+        if (verbose) Console.WriteLine($"refused {file}: {Shorten(e.Message)}");
     }
     catch (Exception e)
     {

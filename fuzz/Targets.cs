@@ -51,8 +51,6 @@ internal static class Targets
 
     private static void Config(byte[] data) => RunConfigLoader.Parse(Encoding.UTF8.GetString(data), "fuzz.json");
 
-    private static readonly ModelSpec LineSpec = new(
-        [new Feature("temperature", "°C"), new Feature("humidity", "%")], [0, 1], Normalizer.Identity(2), TimeSpan.FromSeconds(60), 1);
 
     /// <summary>
     /// A device's byte stream through the serial source's path: <see cref="BoundedLineReader"/> then a
@@ -63,7 +61,11 @@ internal static class Targets
     private static void Lines(byte[] data)
     {
         if (data.Length < 3) return;
-        var map = new FieldMap(LineSpec, new Dictionary<string, string> { ["t"] = "temperature", ["h"] = "humidity" }, "time");
+        // Built here, not in a static field: instrumented code must not run before the fuzzer's
+        // shared memory exists (SharpFuzz's coverage writes would crash the process at start-up).
+        var spec = new ModelSpec(
+            [new Feature("temperature", "°C"), new Feature("humidity", "%")], [0, 1], Normalizer.Identity(2), TimeSpan.FromSeconds(60), 1);
+        var map = new FieldMap(spec, new Dictionary<string, string> { ["t"] = "temperature", ["h"] = "humidity" }, "time");
         ILineParser parser = (data[0] % 4) switch
         {
             0 => new CsvLineParser(map),
