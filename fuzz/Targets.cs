@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Edge.Device.Config;
 using Edge.Device.Pipeline;
 using Edge.Device.Sources;
@@ -7,6 +9,7 @@ using Edge.Quantizer.Import.Onnx;
 using Edge.Quantizer.Import.PyTorch;
 using Edge.Runtime;
 using Edge.Runtime.Format;
+using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -24,6 +27,7 @@ internal static class Targets
     public static readonly Target[] All =
     [
         new("edge", ".edge blobs: Runtime.Tests/Fixtures and any `edge-quantize convert` output", Edge),
+        new("metadata", "the metadata JSON of the .edge seeds (edge-quantize inspect) and docs/config.md's metadata keys", Metadata),
         new("onnx", "*.onnx under Runtime.Tests/Fixtures/models", data => OnnxImporter.Import(data, "fuzz.onnx")),
         new("pt", "*.pt / *.pth (torch.save zips) under Runtime.Tests/Fixtures", data => StateDict.ReadPt(new MemoryStream(data), "fuzz.pt")),
         new("pickle", "the data.pkl member of the .pt fixtures (unzip -p FILE '*/data.pkl')", data => SafeUnpickler.Load(data, "fuzz.pkl")),
@@ -47,6 +51,42 @@ internal static class Targets
         var model = new EdgeModel(graph, metadata);
         ModelSpecReader.Read(model, new RunConfig());
         model.CreateSession();
+    }
+
+    /// <summary>
+    /// The blob's metadata as `edge run` reads it, past the blob's checksums (which a mutated `.edge`
+    /// seldom gets past): the input is the metadata JSON, stored with a fixed window model (Dense over
+    /// a (batch, window * features) input), read back, turned into the device's model spec and a stream.
+    /// Input that is not a JSON object is skipped: the blob writer never stores such metadata.
+    /// </summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+
+    private static void Metadata(byte[] data)
+    {
+        JsonObject metadata;
+        try
+        {
+            // JsonNode checks a string's UTF-8 only when it is read: refuse invalid text up front, as
+            // any JSON file Edge reads would be (the blob writer would fail on it, not the reader).
+            StrictUtf8.GetString(data);
+            if (JsonNode.Parse(data, documentOptions: new JsonDocumentOptions { MaxDepth = 64 }) is not JsonObject o) return;
+            metadata = o;
+        }
+        catch (Exception e) when (e is JsonException or DecoderFallbackException)
+        {
+            return;
+        }
+        const int window = 4, features = 3;
+        var g = new Graph { Name = "fuzz" };
+        g.Inputs.Add(new ValueInfo("x", DataType.Float32, [ValueInfo.Dynamic, window * features]));
+        g.Outputs.Add(new ValueInfo("y", DataType.Float32, [ValueInfo.Dynamic, features]));
+        g.Constants["W"] = Tensor.FromArray(new float[features * window * features], features, window * features);
+        g.Constants["B"] = Tensor.FromArray(new float[features], features);
+        g.Nodes.Add(new Node(OpKind.Dense, "head", ["x", "W", "B"], ["y"]));
+        var (graph, meta) = EdgeBlob.Read(EdgeBlob.ToBytes(g, metadata), "fuzz.edge");
+        var model = new EdgeModel(graph, meta);
+        ModelSpecReader.Read(model, new RunConfig());
+        model.CreateStream();
     }
 
     private static void Config(byte[] data) => RunConfigLoader.Parse(Encoding.UTF8.GetString(data), "fuzz.json");

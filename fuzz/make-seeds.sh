@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 out=${1:?usage: fuzz/make-seeds.sh OUT_DIR [EDGE_QUANTIZE]}
 quantize=${2:-Runtime.Tests/bin/Debug/net10.0/edge-quantize}
 fixtures=Runtime.Tests/Fixtures
-mkdir -p "$out"/{edge,onnx,pt,pickle,safetensors,h5,keras,npy,config,lines}
+mkdir -p "$out"/{edge,metadata,onnx,pt,pickle,safetensors,h5,keras,npy,config,lines}
 
 small() { find "$fixtures" -name "*.$1" -size -"${2:-64}"k | sort | head -n "${3:-12}"; }
 copy() { local dir=$1; shift; local i=0; for f in "$@"; do cp "$f" "$out/$dir/$i-$(basename "$f")"; i=$((i + 1)); done; }
@@ -33,6 +33,12 @@ for p in fp32 int8; do
   "$quantize" convert "$fixtures/keras/conv_forecaster/model.h5" --precision "$p" --metadata "$meta" -o "$out/edge/conv_$p.edge" >/dev/null
 done
 rm -f "$meta"
+
+# Metadata: what the .edge seeds carry, and variants with every key edge run reads.
+mkdir -p "$out/metadata"
+printf '%s' '{"features": [{"name": "a", "unit": "u", "min": 0, "max": 1}, {"name": "b", "mean": 1, "std": 2}, "c"], "targets": ["a", "b", "c"], "normalization": {"kind": "minmax", "min": [0, 0, 0], "max": [1, 2, 3]}, "sample_period_s": 60, "window": 4, "horizon": 2}' > "$out/metadata/full.json"
+printf '%s' '{"features": ["a", "b", "c"], "normalization": {"type": "standard", "mean": [0, 1, 2], "scale": [1, 1, 1]}, "sample_period_seconds": 0.5, "window_length": 4, "horizon": 24}' > "$out/metadata/aliases.json"
+printf '%s' '{"normalization": {"kind": "none"}}' > "$out/metadata/minimal.json"
 
 # Config: the example of docs/config.md and the sample configs.
 awk '/^## The config file/{on=1} on&&/^```json/{grab=1;next} grab&&/^```/{exit} grab' docs/config.md > "$out/config/docs-example.json"
