@@ -109,8 +109,12 @@ public sealed class BufferedSink : IAsyncDisposable
                     continue;
                 }
                 await _inner.WriteAsync(_inFlight!, ct).ConfigureAwait(false);
-                lock (_lock) _inFlight = null;
-                Interlocked.Increment(ref _delivered);
+                lock (_lock)
+                {
+                    // Inside the lock: Queued and Delivered never both miss (or both count) this forecast.
+                    _inFlight = null;
+                    Interlocked.Increment(ref _delivered);
+                }
                 if (failing) _logger.LogInformation("sink {Sink}: delivering again ({Queued} queued)", Name, Queued);
                 failing = false;
                 _backoff.Reset();

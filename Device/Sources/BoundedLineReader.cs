@@ -27,6 +27,14 @@ public readonly record struct LineResult(LineStatus Status, string? Text = null)
 /// than <c>maxLineLength</c> bytes of one line: a longer line is discarded up to its newline and
 /// reported, so a device that never sends a newline cannot exhaust memory. The reader never opens
 /// anything; the caller owns the stream (a serial port, a pty, a file, a MemoryStream in tests).
+/// <para>
+/// A device that streams junk without a newline (a wrong baud rate, a crashed firmware) and then
+/// recovers sends its first good line straight after the junk. Waiting for the newline alone would
+/// swallow that line with the junk, so on a device stream the discarded line also ends when the
+/// stream falls idle: a read that had to wait at least <see cref="DeviceIdleResync"/> for its bytes
+/// starts a new line. Only a line already over the limit is cut this way (it is junk either way), so
+/// a device that pauses inside a normal line is unaffected.
+/// </para>
 /// </summary>
 public sealed class BoundedLineReader
 {
@@ -35,17 +43,24 @@ public sealed class BoundedLineReader
     private readonly byte[] _chunk;
     private readonly byte[] _line;
     private readonly bool _partialLastLineIsLine;
+    private readonly TimeSpan _idleResync;
+    private readonly TimeProvider _clock;
     private int _chunkPos;
     private int _chunkLen;
     private int _lineLen;
     private bool _discarding;
     private bool _ended;
 
+    /// <summary>How long a device stream must have been silent for an overlong line to end without a newline.</summary>
+    public static readonly TimeSpan DeviceIdleResync = TimeSpan.FromMilliseconds(100);
+
     /// <param name="partialLastLineIsLine">
     /// True for files, whose last line may lack a newline; false for devices, where a line cut off
-    /// by a disconnect is reported as <see cref="LineStatus.Truncated"/> rather than parsed.
+    /// by a disconnect is reported as <see cref="LineStatus.Truncated"/> rather than parsed, and an
+    /// overlong line also ends when the stream falls idle (<see cref="DeviceIdleResync"/>).
     /// </param>
-    public BoundedLineReader(Stream stream, int maxLineLength, bool partialLastLineIsLine = false)
+    /// <param name="clock">Measures how long a read waited (tests pass a fake one).</param>
+    public BoundedLineReader(Stream stream, int maxLineLength, bool partialLastLineIsLine = false, TimeProvider? clock = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLineLength, 1);
@@ -53,6 +68,8 @@ public sealed class BoundedLineReader
         _line = new byte[maxLineLength];
         _chunk = new byte[4096];
         _partialLastLineIsLine = partialLastLineIsLine;
+        _idleResync = partialLastLineIsLine ? TimeSpan.MaxValue : DeviceIdleResync;
+        _clock = clock ?? TimeProvider.System;
     }
 
     public int MaxLineLength => _line.Length;
@@ -64,8 +81,16 @@ public sealed class BoundedLineReader
             if (_chunkPos == _chunkLen)
             {
                 if (_ended) return new LineResult(LineStatus.End);
+                long asked = _clock.GetTimestamp();
                 _chunkLen = await _stream.ReadAsync(_chunk, cancellationToken).ConfigureAwait(false);
                 _chunkPos = 0;
+                if (_discarding && _chunkLen > 0 && _clock.GetElapsedTime(asked) >= _idleResync)
+                {
+                    // The device fell silent in the middle of junk: the junk ends here and these bytes start a new line.
+                    _discarding = false;
+                    _lineLen = 0;
+                    return new LineResult(LineStatus.Overlong);
+                }
                 if (_chunkLen == 0)
                 {
                     _ended = true;

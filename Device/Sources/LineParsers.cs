@@ -132,10 +132,17 @@ public sealed class CsvLineParser : ILineParser
         }
 
         int col = 0;
+        bool lastEmpty = false;
         foreach (var r in text.Split(_delimiter))
         {
             var field = text[r].Trim().Trim('"');
-            int target = col < _columns.Length ? _columns[col] : -1;
+            lastEmpty = field.IsEmpty;
+            if (col >= _columns.Length)
+            {
+                col++;
+                continue;
+            }
+            int target = _columns[col];
             col++;
             if (target == -2)
             {
@@ -150,6 +157,10 @@ public sealed class CsvLineParser : ILineParser
         }
         if (col < Array.FindLastIndex(_columns, c => c != -1) + 1)
             return ParseStatus.Malformed; // a short line: a device that was cut off or reset mid-line
+        // A long line is two lines glued together (a torn line and the next one) or a device whose
+        // layout changed: its values cannot be trusted by position. One trailing delimiter is allowed.
+        if (col > _columns.Length && !(col == _columns.Length + 1 && lastEmpty))
+            return ParseStatus.Malformed;
         return ParseStatus.Sample;
     }
 
