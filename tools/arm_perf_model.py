@@ -432,6 +432,15 @@ def main():
         for part in cells[0][1]:
             print(f"{'  ' + part:26} " + " ".join(f"{100 * parts[part] / total:>29.0f}%" for _, parts, total in cells))
 
+    # Issue 18's targets, reported (not enforced: the floors above are).
+    print()
+    for name, op, value in (("neondot.neoverse-n1.mac_per_cycle", ">=", 28), ("neon.cortex-a57.mac_per_cycle", ">=", 7),
+                            ("neon.cortex-a53.mac_per_cycle", ">=", 2.5), ("step.pi5.us", "<=", 4.5), ("step.pi4.us", "<=", 20),
+                            ("forecast.pi5.us", "<=", 230), ("forecast.pi4.us", "<=", 1000)):
+        got = results[name]
+        met = got >= value if op == ">=" else got <= value
+        print(f"target {'met    ' if met else 'NOT met'} {name} = {got:.2f} (target {op} {value:g})")
+
     if args.floors:
         failed = 0
         with open(args.floors, encoding="utf-8") as f:
