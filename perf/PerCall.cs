@@ -12,8 +12,8 @@ namespace Edge.Perf;
 
 /// <summary>
 /// <c>dotnet run -c Release --project perf -- --per-call [--json FILE] [--calls N] [--case NAME]... [--precision fp32|int8] [--isa NAME]...</c>: Edge (fp32 and int8, every
-/// kernel path in-process through <see cref="Edge.Runtime.Execution.SessionOptions.Isa"/>) and ONNX Runtime (same settings as
-/// <see cref="OnnxRuntimeBenchmarks"/>) on the <see cref="BenchModels"/> cases, every call timed on its own,
+/// kernel path in-process through <see cref="Edge.Runtime.Execution.SessionOptions.Isa"/>) and ONNX Runtime fp32 and int8 (its own
+/// dynamic int8 model where there is one; same settings as <see cref="OnnxRuntimeBenchmarks"/>) on the <see cref="BenchModels"/> cases, every call timed on its own,
 /// engines interleaved case by case.
 /// <para>Why next to BenchmarkDotNet: BenchmarkDotNet reports per-iteration means, and on a shared machine a
 /// scheduler time slice (~4 ms, another process's turn on the core) lands inside some iterations; at 100-500 µs
@@ -55,8 +55,8 @@ public static class PerCall
         table.Append("| case |");
         foreach (var p in precisions)
             foreach (var isa in isas) table.Append(CultureInfo.InvariantCulture, $" Edge {p} {IsaSelector.Name(isa)} |");
-        table.AppendLine(" ONNX Runtime fp32 |");
-        table.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---|", precisions.Length * isas.Count + 1)));
+        table.AppendLine(" ONNX Runtime fp32 | ONNX Runtime int8 |");
+        table.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---|", precisions.Length * isas.Count + 2)));
         foreach (var @case in cases)
         {
             var (model, steps, _) = BenchModels.Parse(@case);
@@ -81,17 +81,25 @@ public static class PerCall
                     });
                 }
             }
-            using (var ort = new OnnxRuntimeBenchmarks { Case = @case })
+            // ONNX Runtime fp32, then its own int8 (tools/make_ort_int8.py) where the model has one.
+            foreach (var (ortCase, ortPrecision) in new[] { (@case, "fp32"), (@case + " ort-int8", "int8") })
             {
+                if (ortPrecision == "int8" && !OnnxRuntimeBenchmarks.OrtInt8Cases.Contains(ortCase))
+                {
+                    table.Append(" - |");
+                    continue;
+                }
+                using var ort = new OnnxRuntimeBenchmarks { Case = ortCase };
                 ort.Setup();
                 var (median, p10, p90) = Time(ort.Run, n);
-                table.AppendLine(CultureInfo.InvariantCulture, $" {Fmt(median)} [{Fmt(p10)}..{Fmt(p90)}] |");
+                table.Append(CultureInfo.InvariantCulture, $" {Fmt(median)} [{Fmt(p10)}..{Fmt(p90)}] |");
                 results.Add((JsonNode)new JsonObject
                 {
-                    ["case"] = @case, ["engine"] = "onnxruntime", ["precision"] = "fp32", ["isa"] = null,
+                    ["case"] = @case, ["engine"] = "onnxruntime", ["precision"] = ortPrecision, ["isa"] = null,
                     ["calls"] = n, ["median_us"] = Math.Round(median, 3), ["p10_us"] = Math.Round(p10, 3), ["p90_us"] = Math.Round(p90, 3),
                 });
             }
+            table.AppendLine();
             if (model == "forecaster50") StreamPushRow(model, precisions, isas, n, table, results);
         }
         Console.WriteLine("per call, microseconds: median [p10..p90]");

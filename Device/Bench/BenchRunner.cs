@@ -102,7 +102,7 @@ public static class BenchRunner
         var flags = (machine.Flags ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (machine.Architecture == "x64" && flags.Contains("avx512bw") && flags.Contains("avx_vnni") && !IsaSelector.IsSupported(Isa.Avx512Vnni))
             notes.Add(machine.RuntimeKind == "nativeaot"
-                ? "the CPU has AVX-512 and AVX-VNNI but this NativeAOT binary cannot use them: its instruction sets are fixed when it is published (Device: x86-64-v3), so the avx512 path is not offered; the JIT build runs it"
+                ? "the CPU has AVX-512 and AVX-VNNI but this NativeAOT binary cannot use them: its instruction sets are fixed when it is published (x86-64-v3), so the avx512 path is not offered; publish with -p:EdgeX64Avx512=true for a build that runs it"
                 : "the CPU has AVX-512 and AVX-VNNI but the runtime does not offer them (a DOTNET_Enable* switch?), so the avx512 path is not offered");
 
         var file = new FileInfo(options.ModelPath);

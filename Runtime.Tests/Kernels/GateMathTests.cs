@@ -116,20 +116,25 @@ public sealed class GateMathTests
         Assert.IsGreaterThan(400_000, checkedLanes);
     }
 
-    /// <summary>The four-vector gate forms (LstmGates4: σ, σ, tanh, σ; Tanh4) equal the scalar Sigmoid and Tanh in every lane, at every width.</summary>
+    /// <summary>
+    /// The four-vector gate forms equal their scalar specifications in every lane, at every width: LstmGates4 the scalar
+    /// LstmGates (σ, σ, tanh, σ of one unit's four pre-activations), Tanh4 the scalar Tanh.
+    /// </summary>
     [TestMethod]
-    public void GateForms4_EqualTheScalarSigmoidAndTanh_BitForBit_AtEveryWidth()
+    public void GateForms4_EqualTheScalarLstmGatesAndTanh_BitForBit_AtEveryWidth()
     {
         var xs = Inputs();
         static int Bits(float v) => BitConverter.SingleToInt32Bits(v);
         for (int i = 0; i + 64 <= xs.Length; i += 64)
         {
             float[] want = new float[64], wantT = new float[64];
-            for (int l = 0; l < 64; l++)
+            for (int l = 0; l < 64; l++) wantT[l] = GateMath.Tanh(xs[i + l]);
+            for (int l = 0; l < 16; l++)
             {
                 // lanes 0..15 of each block of 64 play i, 16..31 f, 32..47 g, 48..63 o (at 16 lanes; narrower widths use the first lanes of each quarter)
-                want[l] = (l / 16) == 2 ? GateMath.Tanh(xs[i + l]) : GateMath.Sigmoid(xs[i + l]);
-                wantT[l] = GateMath.Tanh(xs[i + l]);
+                float gi = xs[i + l], gf = xs[i + 16 + l], gg = xs[i + 32 + l], go = xs[i + 48 + l];
+                GateMath.LstmGates(ref gi, ref gf, ref gg, ref go);
+                (want[l], want[16 + l], want[32 + l], want[48 + l]) = (gi, gf, gg, go);
             }
             var s = xs.AsSpan(i, 64);
             var (a16, b16, c16, d16) = (Vector512.Create(s[..16]), Vector512.Create(s[16..32]), Vector512.Create(s[32..48]), Vector512.Create(s[48..]));
@@ -170,6 +175,35 @@ public sealed class GateMathTests
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The scalar LstmGates (two divisions per unit, exp arguments capped) against σ and tanh in double, over the gate
+    /// inputs' whole range and far beyond (where an uncapped product of two 1 + e^t overflows and gives 0 · ∞ = NaN):
+    /// every gate within 4e-7 (the scalar Sigmoid and Tanh: 1e-7, 2e-7), σ in [0, 1] and tanh in [-1, 1].
+    /// </summary>
+    [TestMethod]
+    public void LstmGates_MatchesDoubleSigmoidAndTanh_OverTheWholeRange()
+    {
+        var rng = new Random(11);
+        var values = new List<float> { 0f, -0f, 1e-30f, -1e-30f, 43.9f, 44f, 44.1f, -44.1f, 22.1f, -22.1f, 87f, -87f, 88.7f, -88.7f, 200f, -200f, 1e30f, -1e30f };
+        for (int n = 0; n < 200_000; n++) values.Add((float)((rng.NextDouble() * 2 - 1) * (n % 3 == 0 ? 120 : 12)));
+        static double Sig(double v) => 1 / (1 + Math.Exp(-v));
+        double worst = 0;
+        for (int n = 0; n + 4 <= values.Count; n++)
+        {
+            float xi = values[n], xf = values[n + 1], xg = values[n + 2], xo = values[n + 3];
+            float i = xi, f = xf, g = xg, o = xo;
+            GateMath.LstmGates(ref i, ref f, ref g, ref o);
+            foreach (var (got, want, what) in new[] { (i, Sig(xi), "σ(i)"), (f, Sig(xf), "σ(f)"), (g, Math.Tanh(xg), "tanh(g)"), (o, Sig(xo), "σ(o)") })
+            {
+                double err = Math.Abs(got - want);
+                Assert.IsLessThanOrEqualTo(4e-7, err, $"{what} of ({xi}, {xf}, {xg}, {xo}) = {got}, exact {want}");
+                worst = Math.Max(worst, err);
+            }
+            Assert.IsTrue(i is >= 0 and <= 1 && f is >= 0 and <= 1 && o is >= 0 and <= 1 && g is >= -1 and <= 1, $"gates of ({xi}, {xf}, {xg}, {xo}) out of range");
+        }
+        Assert.IsGreaterThan(0.0, worst);
     }
 
     /// <summary>

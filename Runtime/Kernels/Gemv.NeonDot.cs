@@ -5,57 +5,181 @@ using System.Runtime.Intrinsics.Arm;
 
 namespace Edge.Runtime.Kernels;
 
-// qs8-gemv 8x4c4 (grouped) neondot (sdot by element). fp32 uses the NEON Vector128 kernel.
+// qs8-gemv 32x4c4 / 8x4c4 (grouped) neondot (sdot by element). fp32 uses the NEON Vector128 kernel.
 public sealed partial class Gemv
 {
     /// <summary>
     /// sdot (ARMv8.2 dotprod) adds four s8·s8 products into each int32 lane exactly, so signed x and w go in
     /// as they are. One 16-byte load of x holds four k groups; "by element" sdot picks group L for the
-    /// 16-byte weight load of rows 0-3 (and 4-7) of that group. Two accumulator pairs alternate groups.
+    /// 16-byte weight loads of rows 0-3 and 4-7 of that group. A whole group of four row blocks (32 rows) runs
+    /// at once over the group's one sequential weight stream (<see cref="PackedInt8Matrix"/>: its blocks'
+    /// k-octets alternate): per 16 k one load of x and 32 sdot on 512 consecutive bytes read at immediate
+    /// offsets from one pointer, so the loop carries no per-load address arithmetic. A group of fewer blocks
+    /// (the last one) runs block by block.
     /// </summary>
     private static void Int8NeonDot(PackedInt8Matrix w, ReadOnlySpan<byte> xp, int nb, int blockStart, int blockEnd, Span<int> y, int yStride)
     {
         int kp = w.PaddedCols;
         const int tile = PackedInt8Matrix.TileRows;
+        const int group = PackedInt8Matrix.GroupBlocks;
         ref sbyte wRef = ref w.DataStart;
         ref sbyte xs = ref Unsafe.As<byte, sbyte>(ref MemoryMarshal.GetReference(xp));
         ref int yRef = ref MemoryMarshal.GetReference(y);
-        for (int blk = blockStart; blk < blockEnd; blk++)
+        int blocks = w.RowBlocks;
+        int blk = blockStart;
+        while (blk < blockEnd)
         {
-            var (start, octetStride) = PackedInt8Matrix.BlockAddress(blk, w.RowBlocks, kp);
-            ref sbyte wb = ref Unsafe.Add(ref wRef, start);
-            nint outRow = (blk - blockStart) * tile;
-            int valid = Math.Min(tile, w.Rows - blk * tile);
-            for (int b = 0; b < nb; b++)
+            if (blk % group == 0 && blk + group <= blockEnd && blk + group <= blocks)
             {
-                ref sbyte x = ref Unsafe.Add(ref xs, b * kp);
-                Vector128<int> lo0 = default, hi0 = default, lo1 = default, hi1 = default;
-                nuint at = 0;
-                nuint k = 0;
-                for (; k + 16 <= (nuint)kp; k += 16, at += 2 * (nuint)octetStride)
-                {
-                    var xv = Vector128.LoadUnsafe(ref x, k);
-                    nuint at2 = at + (nuint)octetStride; // the next k-octet
-                    lo0 = Dp.DotProductBySelectedQuadruplet(lo0, Vector128.LoadUnsafe(ref wb, at), xv, 0);
-                    hi0 = Dp.DotProductBySelectedQuadruplet(hi0, Vector128.LoadUnsafe(ref wb, at + 16), xv, 0);
-                    lo1 = Dp.DotProductBySelectedQuadruplet(lo1, Vector128.LoadUnsafe(ref wb, at + 32), xv, 1);
-                    hi1 = Dp.DotProductBySelectedQuadruplet(hi1, Vector128.LoadUnsafe(ref wb, at + 48), xv, 1);
-                    lo0 = Dp.DotProductBySelectedQuadruplet(lo0, Vector128.LoadUnsafe(ref wb, at2), xv, 2);
-                    hi0 = Dp.DotProductBySelectedQuadruplet(hi0, Vector128.LoadUnsafe(ref wb, at2 + 16), xv, 2);
-                    lo1 = Dp.DotProductBySelectedQuadruplet(lo1, Vector128.LoadUnsafe(ref wb, at2 + 32), xv, 3);
-                    hi1 = Dp.DotProductBySelectedQuadruplet(hi1, Vector128.LoadUnsafe(ref wb, at2 + 48), xv, 3);
-                }
-                if (k < (nuint)kp)
-                {
-                    // One k-octet left: its 8 bytes of x in the low half (no read past the padded row).
-                    var xv = Vector128.Create(Vector64.LoadUnsafe(ref x, k), Vector64<sbyte>.Zero);
-                    lo0 = Dp.DotProductBySelectedQuadruplet(lo0, Vector128.LoadUnsafe(ref wb, at), xv, 0);
-                    hi0 = Dp.DotProductBySelectedQuadruplet(hi0, Vector128.LoadUnsafe(ref wb, at + 16), xv, 0);
-                    lo1 = Dp.DotProductBySelectedQuadruplet(lo1, Vector128.LoadUnsafe(ref wb, at + 32), xv, 1);
-                    hi1 = Dp.DotProductBySelectedQuadruplet(hi1, Vector128.LoadUnsafe(ref wb, at + 48), xv, 1);
-                }
-                StoreBlock(lo0 + lo1, hi0 + hi1, ref yRef, b * yStride + outRow, valid);
+                ref sbyte wg = ref Unsafe.Add(ref wRef, (nint)blk * kp * tile);
+                nint outRow = (blk - blockStart) * tile;
+                int valid = Math.Min(group * tile, w.Rows - blk * tile);
+                for (int b = 0; b < nb; b++)
+                    Int8NeonDotGroup(ref wg, ref Unsafe.Add(ref xs, b * kp), kp, ref Unsafe.Add(ref yRef, b * yStride + outRow), valid);
+                blk += group;
+                continue;
             }
+            Int8NeonDotBlock(w, ref xs, nb, blk, blockStart, y, yStride);
+            blk++;
         }
+    }
+
+    /// <summary>
+    /// Rows 32 of one full group: y[0..valid) = the four blocks' sums. Eight accumulators (rows 0-3, 4-7 of each
+    /// block); each iteration takes two k-octets, 2 x 256 bytes of weights.
+    /// </summary>
+    [SkipLocalsInit]
+    private static void Int8NeonDotGroup(ref sbyte wg, ref sbyte x, int kp, ref int y, int valid)
+    {
+        Vector128<int> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+        ref sbyte wp = ref wg;
+        ref sbyte xk = ref x;
+        ref sbyte xEnd16 = ref Unsafe.Add(ref x, kp & ~15);
+        while (Unsafe.IsAddressLessThan(ref xk, ref xEnd16))
+        {
+            var xv = Vector128.LoadUnsafe(ref xk);
+            // octet o: block j's 64 bytes at 64 j = [rows 0-3 k0-3 | rows 4-7 k0-3 | rows 0-3 k4-7 | rows 4-7 k4-7]
+            a0 = Dp.DotProductBySelectedQuadruplet(a0, Vector128.LoadUnsafe(ref wp, 0), xv, 0);
+            b0 = Dp.DotProductBySelectedQuadruplet(b0, Vector128.LoadUnsafe(ref wp, 16), xv, 0);
+            a1 = Dp.DotProductBySelectedQuadruplet(a1, Vector128.LoadUnsafe(ref wp, 64), xv, 0);
+            b1 = Dp.DotProductBySelectedQuadruplet(b1, Vector128.LoadUnsafe(ref wp, 80), xv, 0);
+            a2 = Dp.DotProductBySelectedQuadruplet(a2, Vector128.LoadUnsafe(ref wp, 128), xv, 0);
+            b2 = Dp.DotProductBySelectedQuadruplet(b2, Vector128.LoadUnsafe(ref wp, 144), xv, 0);
+            a3 = Dp.DotProductBySelectedQuadruplet(a3, Vector128.LoadUnsafe(ref wp, 192), xv, 0);
+            b3 = Dp.DotProductBySelectedQuadruplet(b3, Vector128.LoadUnsafe(ref wp, 208), xv, 0);
+            a0 = Dp.DotProductBySelectedQuadruplet(a0, Vector128.LoadUnsafe(ref wp, 32), xv, 1);
+            b0 = Dp.DotProductBySelectedQuadruplet(b0, Vector128.LoadUnsafe(ref wp, 48), xv, 1);
+            a1 = Dp.DotProductBySelectedQuadruplet(a1, Vector128.LoadUnsafe(ref wp, 96), xv, 1);
+            b1 = Dp.DotProductBySelectedQuadruplet(b1, Vector128.LoadUnsafe(ref wp, 112), xv, 1);
+            a2 = Dp.DotProductBySelectedQuadruplet(a2, Vector128.LoadUnsafe(ref wp, 160), xv, 1);
+            b2 = Dp.DotProductBySelectedQuadruplet(b2, Vector128.LoadUnsafe(ref wp, 176), xv, 1);
+            a3 = Dp.DotProductBySelectedQuadruplet(a3, Vector128.LoadUnsafe(ref wp, 224), xv, 1);
+            b3 = Dp.DotProductBySelectedQuadruplet(b3, Vector128.LoadUnsafe(ref wp, 240), xv, 1);
+            // octet o + 1, 256 bytes on: x's groups 2 and 3
+            a0 = Dp.DotProductBySelectedQuadruplet(a0, Vector128.LoadUnsafe(ref wp, 256), xv, 2);
+            b0 = Dp.DotProductBySelectedQuadruplet(b0, Vector128.LoadUnsafe(ref wp, 272), xv, 2);
+            a1 = Dp.DotProductBySelectedQuadruplet(a1, Vector128.LoadUnsafe(ref wp, 320), xv, 2);
+            b1 = Dp.DotProductBySelectedQuadruplet(b1, Vector128.LoadUnsafe(ref wp, 336), xv, 2);
+            a2 = Dp.DotProductBySelectedQuadruplet(a2, Vector128.LoadUnsafe(ref wp, 384), xv, 2);
+            b2 = Dp.DotProductBySelectedQuadruplet(b2, Vector128.LoadUnsafe(ref wp, 400), xv, 2);
+            a3 = Dp.DotProductBySelectedQuadruplet(a3, Vector128.LoadUnsafe(ref wp, 448), xv, 2);
+            b3 = Dp.DotProductBySelectedQuadruplet(b3, Vector128.LoadUnsafe(ref wp, 464), xv, 2);
+            a0 = Dp.DotProductBySelectedQuadruplet(a0, Vector128.LoadUnsafe(ref wp, 288), xv, 3);
+            b0 = Dp.DotProductBySelectedQuadruplet(b0, Vector128.LoadUnsafe(ref wp, 304), xv, 3);
+            a1 = Dp.DotProductBySelectedQuadruplet(a1, Vector128.LoadUnsafe(ref wp, 352), xv, 3);
+            b1 = Dp.DotProductBySelectedQuadruplet(b1, Vector128.LoadUnsafe(ref wp, 368), xv, 3);
+            a2 = Dp.DotProductBySelectedQuadruplet(a2, Vector128.LoadUnsafe(ref wp, 416), xv, 3);
+            b2 = Dp.DotProductBySelectedQuadruplet(b2, Vector128.LoadUnsafe(ref wp, 432), xv, 3);
+            a3 = Dp.DotProductBySelectedQuadruplet(a3, Vector128.LoadUnsafe(ref wp, 480), xv, 3);
+            b3 = Dp.DotProductBySelectedQuadruplet(b3, Vector128.LoadUnsafe(ref wp, 496), xv, 3);
+            wp = ref Unsafe.Add(ref wp, 512);
+            xk = ref Unsafe.Add(ref xk, 16);
+        }
+        if ((kp & 8) != 0)
+        {
+            // One k-octet left: its 8 bytes of x in the low half (no read past the padded row).
+            var xv = Vector128.Create(Vector64.LoadUnsafe(ref xk), Vector64<sbyte>.Zero);
+            a0 = Dp.DotProductBySelectedQuadruplet(a0, Vector128.LoadUnsafe(ref wp, 0), xv, 0);
+            b0 = Dp.DotProductBySelectedQuadruplet(b0, Vector128.LoadUnsafe(ref wp, 16), xv, 0);
+            a1 = Dp.DotProductBySelectedQuadruplet(a1, Vector128.LoadUnsafe(ref wp, 64), xv, 0);
+            b1 = Dp.DotProductBySelectedQuadruplet(b1, Vector128.LoadUnsafe(ref wp, 80), xv, 0);
+            a2 = Dp.DotProductBySelectedQuadruplet(a2, Vector128.LoadUnsafe(ref wp, 128), xv, 0);
+            b2 = Dp.DotProductBySelectedQuadruplet(b2, Vector128.LoadUnsafe(ref wp, 144), xv, 0);
+            a3 = Dp.DotProductBySelectedQuadruplet(a3, Vector128.LoadUnsafe(ref wp, 192), xv, 0);
+            b3 = Dp.DotProductBySelectedQuadruplet(b3, Vector128.LoadUnsafe(ref wp, 208), xv, 0);
+            a0 = Dp.DotProductBySelectedQuadruplet(a0, Vector128.LoadUnsafe(ref wp, 32), xv, 1);
+            b0 = Dp.DotProductBySelectedQuadruplet(b0, Vector128.LoadUnsafe(ref wp, 48), xv, 1);
+            a1 = Dp.DotProductBySelectedQuadruplet(a1, Vector128.LoadUnsafe(ref wp, 96), xv, 1);
+            b1 = Dp.DotProductBySelectedQuadruplet(b1, Vector128.LoadUnsafe(ref wp, 112), xv, 1);
+            a2 = Dp.DotProductBySelectedQuadruplet(a2, Vector128.LoadUnsafe(ref wp, 160), xv, 1);
+            b2 = Dp.DotProductBySelectedQuadruplet(b2, Vector128.LoadUnsafe(ref wp, 176), xv, 1);
+            a3 = Dp.DotProductBySelectedQuadruplet(a3, Vector128.LoadUnsafe(ref wp, 224), xv, 1);
+            b3 = Dp.DotProductBySelectedQuadruplet(b3, Vector128.LoadUnsafe(ref wp, 240), xv, 1);
+        }
+        StoreGroup(a0, b0, a1, b1, a2, b2, a3, b3, ref y, valid);
+    }
+
+    /// <summary>One block (8 rows) of a group of <paramref name="blk"/>'s size, stepping the group's octet stride.</summary>
+    private static void Int8NeonDotBlock(PackedInt8Matrix w, ref sbyte xs, int nb, int blk, int blockStart, Span<int> y, int yStride)
+    {
+        int kp = w.PaddedCols;
+        const int tile = PackedInt8Matrix.TileRows;
+        ref int yRef = ref MemoryMarshal.GetReference(y);
+        var (start, octetStride) = PackedInt8Matrix.BlockAddress(blk, w.RowBlocks, kp);
+        ref sbyte wb = ref Unsafe.Add(ref w.DataStart, start);
+        nint outRow = (blk - blockStart) * tile;
+        int valid = Math.Min(tile, w.Rows - blk * tile);
+        for (int b = 0; b < nb; b++)
+        {
+            ref sbyte x = ref Unsafe.Add(ref xs, b * kp);
+            Vector128<int> lo0 = default, hi0 = default, lo1 = default, hi1 = default;
+            nuint at = 0;
+            nuint k = 0;
+            for (; k + 16 <= (nuint)kp; k += 16, at += 2 * (nuint)octetStride)
+            {
+                var xv = Vector128.LoadUnsafe(ref x, k);
+                nuint at2 = at + (nuint)octetStride; // the next k-octet
+                lo0 = Dp.DotProductBySelectedQuadruplet(lo0, Vector128.LoadUnsafe(ref wb, at), xv, 0);
+                hi0 = Dp.DotProductBySelectedQuadruplet(hi0, Vector128.LoadUnsafe(ref wb, at + 16), xv, 0);
+                lo1 = Dp.DotProductBySelectedQuadruplet(lo1, Vector128.LoadUnsafe(ref wb, at + 32), xv, 1);
+                hi1 = Dp.DotProductBySelectedQuadruplet(hi1, Vector128.LoadUnsafe(ref wb, at + 48), xv, 1);
+                lo0 = Dp.DotProductBySelectedQuadruplet(lo0, Vector128.LoadUnsafe(ref wb, at2), xv, 2);
+                hi0 = Dp.DotProductBySelectedQuadruplet(hi0, Vector128.LoadUnsafe(ref wb, at2 + 16), xv, 2);
+                lo1 = Dp.DotProductBySelectedQuadruplet(lo1, Vector128.LoadUnsafe(ref wb, at2 + 32), xv, 3);
+                hi1 = Dp.DotProductBySelectedQuadruplet(hi1, Vector128.LoadUnsafe(ref wb, at2 + 48), xv, 3);
+            }
+            if (k < (nuint)kp)
+            {
+                var xv = Vector128.Create(Vector64.LoadUnsafe(ref x, k), Vector64<sbyte>.Zero);
+                lo0 = Dp.DotProductBySelectedQuadruplet(lo0, Vector128.LoadUnsafe(ref wb, at), xv, 0);
+                hi0 = Dp.DotProductBySelectedQuadruplet(hi0, Vector128.LoadUnsafe(ref wb, at + 16), xv, 0);
+                lo1 = Dp.DotProductBySelectedQuadruplet(lo1, Vector128.LoadUnsafe(ref wb, at + 32), xv, 1);
+                hi1 = Dp.DotProductBySelectedQuadruplet(hi1, Vector128.LoadUnsafe(ref wb, at + 48), xv, 1);
+            }
+            StoreBlock(lo0 + lo1, hi0 + hi1, ref yRef, b * yStride + outRow, valid);
+        }
+    }
+
+    /// <summary>Stores a group's 32 accumulators (rows 0-3, 4-7 of blocks 0..3), or only the first <paramref name="valid"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreGroup(Vector128<int> a0, Vector128<int> b0, Vector128<int> a1, Vector128<int> b1,
+        Vector128<int> a2, Vector128<int> b2, Vector128<int> a3, Vector128<int> b3, ref int y, int valid)
+    {
+        if (valid == 4 * PackedInt8Matrix.TileRows)
+        {
+            a0.StoreUnsafe(ref y, 0);
+            b0.StoreUnsafe(ref y, 4);
+            a1.StoreUnsafe(ref y, 8);
+            b1.StoreUnsafe(ref y, 12);
+            a2.StoreUnsafe(ref y, 16);
+            b2.StoreUnsafe(ref y, 20);
+            a3.StoreUnsafe(ref y, 24);
+            b3.StoreUnsafe(ref y, 28);
+            return;
+        }
+        StoreBlock(a0, b0, ref y, 0, Math.Min(valid, 8));
+        if (valid > 8) StoreBlock(a1, b1, ref y, 8, Math.Min(valid - 8, 8));
+        if (valid > 16) StoreBlock(a2, b2, ref y, 16, Math.Min(valid - 16, 8));
+        if (valid > 24) StoreBlock(a3, b3, ref y, 24, valid - 24);
     }
 }

@@ -68,69 +68,11 @@ public static class RecurrentCell
         bool v256 = isa is Isa.Avx2 or Isa.Avx512Vnni && Vector256.IsHardwareAccelerated;
         bool v128 = isa != Isa.Scalar && Vector128.IsHardwareAccelerated;
         int j = 0;
-        if (v512)
-        {
-            var hs = Vector512.Create(hScale);
-            for (; j <= n - 16; j += 16)
-            {
-                var pi = Vector512.LoadUnsafe(ref p, (nuint)j);
-                var pf = Vector512.LoadUnsafe(ref p, (nuint)(n + j));
-                var pg = Vector512.LoadUnsafe(ref p, (nuint)(2 * n + j));
-                var po = Vector512.LoadUnsafe(ref p, (nuint)(3 * n + j));
-                if (recurrent)
-                {
-                    pi += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)j)) * Vector512.LoadUnsafe(ref s, (nuint)j) * hs;
-                    pf += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)(n + j))) * Vector512.LoadUnsafe(ref s, (nuint)(n + j)) * hs;
-                    pg += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector512.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
-                    po += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector512.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
-                }
-                GateMath.LstmGates4(ref pi, ref pf, ref pg, ref po);
-                (pi * pg + pf * Vector512.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
-                po.StoreUnsafe(ref hr, (nuint)j);
-            }
-        }
-        if (v256)
-        {
-            var hs = Vector256.Create(hScale);
-            for (; j <= n - 8; j += 8)
-            {
-                var pi = Vector256.LoadUnsafe(ref p, (nuint)j);
-                var pf = Vector256.LoadUnsafe(ref p, (nuint)(n + j));
-                var pg = Vector256.LoadUnsafe(ref p, (nuint)(2 * n + j));
-                var po = Vector256.LoadUnsafe(ref p, (nuint)(3 * n + j));
-                if (recurrent)
-                {
-                    pi += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)j)) * Vector256.LoadUnsafe(ref s, (nuint)j) * hs;
-                    pf += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)(n + j))) * Vector256.LoadUnsafe(ref s, (nuint)(n + j)) * hs;
-                    pg += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector256.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
-                    po += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector256.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
-                }
-                GateMath.LstmGates4(ref pi, ref pf, ref pg, ref po);
-                (pi * pg + pf * Vector256.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
-                po.StoreUnsafe(ref hr, (nuint)j);
-            }
-        }
-        if (v128)
-        {
-            var hs = Vector128.Create(hScale);
-            for (; j <= n - 4; j += 4)
-            {
-                var pi = Vector128.LoadUnsafe(ref p, (nuint)j);
-                var pf = Vector128.LoadUnsafe(ref p, (nuint)(n + j));
-                var pg = Vector128.LoadUnsafe(ref p, (nuint)(2 * n + j));
-                var po = Vector128.LoadUnsafe(ref p, (nuint)(3 * n + j));
-                if (recurrent)
-                {
-                    pi += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)j)) * Vector128.LoadUnsafe(ref s, (nuint)j) * hs;
-                    pf += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)(n + j))) * Vector128.LoadUnsafe(ref s, (nuint)(n + j)) * hs;
-                    pg += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector128.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
-                    po += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector128.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
-                }
-                GateMath.LstmGates4(ref pi, ref pf, ref pg, ref po);
-                (pi * pg + pf * Vector128.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
-                po.StoreUnsafe(ref hr, (nuint)j);
-            }
-        }
+        // Each width's loops are methods of their own: small enough that the compiler inlines the gate math
+        // (LstmGates4, Tanh4) and keeps the four gate vectors and the constants in registers.
+        if (v512) j = GatesPass512(ref p, ref a, ref s, hScale, ref cr, ref hr, n, recurrent, j);
+        if (v256) j = GatesPass256(ref p, ref a, ref s, hScale, ref cr, ref hr, n, recurrent, j);
+        if (v128) j = GatesPass128(ref p, ref a, ref s, hScale, ref cr, ref hr, n, recurrent, j);
         for (; j < n; j++)
         {
             float pi = proj[j], pf = proj[n + j], pg = proj[2 * n + j], po = proj[3 * n + j];
@@ -141,65 +83,150 @@ public static class RecurrentCell
                 pg += (float)acc[2 * n + j] * rowScales[2 * n + j] * hScale;
                 po += (float)acc[3 * n + j] * rowScales[3 * n + j] * hScale;
             }
-            c[j] = GateMath.Sigmoid(pi) * GateMath.Tanh(pg) + GateMath.Sigmoid(pf) * c[j];
-            h[j] = GateMath.Sigmoid(po);
+            GateMath.LstmGates(ref pi, ref pf, ref pg, ref po);
+            c[j] = pi * pg + pf * c[j];
+            h[j] = po;
         }
         j = 0;
-        if (v512)
-        {
-            for (; j <= n - 4 * 16; j += 4 * 16)
-            {
-                nuint u = (nuint)j;
-                var ta = Vector512.LoadUnsafe(ref cr, u);
-                var tb = Vector512.LoadUnsafe(ref cr, u + 16);
-                var tc = Vector512.LoadUnsafe(ref cr, u + 2 * 16);
-                var td = Vector512.LoadUnsafe(ref cr, u + 3 * 16);
-                GateMath.Tanh4(ref ta, ref tb, ref tc, ref td);
-                (Vector512.LoadUnsafe(ref hr, u) * ta).StoreUnsafe(ref hr, u);
-                (Vector512.LoadUnsafe(ref hr, u + 16) * tb).StoreUnsafe(ref hr, u + 16);
-                (Vector512.LoadUnsafe(ref hr, u + 2 * 16) * tc).StoreUnsafe(ref hr, u + 2 * 16);
-                (Vector512.LoadUnsafe(ref hr, u + 3 * 16) * td).StoreUnsafe(ref hr, u + 3 * 16);
-            }
-            for (; j <= n - 16; j += 16)
-                (Vector512.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector512.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
-        }
-        if (v256)
-        {
-            for (; j <= n - 4 * 8; j += 4 * 8)
-            {
-                nuint u = (nuint)j;
-                var ta = Vector256.LoadUnsafe(ref cr, u);
-                var tb = Vector256.LoadUnsafe(ref cr, u + 8);
-                var tc = Vector256.LoadUnsafe(ref cr, u + 2 * 8);
-                var td = Vector256.LoadUnsafe(ref cr, u + 3 * 8);
-                GateMath.Tanh4(ref ta, ref tb, ref tc, ref td);
-                (Vector256.LoadUnsafe(ref hr, u) * ta).StoreUnsafe(ref hr, u);
-                (Vector256.LoadUnsafe(ref hr, u + 8) * tb).StoreUnsafe(ref hr, u + 8);
-                (Vector256.LoadUnsafe(ref hr, u + 2 * 8) * tc).StoreUnsafe(ref hr, u + 2 * 8);
-                (Vector256.LoadUnsafe(ref hr, u + 3 * 8) * td).StoreUnsafe(ref hr, u + 3 * 8);
-            }
-            for (; j <= n - 8; j += 8)
-                (Vector256.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector256.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
-        }
-        if (v128)
-        {
-            for (; j <= n - 4 * 4; j += 4 * 4)
-            {
-                nuint u = (nuint)j;
-                var ta = Vector128.LoadUnsafe(ref cr, u);
-                var tb = Vector128.LoadUnsafe(ref cr, u + 4);
-                var tc = Vector128.LoadUnsafe(ref cr, u + 2 * 4);
-                var td = Vector128.LoadUnsafe(ref cr, u + 3 * 4);
-                GateMath.Tanh4(ref ta, ref tb, ref tc, ref td);
-                (Vector128.LoadUnsafe(ref hr, u) * ta).StoreUnsafe(ref hr, u);
-                (Vector128.LoadUnsafe(ref hr, u + 4) * tb).StoreUnsafe(ref hr, u + 4);
-                (Vector128.LoadUnsafe(ref hr, u + 2 * 4) * tc).StoreUnsafe(ref hr, u + 2 * 4);
-                (Vector128.LoadUnsafe(ref hr, u + 3 * 4) * td).StoreUnsafe(ref hr, u + 3 * 4);
-            }
-            for (; j <= n - 4; j += 4)
-                (Vector128.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector128.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
-        }
+        if (v512) j = TanhPass512(ref cr, ref hr, n, j);
+        if (v256) j = TanhPass256(ref cr, ref hr, n, j);
+        if (v128) j = TanhPass128(ref cr, ref hr, n, j);
         for (; j < n; j++) h[j] *= GateMath.Tanh(c[j]);
+    }
+
+    /// <summary>Pass 1 in 16 lanes from unit <paramref name="j"/>: c' and σ(o) (into h); returns the first unit not done.</summary>
+    private static int GatesPass512(ref float p, ref int a, ref float s, float hScale, ref float cr, ref float hr, int n, bool recurrent, int j)
+    {
+        var hs = Vector512.Create(hScale);
+        for (; j <= n - 16; j += 16)
+        {
+            var pi = Vector512.LoadUnsafe(ref p, (nuint)j);
+            var pf = Vector512.LoadUnsafe(ref p, (nuint)(n + j));
+            var pg = Vector512.LoadUnsafe(ref p, (nuint)(2 * n + j));
+            var po = Vector512.LoadUnsafe(ref p, (nuint)(3 * n + j));
+            if (recurrent)
+            {
+                pi += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)j)) * Vector512.LoadUnsafe(ref s, (nuint)j) * hs;
+                pf += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)(n + j))) * Vector512.LoadUnsafe(ref s, (nuint)(n + j)) * hs;
+                pg += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector512.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
+                po += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector512.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
+            }
+            GateMath.LstmGates4(ref pi, ref pf, ref pg, ref po);
+            (pi * pg + pf * Vector512.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
+            po.StoreUnsafe(ref hr, (nuint)j);
+        }
+        return j;
+    }
+
+    /// <summary>Pass 2 in 16 lanes from unit <paramref name="j"/>: h = σ(o) · tanh(c'); returns the first unit not done.</summary>
+    private static int TanhPass512(ref float cr, ref float hr, int n, int j)
+    {
+        for (; j <= n - 4 * 16; j += 4 * 16)
+        {
+            nuint u = (nuint)j;
+            var ta = Vector512.LoadUnsafe(ref cr, u);
+            var tb = Vector512.LoadUnsafe(ref cr, u + 16);
+            var tc = Vector512.LoadUnsafe(ref cr, u + 2 * 16);
+            var td = Vector512.LoadUnsafe(ref cr, u + 3 * 16);
+            GateMath.Tanh4(ref ta, ref tb, ref tc, ref td);
+            (Vector512.LoadUnsafe(ref hr, u) * ta).StoreUnsafe(ref hr, u);
+            (Vector512.LoadUnsafe(ref hr, u + 16) * tb).StoreUnsafe(ref hr, u + 16);
+            (Vector512.LoadUnsafe(ref hr, u + 2 * 16) * tc).StoreUnsafe(ref hr, u + 2 * 16);
+            (Vector512.LoadUnsafe(ref hr, u + 3 * 16) * td).StoreUnsafe(ref hr, u + 3 * 16);
+        }
+        for (; j <= n - 16; j += 16)
+            (Vector512.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector512.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
+        return j;
+    }
+
+    /// <summary>Pass 1 in 8 lanes from unit <paramref name="j"/>: c' and σ(o) (into h); returns the first unit not done.</summary>
+    private static int GatesPass256(ref float p, ref int a, ref float s, float hScale, ref float cr, ref float hr, int n, bool recurrent, int j)
+    {
+        var hs = Vector256.Create(hScale);
+        for (; j <= n - 8; j += 8)
+        {
+            var pi = Vector256.LoadUnsafe(ref p, (nuint)j);
+            var pf = Vector256.LoadUnsafe(ref p, (nuint)(n + j));
+            var pg = Vector256.LoadUnsafe(ref p, (nuint)(2 * n + j));
+            var po = Vector256.LoadUnsafe(ref p, (nuint)(3 * n + j));
+            if (recurrent)
+            {
+                pi += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)j)) * Vector256.LoadUnsafe(ref s, (nuint)j) * hs;
+                pf += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)(n + j))) * Vector256.LoadUnsafe(ref s, (nuint)(n + j)) * hs;
+                pg += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector256.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
+                po += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector256.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
+            }
+            GateMath.LstmGates4(ref pi, ref pf, ref pg, ref po);
+            (pi * pg + pf * Vector256.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
+            po.StoreUnsafe(ref hr, (nuint)j);
+        }
+        return j;
+    }
+
+    /// <summary>Pass 2 in 8 lanes from unit <paramref name="j"/>: h = σ(o) · tanh(c'); returns the first unit not done.</summary>
+    private static int TanhPass256(ref float cr, ref float hr, int n, int j)
+    {
+        for (; j <= n - 4 * 8; j += 4 * 8)
+        {
+            nuint u = (nuint)j;
+            var ta = Vector256.LoadUnsafe(ref cr, u);
+            var tb = Vector256.LoadUnsafe(ref cr, u + 8);
+            var tc = Vector256.LoadUnsafe(ref cr, u + 2 * 8);
+            var td = Vector256.LoadUnsafe(ref cr, u + 3 * 8);
+            GateMath.Tanh4(ref ta, ref tb, ref tc, ref td);
+            (Vector256.LoadUnsafe(ref hr, u) * ta).StoreUnsafe(ref hr, u);
+            (Vector256.LoadUnsafe(ref hr, u + 8) * tb).StoreUnsafe(ref hr, u + 8);
+            (Vector256.LoadUnsafe(ref hr, u + 2 * 8) * tc).StoreUnsafe(ref hr, u + 2 * 8);
+            (Vector256.LoadUnsafe(ref hr, u + 3 * 8) * td).StoreUnsafe(ref hr, u + 3 * 8);
+        }
+        for (; j <= n - 8; j += 8)
+            (Vector256.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector256.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
+        return j;
+    }
+
+    /// <summary>Pass 1 in 4 lanes from unit <paramref name="j"/>: c' and σ(o) (into h); returns the first unit not done.</summary>
+    private static int GatesPass128(ref float p, ref int a, ref float s, float hScale, ref float cr, ref float hr, int n, bool recurrent, int j)
+    {
+        var hs = Vector128.Create(hScale);
+        for (; j <= n - 4; j += 4)
+        {
+            var pi = Vector128.LoadUnsafe(ref p, (nuint)j);
+            var pf = Vector128.LoadUnsafe(ref p, (nuint)(n + j));
+            var pg = Vector128.LoadUnsafe(ref p, (nuint)(2 * n + j));
+            var po = Vector128.LoadUnsafe(ref p, (nuint)(3 * n + j));
+            if (recurrent)
+            {
+                pi += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)j)) * Vector128.LoadUnsafe(ref s, (nuint)j) * hs;
+                pf += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)(n + j))) * Vector128.LoadUnsafe(ref s, (nuint)(n + j)) * hs;
+                pg += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector128.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
+                po += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector128.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
+            }
+            GateMath.LstmGates4(ref pi, ref pf, ref pg, ref po);
+            (pi * pg + pf * Vector128.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
+            po.StoreUnsafe(ref hr, (nuint)j);
+        }
+        return j;
+    }
+
+    /// <summary>Pass 2 in 4 lanes from unit <paramref name="j"/>: h = σ(o) · tanh(c'); returns the first unit not done.</summary>
+    private static int TanhPass128(ref float cr, ref float hr, int n, int j)
+    {
+        for (; j <= n - 4 * 4; j += 4 * 4)
+        {
+            nuint u = (nuint)j;
+            var ta = Vector128.LoadUnsafe(ref cr, u);
+            var tb = Vector128.LoadUnsafe(ref cr, u + 4);
+            var tc = Vector128.LoadUnsafe(ref cr, u + 2 * 4);
+            var td = Vector128.LoadUnsafe(ref cr, u + 3 * 4);
+            GateMath.Tanh4(ref ta, ref tb, ref tc, ref td);
+            (Vector128.LoadUnsafe(ref hr, u) * ta).StoreUnsafe(ref hr, u);
+            (Vector128.LoadUnsafe(ref hr, u + 4) * tb).StoreUnsafe(ref hr, u + 4);
+            (Vector128.LoadUnsafe(ref hr, u + 2 * 4) * tc).StoreUnsafe(ref hr, u + 2 * 4);
+            (Vector128.LoadUnsafe(ref hr, u + 3 * 4) * td).StoreUnsafe(ref hr, u + 3 * 4);
+        }
+        for (; j <= n - 4; j += 4)
+            (Vector128.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector128.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
+        return j;
     }
 
     /// <summary>
