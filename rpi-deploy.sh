@@ -50,7 +50,9 @@ Connection and mode:
   --port N               ssh port (default 22)
   --identity FILE        ssh private key
   --ssh-option OPT       extra `ssh -o OPT` (repeatable), e.g. UserKnownHostsFile=FILE
-  --dry-run              print every step and change nothing (the read-only preflight still runs)
+  --dry-run              print every step and change nothing (the read-only preflight still runs; when
+                         the Pi cannot be reached, the whole plan is still printed with the checks on
+                         the Pi marked "not run: host unreachable", and it exits 0)
   --no-systemd           the Pi has no running systemd (a chroot or container): run the unit's
                          ExecStart under the release's supervise.sh (Restart=on-failure emulated,
                          log in /var/log/edge/edge.log) instead of systemctl; the unit is still
@@ -158,6 +160,7 @@ change() {
   if ((dry_run)); then
     if [[ "$1" == remote ]]; then
       printf '    would run on %s as root: deploy/remote.sh %s\n' "$dest" "${*:2}"
+      plan_of "${@:2}"
     else
       printf '    would run: %s\n' "$*"
     fi
@@ -166,24 +169,53 @@ change() {
   fi
 }
 
-check_ssh() {
+# plan_of ACTION ARGS...: what a step of deploy/remote.sh does, for the dry run's plan.
+plan_of() {
+  case "$1" in
+    prepare) info "      create the system user edge if missing, $remote_base/releases/" ;;
+    verify) info "      sha256sum -c SHA256SUMS in $remote_base/releases/$2, owners root, config.json and files/ readable by group edge only" ;;
+    selftest) info "      as user edge, with the old release still running: systemd-analyze verify edge.service, edge --version, edge selftest, edge run --config config.json --print-config" ;;
+    activate)
+      info "      stop edge, switch $remote_base/current -> releases/$2 (rename), previous -> the old release, install the unit, start;"
+      info "      health check: active and a line matching /$5/ within $4 s, else roll back to the previous release (exit 3); keep the newest $3 releases" ;;
+  esac
+}
+
+# ssh_problem: empty when ssh reaches the Pi, else one line saying why not and what to do.
+ssh_problem() {
   local out
-  if ! out=$("${ssh_cmd[@]}" "$dest" true 2>&1); then
-    printf '%s\n' "$out" | sed 's/^/    ssh: /' >&2
-    case "$out" in
-      *"Host key verification failed"* | *"No ED25519 host key"* | *"host key for"*)
-        die "$dest's host key is not known: connect once by hand to check and accept it (ssh -p $port $dest), then run this again" ;;
-      *"Permission denied"*)
-        die "ssh to $dest refused the key: copy yours with ssh-copy-id -p $port $dest (or pass --identity FILE)" ;;
-      *"Connection refused"*)
-        die "nothing listens for ssh on $dest port $port: enable ssh on the Pi (sudo raspi-config nonint do_ssh 0) or pass --port" ;;
-      *"Could not resolve"* | *"Name or service not known"*)
-        die "cannot resolve ${dest#*@}: use the Pi's IP address or HOSTNAME.local (avahi)" ;;
-      *)
-        die "cannot reach $dest by ssh on port $port (is the Pi on and on the network?)" ;;
-    esac
+  out=$("${ssh_cmd[@]}" "$dest" true 2>&1) && return 0
+  printf '%s\n' "$out" | sed 's/^/    ssh: /' >&2
+  case "$out" in
+    *"Host key verification failed"* | *"No ED25519 host key"* | *"host key for"*)
+      echo "$dest's host key is not known: connect once by hand to check and accept it (ssh -p $port $dest), then run this again" ;;
+    *"Permission denied"*)
+      echo "ssh to $dest refused the key: copy yours with ssh-copy-id -p $port $dest (or pass --identity FILE)" ;;
+    *"Connection refused"*)
+      echo "nothing listens for ssh on $dest port $port: enable ssh on the Pi (sudo raspi-config nonint do_ssh 0) or pass --port" ;;
+    *"Could not resolve"* | *"Name or service not known"*)
+      echo "cannot resolve ${dest#*@}: use the Pi's IP address or HOSTNAME.local (avahi)" ;;
+    *)
+      echo "cannot reach $dest by ssh on port $port (is the Pi on and on the network?)" ;;
+  esac
+}
+
+# check_ssh: dies when the Pi cannot be reached, except in a dry run: there the plan is still printed
+# whole (a deploy can be previewed before the Pi is on the network) and reachable=0 marks every step
+# that needs the Pi as not run.
+reachable=1
+check_ssh() {
+  local why
+  why=$(ssh_problem)
+  if [[ -z "$why" ]]; then
+    info "ok: ssh $dest (port $port)"
+  elif ((dry_run)); then
+    reachable=0
+    info "not run: host unreachable: $why"
+    info "(dry run: the plan below is printed without the Pi; the checks on the Pi are marked not run)"
+  else
+    die "$why"
   fi
-  info "ok: ssh $dest (port $port)"
 }
 
 # ---------------------------------------------------------------- other actions
@@ -191,6 +223,16 @@ if [[ "$action" != deploy ]]; then
   [[ -z "$model$config$binary" ]] || usage_error "--$action takes no --model, --config or --binary"
   step "$action on $dest"
   check_ssh
+  if ((!reachable)); then
+    case "$action" in
+      status) info "would show on $dest: current and previous release, service state, recent log (not run: host unreachable)" ;;
+      rollback) info "would switch /opt/edge/current back to /opt/edge/previous, restart edge and check its health (not run: host unreachable)" ;;
+      uninstall) info "would stop and disable edge.service, remove the unit and /opt/edge (keeping the edge user and /var/lib/edge)" ;;
+    esac
+    echo
+    echo "rpi-deploy: dry run: nothing was changed ($dest was not reachable)"
+    exit 0
+  fi
   case "$action" in
     status) remote status ;;
     rollback)
@@ -358,7 +400,11 @@ if [[ -f "$binary" ]]; then
   bin_mb=$(($(stat -c %s "$binary") / 1048576 + 1))
 fi
 need_mb=$((bin_mb * 2 + $(du -sm "$stage" | cut -f 1) + $(du -sm "$model" | cut -f 1) + 20))
-remote --unprivileged preflight "$groups" "$need_mb" "$glibc_min" "$cpu_features"
+if ((reachable)); then
+  remote --unprivileged preflight "$groups" "$need_mb" "$glibc_min" "$cpu_features"
+else
+  info "not run: host unreachable: the read-only checks on the Pi (aarch64, sudo without a password, ${need_mb} MB free under $remote_base, groups: ${groups:-none}${cpu_features:+, CPU features: $cpu_features}${glibc_min:+, glibc >= $glibc_min}, rsync, coreutils, util-linux, systemd or --no-systemd)"
+fi
 
 # ---------------------------------------------------------------- build
 art=${EDGE_ARTIFACTS:-$repo/artifacts}/rpi-deploy/$target
@@ -379,7 +425,11 @@ if [[ -z "$binary" ]]; then
   fi
   if [[ -f "$binary" ]]; then
     glibc_min=$(binary_glibc "$binary")
-    remote --unprivileged glibc "$glibc_min" || die "the Pi cannot run this build (above); nothing was changed"
+    if ((reachable)); then
+      remote --unprivileged glibc "$glibc_min" || die "the Pi cannot run this build (above); nothing was changed"
+    else
+      info "not run: host unreachable: the Pi's glibc is at least $glibc_min (what the binary needs)"
+    fi
   fi
 fi
 if [[ -f "$binary" ]]; then
@@ -426,10 +476,12 @@ if [[ -f "$stage/edge" ]]; then
     local_release=$stage
   fi
   info "release $version: $(find "$local_release" -type f | wc -l) files, $(du -sh "$local_release" | cut -f 1) ($local_release)"
+  ((dry_run)) && info "files: $(cd "$local_release" && find . -type f -printf '%P\n' | LC_ALL=C sort | tr '\n' ' ')"
 else
   info "no binary yet (dry run): the version is computed after the build"
   version="<version>"
   local_release=$stage
+  info "would package: edge (the publish above), $(cd "$stage" && find . -type f -printf '%P\n' | LC_ALL=C sort | tr '\n' ' ')VERSION SHA256SUMS"
 fi
 
 # ---------------------------------------------------------------- copy, verify, selftest
@@ -456,7 +508,11 @@ status=0
 change remote activate "$version" "$keep" "$health_timeout" "$health_pattern" || status=$?
 case "$status" in
   0)
-    ((dry_run)) && { echo; echo "rpi-deploy: dry run: nothing was changed"; exit 0; }
+    if ((dry_run)); then
+      echo
+      echo "rpi-deploy: dry run: nothing was changed$( ((reachable)) || echo " ($dest was not reachable: the checks on the Pi were not run)")"
+      exit 0
+    fi
     echo
     echo "rpi-deploy: $dest runs edge $version ($( ((no_systemd)) && echo "supervise.sh" || echo "systemd: edge.service"))"
     ;;
