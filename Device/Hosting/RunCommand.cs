@@ -37,11 +37,12 @@ public static class RunCommand
             HelpName = "SINK",
         };
         var stats = new Option<double?>("--stats-interval") { Description = "seconds between counter log lines (0: only at exit)" };
+        var metrics = new Option<string>("--metrics") { Description = "serve Prometheus /metrics and /healthz on HOST:PORT or PORT (loopback); off by default", HelpName = "ADDRESS" };
         var printConfig = new Option<bool>("--print-config") { Description = "print the effective configuration as JSON and exit" };
 
         var cmd = new Command("run", "stream sensor readings through the model and publish forecasts (a service: stops on SIGTERM/SIGINT)")
         {
-            config, model, device, horizon, window, period, resample, missing, maxGap, serial, baud, parity, replay, speed, format, columns, map, timeField, sinks, stats, printConfig,
+            config, model, device, horizon, window, period, resample, missing, maxGap, serial, baud, parity, replay, speed, format, columns, map, timeField, sinks, stats, metrics, printConfig,
         };
         cmd.SetAction(r => CliSupport.Guard("edge", stderr, () =>
         {
@@ -83,6 +84,8 @@ public static class RunCommand
                 }
             }
             if (r.GetValue(sinks) is { Length: > 0 } ss) c.Sinks = ss.Select(ParseSink).ToList();
+            if (r.GetValue(metrics) is { } ma) c.Metrics = new MetricsConfig { Listen = Metrics.MetricsAddress.Parse(ma, "--metrics").ToString() };
+            if (c.Metrics is { } mc) Metrics.MetricsAddress.Parse(mc.Listen, "metrics.listen");
             if (r.GetValue(printConfig))
             {
                 stdout.WriteLine(RunConfigLoader.Serialize(c));
