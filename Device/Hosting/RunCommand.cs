@@ -97,7 +97,7 @@ public static class RunCommand
     }
 
     /// <summary>Relative paths in a config file are relative to the file, not to wherever edge was started.</summary>
-    private static void ResolvePaths(RunConfig c, string dir)
+    internal static void ResolvePaths(RunConfig c, string dir)
     {
         static string? Abs(string? p, string dir) => p is null || Path.IsPathRooted(p) ? p : Path.GetFullPath(Path.Combine(dir, p));
         c.Model = Abs(c.Model, dir);
