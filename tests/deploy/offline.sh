@@ -33,7 +33,8 @@ aarch64-linux-gnu-gcc -static -O2 "$here/edge-double.c" -o "$work/edge"
 run() { # expected-exit args...: rpi-deploy.sh, output in $work/out
   local want=$1 rc=0
   shift
-  timeout 120 "$repo/rpi-deploy.sh" "$@" >"$work/out" 2>&1 || rc=$?
+  # An empty build folder: a dry run would otherwise package the binary of an earlier publish.
+  EDGE_ARTIFACTS=$work/artifacts timeout 120 "$repo/rpi-deploy.sh" "$@" >"$work/out" 2>&1 || rc=$?
   sed 's/^/    | /' "$work/out"
   if [[ "$rc" != "$want" ]]; then
     fail "rpi-deploy.sh $* exited $rc, expected $want"
@@ -56,7 +57,7 @@ plan=(
   'deploy/remote.sh verify'
   'sha256sum -c SHA256SUMS'
   'deploy/remote.sh selftest'
-  'edge selftest, edge run --config config.json --print-config'
+  'edge selftest, edge model-check --config config.json \(the model loads, its contract matches the config, a forecast runs\), edge run --config config.json --print-config'
   'deploy/remote.sh activate'
   'switch /opt/edge/current -> releases/'
   'roll back to the previous release'
@@ -83,6 +84,19 @@ if run 0 --dry-run --binary "$work/edge" --model "$work/model.edge" --config "$w
   if grep -q '<version>' "$work/out"; then fail "the dry run with --binary left <version> unresolved"; fi
 fi
 
+echo "### --dry-run --model-only, unreachable"
+if run 0 --dry-run --model-only --model "$work/model.edge" --config "$work/edge.json" pi@raspberrypi.invalid; then
+  has "a model-only dry run builds nothing, plans to link the Pi's binary and to run edge model-check" \
+    'not run: host unreachable: the binary of the current release' \
+    'would package: edge \(linked from the current release on the Pi, not copied\)' \
+    'deploy/remote.sh adopt' 'hard-link edge and its libraries of the current release' \
+    'deploy/remote.sh selftest <version> require-model-check' 'dry run: nothing was changed'
+  if grep -q 'dotnet publish' "$work/out"; then fail "a model-only dry run plans a build"; fi
+fi
+if run 2 --model-only --binary "$work/edge" --model "$work/model.edge" --config "$work/edge.json" pi@127.0.0.1; then
+  has "--model-only with --binary is a usage error" 'model-only keeps the Pi.s binary: it takes no --binary'
+fi
+
 echo "### the other actions in a dry run"
 for action in status rollback uninstall; do
   if run 0 --dry-run "--$action" pi@raspberrypi.invalid; then
@@ -95,6 +109,19 @@ if run 1 --binary "$work/edge" --model "$work/model.edge" --config "$work/edge.j
   has "a deploy (not a dry run) to an unreachable host stops with one clear line, exit 1" \
     "rpi-deploy: error: nothing listens for ssh on pi@127.0.0.1 port $closed_port"
   if grep -q '==> package the release' "$work/out"; then fail "a deploy to an unreachable host went on to package"; fi
+fi
+
+echo "### deploy/prometheus: the example config and alert rules"
+if command -v promtool >/dev/null; then
+  if promtool check config "$repo/deploy/prometheus/prometheus.yml" >"$work/out" 2>&1 &&
+    promtool test rules "$here/edge-alerts.test.yml" >>"$work/out" 2>&1; then
+    pass "promtool: the example scrape config is valid and the alert rules fire (and stay silent) as tests/deploy/edge-alerts.test.yml expects"
+  else
+    sed 's/^/    | /' "$work/out"
+    fail "promtool rejects deploy/prometheus (above)"
+  fi
+else
+  fail "promtool is not installed (apt-get install -y prometheus)"
 fi
 
 printf '\ntests/deploy/offline.sh: %d passed, %d failed\n' "$passes" "$fails"
