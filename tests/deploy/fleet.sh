@@ -18,6 +18,7 @@
 # Every wait is bounded; every process it starts (sshd, the services, Prometheus) is stopped at exit.
 # Needs root and what run.sh needs, plus ansible (ansible-playbook, ansible.posix) and prometheus.
 # Environment: EDGE_TEST_ROOTFS, EDGE_TEST_BINARY (deploy this arm64 edge instead of publishing one),
+# EDGE_TEST_MODELS (a folder with forecaster-int8.edge and forecaster-fp32.edge from an earlier run),
 # EDGE_TEST_FLEET_PORT (first ssh port, default 2231), EDGE_TEST_KEEP=1, EDGE_ARTIFACTS.
 # Usage: sudo tests/deploy/fleet.sh
 set -euo pipefail
@@ -80,6 +81,10 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 sample=$repo/samples/forecaster
 log "the sample model, twice: int8 (the first releases) and fp32 (the model-only update)"
 for precision in int8 fp32; do
+  if [[ -f "${EDGE_TEST_MODELS:-}/forecaster-$precision.edge" ]]; then
+    cp "$EDGE_TEST_MODELS/forecaster-$precision.edge" "$work/"
+    continue
+  fi
   timeout 900 dotnet run -c Release --project "$repo/Quantizer" -v quiet -- convert "$sample/forecaster.onnx" \
     --output "$work/forecaster-$precision.edge" --precision "$precision" --metadata "$sample/meta.json" >"$work/convert.log" 2>&1 ||
     { cat "$work/convert.log"; fail "edge-quantize convert --precision $precision failed"; }
@@ -211,7 +216,7 @@ inventory() { # model suffix-of-config [pi3-config-suffix]: writes $work/invento
       if [[ "$h" == pi3 ]]; then
         echo "          edge_config: $work/$h/edge-$cfg3.json"
         # The broken host's failure is known sooner.
-        [[ "$cfg3" == *broken* ]] && echo "          edge_health_timeout: 45"
+        if [[ "$cfg3" == *broken* ]]; then echo "          edge_health_timeout: 45"; fi
       else
         echo "          edge_config: $work/$h/edge-$cfg.json"
       fi
