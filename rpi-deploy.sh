@@ -29,6 +29,10 @@ Deploy:
                          run time
   --binary FILE          deploy this linux-arm64 `edge` instead of cross-publishing one (a CI artifact;
                          the end-to-end test deploys deliberately broken binaries this way)
+  --model-only           a new model and config for the binary already on the Pi: nothing is built and
+                         the binary is not copied (the new release links the current release's); checked
+                         on the Pi by that binary (`edge model-check`: loads, contract matches the config,
+                         a forecast runs) before the switch; --rollback goes back to the previous model
   --keep N               releases kept on the Pi (default 3; current and previous always are)
   --health-timeout S     seconds to wait for the service to be active and log a forecast (default 120)
   --health-pattern RE    what counts as a forecast in the log (extended regex, case-insensitive;
@@ -46,11 +50,20 @@ Other actions (instead of a deploy):
                          and --model), bring the JSON back next to a run of the same model here, and
                          print the comparison (tools/bench-on-pi.sh; docs/benchmarks.md)
 
+Packaging for other tools (deploy/ansible/ uses it):
+  --package-only DIR     package the release into DIR/<version> (build, config, checksums as a deploy
+                         does) and print one line "package: version=... dir=... groups=... need_mb=...
+                         glibc=... features=... model_only=..."; no USER@HOST, no ssh
+  --current-from FILE    with --package-only --model-only: the output of `deploy/remote.sh current` on
+                         the Pi (the binary's checksums the new release keeps)
+
 Connection and mode:
   --port N               ssh port (default 22)
   --identity FILE        ssh private key
   --ssh-option OPT       extra `ssh -o OPT` (repeatable), e.g. UserKnownHostsFile=FILE
-  --dry-run              print every step and change nothing (the read-only preflight still runs)
+  --dry-run              print every step and change nothing (the read-only preflight still runs; when
+                         the Pi cannot be reached, the whole plan is still printed with the checks on
+                         the Pi marked "not run: host unreachable", and it exits 0)
   --no-systemd           the Pi has no running systemd (a chroot or container): run the unit's
                          ExecStart under the release's supervise.sh (Restart=on-failure emulated,
                          log in /var/log/edge/edge.log) instead of systemctl; the unit is still
@@ -73,7 +86,7 @@ info() { printf '    %s\n' "$*"; }
 # ---------------------------------------------------------------- options
 model="" config="" target=arm64 binary=${EDGE_DEPLOY_BINARY:-} keep=3 health_timeout=120
 health_pattern='"forecast":\[|forecasts=[1-9]' groups_override="" port=22 identity="" dry_run=0 action=deploy
-no_systemd=${EDGE_DEPLOY_NO_SYSTEMD:-0} dest=""
+no_systemd=${EDGE_DEPLOY_NO_SYSTEMD:-0} dest="" model_only=0 package_only="" current_file=""
 ssh_extra=() ssh_extra_raw=()
 
 need_arg() { [[ $# -ge 2 && -n "$2" ]] || usage_error "$1 needs a value"; }
@@ -91,6 +104,9 @@ while (($#)); do
     --identity) need_arg "$@"; identity=$2; shift ;;
     --ssh-option) need_arg "$@"; ssh_extra+=(-o "$2"); ssh_extra_raw+=(--ssh-option "$2"); shift ;;
     --dry-run) dry_run=1 ;;
+    --model-only) model_only=1 ;;
+    --package-only) need_arg "$@"; package_only=$2; shift ;;
+    --current-from) need_arg "$@"; current_file=$2; shift ;;
     --no-systemd) no_systemd=1 ;;
     --rollback) action=rollback ;;
     --status) action=status ;;
@@ -106,6 +122,12 @@ while (($#)); do
   shift
 done
 
+if [[ -n "$package_only" ]]; then
+  # Packaging for another tool (the Ansible role): no host, no ssh.
+  [[ "$action" == deploy && -z "$dest" ]] || usage_error "--package-only DIR takes no USER@HOST and no other action"
+  ((!model_only)) || [[ -f "$current_file" ]] || usage_error "--package-only --model-only needs --current-from FILE (deploy/remote.sh current's output from the Pi)"
+  dest=package@localhost
+fi
 [[ -n "$dest" ]] || usage_error "USER@HOST is missing"
 [[ "$dest" == *@* ]] || usage_error "'$dest' is not USER@HOST"
 [[ "$port" =~ ^[0-9]+$ ]] || usage_error "--port '$port' is not a number"
@@ -114,6 +136,10 @@ done
 [[ -z "$groups_override" || "$groups_override" =~ ^[a-z_][a-z0-9_-]*(,[a-z_][a-z0-9_-]*)*$ ]] ||
   usage_error "--groups '$groups_override' is not a comma-separated list of group names"
 case "$no_systemd" in 0 | 1) ;; *) usage_error "EDGE_DEPLOY_NO_SYSTEMD must be 0 or 1" ;; esac
+if ((model_only)); then
+  [[ "$action" == deploy ]] || usage_error "--model-only is a deploy: it takes no --$action"
+  [[ -z "$binary" ]] || usage_error "--model-only keeps the Pi's binary: it takes no --binary"
+fi
 
 # Per board: the ILC instruction set (empty: the portable build, kernels chosen at run time by
 # Dp.IsSupported) and the /proc/cpuinfo features the build relies on.
@@ -158,6 +184,7 @@ change() {
   if ((dry_run)); then
     if [[ "$1" == remote ]]; then
       printf '    would run on %s as root: deploy/remote.sh %s\n' "$dest" "${*:2}"
+      plan_of "${@:2}"
     else
       printf '    would run: %s\n' "$*"
     fi
@@ -166,24 +193,54 @@ change() {
   fi
 }
 
-check_ssh() {
+# plan_of ACTION ARGS...: what a step of deploy/remote.sh does, for the dry run's plan.
+plan_of() {
+  case "$1" in
+    prepare) info "      create the system user edge if missing, $remote_base/releases/" ;;
+    adopt) info "      hard-link edge and its libraries of the current release into releases/$2 (the binary is not copied)" ;;
+    verify) info "      sha256sum -c SHA256SUMS in $remote_base/releases/$2, owners root, config.json and files/ readable by group edge only" ;;
+    selftest) info "      as user edge, with the old release still running: systemd-analyze verify edge.service, edge --version, edge selftest, edge model-check --config config.json (the model loads, its contract matches the config, a forecast runs), edge run --config config.json --print-config" ;;
+    activate)
+      info "      stop edge, switch $remote_base/current -> releases/$2 (rename), previous -> the old release, install the unit, start;"
+      info "      health check: active and a line matching /$5/ within $4 s, else roll back to the previous release (exit 3); keep the newest $3 releases" ;;
+  esac
+}
+
+# ssh_problem: empty when ssh reaches the Pi, else one line saying why not and what to do.
+ssh_problem() {
   local out
-  if ! out=$("${ssh_cmd[@]}" "$dest" true 2>&1); then
-    printf '%s\n' "$out" | sed 's/^/    ssh: /' >&2
-    case "$out" in
-      *"Host key verification failed"* | *"No ED25519 host key"* | *"host key for"*)
-        die "$dest's host key is not known: connect once by hand to check and accept it (ssh -p $port $dest), then run this again" ;;
-      *"Permission denied"*)
-        die "ssh to $dest refused the key: copy yours with ssh-copy-id -p $port $dest (or pass --identity FILE)" ;;
-      *"Connection refused"*)
-        die "nothing listens for ssh on $dest port $port: enable ssh on the Pi (sudo raspi-config nonint do_ssh 0) or pass --port" ;;
-      *"Could not resolve"* | *"Name or service not known"*)
-        die "cannot resolve ${dest#*@}: use the Pi's IP address or HOSTNAME.local (avahi)" ;;
-      *)
-        die "cannot reach $dest by ssh on port $port (is the Pi on and on the network?)" ;;
-    esac
+  out=$("${ssh_cmd[@]}" "$dest" true 2>&1) && return 0
+  printf '%s\n' "$out" | sed 's/^/    ssh: /' >&2
+  case "$out" in
+    *"Host key verification failed"* | *"No ED25519 host key"* | *"host key for"*)
+      echo "$dest's host key is not known: connect once by hand to check and accept it (ssh -p $port $dest), then run this again" ;;
+    *"Permission denied"*)
+      echo "ssh to $dest refused the key: copy yours with ssh-copy-id -p $port $dest (or pass --identity FILE)" ;;
+    *"Connection refused"*)
+      echo "nothing listens for ssh on $dest port $port: enable ssh on the Pi (sudo raspi-config nonint do_ssh 0) or pass --port" ;;
+    *"Could not resolve"* | *"Name or service not known"*)
+      echo "cannot resolve ${dest#*@}: use the Pi's IP address or HOSTNAME.local (avahi)" ;;
+    *)
+      echo "cannot reach $dest by ssh on port $port (is the Pi on and on the network?)" ;;
+  esac
+}
+
+# check_ssh: dies when the Pi cannot be reached, except in a dry run: there the plan is still printed
+# whole (a deploy can be previewed before the Pi is on the network) and reachable=0 marks every step
+# that needs the Pi as not run.
+reachable=1
+check_ssh() {
+  local why
+  why=$(ssh_problem)
+  if [[ -z "$why" ]]; then
+    info "ok: ssh $dest (port $port)"
+  elif ((dry_run)); then
+    reachable=0
+    info "not run: host unreachable: $why"
+    info "(dry run: the plan below is printed without the Pi; the checks on the Pi are marked not run)"
+  else
+    die "$why"
   fi
-  info "ok: ssh $dest (port $port)"
 }
 
 # ---------------------------------------------------------------- other actions
@@ -191,6 +248,16 @@ if [[ "$action" != deploy ]]; then
   [[ -z "$model$config$binary" ]] || usage_error "--$action takes no --model, --config or --binary"
   step "$action on $dest"
   check_ssh
+  if ((!reachable)); then
+    case "$action" in
+      status) info "would show on $dest: current and previous release, service state, recent log (not run: host unreachable)" ;;
+      rollback) info "would switch /opt/edge/current back to /opt/edge/previous, restart edge and check its health (not run: host unreachable)" ;;
+      uninstall) info "would stop and disable edge.service, remove the unit and /opt/edge (keeping the edge user and /var/lib/edge)" ;;
+    esac
+    echo
+    echo "rpi-deploy: dry run: nothing was changed ($dest was not reachable)"
+    exit 0
+  fi
   case "$action" in
     status) remote status ;;
     rollback)
@@ -224,7 +291,7 @@ for tool in ssh rsync sha256sum python3; do
 done
 if [[ -n "$binary" ]]; then
   [[ -f "$binary" ]] || die "--binary $binary: no such file"
-else
+elif ((!model_only)); then
   command -v dotnet >/dev/null || die "the .NET SDK is not installed: see https://dot.net (global.json pins the SDK)"
   missing=()
   command -v clang >/dev/null || missing+=(clang)
@@ -234,7 +301,11 @@ else
   ((${#missing[@]} == 0)) || die "cross-compiling for arm64 needs: sudo apt-get install -y ${missing[*]}"
 fi
 info "ok: model, config, tools"
-check_ssh
+if [[ -n "$package_only" ]]; then
+  reachable=0
+else
+  check_ssh
+fi
 
 # ---------------------------------------------------------------- the config
 step "the config"
@@ -351,18 +422,41 @@ binary_glibc() { # the newest glibc symbol version the binary needs (none when i
   v=$( (readelf -V --wide "$1" 2>/dev/null || true) | { grep -o 'GLIBC_[0-9][0-9.]*' || true; } | sed 's/GLIBC_//' | sort -V | tail -n 1)
   echo "${v:-2.17}"
 }
-step "preflight on $dest"
+[[ -n "$package_only" ]] || step "preflight on $dest"
 glibc_min="" bin_mb=40
 if [[ -f "$binary" ]]; then
   glibc_min=$(binary_glibc "$binary")
   bin_mb=$(($(stat -c %s "$binary") / 1048576 + 1))
 fi
 need_mb=$((bin_mb * 2 + $(du -sm "$stage" | cut -f 1) + $(du -sm "$model" | cut -f 1) + 20))
-remote --unprivileged preflight "$groups" "$need_mb" "$glibc_min" "$cpu_features"
+if [[ -n "$package_only" ]]; then
+  :
+elif ((reachable)); then
+  remote --unprivileged preflight "$groups" "$need_mb" "$glibc_min" "$cpu_features"
+else
+  info "not run: host unreachable: the read-only checks on the Pi (aarch64, sudo without a password, ${need_mb} MB free under $remote_base, groups: ${groups:-none}${cpu_features:+, CPU features: $cpu_features}${glibc_min:+, glibc >= $glibc_min}, rsync, coreutils, util-linux, systemd or --no-systemd)"
+fi
 
 # ---------------------------------------------------------------- build
 art=${EDGE_ARTIFACTS:-$repo/artifacts}/rpi-deploy/$target
-if [[ -z "$binary" ]]; then
+adopted="" cur_version=""
+if ((model_only)); then
+  step "the binary on $dest (--model-only: nothing is built or copied)"
+  if [[ -n "$current_file" ]]; then
+    cur_info=$(<"$current_file")
+  elif ((reachable)); then
+    cur_info=$(remote --unprivileged current) || die "--model-only needs a release on the Pi (above)"
+  fi
+  if [[ -n "${cur_info:-}" ]]; then
+    cur_version=$(sed -n 1p <<<"$cur_info")
+    # The current release's checksums of the binary and its libraries: the new release lists the same.
+    adopted=$(sed '1,/^--$/d' <<<"$cur_info" | awk '$2 == "edge" || $2 ~ /\.so$/')
+    grep -q '  edge$' <<<"$adopted" || die "the current release $cur_version on $dest lists no edge binary in its SHA256SUMS"
+    info "keeps edge of release $cur_version ($(sed -n 's/^target=//p' <<<"$cur_info")): $(awk '{ printf "%s %s  ", $2, substr($1, 1, 12) }' <<<"$adopted")"
+  else
+    info "not run: host unreachable: the binary of the current release (its SHA256SUMS) is read on the Pi"
+  fi
+elif [[ -z "$binary" ]]; then
   step "cross-publish edge (NativeAOT, linux-arm64, target $target${ilc_isa:+: $ilc_isa})"
   publish=(dotnet publish "$repo/Device/Edge.Device.csproj" -c Release -r linux-arm64 -p:PublishAot=true -nologo -v quiet)
   # MSBuild splits -p: values at commas: %2C is its escaped comma.
@@ -379,7 +473,13 @@ if [[ -z "$binary" ]]; then
   fi
   if [[ -f "$binary" ]]; then
     glibc_min=$(binary_glibc "$binary")
-    remote --unprivileged glibc "$glibc_min" || die "the Pi cannot run this build (above); nothing was changed"
+    if [[ -n "$package_only" ]]; then
+      :
+    elif ((reachable)); then
+      remote --unprivileged glibc "$glibc_min" || die "the Pi cannot run this build (above); nothing was changed"
+    else
+      info "not run: host unreachable: the Pi's glibc is at least $glibc_min (what the binary needs)"
+    fi
   fi
 fi
 if [[ -f "$binary" ]]; then
@@ -405,7 +505,25 @@ rmdir "$stage/files" 2>/dev/null || true
 # The version: the project's (a git tag if HEAD has one) and a hash of exactly what is shipped, with
 # no timestamp, so the same build, model and config give the same version and a re-deploy is a no-op.
 base_version=$(git -C "$repo" describe --tags --exact-match 2>/dev/null || sed -n '0,/<Version>/s:.*<Version>\(.*\)</Version>.*:\1:p' "$repo/Directory.Build.props")
-if [[ -f "$stage/edge" ]]; then
+if [[ -n "$adopted" ]]; then
+  # Model-only: the same hash a full deploy of this binary, model and config gives (the binary's
+  # lines come from the Pi's SHA256SUMS), so re-sending the same model is a no-op there too.
+  content_hash=$( { (cd "$stage" && find . -type f -print0 | xargs -0 sha256sum); printf '%s\n' "${adopted//  /  ./}"; } |
+    LC_ALL=C sort -k 2 | sha256sum | cut -c 1-12)
+  version=${base_version:-0}-$content_hash
+  {
+    echo "$version"
+    sed -n 's/^target=/target=/p' <<<"$cur_info"
+    echo "model=$(basename "$model") sha256=$(sha256sum "$model" | cut -c 1-64)"
+    echo "config=$(basename "$config")"
+    echo "model-only: the binary of $cur_version"
+  } >"$stage/VERSION"
+  sums=$( { (cd "$stage" && find . -type f -printf '%P\n' | LC_ALL=C sort | xargs sha256sum); printf '%s\n' "$adopted"; } | LC_ALL=C sort -k 2)
+  printf '%s\n' "$sums" >"$stage/SHA256SUMS"
+  local_release=$stage
+  info "release $version (model-only): $(find "$stage" -type f | wc -l) files to copy, $(du -sh "$stage" | cut -f 1); edge and its libraries from $cur_version on the Pi"
+  ((dry_run)) && info "files: $(cd "$stage" && find . -type f -printf '%P\n' | LC_ALL=C sort | tr '\n' ' ')"
+elif [[ -f "$stage/edge" ]]; then
   content_hash=$(cd "$stage" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c 1-12)
   version=${base_version:-0}-$content_hash
   {
@@ -426,10 +544,25 @@ if [[ -f "$stage/edge" ]]; then
     local_release=$stage
   fi
   info "release $version: $(find "$local_release" -type f | wc -l) files, $(du -sh "$local_release" | cut -f 1) ($local_release)"
+  ((dry_run)) && info "files: $(cd "$local_release" && find . -type f -printf '%P\n' | LC_ALL=C sort | tr '\n' ' ')"
 else
-  info "no binary yet (dry run): the version is computed after the build"
+  info "no binary yet (dry run): the version is computed after the $( ((model_only)) && echo "Pi's SHA256SUMS are read" || echo build)"
   version="<version>"
   local_release=$stage
+  info "would package: edge ($( ((model_only)) && echo "linked from the current release on the Pi, not copied" || echo "the publish above")), $(cd "$stage" && find . -type f -printf '%P\n' | LC_ALL=C sort | tr '\n' ' ')VERSION SHA256SUMS"
+fi
+
+if [[ -n "$package_only" ]]; then
+  [[ "$version" != "<version>" ]] || die "--package-only: no binary was built"
+  mkdir -p "$package_only"
+  out_dir=$(cd "$package_only" && pwd)/$version
+  rm -rf "$out_dir"
+  cp -a "$local_release" "$out_dir"
+  chmod 0755 "$out_dir"
+  # One line for the caller (the Ansible role reads it): what the remote steps take as arguments.
+  printf 'package: version=%s dir=%s groups=%s need_mb=%s glibc=%s features=%s model_only=%s\n' "$version" "$out_dir" \
+    "${groups:--}" "$need_mb" "${glibc_min:--}" "${cpu_features:--}" "$model_only"
+  exit 0
 fi
 
 # ---------------------------------------------------------------- copy, verify, selftest
@@ -446,9 +579,16 @@ rsync_path=rsync
 change rsync -rlt --checksum --delete --mkpath --info=stats1 -e "$rsync_ssh" --rsync-path="$rsync_path" \
   "$local_release/" "$dest:$release_dir/"
 
+if ((model_only)); then
+  change remote adopt "$version"
+fi
 step "verify checksums and run edge selftest on $dest"
 change remote verify "$version"
-change remote selftest "$version"
+if ((model_only)); then
+  change remote selftest "$version" require-model-check
+else
+  change remote selftest "$version"
+fi
 
 # ---------------------------------------------------------------- switch, restart, health, rollback
 step "switch /opt/edge/current to $version, restart edge, health check (${health_timeout} s)"
@@ -456,7 +596,11 @@ status=0
 change remote activate "$version" "$keep" "$health_timeout" "$health_pattern" || status=$?
 case "$status" in
   0)
-    ((dry_run)) && { echo; echo "rpi-deploy: dry run: nothing was changed"; exit 0; }
+    if ((dry_run)); then
+      echo
+      echo "rpi-deploy: dry run: nothing was changed$( ((reachable)) || echo " ($dest was not reachable: the checks on the Pi were not run)")"
+      exit 0
+    fi
     echo
     echo "rpi-deploy: $dest runs edge $version ($( ((no_systemd)) && echo "supervise.sh" || echo "systemd: edge.service"))"
     ;;

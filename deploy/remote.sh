@@ -7,8 +7,12 @@
 #   prepare                                            the `edge` system user, /opt/edge/releases
 #   verify VERSION                                     sha256sum -c the release, fix owners and modes
 #   selftest VERSION                                   `edge selftest` of that release as the edge user
+#   current                                            read-only: the current release's VERSION, then its SHA256SUMS
+#   adopt VERSION                                      model-only: link the binary of the current release into VERSION
+#   selftest VERSION [require-model-check]             also `edge model-check` of the release's model and config
 #   activate VERSION KEEP TIMEOUT PATTERN              switch, restart, health check, roll back on failure
 #   rollback TIMEOUT PATTERN                           back to the previous release (a manual --rollback)
+#   summary                                            read-only: one line, version/model sha/state (fleet table)
 #   status | uninstall
 #
 # Layout on the Pi:
@@ -321,6 +325,21 @@ selftest() { # version
     printf '%s\n' "$out" | tail -n 20 | sed 's/^/  [pi]   | /'
     die "edge selftest failed on release $1 (exit code above); nothing was switched, the service still runs $(release_of current || true)"
   fi
+  # The model the service will load, with its config: loads, its contract matches, a forecast runs.
+  # A binary from before `edge model-check` existed is only checked by the health check, unless
+  # required (a model-only deploy keeps the installed binary and has only this check before the switch).
+  if (cd "$dir" && ./edge --help 2>&1 | grep -qw model-check); then
+    if out=$(cd "$dir" && timeout 300 setpriv --reuid=edge --regid=edge --clear-groups --no-new-privs -- ./edge model-check --config "$dir/config.json" 2>&1); then
+      say "edge model-check: $(printf '%s' "$out" | tail -n 1 | cut -c 1-200)"
+    else
+      printf '%s\n' "$out" | tail -n 20 | sed 's/^/  [pi]   | /'
+      die "edge model-check rejects the model of release $1 with its config (above); nothing was switched, the service still runs $(release_of current || true)"
+    fi
+  elif [[ "${2:-}" == require-model-check ]]; then
+    die "the installed edge has no model-check command: deploy a newer binary once (without --model-only)"
+  else
+    say "note: this edge has no model-check command; the model is checked by the health check after the switch"
+  fi
   # The config as the service will read it (its user, its path): unknown keys, bad values, files.
   if out=$(cd "$dir" && timeout 120 setpriv --reuid=edge --regid=edge --clear-groups --no-new-privs -- ./edge run --config "$dir/config.json" --print-config 2>&1); then
     say "edge run --print-config: the config is valid"
@@ -328,6 +347,33 @@ selftest() { # version
     printf '%s\n' "$out" | tail -n 20 | sed 's/^/  [pi]   | /'
     die "edge run --config rejects the config of release $1 (above); nothing was switched"
   fi
+}
+
+current() { # read-only: what a model-only release needs of the current one (the binary's checksums)
+  local cur
+  cur=$(release_of current)
+  [[ -n "$cur" && -f "$releases/$cur/SHA256SUMS" ]] || die "no current release on this Pi: deploy the binary once first (without --model-only)"
+  echo "$cur"
+  sed -n '2,$p' "$releases/$cur/VERSION"
+  echo "--"
+  cat "$releases/$cur/SHA256SUMS"
+}
+
+adopt() { # version: a model-only release takes the binary (and its libraries) of the current release
+  local v=$1 cur f n=0
+  lock
+  cur=$(release_of current)
+  [[ -n "$cur" && -d "$releases/$cur" ]] || die "no current release to take the binary from"
+  [[ -f "$releases/$v/SHA256SUMS" ]] || die "$releases/$v/SHA256SUMS is missing (copy the release first)"
+  # Every file SHA256SUMS lists that was not copied: from the current release, hard-linked (releases
+  # are never modified in place, so sharing the inode costs no space and changes nothing).
+  while read -r _ f; do
+    [[ -e "$releases/$v/$f" ]] && continue
+    [[ -f "$releases/$cur/$f" ]] || die "$f is neither in the new release nor in the current one ($cur)"
+    cp -l "$releases/$cur/$f" "$releases/$v/$f" 2>/dev/null || cp -p "$releases/$cur/$f" "$releases/$v/$f"
+    n=$((n + 1))
+  done <"$releases/$v/SHA256SUMS"
+  say "took $n file(s) from release $cur: $(cd "$releases/$cur" && find . -maxdepth 1 -type f \( -name edge -o -name '*.so' \) -printf '%f ' 2>/dev/null)(not copied over the network)"
 }
 
 prune() { # keep: the newest `keep` activated releases, plus current and previous; never anything else
@@ -418,6 +464,13 @@ status() {
   fi
 }
 
+summary() { # read-only, one line for a fleet table: version, model sha256, service state
+  local cur sha=-
+  cur=$(release_of current)
+  [[ -n "$cur" ]] && sha=$(sed -n 's/^model=.* sha256=\([0-9a-f]*\).*/\1/p' "$releases/$cur/VERSION" 2>/dev/null)
+  printf 'edge-summary: version=%s model_sha256=%s state=%s previous=%s\n' "${cur:--}" "${sha:--}" "$(svc_state)" "$(release_of previous || true)"
+}
+
 uninstall() {
   lock
   svc_stop
@@ -445,6 +498,9 @@ case "$action" in
   prepare) prepare ;;
   verify) verify "$@" ;;
   selftest) selftest "$@" ;;
+  current) current ;;
+  summary) summary ;;
+  adopt) adopt "$@" ;;
   activate) activate "$@" ;;
   rollback) rollback "$@" ;;
   status) status ;;

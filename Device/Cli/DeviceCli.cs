@@ -50,6 +50,7 @@ public static class DeviceCli
         selftest.SetAction(_ => CliSupport.Guard(Tool, stderr, () => SelfTest.KernelSelfTest.Run(stdout)));
         root.Subcommands.Add(selftest);
         root.Subcommands.Add(Hosting.RunCommand.Create(stdout, stderr));
+        root.Subcommands.Add(Hosting.ModelCheckCommand.Create(stdout, stderr));
         root.Subcommands.Add(Bench.BenchCommand.Create(stdout, stderr));
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
     }

@@ -48,6 +48,15 @@ public sealed class RunConfig
 
     /// <summary>How long a graceful stop waits for sinks to deliver what they hold (default 5 s).</summary>
     public double? FlushTimeoutS { get; set; }
+
+    /// <summary>Prometheus /metrics and /healthz (docs/config.md); absent: no HTTP server at all.</summary>
+    public MetricsConfig? Metrics { get; set; }
+}
+
+public sealed class MetricsConfig
+{
+    /// <summary>HOST:PORT or PORT (then 127.0.0.1); "0.0.0.0:PORT" or "*:PORT" serves every interface.</summary>
+    public string Listen { get; set; } = "127.0.0.1:9464";
 }
 
 public sealed class FeatureConfig

@@ -36,6 +36,9 @@ public sealed class RunPlan : IAsyncDisposable
 
     public IReadOnlyList<BufferedSink> Sinks { get; }
 
+    /// <summary>The loaded model (its metadata names it in the metrics).</summary>
+    public EdgeModel? Model { get; init; }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var s in Sinks) await s.DisposeAsync().ConfigureAwait(false);
@@ -97,7 +100,7 @@ public static class RunBuilder
 
         var runner = new EdgeRunner(pipeline, source, sinks, counters, logger,
             TimeSpan.FromSeconds(config.StatsIntervalS ?? 60), TimeSpan.FromSeconds(config.FlushTimeoutS ?? 5));
-        return new RunPlan(runner, spec, pipeline, sinks, owned);
+        return new RunPlan(runner, spec, pipeline, sinks, owned) { Model = model };
     }
 
     private static Backoff Backoff(double min, double max, string what)

@@ -37,12 +37,13 @@ public static class RunCommand
             HelpName = "SINK",
         };
         var stats = new Option<double?>("--stats-interval") { Description = "seconds between counter log lines (0: only at exit)" };
+        var metrics = new Option<string>("--metrics") { Description = "serve Prometheus /metrics and /healthz on HOST:PORT or PORT (loopback); off by default", HelpName = "ADDRESS" };
         var printConfig = new Option<bool>("--print-config") { Description = "print the effective configuration as JSON, check it like --check, and exit" };
         var check = new Option<bool>("--check") { Description = "check the configuration and the model together, list every problem (one per line) and exit: 0 when all is well, 1 otherwise" };
 
         var cmd = new Command("run", "stream sensor readings through the model and publish forecasts (a service: stops on SIGTERM/SIGINT)")
         {
-            config, model, device, horizon, window, period, resample, missing, maxGap, serial, baud, parity, replay, speed, format, columns, map, timeField, sinks, stats, printConfig, check,
+            config, model, device, horizon, window, period, resample, missing, maxGap, serial, baud, parity, replay, speed, format, columns, map, timeField, sinks, stats, metrics, printConfig, check,
         };
         cmd.SetAction(r => CliSupport.Guard("edge", stderr, () =>
         {
@@ -90,6 +91,8 @@ public static class RunCommand
                 }
             }
             if (r.GetValue(sinks) is { Length: > 0 } ss) c.Sinks = ss.Select(ParseSink).ToList();
+            if (r.GetValue(metrics) is { } ma) c.Metrics = new MetricsConfig { Listen = Metrics.MetricsAddress.Parse(ma, "--metrics").ToString() };
+            if (c.Metrics is { } mc) Metrics.MetricsAddress.Parse(mc.Listen, "metrics.listen");
             var labels = new CheckLabels(
                 Model: r.GetValue(model) is not null ? "--model" : "model",
                 Replay: r.GetValue(replay) is not null ? "--replay" : "source.path");
@@ -115,7 +118,7 @@ public static class RunCommand
     }
 
     /// <summary>Relative paths in a config file are relative to the file, not to wherever edge was started.</summary>
-    private static void ResolvePaths(RunConfig c, string dir)
+    internal static void ResolvePaths(RunConfig c, string dir)
     {
         static string? Abs(string? p, string dir) => p is null || Path.IsPathRooted(p) ? p : Path.GetFullPath(Path.Combine(dir, p));
         c.Model = Abs(c.Model, dir);

@@ -19,6 +19,8 @@ public static class RunHost
         public RunPlan? Plan { get; set; }
 
         public int ExitCode { get; set; }
+
+        public Metrics.EdgeMetrics.HealthState State { get; set; }
     }
 
     private sealed class RunService(PlanHolder holder, IHostApplicationLifetime lifetime, ILogger logger) : BackgroundService
@@ -27,6 +29,7 @@ public static class RunHost
         {
             await Task.Yield();
             var plan = holder.Plan!;
+            holder.State = Metrics.EdgeMetrics.HealthState.Running;
             try
             {
                 await plan.Runner.RunAsync(stoppingToken).ConfigureAwait(false);
@@ -38,6 +41,7 @@ public static class RunHost
             }
             finally
             {
+                holder.State = Metrics.EdgeMetrics.HealthState.Stopping;
                 await plan.DisposeAsync().ConfigureAwait(false);
                 lifetime.StopApplication();
             }
@@ -70,7 +74,9 @@ public static class RunHost
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("edge.run")));
 
         using var host = builder.Build();
-        holder.Plan = RunBuilder.Build(config, host.Services.GetRequiredService<ILoggerFactory>(), stdout, labels: labels);
+        var loggers = host.Services.GetRequiredService<ILoggerFactory>();
+        holder.Plan = RunBuilder.Build(config, loggers, stdout, labels: labels);
+        using var metrics = MetricsHosting.Start(config, holder.Plan, () => holder.State, loggers);
         host.Run();
         return holder.ExitCode;
     }

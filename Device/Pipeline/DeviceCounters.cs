@@ -43,8 +43,12 @@ public sealed class DeviceCounters
 
     public void Add(ref long counter, long n = 1) => Interlocked.Add(ref counter, n);
 
+    /// <summary>Called with each forecast's (latency, model time) in Stopwatch ticks; the metrics histograms (Device/Metrics) hook in here.</summary>
+    public Action<long, long>? LatencyRecorded { get; set; }
+
     public void RecordLatency(long elapsedStopwatchTicks, long modelStopwatchTicks)
     {
+        LatencyRecorded?.Invoke(elapsedStopwatchTicks, modelStopwatchTicks);
         Interlocked.Increment(ref _latencyCount);
         Interlocked.Add(ref _latencyTicks, elapsedStopwatchTicks);
         Interlocked.Add(ref _modelTicks, modelStopwatchTicks);
