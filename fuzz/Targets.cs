@@ -1,3 +1,4 @@
+using Edge.Runtime.Contract;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -104,7 +105,7 @@ internal static class Targets
         // Built here, not in a static field: instrumented code must not run before the fuzzer's
         // shared memory exists (SharpFuzz's coverage writes would crash the process at start-up).
         var spec = new ModelSpec(
-            [new Feature("temperature", "°C"), new Feature("humidity", "%")], [0, 1], Normalizer.Identity(2), TimeSpan.FromSeconds(60), 1);
+            [new Feature("temperature", "°C"), new Feature("humidity", "%")], [0, 1], Normalization.Identity(2), TimeSpan.FromSeconds(60), 1);
         var map = new FieldMap(spec, new Dictionary<string, string> { ["t"] = "temperature", ["h"] = "humidity" }, "time");
         ILineParser parser = (data[0] % 4) switch
         {

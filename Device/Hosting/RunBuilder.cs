@@ -100,7 +100,7 @@ public static class RunBuilder
 
         var runner = new EdgeRunner(pipeline, source, sinks, counters, logger,
             TimeSpan.FromSeconds(config.StatsIntervalS ?? 60), TimeSpan.FromSeconds(config.FlushTimeoutS ?? 5));
-        return new RunPlan(runner, spec, pipeline, sinks, owned) { Model = model };
+        return new RunPlan(runner, spec, pipeline, sinks, owned) { Model = check.Model };
     }
 
     private static Backoff Backoff(double min, double max, string what)

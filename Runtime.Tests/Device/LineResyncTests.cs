@@ -1,3 +1,4 @@
+using Edge.Runtime.Contract;
 using System.Diagnostics;
 using System.Text;
 using System.Threading.Channels;
@@ -16,7 +17,7 @@ public sealed class LineResyncTests
     private const int TenMegabytes = 10 << 20;
 
     private static readonly ModelSpec Spec = new(
-        [new Feature("a", "u"), new Feature("b", "u")], [0, 1], Normalizer.Identity(2), TimeSpan.FromSeconds(1), 1);
+        [new Feature("a", "u"), new Feature("b", "u")], [0, 1], Normalization.Identity(2), TimeSpan.FromSeconds(1), 1);
 
     /// <summary>A clock that only moves when the stream says the device was silent.</summary>
     private sealed class ManualClock : TimeProvider

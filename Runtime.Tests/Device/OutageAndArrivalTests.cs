@@ -1,3 +1,4 @@
+using Edge.Runtime.Contract;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Edge.Device.Config;
@@ -18,7 +19,7 @@ public sealed class OutageAndArrivalTests
     private static readonly DateTimeOffset T0 = new(2026, 3, 21, 10, 0, 0, TimeSpan.Zero);
 
     private static ModelSpec Spec(double? periodS) =>
-        new([new Feature("a", null), new Feature("b", null)], [0, 1], Normalizer.Identity(2), periodS is { } p ? TimeSpan.FromSeconds(p) : null, 2);
+        new([new Feature("a", null), new Feature("b", null)], [0, 1], Normalization.Identity(2), periodS is { } p ? TimeSpan.FromSeconds(p) : null, 2);
 
     [TestMethod]
     public void AfterAReconnect_TheWindowRestarts_AndTheOutageIsCounted()
