@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
 
@@ -62,35 +60,6 @@ internal static class StreamGraph
             }
         }
         return pairs;
-    }
-
-    /// <summary>Metadata "state": [{"input": "h0", "output": "h_n"}, ...]; null when absent.</summary>
-    public static List<StatePair>? MetadataStatePairs(JsonObject metadata)
-    {
-        if (metadata["state"] is not JsonArray a) return null;
-        var pairs = new List<StatePair>();
-        for (int k = 0; k < a.Count; k++)
-        {
-            if (a[k] is not JsonObject o || o["input"] is not JsonValue iv || o["output"] is not JsonValue ov
-                || iv.GetValueKind() != JsonValueKind.String || ov.GetValueKind() != JsonValueKind.String)
-                throw new EdgeException($"metadata state[{k}] must be {{\"input\": NAME, \"output\": NAME}}");
-            pairs.Add(new StatePair(iv.GetValue<string>(), ov.GetValue<string>()));
-        }
-        return pairs;
-    }
-
-    /// <summary>A positive integer metadata key (the first of <paramref name="keys"/> present), or null.</summary>
-    public static int? MetadataInt(JsonObject metadata, params string[] keys)
-    {
-        foreach (var key in keys)
-        {
-            if (metadata[key] is not JsonValue v) continue;
-            double? number = v.GetValueKind() != JsonValueKind.Number ? null
-                : v.TryGetValue(out double d) ? d : v.TryGetValue(out long l) ? l : v.TryGetValue(out int i) ? i : null;
-            if (number is { } n && n >= 1 && n <= int.MaxValue && n == Math.Floor(n)) return (int)n;
-            throw new EdgeException($"metadata \"{key}\" must be a positive integer, got {v.ToJsonString()}");
-        }
-        return null;
     }
 
     /// <summary>A shallow copy of <paramref name="graph"/> (nodes and weights shared) with other input declarations.</summary>
