@@ -113,11 +113,31 @@ public static class RunCheck
             return;
         }
         var spec = r.Read.Spec;
+        Disagreements(config, spec, r.Problems);
         try { r.Forecaster = new SessionForecaster(r.Model, spec.Window, spec.Features.Count, spec.Targets.Count, config.Input, config.Output); }
         catch (Exception e) when (e is ArgumentException or EdgeException)
         {
             r.Problems.Add(e.Message);
         }
+    }
+
+    /// <summary>
+    /// Config keys that describe the model are fallbacks: the blob's metadata wins. A config (or flag) that
+    /// says something else is a mistake the user would otherwise never see (their value is silently unused).
+    /// </summary>
+    private static void Disagreements(RunConfig config, ModelSpec spec, List<string> p)
+    {
+        static string Names(IEnumerable<string> names) => string.Join(", ", names);
+        var blobFeatures = spec.Features.Select(f => f.Name).ToList();
+        if (config.Features is { Count: > 0 } cf && !cf.Select(f => f.Name).SequenceEqual(blobFeatures, StringComparer.OrdinalIgnoreCase))
+            p.Add($"features: the config lists {Names(cf.Select(f => f.Name))} but the model's metadata says {Names(blobFeatures)} (the model's wins; remove the key or make it match)");
+        var blobTargets = spec.Targets.Select(t => spec.Features[t].Name).ToList();
+        if (config.Targets is { Count: > 0 } ct && !ct.SequenceEqual(blobTargets, StringComparer.OrdinalIgnoreCase))
+            p.Add($"targets: the config lists {Names(ct)} but the model's metadata says {Names(blobTargets)} (the model's wins; remove the key or make it match)");
+        if (config.Window is { } w && w != spec.Window)
+            p.Add($"window: the config (or --window) says {w} but the model's metadata says {spec.Window} (the model's wins; remove it or make it match)");
+        if (config.SamplePeriodS is { } ps && spec.Period is { } period && Math.Abs(period.TotalSeconds - ps) > 1e-9 * Math.Max(1, ps))
+            p.Add($"sample_period_s: the config (or --period) says {Num(ps)} but the model's metadata says {Num(period.TotalSeconds)} (the model's wins; remove it or make it match)");
     }
 
     private static void CheckSource(SourceConfig c, ModelSpec? spec, bool environment, CheckLabels labels, List<string> p)

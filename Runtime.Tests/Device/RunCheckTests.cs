@@ -120,6 +120,29 @@ public sealed class RunCheckTests
     }
 
     [TestMethod]
+    public void Check_ConfigThatContradictsTheModel_IsAProblem_OneThatRepeatsItIsNot()
+    {
+        var (dir, model, _) = Setup();
+        var cfg = WriteConfig(dir, $$$"""
+            {"model": "{{{Path.GetFileName(model)}}}", "features": [{"name": "temperature"}, {"name": "pressure"}],
+             "window": 24, "sample_period_s": 600, "source": {"kind": "replay", "path": "log.csv", "time_field": "time"}}
+            """);
+        var (rc, _, err) = Edge("run", "--config", cfg, "--check");
+        Assert.AreEqual(1, rc);
+        HasLine(err, "features: the config lists temperature, pressure but the model's metadata says temperature, humidity");
+        HasLine(err, "window: the config (or --window) says 24 but the model's metadata says 2");
+        HasLine(err, "sample_period_s: the config (or --period) says 600 but the model's metadata says 60");
+        Assert.HasCount(4, err, string.Join("\n", err));
+
+        cfg = WriteConfig(dir, $$$"""
+            {"model": "{{{Path.GetFileName(model)}}}", "features": [{"name": "Temperature"}, {"name": "humidity"}], "window": 2, "sample_period_s": 60,
+             "source": {"kind": "replay", "path": "log.csv", "time_field": "time"}}
+            """);
+        (rc, _, err) = Edge("run", "--config", cfg, "--check");
+        Assert.AreEqual(0, rc, string.Join("\n", err));
+    }
+
+    [TestMethod]
     public void Check_MissingSerialDevice_ReadsNoSuchDevice()
     {
         var (_, model, _) = Setup();
