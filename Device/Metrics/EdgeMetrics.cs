@@ -177,6 +177,7 @@ public sealed class EdgeMetrics : IDisposable
         ("filled", "missing values filled", () => Interlocked.Read(ref c.FilledValues)),
         ("steps_dropped", "steps dropped (missing values not filled)", () => Interlocked.Read(ref c.StepsDropped)),
         ("window_resets", "window restarts (gaps, reconnects)", () => Interlocked.Read(ref c.WindowResets)),
+        ("outages", "outages the window restarted at (a source reconnect, or a gap longer than max_gap steps)", () => Interlocked.Read(ref c.Outages)),
         ("forecasts", "forecasts made", () => Interlocked.Read(ref c.Forecasts)),
         ("forecast_errors", "forecasts that failed", () => Interlocked.Read(ref c.ForecastErrors)),
     ];

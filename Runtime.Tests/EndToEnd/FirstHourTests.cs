@@ -95,14 +95,15 @@ public sealed class FirstHourTests
                 ["stats_interval_s"] = 3600,
             }.ToJsonString());
 
-            var check = EdgeCli.Device("run", "--config", config, "--check");
-            Assert.AreEqual(0, check.ExitCode, $"edge run --check ({precision}): {check}");
-
-            // 4. Stream test.csv over a real serial line.
+            // The serial adapter is plugged in (a socat pty pair) before the check, which also checks that the port exists.
             using var socat = DeviceTestSupport.Start("socat", "-d", "-d", $"pty,raw,echo=0,link={device}", $"pty,raw,echo=0,link={peer}");
             try
             {
                 Assert.IsTrue(await DeviceTestSupport.WaitUntil(() => File.Exists(device) && File.Exists(peer), TimeSpan.FromSeconds(5)), "socat made no ptys");
+                var check = EdgeCli.Device("run", "--config", config, "--check");
+                Assert.AreEqual(0, check.ExitCode, $"edge run --check ({precision}): {check}");
+
+                // 4. Stream test.csv over a real serial line.
                 using var edge = StartEdge("run", "--config", config);
                 var log = new StringBuilder();
                 edge.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
