@@ -95,7 +95,7 @@ public sealed class FirstHourTests
                 ["stats_interval_s"] = 3600,
             }.ToJsonString());
 
-            // The serial adapter is plugged in (a socat pty pair) before the check, which also checks that the port exists.
+            // The serial line (a socat pseudo-terminal pair) is plugged in first: --check looks for the device node.
             using var socat = DeviceTestSupport.Start("socat", "-d", "-d", $"pty,raw,echo=0,link={device}", $"pty,raw,echo=0,link={peer}");
             try
             {
@@ -103,7 +103,7 @@ public sealed class FirstHourTests
                 var check = EdgeCli.Device("run", "--config", config, "--check");
                 Assert.AreEqual(0, check.ExitCode, $"edge run --check ({precision}): {check}");
 
-                // 4. Stream test.csv over a real serial line.
+                // 4. Stream test.csv over the serial line.
                 using var edge = StartEdge("run", "--config", config);
                 var log = new StringBuilder();
                 edge.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
