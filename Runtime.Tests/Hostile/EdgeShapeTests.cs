@@ -162,4 +162,28 @@ public sealed class EdgeShapeTests
         g.Outputs[0] = new ValueInfo("y", DataType.Int64, [1, 3]);
         StringAssert.Contains(Assert.Throws<EdgeException>(() => GraphProbe.CheckDeclaredShapes(g)).Message, "declares int64(1, 3)");
     }
+
+    [TestMethod]
+    public void ShapesThatComeFromIntegerInputsAreNotProbed()
+    {
+        // Reshape(x, shape) with the target shape a graph input (ONNX's conformance tests do this): zeros
+        // say nothing about the real target, so the check stays out; indices of a Gather do not count.
+        var g = new Graph { Name = "reshape" };
+        g.Inputs.Add(new ValueInfo("x", DataType.Float32, [1, 4]));
+        g.Inputs.Add(new ValueInfo("shape", DataType.Int64, [2]));
+        g.Outputs.Add(new ValueInfo("y", DataType.Float32, [2, 2]));
+        g.Nodes.Add(new Node(OpKind.Reshape, "r", ["x", "shape"], ["y"]));
+        Assert.IsTrue(GraphProbe.ShapesMayDependOnInputValues(g));
+        GraphProbe.CheckDeclaredShapes(g);
+
+        var h = new Graph { Name = "gather" };
+        h.Inputs.Add(new ValueInfo("i", DataType.Int64, [3]));
+        h.Outputs.Add(new ValueInfo("y", DataType.Float32, [3, 5]));
+        h.Constants["table"] = Tensor.Zeros(DataType.Float32, 4, 5);
+        h.Nodes.Add(new Node(OpKind.Gather, "g", ["table", "i"], ["y"]));
+        Assert.IsFalse(GraphProbe.ShapesMayDependOnInputValues(h));
+        GraphProbe.CheckDeclaredShapes(h);
+        h.Outputs[0] = new ValueInfo("y", DataType.Float32, [3, 6]);
+        StringAssert.Contains(Assert.Throws<EdgeException>(() => GraphProbe.CheckDeclaredShapes(h)).Message, "node 'g' (Gather) produces graph output 'y' as float32(3, 5)");
+    }
 }

@@ -39,17 +39,36 @@ public static class GraphProbe
     }
 
     /// <summary>
+    /// True when an integer graph input is read other than as the indices of an Embedding or Gather: it may be
+    /// a shape, axes, starts or repeats (ONNX's Reshape, Slice, Tile, Unsqueeze take them as inputs), so what
+    /// the nodes produce from zeros says nothing about what they produce from the real values. Indices
+    /// decide values, not shapes.
+    /// </summary>
+    public static bool ShapesMayDependOnInputValues(Graph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        var integers = graph.Inputs.Where(i => i.DataType != DataType.Float32).Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        if (integers.Count == 0) return false;
+        foreach (var n in graph.Nodes)
+            for (int k = 0; k < n.Inputs.Count; k++)
+                if (integers.Contains(n.Inputs[k]) && !(n.Kind == OpKind.Embedding && k == 0) && !(n.Kind == OpKind.Gather && k == 1))
+                    return true;
+        return false;
+    }
+
+    /// <summary>
     /// Runs the graph on zeros of its declared input shapes (dynamic dimensions = <see cref="DynamicDimension"/>)
     /// and checks that every graph output has its declared element type, rank and fixed dimensions (a
     /// declared -1 matches any size). Throws <see cref="EdgeException"/> naming the node and the value on a
     /// mismatch, and when a graph whose inputs are all fixed cannot run at its declared shapes. Inconclusive
     /// (no exception) when the run would pass <see cref="Budget"/>, or fails while some input dimension is
     /// dynamic (a Conv1D over a dynamic time axis needs more steps than the probe has): such a graph is
-    /// checked when it runs, as before.
+    /// checked when it runs, as before; and skipped when <see cref="ShapesMayDependOnInputValues"/>.
     /// </summary>
     public static void CheckDeclaredShapes(Graph graph)
     {
         ArgumentNullException.ThrowIfNull(graph);
+        if (ShapesMayDependOnInputValues(graph)) return;
         bool dynamic = graph.Inputs.Any(i => i.Shape.Any(d => d < 0));
         Dictionary<string, Tensor> produced;
         long budget = Budget(graph);
