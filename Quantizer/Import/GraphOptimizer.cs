@@ -247,8 +247,7 @@ public static class GraphOptimizer
     private static Dictionary<string, Tensor> Probe(Graph graph, List<Node> nodes, IOperator[] ops, int dynamicDim)
     {
         var values = new Dictionary<string, Tensor>(graph.Constants, StringComparer.Ordinal);
-        foreach (var input in graph.Inputs)
-            values[input.Name] = Tensor.Zeros(input.DataType, input.Shape.Select(d => d < 0 ? dynamicDim : d).ToArray());
+        foreach (var (name, zeros) in GraphProbe.ZeroInputs(graph, dynamicDim)) values[name] = zeros;
         for (int i = 0; i < nodes.Count; i++)
         {
             var node = nodes[i];

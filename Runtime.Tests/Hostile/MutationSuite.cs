@@ -297,6 +297,13 @@ public sealed class MutationSuite
                     break;
             }
         }
+        return RewriteChecksums(b);
+    }
+
+    /// <summary>Recomputes a .edge file's section checksums and header checksum after its sections were edited in place.</summary>
+    internal static byte[] RewriteChecksums(byte[] b)
+    {
+        int sections = (int)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(16));
         for (int s = 0; s < sections; s++)
         {
             int e = 32 + 32 * s;

@@ -169,9 +169,9 @@ public sealed class OnnxHostileTests
         return t;
     }
 
-    private static AttributeProto Attr(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+    internal static AttributeProto Attr(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
-    private static AttributeProto Attr(string name, long[] value)
+    internal static AttributeProto Attr(string name, long[] value)
     {
         var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
         a.Ints.AddRange(value);

@@ -92,7 +92,7 @@ public sealed class PtHostileTests
         return ms.ToArray();
     }
 
-    private static byte[] Floats(int n)
+    internal static byte[] Floats(int n)
     {
         var b = new byte[n * 4];
         for (int i = 0; i < n; i++) BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(i * 4), i + 0.5f);
@@ -124,7 +124,7 @@ public sealed class PtHostileTests
         return (error, result);
     }
 
-    private static byte[] Repeat(byte[] head, byte[] unit, int times, byte[] tail)
+    internal static byte[] Repeat(byte[] head, byte[] unit, int times, byte[] tail)
     {
         var b = new byte[head.Length + unit.Length * times + tail.Length];
         head.CopyTo(b, 0);

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Unicode;
+using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
 
@@ -82,6 +83,7 @@ public static class EdgeBlob
             ArgumentNullException.ThrowIfNull(graph);
             ArgumentNullException.ThrowIfNull(metadata);
             graph.Validate();
+            GraphProbe.CheckDeclaredShapes(graph); // the reader refuses a graph whose outputs differ from their declared shapes
             var plan = new Plan();
 
             // TENS + DATA: one record per constant, sorted by UTF-8 name bytes; data 64-aligned in record order.
@@ -303,7 +305,11 @@ public static class EdgeBlob
             else
                 graph.Constants.Add(r.Name, values);
         }
-        try { graph.Validate(); }
+        try
+        {
+            graph.Validate();
+            GraphProbe.CheckDeclaredShapes(graph);
+        }
         catch (EdgeException e) { throw new EdgeFormatException($"{name}: {BlobLayout.Graph}: {e.Message}", e); }
         return (graph, metadata);
     }

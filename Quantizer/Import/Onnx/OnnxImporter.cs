@@ -64,8 +64,22 @@ public static class OnnxImporter
 
         var graph = new OnnxGraphConverter(model.Graph, name, opset, frozenInputs).Convert();
         if (!string.IsNullOrEmpty(model.Graph.Name)) graph.Name = model.Graph.Name;
-        GraphOptimizer.Optimize(graph);
-        graph.Validate();
+        try
+        {
+            GraphOptimizer.Optimize(graph);
+            graph.Validate();
+        }
+        catch (EdgeException e) when (!e.Message.Contains(name, StringComparison.Ordinal))
+        {
+            // folding and validation know nodes, not the file: a refusal names it too
+            string message = $"'{name}': {MessageText.Printable(e.Message, 1000)}";
+            throw e switch
+            {
+                UnsupportedModelException => new UnsupportedModelException(message, e),
+                EdgeFormatException => new EdgeFormatException(message, e),
+                _ => new EdgeException(message, e),
+            };
+        }
         // A fixed-batch export (no dynamic_axes) of a recurrent model: make the batch dynamic where the graph allows.
         OnnxBatchRelaxation.Relax(graph);
         return graph;
