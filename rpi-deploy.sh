@@ -443,7 +443,8 @@ adopted="" cur_version=""
 if ((model_only)); then
   step "the binary on $dest (--model-only: nothing is built or copied)"
   if [[ -n "$current_file" ]]; then
-    cur_info=$(<"$current_file")
+    # Ansible's script module returns the Pi's output through a terminal: CRLF line ends.
+    cur_info=$(tr -d '\r' <"$current_file")
   elif ((reachable)); then
     cur_info=$(remote --unprivileged current) || die "--model-only needs a release on the Pi (above)"
   fi

@@ -244,7 +244,12 @@ for h in "${hosts[@]}"; do
   v1_of[$h]=$(current "$h")
   [[ -n "${v1_of[$h]}" ]] || fail "$h has no current release"
   sum_row "$h" "${v1_of[$h]}"
-  scrape "$h" | grep -q '^edge_forecasts_total' || fail "$h serves no edge_forecasts_total on 127.0.0.1:${metrics_port[$h]}"
+  # Bounded: an emulated Pi under a loaded machine can take seconds to answer a scrape.
+  for ((i = 0; i < 30; i++)); do
+    scrape "$h" 2>/dev/null | grep -q '^edge_forecasts_total' && break
+    sleep 2
+  done
+  scrape "$h" | grep -q '^edge_forecasts_total' || fail "$h serves no edge_forecasts_total on 127.0.0.1:${metrics_port[$h]} (60 s)"
 done
 expect 'PLAY RECAP'
 pass "first rollout: ${v1_of[pi1]}, ${v1_of[pi2]}, ${v1_of[pi3]} on pi1..pi3, each serving /metrics; the summary lists them"
