@@ -7,8 +7,9 @@
 #     1. first rollout to all three (canary pi1, then a batch of pi2 and pi3), each Pi serving its
 #        forecasts and /metrics on its own loopback port
 #     2. --check with new inputs changes nothing (same release, same process on every Pi)
-#     3. a second release where pi3's config is broken (a serial port that does not exist: the
-#        service starts but never forecasts): pi1 and pi2 run the new release, pi3 alone is rolled
+#     3. a second release where pi3's config is broken (its serial port is /dev/null: the device node
+#        exists, so the checks before the switch pass, but it is no serial line: the service starts
+#        and never forecasts): pi1 and pi2 run the new release, pi3 alone is rolled
 #        back to the first and forecasts again, the playbook fails (max_fail_percentage 0)
 #     4. a model-only update: a new .edge to all three, the binary not copied (same inode as the
 #        release before), checked by `edge model-check` on each Pi; then rpi-deploy.sh --rollback on
@@ -191,7 +192,7 @@ for h in "${hosts[@]}"; do
   make_config "$h" "$h" "$work/$h/edge-1.json"
   make_config "$h" "$h-r2" "$work/$h/edge-2.json"
 done
-make_config pi3 pi3-r2 "$work/pi3/edge-2-broken.json" /dev/ttyEDGE-no-such-port
+make_config pi3 pi3-r2 "$work/pi3/edge-2-broken.json" /dev/null
 
 inventory() { # model suffix-of-config [pi3-config-suffix]: writes $work/inventory.yml
   local model=$1 cfg=$2 cfg3=${3:-$2} h
