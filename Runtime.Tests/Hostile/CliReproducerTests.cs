@@ -4,7 +4,9 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Edge.Runtime.Tests.EndToEnd;
 using Google.Protobuf;
+using Edge.Runtime.Tests.Import;
 using static Edge.Runtime.Tests.Hostile.OnnxHostileTests;
+using static Edge.Runtime.Tests.Import.OnnxImporterTests;
 using OnnxType = Onnx.TensorProto.Types.DataType;
 
 namespace Edge.Runtime.Tests.Hostile;
@@ -61,13 +63,13 @@ public sealed class CliReproducerTests
         header.CopyTo(st, 8);
         yield return ["offsets.safetensors", st, "data_offsets"];
         // defect 5: ONNX LSTM hidden_size 2^40; defect 6: Transpose perm [-1, 2, 1, 0]; defect 3: ConstantOfShape (2, 20000, 20000)
-        yield return ["hidden.onnx", Model([Value("X", OnnxType.Float, 5, 1, 3)], [Value("Y", OnnxType.Float, 5, 1, 1, 2)],
+        yield return ["hidden.onnx", Model([Input("X", OnnxType.Float, 5, 1, 3)], [Input("Y", OnnxType.Float, 5, 1, 1, 2)],
             [Op("LSTM", "lstm", ["X", "W", "R"], ["Y"], Attr("hidden_size", 1L << 40))],
-            OnnxHostileTests.Floats("W", new float[24], 1, 8, 3), OnnxHostileTests.Floats("R", new float[16], 1, 8, 2)).ToByteArray(), "hidden_size"];
-        yield return ["perm.onnx", Model([Value("X", OnnxType.Float, 2, 3, 4, 5)], [Value("Y", OnnxType.Float, 5, 4, 3, 2)],
+            OnnxImporterTests.FloatTensor("W", new float[24], 1, 8, 3), OnnxImporterTests.FloatTensor("R", new float[16], 1, 8, 2)).ToByteArray(), "hidden_size"];
+        yield return ["perm.onnx", Model([Input("X", OnnxType.Float, 2, 3, 4, 5)], [Input("Y", OnnxType.Float, 5, 4, 3, 2)],
             [Op("Transpose", "t", ["X"], ["Y"], Attr("perm", [-1L, 2, 1, 0]))]).ToByteArray(), "perm"];
-        yield return ["zeros.onnx", Model([Value("X", OnnxType.Float, 2, 20000, 20000)], [Value("Y", OnnxType.Float, 2, 20000, 20000)],
-            [Op("ConstantOfShape", "zeros", ["S"], ["Z"]), Op("Add", "add", ["X", "Z"], ["Y"])], Int64s("S", [2L, 20000, 20000], 3)).ToByteArray(), "budget"];
+        yield return ["zeros.onnx", Model([Input("X", OnnxType.Float, 2, 20000, 20000)], [Input("Y", OnnxType.Float, 2, 20000, 20000)],
+            [Op("ConstantOfShape", "zeros", ["S"], ["Z"]), Op("Add", "add", ["X", "Z"], ["Y"])], Int64Tensor("S", [2L, 20000, 20000], 3)).ToByteArray(), "budget"];
         // defect 7: an HDF5 signature of control characters; model.h5 whose config string declares 2 GiB
         yield return ["junk.h5", Encoding.ASCII.GetBytes("\u001b[2J\u0007\r\nnot hdf5 at all"), "not an HDF5 file"];
         var h5 = File.ReadAllBytes(Path.Combine(TestPaths.Fixtures, "keras", "gru_reset_before", "model.h5"));

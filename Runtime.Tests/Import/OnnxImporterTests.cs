@@ -541,7 +541,7 @@ public sealed class OnnxImporterTests
         return data;
     }
 
-    private static ModelProto Model(long opset, ValueInfoProto[] inputs, ValueInfoProto[] outputs, NodeProto[] nodes, params TensorProto[] initializers)
+    internal static ModelProto Model(long opset, ValueInfoProto[] inputs, ValueInfoProto[] outputs, NodeProto[] nodes, params TensorProto[] initializers)
     {
         var graph = new GraphProto { Name = "test" };
         graph.Input.AddRange(inputs);
@@ -554,7 +554,7 @@ public sealed class OnnxImporterTests
     }
 
     /// <summary>A tensor value; a dimension of -1 becomes the symbolic "N".</summary>
-    private static ValueInfoProto Input(string name, OnnxType type, params long[] dims)
+    internal static ValueInfoProto Input(string name, OnnxType type, params long[] dims)
     {
         var shape = new TensorShapeProto();
         foreach (var d in dims)
@@ -566,7 +566,7 @@ public sealed class OnnxImporterTests
         };
     }
 
-    private static NodeProto Op(string op, string name, string[] inputs, string[] outputs, params AttributeProto[] attributes)
+    internal static NodeProto Op(string op, string name, string[] inputs, string[] outputs, params AttributeProto[] attributes)
     {
         var node = new NodeProto { OpType = op, Name = name };
         node.Input.AddRange(inputs);
@@ -575,7 +575,7 @@ public sealed class OnnxImporterTests
         return node;
     }
 
-    private static TensorProto FloatTensor(string name, float[] data, params long[] dims)
+    internal static TensorProto FloatTensor(string name, float[] data, params long[] dims)
     {
         var t = new TensorProto { Name = name, DataType = (int)OnnxType.Float };
         t.Dims.AddRange(dims);
@@ -583,9 +583,9 @@ public sealed class OnnxImporterTests
         return t;
     }
 
-    private static TensorProto Int64Tensor(string name, long scalar) => Int64Tensor(name, new[] { scalar });
+    internal static TensorProto Int64Tensor(string name, long scalar) => Int64Tensor(name, new[] { scalar });
 
-    private static TensorProto Int64Tensor(string name, long[] data, params long[] dims)
+    internal static TensorProto Int64Tensor(string name, long[] data, params long[] dims)
     {
         var t = new TensorProto { Name = name, DataType = (int)OnnxType.Int64 };
         t.Dims.AddRange(dims);
@@ -593,18 +593,18 @@ public sealed class OnnxImporterTests
         return t;
     }
 
-    private static AttributeProto Attr(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+    internal static AttributeProto Attr(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
-    private static AttributeProto Attr(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+    internal static AttributeProto Attr(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
 
-    private static AttributeProto Attr(string name, string value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
+    internal static AttributeProto Attr(string name, string value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
 
-    private static AttributeProto Attr(string name, long[] value)
+    internal static AttributeProto Attr(string name, long[] value)
     {
         var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
         a.Ints.AddRange(value);
         return a;
     }
 
-    private static AttributeProto Attr(string name, TensorProto value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = value };
+    internal static AttributeProto Attr(string name, TensorProto value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = value };
 }
