@@ -42,7 +42,11 @@ internal static class OnnxBatchRelaxation
         {
             int batch = FixedBatch(graph, axis);
             if (batch < 0) continue;
-            string? why = TryAxis(graph, axis, batch);
+            // The made-up runs are bounded like the load check: a hostile graph (a Tile or Expand sized by
+            // its input) must not allocate gigabytes here before that check refuses it.
+            string? why;
+            using (AllocationBudget.Limit(GraphProbe.Budget(graph), "the batch check's budget"))
+                why = TryAxis(graph, axis, batch);
             if (why is null) return new Result(true, axis, batch, null);
             reasons.Add(why);
         }
