@@ -65,7 +65,7 @@ public static class RunBuilder
         if (check.Problems.Count > 0) throw new ConfigProblemsException(check.Problems);
         var read = check.Read!;
         var spec = read.Spec;
-        var forecaster = check.Forecaster!;
+        var stream = check.Stream!;
         foreach (var note in read.Notes) logger.LogInformation("model: {Note}", note);
 
         var counters = new DeviceCounters();
@@ -77,9 +77,8 @@ public static class RunBuilder
             ("none", ResampleMode.None), ("mean", ResampleMode.Mean), ("last", ResampleMode.Last));
         var missing = config.Missing ?? new MissingConfig();
         var policy = Enum(missing.Policy, "missing.policy", ("hold", MissingPolicy.Hold), ("interpolate", MissingPolicy.Interpolate), ("drop", MissingPolicy.Drop));
-        int? horizon = config.Horizon ?? read.MetadataHorizon;
         ForecastPipeline pipeline;
-        try { pipeline = new ForecastPipeline(spec, forecaster, new PipelineOptions(resample, policy, missing.MaxGap, horizon), counters); }
+        try { pipeline = new ForecastPipeline(spec, stream, new PipelineOptions(resample, policy, missing.MaxGap), counters); }
         catch (ArgumentException e) { throw new EdgeException(e.Message, e); }
 
         string device = config.Device ?? Environment.MachineName;
@@ -87,15 +86,14 @@ public static class RunBuilder
             .Select(c => new BufferedSink(BuildSink(c, spec, device, stdout), c.Buffer, Backoff(c.ReconnectMinS, c.ReconnectMaxS, "sinks[].reconnect"), loggers.CreateLogger("edge.sink")))
             .ToList();
 
-        if (pipeline.Stream is { } stream)
-            logger.LogInformation("stream: {Style} style, {Window} sample(s) per forecast; input projections: {Cache}",
-                stream.Style, stream.Window, stream.ProjectionCacheNote);
+        logger.LogInformation("stream: {Style} style, {Window} sample(s) per forecast; input projections: {Cache}",
+            stream.Style, stream.Window, stream.ProjectionCacheNote);
         logger.LogInformation(
             "model {Model}: {Features} -> {Targets}; window {Window}, period {Period}, horizon {Horizon} (model gives {Steps} step(s){Rollout}); normalization {Norm}; resample {Resample}; missing {Policy} (max gap {MaxGap}); sinks: {Sinks}",
             config.Model, string.Join(", ", spec.Features.Select(f => f.Unit is null ? f.Name : $"{f.Name} [{f.Unit}]")),
             string.Join(", ", spec.Targets.Select(t => spec.Features[t].Name)), spec.Window,
-            spec.Period is { } p ? p.TotalSeconds.ToString(CultureInfo.InvariantCulture) + " s" : "unknown", pipeline.Horizon, forecaster.OutputSteps,
-            pipeline.Horizon > forecaster.OutputSteps ? ", the rest by autoregressive rollout" : "", spec.Normalizer.Kind, resample, policy, missing.MaxGap,
+            spec.Period is { } p ? p.TotalSeconds.ToString(CultureInfo.InvariantCulture) + " s" : "unknown", pipeline.Horizon, stream.ModelSteps,
+            pipeline.Horizon > stream.ModelSteps ? ", the rest by autoregressive rollout" : "", spec.Normalizer.Kind, resample, policy, missing.MaxGap,
             string.Join(", ", sinks.Select(x => x.Name)));
 
         var runner = new EdgeRunner(pipeline, source, sinks, counters, logger,

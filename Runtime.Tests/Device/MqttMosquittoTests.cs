@@ -148,7 +148,7 @@ public sealed class MqttMosquittoTests
         var model = EdgeModel.Load(DeviceTestSupport.WriteDenseModel(dir, 2, 2, 2, DeviceTestSupport.MeanOfStepsWeights(2, 2), [0.1f, 0f], meta));
         var spec = ModelSpecReader.Read(model, new RunConfig()).Spec;
         var counters = new DeviceCounters();
-        var pipeline = new ForecastPipeline(spec, new SessionForecaster(model, 2, 2, 2), new PipelineOptions(), counters);
+        var pipeline = new ForecastPipeline(spec, PipelineStream.Open(model, spec, null, null, null), new PipelineOptions(), counters);
         var mqtt = new MqttSink(new MqttSettings("127.0.0.1", broker.Port, "testpi", HomeAssistant: true, Retain: false), spec);
         var sink = new BufferedSink(mqtt, 100, new Backoff(TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(500)), DeviceTestSupport.Log);
         var source = new HandSource();
