@@ -41,7 +41,7 @@ public static class RunCommand
         var printConfig = new Option<bool>("--print-config") { Description = "print the effective configuration as JSON, check it like --check, and exit" };
         var check = new Option<bool>("--check") { Description = "check the configuration and the model together, list every problem (one per line) and exit: 0 when all is well, 1 otherwise" };
 
-        var cmd = new Command("run", "stream sensor readings through the model and publish forecasts (a service: stops on SIGTERM/SIGINT)")
+        var cmd = new Command("run", "stream sensor readings through the model and publish forecasts (a service: stops on SIGTERM/SIGINT, reloads its config and model on SIGHUP)")
         {
             config, model, device, horizon, window, period, resample, missing, maxGap, serial, baud, parity, replay, speed, format, columns, map, timeField, sinks, stats, metrics, printConfig, check,
         };

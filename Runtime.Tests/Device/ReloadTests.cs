@@ -31,7 +31,7 @@ public sealed partial class ReloadTests
         return dest;
     }
 
-    private static void WriteConfig(string cfg, string model, string replay, int brokerPort) =>
+    private static void WriteConfig(string cfg, string model, string replay, int brokerPort, int metricsPort) =>
         File.WriteAllText(cfg, new JsonObject
         {
             ["model"] = model,
@@ -39,6 +39,7 @@ public sealed partial class ReloadTests
             ["resample"] = "none",
             ["stats_interval_s"] = 0.1,
             ["flush_timeout_s"] = 15,
+            ["metrics"] = new JsonObject { ["listen"] = $"127.0.0.1:{metricsPort}" },
             ["source"] = new JsonObject { ["kind"] = "replay", ["path"] = replay, ["speed"] = "25" },
             ["sinks"] = new JsonArray(new JsonObject
             {
@@ -103,6 +104,7 @@ public sealed partial class ReloadTests
         var replay = Path.Combine(dir, "replay.csv");
         File.WriteAllLines(replay, ["a,b", .. Enumerable.Repeat("1,1", 1500)]);
         var cfg = Path.Combine(dir, "edge.json");
+        int metricsPort = DeviceTestSupport.FreeLoopbackPort();
 
         // The subscriber's session is made while the broker is up, then the broker goes down: what is
         // published for it later is kept for it (persistence), however fast edge reconnects.
@@ -112,12 +114,12 @@ public sealed partial class ReloadTests
         await subscriber.ConnectAsync(TimeSpan.FromSeconds(5));
         broker.Stop();
 
-        WriteConfig(cfg, a, replay, broker.Port);
+        WriteConfig(cfg, a, replay, broker.Port, metricsPort);
         using var edge = new EdgeProcess("run", "--config", cfg);
         Assert.IsTrue(await DeviceTestSupport.WaitUntil(() => edge.Latest().Forecasts >= 10, TimeSpan.FromSeconds(20)), edge.Text);
 
         // A bad reload: refused with one line naming the model, counted; the old model keeps forecasting.
-        WriteConfig(cfg, notAModel, replay, broker.Port);
+        WriteConfig(cfg, notAModel, replay, broker.Port, metricsPort);
         edge.Signal("HUP");
         Assert.IsTrue(await DeviceTestSupport.WaitUntil(() => edge.Latest().Failures == 1, TimeSpan.FromSeconds(20)), edge.Text);
         var refused = edge.Log.Where(l => l.Contains("reload refused", StringComparison.Ordinal)).ToList();
@@ -130,12 +132,21 @@ public sealed partial class ReloadTests
         Assert.AreEqual(0, edge.Latest().Reloads);
 
         // A good reload: model b, switched in between samples; the sink (unchanged) keeps its queue.
-        WriteConfig(cfg, b, replay, broker.Port);
+        WriteConfig(cfg, b, replay, broker.Port, metricsPort);
         edge.Signal("HUP");
         Assert.IsTrue(await DeviceTestSupport.WaitUntil(() => edge.Latest().Reloads == 1, TimeSpan.FromSeconds(20)), edge.Text);
         long atReload = edge.Latest().Forecasts;
         Assert.IsTrue(await DeviceTestSupport.WaitUntil(() => edge.Latest().Forecasts >= atReload + 10, TimeSpan.FromSeconds(20)), edge.Text);
         Assert.IsFalse(edge.Process.HasExited, "the replay is long enough to outlast the reloads");
+        // /metrics counts both and labels the model now served.
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+        {
+            var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics"));
+            StringAssert.Matches(metrics, new Regex(@"(?m)^edge_reloads_total(\{[^}]*\})? 1( |$)"));
+            StringAssert.Matches(metrics, new Regex(@"(?m)^edge_reload_failures_total(\{[^}]*\})? 1( |$)"));
+            var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(b)));
+            StringAssert.Contains(metrics, $"sha256=\"{sha}\"");
+        }
         var queued = SinkCounters().Matches(edge.Text).Last();
         Assert.AreEqual("0", queued.Groups[1].Value, "nothing delivered while the broker is down");
         Assert.IsGreaterThan(0L, long.Parse(queued.Groups[4].Value, CultureInfo.InvariantCulture), "the sink has failed to connect");
