@@ -59,7 +59,7 @@ public sealed class EdgeRunner
     /// Hands over a checked reload; the run loop switches to it before the next sample (or at once when idle).
     /// A reload offered before the previous one was switched in replaces it.
     /// </summary>
-    public void Offer(RunSwap swap)
+    internal void Offer(RunSwap swap)
     {
         ArgumentNullException.ThrowIfNull(swap);
         if (Interlocked.Exchange(ref _pending, swap) is { } stale) Discard(stale);
@@ -209,5 +209,5 @@ public sealed class EdgeRunner
 /// continues), the sinks from then on (kept ones are the running objects, with their queues), the runner's
 /// sink list it was built from (<see cref="EdgeRunner.Sinks"/>), and what to do once it is in (the metrics' model labels).
 /// </summary>
-public sealed record RunSwap(Func<long, ForecastPipeline> Pipeline, IReadOnlyList<BufferedSink> Sinks, IReadOnlyList<BufferedSink> Based, string Description,
+internal sealed record RunSwap(Func<long, ForecastPipeline> Pipeline, IReadOnlyList<BufferedSink> Sinks, IReadOnlyList<BufferedSink> Based, string Description,
     Runtime.EdgeModel? Model, Action? Applied = null);

@@ -105,7 +105,7 @@ public static class RunBuilder
     /// change (the source, which parses by the model's features and period; the metrics address; the
     /// stats interval and flush timeout) is refused, naming it. Nothing running is touched here.
     /// </summary>
-    public static RunSwap Reload(RunConfig config, RunPlan plan, ILoggerFactory loggers, TextWriter stdout, CheckLabels? labels = null)
+    internal static RunSwap Reload(RunConfig config, RunPlan plan, ILoggerFactory loggers, TextWriter stdout, CheckLabels? labels = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(plan);
