@@ -265,7 +265,8 @@ svc_reload() { # SIGHUP to the running edge (the unit's ExecReload)
 # Only when the running binary reloads on SIGHUP (an older one would exit) and the installed unit has ExecReload.
 can_reload() { # old new
   [[ -n "$1" && "$1" != "$2" && "$(svc_state)" == active ]] || return 1
-  cmp -s "$releases/$1/edge" "$releases/$2/edge" && cmp -s "$releases/$2/edge.service" "$unit_path" || return 1
+  # The same file: `adopt` hard-linked the running binary into the model-only release.
+  [[ "$releases/$1/edge" -ef "$releases/$2/edge" ]] && cmp -s "$releases/$2/edge.service" "$unit_path" || return 1
   grep -q '^ExecReload=' "$unit_path" || return 1
   "$releases/$1/edge" run --help 2>/dev/null | grep -q SIGHUP
 }
