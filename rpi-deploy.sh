@@ -32,7 +32,9 @@ Deploy:
   --model-only           a new model and config for the binary already on the Pi: nothing is built and
                          the binary is not copied (the new release links the current release's); checked
                          on the Pi by that binary (`edge model-check`: loads, contract matches the config,
-                         a forecast runs) before the switch; --rollback goes back to the previous model
+                         a forecast runs) before the switch, which is a reload (SIGHUP: the service keeps
+                         running and its queued forecasts) when the running edge supports it; --rollback
+                         goes back to the previous model
   --keep N               releases kept on the Pi (default 3; current and previous always are)
   --health-timeout S     seconds to wait for the service to be active and log a forecast (default 120)
   --health-pattern RE    what counts as a forecast in the log (extended regex, case-insensitive;

@@ -10,7 +10,8 @@
 #   current                                            read-only: the current release's VERSION, then its SHA256SUMS
 #   adopt VERSION                                      model-only: link the binary of the current release into VERSION
 #   selftest VERSION [require-model-check]             also `edge model-check` of the release's model and config
-#   activate VERSION KEEP TIMEOUT PATTERN              switch, restart, health check, roll back on failure
+#   activate VERSION KEEP TIMEOUT PATTERN              switch, restart (a model-only release: reload), health check,
+#                                                      roll back on failure
 #   rollback TIMEOUT PATTERN                           back to the previous release (a manual --rollback)
 #   summary                                            read-only: one line, version/model sha/state (fleet table)
 #   status | uninstall
@@ -251,6 +252,50 @@ restart_into() { # version
   svc_start
 }
 
+svc_reload() { # SIGHUP to the running edge (the unit's ExecReload)
+  if [[ "$no_systemd" == 1 ]]; then
+    kill -HUP "$(cat "$sup_dir/main.pid" 2>/dev/null)" 2>/dev/null
+  else
+    systemctl reload edge.service
+  fi
+}
+
+# A release that differs from the running one only in its model and config (model-only: the same binary,
+# the same unit) is switched in by a reload: the service keeps running, its sinks keep what they queued.
+# Only when the running binary reloads on SIGHUP (an older one would exit) and the installed unit has ExecReload.
+can_reload() { # old new
+  [[ -n "$1" && "$1" != "$2" && "$(svc_state)" == active ]] || return 1
+  # The same file: `adopt` hard-linked the running binary into the model-only release.
+  [[ "$releases/$1/edge" -ef "$releases/$2/edge" ]] && cmp -s "$releases/$2/edge.service" "$unit_path" || return 1
+  grep -q '^ExecReload=' "$unit_path" || return 1
+  "$releases/$1/edge" run --help 2>/dev/null | grep -q SIGHUP
+}
+
+# Switch the link and SIGHUP; then wait (bounded) for the service to say it reloaded (0), refused (1),
+# or refused something only a restart changes (2).
+reload_into() { # version timeout
+  local deadline=$((SECONDS + $2)) log line
+  switch_link current "$1"
+  mark=$(log_mark)
+  svc_reload || return 2
+  while ((SECONDS < deadline)); do
+    log=$(logs_since "$mark")
+    if line=$(grep -m 1 -E 'reloaded: |reload refused: |reload of .* not switched in' <<<"$log"); then
+      if grep -q 'reloaded: ' <<<"$line"; then
+        say "reloaded: $(cut -c 1-160 <<<"${line#*reloaded: }")"
+        return 0
+      fi
+      say "the service refused the reload: $(cut -c 1-200 <<<"${line#*reload refused: }")"
+      grep -q 'restart edge to change' <<<"$line" && return 2
+      return 1
+    fi
+    [[ "$(svc_state)" == active ]] || break
+    sleep 1
+  done
+  say "no reload within $2 s (state $(svc_state))"
+  return 1
+}
+
 healthy() { # timeout pattern: 0 when active and a line matching pattern was logged since $mark
   local deadline=$((SECONDS + $1)) state="" line
   while ((SECONDS < deadline)); do
@@ -408,6 +453,24 @@ activate() { # version keep timeout pattern
     say "release $v is already current and the service is active: nothing to switch"
     prune "$keep"
     return 0
+  fi
+  if can_reload "$old" "$v"; then
+    local rc=0
+    reload_into "$v" "$timeout" || rc=$?
+    if ((rc == 0)); then
+      switch_link previous "$old"
+      echo "$v" >> "$base/history"
+      say "switched current: $old -> $v; service reloaded (still running, its queued forecasts kept)"
+      prune "$keep"
+      return 0
+    fi
+    if ((rc == 1)); then
+      # Nothing changed in the service: it refused the new model or config and runs the old one.
+      switch_link current "$old"
+      say "ROLLBACK: release $v was refused by the running service; current is $old again (the service never stopped)"
+      exit 3
+    fi
+    say "release $v needs a restart (above): restarting"
   fi
   restart_into "$v"
   if [[ "$old" != "$v" ]]; then

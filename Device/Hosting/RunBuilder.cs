@@ -17,12 +17,13 @@ namespace Edge.Device.Hosting;
 /// <summary>Everything one `edge run` needs, built from a <see cref="RunConfig"/>; disposing it releases sinks and sensors.</summary>
 public sealed class RunPlan : IAsyncDisposable
 {
-    internal RunPlan(EdgeRunner runner, ModelSpec spec, ForecastPipeline pipeline, IReadOnlyList<BufferedSink> sinks, IReadOnlyList<IDisposable> owned)
+    internal RunPlan(EdgeRunner runner, RunConfig config, ModelSpec spec, bool periodicSource, IReadOnlyList<(BufferedSink Sink, SinkConfig Config)> sinkConfigs, IReadOnlyList<IDisposable> owned)
     {
         Runner = runner;
+        Config = config;
         Spec = spec;
-        Pipeline = pipeline;
-        Sinks = sinks;
+        PeriodicSource = periodicSource;
+        SinkConfigs = sinkConfigs;
         _owned = owned;
     }
 
@@ -30,14 +31,24 @@ public sealed class RunPlan : IAsyncDisposable
 
     public EdgeRunner Runner { get; }
 
-    public ModelSpec Spec { get; }
+    /// <summary>The config running now (a reload replaces it once it is switched in).</summary>
+    public RunConfig Config { get; internal set; }
 
-    public ForecastPipeline Pipeline { get; }
+    public ModelSpec Spec { get; internal set; }
 
-    public IReadOnlyList<BufferedSink> Sinks { get; }
+    /// <summary>The pipeline running now.</summary>
+    public ForecastPipeline Pipeline => Runner.Pipeline;
+
+    /// <summary>The sinks running now.</summary>
+    public IReadOnlyList<BufferedSink> Sinks => Runner.Sinks;
 
     /// <summary>The loaded model (its metadata names it in the metrics).</summary>
-    public EdgeModel? Model { get; init; }
+    public EdgeModel? Model { get; internal set; }
+
+    internal bool PeriodicSource { get; }
+
+    /// <summary>The config each running sink was built from, so a reload keeps the sinks it did not change.</summary>
+    internal IReadOnlyList<(BufferedSink Sink, SinkConfig Config)> SinkConfigs { get; set; }
 
     public async ValueTask DisposeAsync()
     {
@@ -65,7 +76,7 @@ public static class RunBuilder
         if (check.Problems.Count > 0) throw new ConfigProblemsException(check.Problems);
         var read = check.Read!;
         var spec = read.Spec;
-        var forecaster = check.Forecaster!;
+        var stream = check.Stream!;
         foreach (var note in read.Notes) logger.LogInformation("model: {Note}", note);
 
         var counters = new DeviceCounters();
@@ -73,34 +84,132 @@ public static class RunBuilder
         var sourceConfig = config.Source ?? throw new EdgeException("no source: give --serial PORT, --replay FILE or a \"source\" in the config");
         var source = BuildSource(sourceConfig, spec, counters, loggers, owned, sensorFactory);
 
-        var resample = source.Periodic ? ResampleMode.None : Enum(config.Resample ?? (spec.Period is null ? "none" : "mean"), "resample",
+        var options = Options(config, spec, source.Periodic);
+        ForecastPipeline pipeline;
+        try { pipeline = new ForecastPipeline(spec, stream, options, counters); }
+        catch (ArgumentException e) { throw new EdgeException(e.Message, e); }
+
+        var sinkConfigs = Sinks(config, spec, stdout, loggers, kept: null);
+        var sinks = sinkConfigs.Select(x => x.Sink).ToList();
+        LogModel(logger, config, spec, stream, options, sinks);
+
+        var runner = new EdgeRunner(pipeline, source, sinks, counters, logger,
+            TimeSpan.FromSeconds(config.StatsIntervalS ?? 60), TimeSpan.FromSeconds(config.FlushTimeoutS ?? 5));
+        return new RunPlan(runner, config, spec, source.Periodic, sinkConfigs, owned) { Model = check.Model };
+    }
+
+    /// <summary>
+    /// Checks a new config and its model for a running plan (SIGHUP) exactly as a start does, and builds what
+    /// switches in: the new model's stream and pipeline, and the sinks, keeping every running sink whose
+    /// config, device and model outputs did not change (with its queued forecasts). What a reload cannot
+    /// change (the source, which parses by the model's features and period; the metrics address; the
+    /// stats interval and flush timeout) is refused, naming it. Nothing running is touched here.
+    /// </summary>
+    internal static RunSwap Reload(RunConfig config, RunPlan plan, ILoggerFactory loggers, TextWriter stdout, CheckLabels? labels = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(loggers);
+        var based = plan.Runner.Sinks;
+        var current = plan.Config;
+        var check = RunCheck.Run(config, environment: false, labels);
+        if (check.Problems.Count > 0) throw new ConfigProblemsException(check.Problems);
+        foreach (var (key, before, after) in new[]
+        {
+            ("source", Json(new RunConfig { Source = current.Source }), Json(new RunConfig { Source = config.Source })),
+            ("metrics", Json(new RunConfig { Metrics = current.Metrics }), Json(new RunConfig { Metrics = config.Metrics })),
+            ("stats_interval_s", Json(new RunConfig { StatsIntervalS = current.StatsIntervalS }), Json(new RunConfig { StatsIntervalS = config.StatsIntervalS })),
+            ("flush_timeout_s", Json(new RunConfig { FlushTimeoutS = current.FlushTimeoutS }), Json(new RunConfig { FlushTimeoutS = config.FlushTimeoutS })),
+        })
+        {
+            if (before != after) throw new EdgeException($"{key}: changed; a reload changes the model, horizon, resample, missing and sinks only: restart edge to change {key}");
+        }
+        var spec = check.Read!.Spec;
+        var old = plan.Spec;
+        if (!spec.Features.SequenceEqual(old.Features) || spec.Period != old.Period)
+            throw new EdgeException($"{config.Model}: its features ({Describe(spec)}) differ from the running model's ({Describe(old)}); the source reads by them: restart edge to change them");
+        var logger = loggers.CreateLogger("edge.run");
+        foreach (var note in check.Read.Notes) logger.LogInformation("model: {Note}", note);
+        var options = Options(config, spec, plan.PeriodicSource);
+        try { ForecastPipeline.Validate(spec, options); }
+        catch (ArgumentException e) { throw new EdgeException(e.Message, e); }
+        // A sink shows the model's targets (columns, topics, discovery) and the device name: only with both unchanged is a running one the same sink.
+        bool sameOutputs = spec.Targets.SequenceEqual(old.Targets) && (config.Device ?? Environment.MachineName) == (current.Device ?? Environment.MachineName);
+        var sinkConfigs = Sinks(config, spec, stdout, loggers, sameOutputs ? plan.SinkConfigs : null);
+        var sinks = sinkConfigs.Select(x => x.Sink).ToList();
+        var stream = check.Stream!;
+        var model = check.Model;
+        LogModel(logger, config, spec, stream, options, sinks);
+        var counters = plan.Runner.Counters;
+        return new RunSwap(seq => new ForecastPipeline(spec, stream, options, counters, seq), sinks, based,
+            $"model {config.Model}, horizon {stream.Horizon}", model, () =>
+            {
+                plan.Config = config;
+                plan.Spec = spec;
+                plan.Model = model;
+                plan.SinkConfigs = sinkConfigs;
+            });
+    }
+
+    private static string Json(RunConfig c) => RunConfigLoader.Serialize(c);
+
+    private static string Describe(ModelSpec spec) =>
+        string.Join(", ", spec.Features.Select(f => f.Unit is null ? f.Name : $"{f.Name} [{f.Unit}]"))
+        + (spec.Period is { } p ? $"; period {p.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s" : "; no period");
+
+    private static PipelineOptions Options(RunConfig config, ModelSpec spec, bool periodicSource)
+    {
+        var resample = periodicSource ? ResampleMode.None : Enum(config.Resample ?? (spec.Period is null ? "none" : "mean"), "resample",
             ("none", ResampleMode.None), ("mean", ResampleMode.Mean), ("last", ResampleMode.Last));
         var missing = config.Missing ?? new MissingConfig();
         var policy = Enum(missing.Policy, "missing.policy", ("hold", MissingPolicy.Hold), ("interpolate", MissingPolicy.Interpolate), ("drop", MissingPolicy.Drop));
-        int? horizon = config.Horizon ?? read.MetadataHorizon;
-        ForecastPipeline pipeline;
-        try { pipeline = new ForecastPipeline(spec, forecaster, new PipelineOptions(resample, policy, missing.MaxGap, horizon), counters); }
-        catch (ArgumentException e) { throw new EdgeException(e.Message, e); }
+        return new PipelineOptions(resample, policy, missing.MaxGap);
+    }
 
+    /// <summary>The run's sinks in config order; with <paramref name="kept"/>, a running sink of an equal config is reused (each once).</summary>
+    private static List<(BufferedSink Sink, SinkConfig Config)> Sinks(RunConfig config, ModelSpec spec, TextWriter stdout, ILoggerFactory loggers,
+        IReadOnlyList<(BufferedSink Sink, SinkConfig Config)>? kept)
+    {
         string device = config.Device ?? Environment.MachineName;
-        var sinks = (config.Sinks is { Count: > 0 } s ? s : [new SinkConfig { Kind = "stdout" }])
-            .Select(c => new BufferedSink(BuildSink(c, spec, device, stdout), c.Buffer, Backoff(c.ReconnectMinS, c.ReconnectMaxS, "sinks[].reconnect"), loggers.CreateLogger("edge.sink")))
-            .ToList();
+        var unused = kept?.Select(k => (k.Sink, Json: Json(new RunConfig { Sinks = [k.Config] }))).ToList() ?? [];
+        var result = new List<(BufferedSink Sink, SinkConfig Config)>();
+        try
+        {
+            foreach (var c in config.Sinks is { Count: > 0 } s ? s : [new SinkConfig { Kind = "stdout" }])
+            {
+                var json = Json(new RunConfig { Sinks = [c] });
+                int same = unused.FindIndex(u => u.Json == json);
+                if (same >= 0)
+                {
+                    result.Add((unused[same].Sink, c));
+                    unused.RemoveAt(same);
+                    continue;
+                }
+                result.Add((new BufferedSink(BuildSink(c, spec, device, stdout), c.Buffer, Backoff(c.ReconnectMinS, c.ReconnectMaxS, "sinks[].reconnect"), loggers.CreateLogger("edge.sink")), c));
+            }
+        }
+        catch (EdgeException) when (kept is not null)
+        {
+            // A refused reload leaves nothing behind: the sinks it made were never started.
+            foreach (var (sink, _) in result)
+                if (!kept.Any(k => k.Sink == sink)) sink.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+        return result;
+    }
 
-        if (pipeline.Stream is { } stream)
-            logger.LogInformation("stream: {Style} style, {Window} sample(s) per forecast; input projections: {Cache}",
-                stream.Style, stream.Window, stream.ProjectionCacheNote);
+    private static void LogModel(ILogger logger, RunConfig config, ModelSpec spec, Runtime.Streaming.ForecastStream stream, PipelineOptions options, IReadOnlyList<BufferedSink> sinks)
+    {
+        var missing = config.Missing ?? new MissingConfig();
+        logger.LogInformation("stream: {Style} style, {Window} sample(s) per forecast; input projections: {Cache}",
+            stream.Style, stream.Window, stream.ProjectionCacheNote);
         logger.LogInformation(
             "model {Model}: {Features} -> {Targets}; window {Window}, period {Period}, horizon {Horizon} (model gives {Steps} step(s){Rollout}); normalization {Norm}; resample {Resample}; missing {Policy} (max gap {MaxGap}); sinks: {Sinks}",
             config.Model, string.Join(", ", spec.Features.Select(f => f.Unit is null ? f.Name : $"{f.Name} [{f.Unit}]")),
             string.Join(", ", spec.Targets.Select(t => spec.Features[t].Name)), spec.Window,
-            spec.Period is { } p ? p.TotalSeconds.ToString(CultureInfo.InvariantCulture) + " s" : "unknown", pipeline.Horizon, forecaster.OutputSteps,
-            pipeline.Horizon > forecaster.OutputSteps ? ", the rest by autoregressive rollout" : "", spec.Normalizer.Kind, resample, policy, missing.MaxGap,
+            spec.Period is { } p ? p.TotalSeconds.ToString(CultureInfo.InvariantCulture) + " s" : "unknown", stream.Horizon, stream.ModelSteps,
+            stream.Horizon > stream.ModelSteps ? ", the rest by autoregressive rollout" : "", spec.Normalizer.Kind, options.Resample, options.Missing, missing.MaxGap,
             string.Join(", ", sinks.Select(x => x.Name)));
-
-        var runner = new EdgeRunner(pipeline, source, sinks, counters, logger,
-            TimeSpan.FromSeconds(config.StatsIntervalS ?? 60), TimeSpan.FromSeconds(config.FlushTimeoutS ?? 5));
-        return new RunPlan(runner, spec, pipeline, sinks, owned) { Model = check.Model };
     }
 
     private static Backoff Backoff(double min, double max, string what)

@@ -18,7 +18,8 @@ public sealed class CheckResult
 
     public ModelSpecReader.Result? Read { get; internal set; }
 
-    public SessionForecaster? Forecaster { get; internal set; }
+    /// <summary>The stream the pipeline will push into, at the run's horizon (opened when the model and its spec are good).</summary>
+    public Runtime.Streaming.ForecastStream? Stream { get; internal set; }
 }
 
 /// <summary>
@@ -66,16 +67,16 @@ public static class RunCheck
         var sinks = config.Sinks ?? [];
         for (int i = 0; i < sinks.Count; i++) CheckSink(sinks[i], $"sinks[{i}]", environment, p);
 
-        // The pipeline itself, once the model and the keys it reads are known to be good: the horizon
-        // against rollout, resampling against the period.
-        if (r.Forecaster is { } forecaster && spec is not null && pipelineKeysOk)
+        // The pipeline itself, once the model and the keys it reads are known to be good: resampling against
+        // the period (the horizon against rollout was checked when the stream was opened).
+        if (r.Stream is not null && spec is not null && pipelineKeysOk)
         {
             var resample = string.Equals(config.Source?.Kind, "sensors", StringComparison.OrdinalIgnoreCase) ? ResampleMode.None
                 : (config.Resample ?? (spec.Period is null ? "none" : "mean")).ToLowerInvariant() switch { "mean" => ResampleMode.Mean, "last" => ResampleMode.Last, _ => ResampleMode.None };
             var missing = config.Missing ?? new MissingConfig();
             try
             {
-                _ = new ForecastPipeline(spec, forecaster, new PipelineOptions(resample, MissingPolicy.Hold, missing.MaxGap, config.Horizon ?? r.Read!.MetadataHorizon), new DeviceCounters());
+                ForecastPipeline.Validate(spec, new PipelineOptions(resample, MissingPolicy.Hold, missing.MaxGap));
             }
             catch (ArgumentException e)
             {
@@ -114,7 +115,7 @@ public static class RunCheck
         }
         var spec = r.Read.Spec;
         Disagreements(config, spec, r.Problems);
-        try { r.Forecaster = new SessionForecaster(r.Model, spec.Window, spec.Features.Count, spec.Targets.Count, config.Input, config.Output); }
+        try { r.Stream = PipelineStream.Open(r.Model, spec, config.Input, config.Output, config.Horizon ?? r.Read.MetadataHorizon); }
         catch (Exception e) when (e is ArgumentException or EdgeException)
         {
             r.Problems.Add(e.Message);

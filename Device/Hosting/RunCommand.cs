@@ -41,58 +41,64 @@ public static class RunCommand
         var printConfig = new Option<bool>("--print-config") { Description = "print the effective configuration as JSON, check it like --check, and exit" };
         var check = new Option<bool>("--check") { Description = "check the configuration and the model together, list every problem (one per line) and exit: 0 when all is well, 1 otherwise" };
 
-        var cmd = new Command("run", "stream sensor readings through the model and publish forecasts (a service: stops on SIGTERM/SIGINT)")
+        var cmd = new Command("run", "stream sensor readings through the model and publish forecasts (a service: stops on SIGTERM/SIGINT, reloads its config and model on SIGHUP)")
         {
             config, model, device, horizon, window, period, resample, missing, maxGap, serial, baud, parity, replay, speed, format, columns, map, timeField, sinks, stats, metrics, printConfig, check,
         };
         cmd.SetAction(r => CliSupport.Guard("edge", stderr, () =>
         {
             bool checkOnly = r.GetValue(check) || r.GetValue(printConfig);
+            // The file with the flags over it; a reload (SIGHUP) reads it again the same way.
+            RunConfig Effective()
+            {
+                var c = r.GetValue(config) is { } path ? RunConfigLoader.Load(path, "--config") : new RunConfig();
+                if (r.GetValue(config) is { } cfgPath) ResolvePaths(c, Path.GetDirectoryName(Path.GetFullPath(cfgPath))!);
+                if (r.GetValue(model) is { } m) c.Model = m;
+                if (r.GetValue(device) is { } d) c.Device = d;
+                if (r.GetValue(horizon) is { } h) c.Horizon = h;
+                if (r.GetValue(window) is { } w) c.Window = w;
+                if (r.GetValue(period) is { } p) c.SamplePeriodS = p;
+                if (r.GetValue(resample) is { } rs) c.Resample = rs;
+                if (r.GetValue(missing) is { } mp) (c.Missing ??= new MissingConfig()).Policy = mp;
+                if (r.GetValue(maxGap) is { } mg) (c.Missing ??= new MissingConfig()).MaxGap = mg;
+                if (r.GetValue(stats) is { } st) c.StatsIntervalS = st;
+                if (r.GetValue(serial) is { } port && r.GetValue(replay) is not null) throw new EdgeException("--serial and --replay: choose one source");
+                if (r.GetValue(serial) is { } sp)
+                {
+                    if (c.Source is not { Kind: "serial" }) c.Source = new SourceConfig { Kind = "serial" };
+                    c.Source.Port = sp;
+                }
+                if (r.GetValue(replay) is { } rp)
+                {
+                    if (c.Source is not { Kind: "replay" }) c.Source = new SourceConfig { Kind = "replay" };
+                    c.Source.Path = rp;
+                }
+                if (c.Source is { } src)
+                {
+                    if (r.GetValue(baud) is { } b) src.Baud = b;
+                    if (r.GetValue(parity) is { } pa) src.Parity = pa;
+                    if (r.GetValue(speed) is { } sd) src.Speed = sd;
+                    if (r.GetValue(format) is { } f) src.Format = f;
+                    if (r.GetValue(columns) is { } cols) src.Columns = cols.Split(',').Select(x => x.Trim()).ToList();
+                    if (r.GetValue(timeField) is { } tf) src.TimeField = tf;
+                    foreach (var spec in r.GetValue(map) ?? [])
+                    {
+                        int eq = spec.IndexOf('=', StringComparison.Ordinal);
+                        if (eq <= 0 || eq == spec.Length - 1) throw new EdgeException($"--map '{spec}': expected FIELD=FEATURE");
+                        (src.Map ??= new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase))[spec[..eq]] = spec[(eq + 1)..];
+                    }
+                }
+                if (r.GetValue(sinks) is { Length: > 0 } ss) c.Sinks = ss.Select(ParseSink).ToList();
+                if (r.GetValue(metrics) is { } ma) c.Metrics = new MetricsConfig { Listen = Metrics.MetricsAddress.Parse(ma, "--metrics").ToString() };
+                if (c.Metrics is { } mc) Metrics.MetricsAddress.Parse(mc.Listen, "metrics.listen");
+                return c;
+            }
             RunConfig c;
-            try { c = r.GetValue(config) is { } path ? RunConfigLoader.Load(path, "--config") : new RunConfig(); }
+            try { c = Effective(); }
             catch (ConfigProblemsException e) when (checkOnly)
             {
                 return Report(e.Problems, stderr);
             }
-            if (r.GetValue(config) is { } cfgPath) ResolvePaths(c, Path.GetDirectoryName(Path.GetFullPath(cfgPath))!);
-            if (r.GetValue(model) is { } m) c.Model = m;
-            if (r.GetValue(device) is { } d) c.Device = d;
-            if (r.GetValue(horizon) is { } h) c.Horizon = h;
-            if (r.GetValue(window) is { } w) c.Window = w;
-            if (r.GetValue(period) is { } p) c.SamplePeriodS = p;
-            if (r.GetValue(resample) is { } rs) c.Resample = rs;
-            if (r.GetValue(missing) is { } mp) (c.Missing ??= new MissingConfig()).Policy = mp;
-            if (r.GetValue(maxGap) is { } mg) (c.Missing ??= new MissingConfig()).MaxGap = mg;
-            if (r.GetValue(stats) is { } st) c.StatsIntervalS = st;
-            if (r.GetValue(serial) is { } port && r.GetValue(replay) is not null) throw new EdgeException("--serial and --replay: choose one source");
-            if (r.GetValue(serial) is { } sp)
-            {
-                if (c.Source is not { Kind: "serial" }) c.Source = new SourceConfig { Kind = "serial" };
-                c.Source.Port = sp;
-            }
-            if (r.GetValue(replay) is { } rp)
-            {
-                if (c.Source is not { Kind: "replay" }) c.Source = new SourceConfig { Kind = "replay" };
-                c.Source.Path = rp;
-            }
-            if (c.Source is { } src)
-            {
-                if (r.GetValue(baud) is { } b) src.Baud = b;
-                if (r.GetValue(parity) is { } pa) src.Parity = pa;
-                if (r.GetValue(speed) is { } sd) src.Speed = sd;
-                if (r.GetValue(format) is { } f) src.Format = f;
-                if (r.GetValue(columns) is { } cols) src.Columns = cols.Split(',').Select(x => x.Trim()).ToList();
-                if (r.GetValue(timeField) is { } tf) src.TimeField = tf;
-                foreach (var spec in r.GetValue(map) ?? [])
-                {
-                    int eq = spec.IndexOf('=', StringComparison.Ordinal);
-                    if (eq <= 0 || eq == spec.Length - 1) throw new EdgeException($"--map '{spec}': expected FIELD=FEATURE");
-                    (src.Map ??= new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase))[spec[..eq]] = spec[(eq + 1)..];
-                }
-            }
-            if (r.GetValue(sinks) is { Length: > 0 } ss) c.Sinks = ss.Select(ParseSink).ToList();
-            if (r.GetValue(metrics) is { } ma) c.Metrics = new MetricsConfig { Listen = Metrics.MetricsAddress.Parse(ma, "--metrics").ToString() };
-            if (c.Metrics is { } mc) Metrics.MetricsAddress.Parse(mc.Listen, "metrics.listen");
             var labels = new CheckLabels(
                 Model: r.GetValue(model) is not null ? "--model" : "model",
                 Replay: r.GetValue(replay) is not null ? "--replay" : "source.path");
@@ -104,7 +110,7 @@ public static class RunCommand
                 if (r.GetValue(check)) stdout.WriteLine($"edge: {(r.GetValue(config) is { } cp ? cp + " and " : "")}{c.Model}: no problems found");
                 return 0;
             }
-            return RunHost.Run(c, stdout, labels);
+            return RunHost.Run(c, stdout, labels, Effective);
         }));
         return cmd;
     }

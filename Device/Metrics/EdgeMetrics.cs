@@ -52,7 +52,6 @@ public sealed class EdgeMetrics : IDisposable
     private readonly Histogram<double> _latency;
     private readonly Histogram<double> _modelLatency;
     private ModelInfo _model;
-    private long _reloads;
 
     /// <summary>What /healthz answers: 200 while running, 503 otherwise.</summary>
     public enum HealthState
@@ -77,7 +76,6 @@ public sealed class EdgeMetrics : IDisposable
 
         foreach (var (name, help, read) in CounterTable(counters))
             _meter.CreateObservableCounter("edge." + name, read, description: help);
-        _meter.CreateObservableCounter("edge.reloads", () => Interlocked.Read(ref _reloads), description: "model/config reloads on SIGHUP that took effect");
         _meter.CreateObservableCounter("edge.sink.delivered", () => PerSink(sinks(), s => s.Delivered), description: "forecasts a sink delivered");
         _meter.CreateObservableCounter("edge.sink.dropped", () => PerSink(sinks(), s => s.Dropped), description: "forecasts a sink dropped (its buffer was full, or undelivered at stop)");
         _meter.CreateObservableCounter("edge.sink.failures", () => PerSink(sinks(), s => s.Failures), description: "failed deliveries or connections of a sink");
@@ -132,8 +130,6 @@ public sealed class EdgeMetrics : IDisposable
         set => Volatile.Write(ref _model, value ?? throw new ArgumentNullException(nameof(value)));
     }
 
-    public void CountReload() => Interlocked.Increment(ref _reloads);
-
     public static string BuildVersion => MachineVersion.Value;
 
     private static readonly Lazy<string> MachineVersion = new(Bench.MachineInfo.EdgeVersionString);
@@ -180,6 +176,8 @@ public sealed class EdgeMetrics : IDisposable
         ("outages", "outages the window restarted at (a source reconnect, or a gap longer than max_gap steps)", () => Interlocked.Read(ref c.Outages)),
         ("forecasts", "forecasts made", () => Interlocked.Read(ref c.Forecasts)),
         ("forecast_errors", "forecasts that failed", () => Interlocked.Read(ref c.ForecastErrors)),
+        ("reloads", "config/model reloads (SIGHUP) that took effect", () => Interlocked.Read(ref c.Reloads)),
+        ("reload_failures", "reloads refused (bad config or model; the running one kept going)", () => Interlocked.Read(ref c.ReloadFailures)),
     ];
 
     private async Task ServeHealthAsync()

@@ -30,6 +30,10 @@ public sealed class DeviceCounters
     public long Outages;
     public long Forecasts;
     public long ForecastErrors;
+
+    /// <summary>Reloads (SIGHUP) that took effect, and those refused (a bad config or model: the running one kept going).</summary>
+    public long Reloads;
+    public long ReloadFailures;
     private long _latencyCount;
     private long _latencyTicks;
     private long _latencyMaxTicks;
@@ -79,6 +83,7 @@ public sealed class DeviceCounters
         Put("garbage", Interlocked.Read(ref Garbage)); Put("nan", Interlocked.Read(ref NanValues)); Put("out_of_order", Interlocked.Read(ref OutOfOrder)); Put("sensor_errors", Interlocked.Read(ref SensorErrors));
         Put("source_errors", Interlocked.Read(ref SourceErrors)); Put("reconnects", Interlocked.Read(ref Reconnects)); Put("steps", Interlocked.Read(ref Steps)); Put("filled", Interlocked.Read(ref FilledValues));
         Put("steps_dropped", Interlocked.Read(ref StepsDropped)); Put("window_resets", Interlocked.Read(ref WindowResets)); Put("outages", Interlocked.Read(ref Outages)); Put("forecasts", Interlocked.Read(ref Forecasts)); Put("forecast_errors", Interlocked.Read(ref ForecastErrors));
+        Put("reloads", Interlocked.Read(ref Reloads)); Put("reload_failures", Interlocked.Read(ref ReloadFailures));
         sb.Append(CultureInfo.InvariantCulture, $" latency_ms_mean={MeanLatencyMs:F2} latency_ms_max={MaxLatencyMs:F2} model_ms_mean={MeanModelMs:F2}");
         if (FastReplay) sb.Append(" latency_note=\"fast replay: latency_ms (a reading's arrival to its forecast) is mostly queueing, the file is read ahead of the model; model_ms is the model's own time\"");
         return sb.ToString();

@@ -27,25 +27,22 @@ public enum MissingPolicy
     Drop,
 }
 
-public sealed record PipelineOptions(ResampleMode Resample = ResampleMode.None, MissingPolicy Missing = MissingPolicy.Hold, int MaxGap = 3, int? Horizon = null);
+public sealed record PipelineOptions(ResampleMode Resample = ResampleMode.None, MissingPolicy Missing = MissingPolicy.Hold, int MaxGap = 3);
 
 /// <summary>
-/// samples -> resample to the model's period -> fill or refuse gaps -> normalize -> window ->
-/// forecast (with autoregressive rollout to the horizon) -> de-normalize. With an
-/// <see cref="IStreamingForecaster"/> the window and the rollout are the Runtime's
-/// <see cref="ForecastStream"/>'s: each normalized step is pushed into it (a window reset resets it);
-/// any other <see cref="IForecaster"/> gets whole windows from the pipeline's own ring. Single-threaded: the
-/// runner calls it from one loop. What it refuses (out-of-order times, unfillable gaps) is counted
+/// samples -> resample to the model's period -> fill or refuse gaps -> normalize -> stream -> de-normalize.
+/// The window (or the state) and the autoregressive rollout to the horizon are the Runtime's
+/// <see cref="ForecastStream"/>'s (opened by <see cref="PipelineStream.Open"/>, which checks the horizon):
+/// each normalized step is pushed into it, and a window reset resets it. Single-threaded: the runner calls
+/// it from one loop. What it refuses (out-of-order times, unfillable gaps) is counted
 /// in <see cref="DeviceCounters"/>, never thrown.
 /// </summary>
 public sealed class ForecastPipeline
 {
     private readonly ModelSpec _spec;
-    private readonly IForecaster _forecaster;
     private readonly PipelineOptions _options;
     private readonly DeviceCounters _counters;
     private readonly int _f;
-    private readonly int _horizon;
 
     // resampling
     private readonly long _periodTicks;
@@ -63,39 +60,28 @@ public sealed class ForecastPipeline
     private readonly int[] _missingRun;
     private readonly List<(DateTimeOffset Time, float[] Values, long Received)> _pending = new();
 
-    // window ring of normalized steps
-    private readonly float[] _ring;
-    private int _ringStart;
-    private int _ringCount;
-    private readonly float[] _work;
-    private readonly float[] _next;
     private readonly float[] _normalized;
     private long _sequence;
 
-    // streaming: the forecaster's stream and its forecast (normalized, horizon x targets)
-    private readonly ForecastStream? _stream;
-    private readonly float[] _streamOut = [];
+    // the stream's forecast, normalized, horizon x targets
+    private readonly ForecastStream _stream;
+    private readonly float[] _streamOut;
 
-    public ForecastPipeline(ModelSpec spec, IForecaster forecaster, PipelineOptions options, DeviceCounters counters)
+    /// <param name="firstSequence">The <see cref="Forecast.Sequence"/> of the first forecast (a reload continues the numbering).</param>
+    public ForecastPipeline(ModelSpec spec, ForecastStream stream, PipelineOptions options, DeviceCounters counters, long firstSequence = 0)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        ArgumentNullException.ThrowIfNull(forecaster);
-        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(counters);
+        Validate(spec, options);
         _f = spec.Features.Count;
-        if (forecaster.Window != spec.Window || forecaster.InputFeatures != _f || forecaster.OutputFeatures != spec.Targets.Count)
-            throw new ArgumentException($"the forecaster takes {forecaster.Window} x {forecaster.InputFeatures} and gives {forecaster.OutputFeatures} feature(s), but the model spec says window {spec.Window} x {_f} features -> {spec.Targets.Count} target(s)");
-        if (options.MaxGap < 0) throw new ArgumentOutOfRangeException(nameof(options), "max_gap must be >= 0");
-        if (options.Resample != ResampleMode.None && spec.Period is null)
-            throw new ArgumentException("resampling needs the model's sample period (sample_period_s in the blob or the config); use resample \"none\" otherwise");
-        _horizon = options.Horizon ?? forecaster.OutputSteps;
-        if (_horizon < 1) throw new ArgumentOutOfRangeException(nameof(options), "horizon must be at least 1");
-        if (_horizon > forecaster.OutputSteps && !spec.OutputsAllFeatures)
-            throw new ArgumentException($"a horizon of {_horizon} needs autoregressive rollout beyond the model's {forecaster.OutputSteps} step(s), which needs a model that forecasts every input feature; this one forecasts {spec.Targets.Count} of {_f}");
+        if (stream.Window != spec.Window || stream.InputFeatures != _f || stream.OutputFeatures != spec.Targets.Count)
+            throw new ArgumentException($"the stream takes {stream.Window} x {stream.InputFeatures} and gives {stream.OutputFeatures} feature(s), but the model spec says window {spec.Window} x {_f} features -> {spec.Targets.Count} target(s)");
         _spec = spec;
-        _forecaster = forecaster;
+        _stream = stream;
         _options = options;
         _counters = counters;
+        _sequence = firstSequence;
         _periodTicks = spec.Period?.Ticks ?? 0;
         _sum = new double[_f];
         _count = new int[_f];
@@ -103,22 +89,28 @@ public sealed class ForecastPipeline
         _lastGood = new float[_f];
         _hasGood = new bool[_f];
         _missingRun = new int[_f];
-        _ring = new float[spec.Window * _f];
-        _work = new float[spec.Window * _f];
-        _next = new float[forecaster.OutputSteps * spec.Targets.Count];
         _normalized = new float[_f];
-        if (forecaster is IStreamingForecaster streaming)
-        {
-            _stream = streaming.OpenStream(_horizon);
-            _streamOut = new float[_stream.ForecastLength];
-        }
+        _streamOut = new float[stream.ForecastLength];
     }
 
-    /// <summary>The forecaster's stream, when it streams (null for a plain <see cref="IForecaster"/>).</summary>
-    public ForecastStream? Stream => _stream;
+    /// <summary>The options' own problems, and resampling against the model's period (`edge run --check` calls it too).</summary>
+    public static void Validate(ModelSpec spec, PipelineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.MaxGap < 0) throw new ArgumentOutOfRangeException(nameof(options), "max_gap must be >= 0");
+        if (options.Resample != ResampleMode.None && spec.Period is null)
+            throw new ArgumentException("resampling needs the model's sample period (sample_period_s in the blob or the config); use resample \"none\" otherwise");
+    }
 
-    public int Horizon => _horizon;
+    /// <summary>The stream the pipeline pushes its normalized steps into.</summary>
+    public ForecastStream Stream => _stream;
 
+    /// <summary>Steps per forecast (the stream's).</summary>
+    public int Horizon => _stream.Horizon;
+
+    /// <summary>The <see cref="Forecast.Sequence"/> the next forecast gets.</summary>
+    public long NextSequence => _sequence;
     public ModelSpec Spec => _spec;
 
     /// <summary>Feeds one sample; forecasts it completes are added to <paramref name="output"/>.</summary>
@@ -195,11 +187,9 @@ public sealed class ForecastPipeline
         if (_slotOpen) CloseSlot(output);
         _counters.Add(ref _counters.Outages);
         if (_pending.Count > 0) _counters.Add(ref _counters.StepsDropped, _pending.Count);
-        if (_ringCount > 0 || _stream?.Count > 0 || _pending.Count > 0) _counters.Add(ref _counters.WindowResets);
+        if (_stream.Count > 0 || _pending.Count > 0) _counters.Add(ref _counters.WindowResets);
         _pending.Clear();
-        _ringCount = 0;
-        _ringStart = 0;
-        _stream?.Reset();
+        _stream.Reset();
         Array.Clear(_hasGood);
         Array.Clear(_missingRun);
     }
@@ -309,11 +299,9 @@ public sealed class ForecastPipeline
     private void Refuse()
     {
         _counters.Add(ref _counters.StepsDropped, 1 + _pending.Count);
-        if (_ringCount > 0 || _stream?.Count > 0 || _pending.Count > 0) _counters.Add(ref _counters.WindowResets);
+        if (_stream.Count > 0 || _pending.Count > 0) _counters.Add(ref _counters.WindowResets);
         _pending.Clear();
-        _ringCount = 0;
-        _ringStart = 0;
-        _stream?.Reset();
+        _stream.Reset();
     }
 
     private void Accept(DateTimeOffset time, float[] values, long received, ICollection<Forecast> output)
@@ -325,42 +313,28 @@ public sealed class ForecastPipeline
             _missingRun[i] = 0;
         }
         _spec.Normalizer.Normalize(values, _normalized);
-        if (_stream is not null)
-        {
-            Forecast(time, values, received, streaming: true, output);
-            return;
-        }
-        int w = _spec.Window;
-        int slot = (_ringStart + _ringCount) % w;
-        if (_ringCount == w) _ringStart = (_ringStart + 1) % w;
-        else _ringCount++;
-        _normalized.CopyTo(_ring.AsSpan(slot * _f, _f));
-        if (_ringCount < w) return;
-
-        for (int k = 0; k < w; k++)
-            _ring.AsSpan(((_ringStart + k) % w) * _f, _f).CopyTo(_work.AsSpan(k * _f, _f));
-        Forecast(time, values, received, streaming: false, output);
+        Forecast(time, values, received, output);
     }
 
-    /// <summary>The streaming path: the stream takes the normalized step; once its window is full it forecasts the whole horizon.</summary>
+    /// <summary>The stream takes the normalized step; once its window is full it forecasts the whole horizon.</summary>
     private float[]? PushToStream()
     {
-        if (!_stream!.TryPush(_normalized, _streamOut)) return null;
+        if (!_stream.TryPush(_normalized, _streamOut)) return null;
         int t = _spec.Targets.Count;
-        var result = new float[_horizon * t];
-        for (int k = 0; k < _horizon; k++)
+        var result = new float[_stream.Horizon * t];
+        for (int k = 0; k < _stream.Horizon; k++)
             for (int j = 0; j < t; j++)
                 result[k * t + j] = _spec.Normalizer.Denormalize(_spec.Targets[j], _streamOut[k * t + j]);
         return result;
     }
 
-    private void Forecast(DateTimeOffset time, float[] values, long received, bool streaming, ICollection<Forecast> output)
+    private void Forecast(DateTimeOffset time, float[] values, long received, ICollection<Forecast> output)
     {
         long started = Stopwatch.GetTimestamp();
         float[]? result;
         try
         {
-            result = streaming ? PushToStream() : Rollout();
+            result = PushToStream();
         }
         catch (Exception e) when (e is Runtime.EdgeException or ArgumentException or InvalidOperationException)
         {
@@ -377,35 +351,10 @@ public sealed class ForecastPipeline
             Sequence = _sequence++,
             Time = time,
             Actual = (float[])values.Clone(),
-            Steps = _horizon,
+            Steps = _stream.Horizon,
             Values = result,
             Period = _spec.Period,
             LatencyMs = latency * 1000.0 / Stopwatch.Frequency,
         });
-    }
-
-    /// <summary>Runs the model on _work and, beyond its own output length, again on its own forecasts.</summary>
-    private float[]? Rollout()
-    {
-        int t = _spec.Targets.Count;
-        int s = _forecaster.OutputSteps;
-        int w = _spec.Window;
-        var result = new float[_horizon * t];
-        int have = 0;
-        while (true)
-        {
-            _forecaster.Forecast(_work, _next);
-            int take = Math.Min(s, _horizon - have);
-            for (int k = 0; k < take; k++)
-                for (int j = 0; j < t; j++)
-                    result[(have + k) * t + j] = _spec.Normalizer.Denormalize(_spec.Targets[j], _next[k * t + j]);
-            have += take;
-            if (have >= _horizon) return result;
-            // Only reachable when the model forecasts every input feature (checked in the constructor):
-            // slide the window by s steps and append the forecast steps, still normalized.
-            int shift = Math.Min(s, w);
-            _work.AsSpan(shift * _f).CopyTo(_work);
-            _next.AsSpan((s - shift) * _f, shift * _f).CopyTo(_work.AsSpan((w - shift) * _f));
-        }
     }
 }

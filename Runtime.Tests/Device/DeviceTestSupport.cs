@@ -156,24 +156,26 @@ internal sealed class HandSource : ISampleSource
     }
 }
 
-/// <summary>A forecaster that records its windows and answers "last step + delta" (normalized units).</summary>
-internal sealed class RecordingForecaster(int window, int features, float delta = 1f) : IForecaster
+/// <summary>
+/// A pipeline over a real blob that echoes its window: Dense(identity) from (1, window * features) to
+/// (1, window * features), read by the stream as <c>window</c> steps of every feature. With an identity
+/// normalization each forecast's values are the window it was made from, oldest step first, so tests see
+/// exactly what the stream was given (the path `edge run` takes: <see cref="PipelineStream.Open"/>).
+/// </summary>
+internal static class EchoPipeline
 {
-    public List<float[]> Windows { get; } = new();
-
-    public int Window => window;
-
-    public int InputFeatures => features;
-
-    public int OutputFeatures => features;
-
-    public int OutputSteps => 1;
-
-    public void Forecast(ReadOnlySpan<float> w, Span<float> next)
+    public static ForecastPipeline Create(ModelSpec spec, PipelineOptions options, DeviceCounters counters)
     {
-        Windows.Add(w.ToArray());
-        for (int i = 0; i < features; i++) next[i] = w[(window - 1) * features + i] + delta;
+        int n = spec.Window * spec.Features.Count;
+        var w = new float[n * n];
+        for (int i = 0; i < n; i++) w[i * n + i] = 1f;
+        var path = DeviceTestSupport.WriteDenseModel(TestPaths.NewTempDir(), spec.Window, spec.Features.Count, n, w, new float[n], new JsonObject());
+        var stream = PipelineStream.Open(EdgeModel.Load(path), spec, null, null, null);
+        return new ForecastPipeline(spec, stream, options, counters);
     }
+
+    /// <summary>The windows the forecasts were made from, as "[1,2] [3,4]".</summary>
+    public static string Windows(IEnumerable<Forecast> got) => string.Join(" ", got.Select(f => "[" + string.Join(",", f.Values) + "]"));
 }
 
 /// <summary>A logger that keeps every message (warnings and above by default), for tests of what a user reads in the log.</summary>

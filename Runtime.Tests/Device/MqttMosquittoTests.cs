@@ -18,129 +18,15 @@ namespace Edge.Runtime.Tests.Device;
 [TestClass]
 public sealed class MqttMosquittoTests
 {
-    private sealed class Broker : IDisposable
-    {
-        private readonly string _config;
-        private Process? _process;
-
-        public Broker(string dir, int port)
-        {
-            Port = port;
-            // Persistence keeps the subscriber's session (and the QoS 1 messages queued for it) across
-            // the restart, as a real home broker configured for it would.
-            _config = Path.Combine(dir, "mosquitto.conf");
-            File.WriteAllText(_config, $"""
-                listener {port} 127.0.0.1
-                allow_anonymous true
-                persistence true
-                persistence_location {dir}/
-                log_dest none
-
-                """);
-        }
-
-        public int Port { get; }
-
-        public async Task StartAsync()
-        {
-            _process = DeviceTestSupport.Start("mosquitto", "-c", _config);
-            Assert.IsTrue(await DeviceTestSupport.WaitUntil(Listening, TimeSpan.FromSeconds(5)), "mosquitto did not start listening");
-        }
-
-        private bool Listening()
-        {
-            try
-            {
-                using var c = new TcpClient();
-                c.Connect("127.0.0.1", Port);
-                return true;
-            }
-            catch (SocketException)
-            {
-                return false;
-            }
-        }
-
-        public void Stop()
-        {
-            if (_process is null) return;
-            DeviceTestSupport.Terminate(_process);
-            _process.Dispose();
-            _process = null;
-        }
-
-        public void Dispose() => Stop();
-    }
-
-    private sealed class Subscriber : IAsyncDisposable
-    {
-        private readonly MqttClientFactory _factory = new();
-        private readonly IMqttClient _client;
-        private readonly int _port;
-
-        public Subscriber(int port)
-        {
-            _port = port;
-            _client = _factory.CreateMqttClient();
-            _client.ApplicationMessageReceivedAsync += e =>
-            {
-                Got.Enqueue((e.ApplicationMessage.Topic, e.ApplicationMessage.ConvertPayloadToString()));
-                return Task.CompletedTask;
-            };
-        }
-
-        public ConcurrentQueue<(string Topic, string Payload)> Got { get; } = new();
-
-        public bool IsConnected => _client.IsConnected;
-
-        public async Task ConnectAsync(TimeSpan timeout)
-        {
-            var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _port).WithClientId("edge-test-subscriber").WithCleanSession(false).Build();
-            var sw = Stopwatch.StartNew();
-            while (true)
-            {
-                try
-                {
-                    await _client.ConnectAsync(options);
-                    break;
-                }
-                catch (Exception) when (sw.Elapsed < timeout)
-                {
-                    await Task.Delay(50);
-                }
-            }
-            await _client.SubscribeAsync(_factory.CreateSubscribeOptionsBuilder()
-                .WithTopicFilter("edge/#", MqttQualityOfServiceLevel.AtLeastOnce)
-                .WithTopicFilter("homeassistant/#", MqttQualityOfServiceLevel.AtLeastOnce)
-                .Build());
-        }
-
-        public long[] StateSequences() => Got.Where(m => m.Topic == "edge/testpi/state")
-            .Select(m => JsonDocument.Parse(m.Payload).RootElement.GetProperty("seq").GetInt64()).Distinct().Order().ToArray();
-
-        public async ValueTask DisposeAsync()
-        {
-            try
-            {
-                if (_client.IsConnected) await _client.DisconnectAsync();
-            }
-            catch (Exception)
-            {
-                // the broker may already be gone
-            }
-            _client.Dispose();
-        }
-    }
-
     [TestMethod]
     [Timeout(45_000, CooperativeCancellation = true)]
     public async Task SubscriberReceivesForecasts_AndABrokerRestartLosesNothing()
     {
         if (!DeviceTestSupport.HasBinary("mosquitto")) SkippedTests.Inconclusive(SkippedTests.Mosquitto, "mosquitto is not installed");
         var dir = TestPaths.NewTempDir();
-        using var broker = new Broker(dir, DeviceTestSupport.FreeLoopbackPort());
+        using var broker = new MosquittoBroker(dir, DeviceTestSupport.FreeLoopbackPort());
         await broker.StartAsync();
-        await using var subscriber = new Subscriber(broker.Port);
+        await using var subscriber = new MqttTestSubscriber(broker.Port);
         await subscriber.ConnectAsync(TimeSpan.FromSeconds(5));
 
         var meta = DeviceTestSupport.Metadata(["a", "b"], 60, 2,
@@ -148,7 +34,7 @@ public sealed class MqttMosquittoTests
         var model = EdgeModel.Load(DeviceTestSupport.WriteDenseModel(dir, 2, 2, 2, DeviceTestSupport.MeanOfStepsWeights(2, 2), [0.1f, 0f], meta));
         var spec = ModelSpecReader.Read(model, new RunConfig()).Spec;
         var counters = new DeviceCounters();
-        var pipeline = new ForecastPipeline(spec, new SessionForecaster(model, 2, 2, 2), new PipelineOptions(), counters);
+        var pipeline = new ForecastPipeline(spec, PipelineStream.Open(model, spec, null, null, null), new PipelineOptions(), counters);
         var mqtt = new MqttSink(new MqttSettings("127.0.0.1", broker.Port, "testpi", HomeAssistant: true, Retain: false), spec);
         var sink = new BufferedSink(mqtt, 100, new Backoff(TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(500)), DeviceTestSupport.Log);
         var source = new HandSource();
@@ -193,5 +79,121 @@ public sealed class MqttMosquittoTests
         }
         Assert.AreEqual(5, sink.Delivered);
         Assert.AreEqual(0, sink.Dropped);
+    }
+}
+
+/// <summary>mosquitto on a loopback port, with persistence (a subscriber's session and its queued QoS 1 messages survive a restart).</summary>
+internal sealed class MosquittoBroker : IDisposable
+{
+    private readonly string _config;
+    private Process? _process;
+
+    public MosquittoBroker(string dir, int port)
+    {
+        Port = port;
+        // Persistence keeps the subscriber's session (and the QoS 1 messages queued for it) across
+        // the restart, as a real home broker configured for it would.
+        _config = Path.Combine(dir, "mosquitto.conf");
+        File.WriteAllText(_config, $"""
+            listener {port} 127.0.0.1
+            allow_anonymous true
+            persistence true
+            persistence_location {dir}/
+            log_dest none
+
+            """);
+    }
+
+    public int Port { get; }
+
+    public async Task StartAsync()
+    {
+        _process = DeviceTestSupport.Start("mosquitto", "-c", _config);
+        Assert.IsTrue(await DeviceTestSupport.WaitUntil(Listening, TimeSpan.FromSeconds(5)), "mosquitto did not start listening");
+    }
+
+    private bool Listening()
+    {
+        try
+        {
+            using var c = new TcpClient();
+            c.Connect("127.0.0.1", Port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    public void Stop()
+    {
+        if (_process is null) return;
+        DeviceTestSupport.Terminate(_process);
+        _process.Dispose();
+        _process = null;
+    }
+
+    public void Dispose() => Stop();
+}
+
+internal sealed class MqttTestSubscriber : IAsyncDisposable
+{
+    private readonly MqttClientFactory _factory = new();
+    private readonly IMqttClient _client;
+    private readonly int _port;
+
+    public MqttTestSubscriber(int port)
+    {
+        _port = port;
+        _client = _factory.CreateMqttClient();
+        _client.ApplicationMessageReceivedAsync += e =>
+        {
+            Got.Enqueue((e.ApplicationMessage.Topic, e.ApplicationMessage.ConvertPayloadToString()));
+            return Task.CompletedTask;
+        };
+    }
+
+    public ConcurrentQueue<(string Topic, string Payload)> Got { get; } = new();
+
+    public bool IsConnected => _client.IsConnected;
+
+    public async Task ConnectAsync(TimeSpan timeout)
+    {
+        var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _port).WithClientId("edge-test-subscriber").WithCleanSession(false).Build();
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await _client.ConnectAsync(options);
+                break;
+            }
+            catch (Exception) when (sw.Elapsed < timeout)
+            {
+                await Task.Delay(50);
+            }
+        }
+        await _client.SubscribeAsync(_factory.CreateSubscribeOptionsBuilder()
+            .WithTopicFilter("edge/#", MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithTopicFilter("homeassistant/#", MqttQualityOfServiceLevel.AtLeastOnce)
+            .Build());
+    }
+
+    /// <summary>The distinct sequence numbers of the forecasts device testpi published on its state topic.</summary>
+    public long[] StateSequences() => Got.Where(m => m.Topic == "edge/testpi/state")
+        .Select(m => JsonDocument.Parse(m.Payload).RootElement.GetProperty("seq").GetInt64()).Distinct().Order().ToArray();
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (_client.IsConnected) await _client.DisconnectAsync();
+        }
+        catch (Exception)
+        {
+            // the broker may already be gone
+        }
+        _client.Dispose();
     }
 }

@@ -24,9 +24,8 @@ public sealed class OutageAndArrivalTests
     [TestMethod]
     public void AfterAReconnect_TheWindowRestarts_AndTheOutageIsCounted()
     {
-        var forecaster = new RecordingForecaster(2, 2);
         var counters = new DeviceCounters();
-        var p = new ForecastPipeline(Spec(null), forecaster, new PipelineOptions(), counters);
+        var p = EchoPipeline.Create(Spec(null), new PipelineOptions(), counters);
         var got = new List<Forecast>();
         p.Push(new Sample(T0, [1, 10], 0), got);
         p.Push(new Sample(T0.AddSeconds(1), [2, 20], 0), got);
@@ -36,7 +35,7 @@ public sealed class OutageAndArrivalTests
         Assert.HasCount(1, got, "a window of one reading from each side of the outage was forecast");
         p.Push(new Sample(T0.AddHours(5).AddSeconds(1), [4, 40], 0), got);
         Assert.HasCount(2, got);
-        CollectionAssert.AreEqual(new[] { 3f, 30f, 4f, 40f }, forecaster.Windows[^1]);
+        CollectionAssert.AreEqual(new[] { 3f, 30f, 4f, 40f }, got[^1].Values);
         Assert.AreEqual(1, counters.Outages);
         Assert.AreEqual(1, counters.WindowResets);
         StringAssert.Contains(counters.ToString(), "outages=1");
@@ -45,9 +44,8 @@ public sealed class OutageAndArrivalTests
     [TestMethod]
     public void AfterAReconnect_HoldDoesNotCarryAValueAcrossTheOutage()
     {
-        var forecaster = new RecordingForecaster(2, 2);
         var counters = new DeviceCounters();
-        var p = new ForecastPipeline(Spec(null), forecaster, new PipelineOptions(Missing: MissingPolicy.Hold, MaxGap: 3), counters);
+        var p = EchoPipeline.Create(Spec(null), new PipelineOptions(Missing: MissingPolicy.Hold, MaxGap: 3), counters);
         var got = new List<Forecast>();
         p.Push(new Sample(T0, [1, 10], 0), got);
         p.Push(new Sample(T0.AddSeconds(1), [3, float.NaN], 0, AfterOutage: true), got);
@@ -61,9 +59,8 @@ public sealed class OutageAndArrivalTests
     {
         foreach (var (gapSteps, restarts) in new[] { (2, false), (3, true) })
         {
-            var forecaster = new RecordingForecaster(2, 2);
             var counters = new DeviceCounters();
-            var p = new ForecastPipeline(Spec(60), forecaster, new PipelineOptions(ResampleMode.None, MissingPolicy.Hold, MaxGap: 2), counters);
+            var p = EchoPipeline.Create(Spec(60), new PipelineOptions(ResampleMode.None, MissingPolicy.Hold, MaxGap: 2), counters);
             var got = new List<Forecast>();
             p.Push(new Sample(T0, [1, 10], 0), got);
             p.Push(new Sample(T0.AddSeconds(60), [2, 20], 0), got);
@@ -73,16 +70,15 @@ public sealed class OutageAndArrivalTests
             Assert.HasCount(restarts ? 1 : 2, got, $"gap of {gapSteps} steps");
             Assert.AreEqual(restarts ? 1 : 0, counters.Outages, $"gap of {gapSteps} steps");
             p.Push(new Sample(after.AddSeconds(60), [4, 40], 0), got);
-            CollectionAssert.AreEqual(restarts ? new[] { 3f, 30f, 4f, 40f } : new[] { 2f, 20f, 3f, 30f }, forecaster.Windows[restarts ? ^1 : ^2]);
+            CollectionAssert.AreEqual(restarts ? new[] { 3f, 30f, 4f, 40f } : new[] { 2f, 20f, 3f, 30f }, got[restarts ? ^1 : ^2].Values);
         }
     }
 
     [TestMethod]
     public void WithResampling_AReconnectClosesTheOpenSlot_ThenRestarts()
     {
-        var forecaster = new RecordingForecaster(2, 2);
         var counters = new DeviceCounters();
-        var p = new ForecastPipeline(Spec(60), forecaster, new PipelineOptions(ResampleMode.Mean), counters);
+        var p = EchoPipeline.Create(Spec(60), new PipelineOptions(ResampleMode.Mean), counters);
         var got = new List<Forecast>();
         p.Push(new Sample(T0, [1, 10], 0), got);
         p.Push(new Sample(T0.AddSeconds(60), [2, 20], 0), got);
@@ -90,11 +86,11 @@ public sealed class OutageAndArrivalTests
         Assert.HasCount(0, got);
         p.Push(new Sample(T0.AddSeconds(100), [9, 90], 0, AfterOutage: true), got);
         Assert.HasCount(1, got, "the slot from before the outage is still a step");
-        CollectionAssert.AreEqual(new[] { 1f, 10f, 3f, 30f }, forecaster.Windows[0]);
+        CollectionAssert.AreEqual(new[] { 1f, 10f, 3f, 30f }, got[0].Values);
         p.Push(new Sample(T0.AddSeconds(130), [7, 70], 0), got);
         p.Flush(got);
         Assert.HasCount(2, got);
-        CollectionAssert.AreEqual(new[] { 9f, 90f, 7f, 70f }, forecaster.Windows[1], "the new window holds only readings from after the outage");
+        CollectionAssert.AreEqual(new[] { 9f, 90f, 7f, 70f }, got[1].Values, "the new window holds only readings from after the outage");
     }
 
     [TestMethod]

@@ -34,25 +34,25 @@ public sealed class PipelineTests
     }
 
     /// <summary>The Dense "mean of the window's steps, plus 0.1 on a" model, window 2, features a in [0, 10] and b in [100, 200].</summary>
-    private static (ModelSpec Spec, SessionForecaster Forecaster) DenseModel(string dir)
+    private static (ModelSpec Spec, EdgeModel Model) DenseModel(string dir)
     {
         var w = DeviceTestSupport.MeanOfStepsWeights(2, 2);
         var meta = DeviceTestSupport.Metadata(["a", "b"], 60, 2,
             new JsonObject { ["kind"] = "minmax", ["min"] = new JsonArray(0, 100), ["max"] = new JsonArray(10, 200) });
         var model = EdgeModel.Load(DeviceTestSupport.WriteDenseModel(dir, 2, 2, 2, w, [0.1f, 0f], meta));
         var spec = ModelSpecReader.Read(model, new RunConfig()).Spec;
-        return (spec, new SessionForecaster(model, spec.Window, 2, 2));
+        return (spec, model);
     }
 
     [TestMethod]
     public void NormalizeWindowForecastDenormalize_ThroughARealSession()
     {
-        var (spec, forecaster) = DenseModel(TestPaths.NewTempDir());
+        var (spec, model) = DenseModel(TestPaths.NewTempDir());
         Assert.AreEqual(NormalizationKind.MinMax, spec.Normalizer.Kind);
         Assert.AreEqual(TimeSpan.FromMinutes(1), spec.Period);
         Assert.AreEqual("u", spec.Features[1].Unit);
         var counters = new DeviceCounters();
-        var p = new ForecastPipeline(spec, forecaster, new PipelineOptions(), counters);
+        var p = new ForecastPipeline(spec, PipelineStream.Open(model, spec, null, null, null), new PipelineOptions(), counters);
         var got = new List<Forecast>();
         p.Push(new Sample(T0, [2, 150], 0), got);
         Assert.IsEmpty(got, "the window is not full yet");
@@ -69,8 +69,8 @@ public sealed class PipelineTests
     [TestMethod]
     public void AutoregressiveRollout_FeedsForecastsBack()
     {
-        var (spec, forecaster) = DenseModel(TestPaths.NewTempDir());
-        var p = new ForecastPipeline(spec, forecaster, new PipelineOptions(Horizon: 3), new DeviceCounters());
+        var (spec, model) = DenseModel(TestPaths.NewTempDir());
+        var p = new ForecastPipeline(spec, PipelineStream.Open(model, spec, null, null, 3), new PipelineOptions(), new DeviceCounters());
         var got = new List<Forecast>();
         p.Push(new Sample(T0, [2, 150], 0), got);
         p.Push(new Sample(T0.AddMinutes(1), [4, 170], 0), got);
@@ -81,32 +81,49 @@ public sealed class PipelineTests
         Assert.AreEqual(T0.AddMinutes(4), got[0].StepTime(2));
     }
 
-    private static (ForecastPipeline, RecordingForecaster, DeviceCounters, List<Forecast>) Recording(int window, PipelineOptions options, double? period = 60)
+    /// <summary>
+    /// Rollout feeds forecast step k back as input step k + 1, feature by feature: a model whose outputs are
+    /// the input features in another order (as many, so the stream itself cannot tell) gives only its own steps.
+    /// </summary>
+    [TestMethod]
+    public void Rollout_NeedsTheTargetsToBeTheInputsInOrder()
     {
-        var spec = new ModelSpec([new Feature("x", null)], [0], Normalization.Identity(1), period is { } s ? TimeSpan.FromSeconds(s) : null, window);
-        var f = new RecordingForecaster(window, 1);
-        var c = new DeviceCounters();
-        return (new ForecastPipeline(spec, f, options, c), f, c, new List<Forecast>());
+        var dir = TestPaths.NewTempDir();
+        var meta = DeviceTestSupport.Metadata(["a", "b"], 60, 2);
+        var model = EdgeModel.Load(DeviceTestSupport.WriteDenseModel(dir, 2, 2, 2, DeviceTestSupport.MeanOfStepsWeights(2, 2), [0f, 0f], meta));
+        var inOrder = ModelSpecReader.Read(model, new RunConfig()).Spec;
+        Assert.AreEqual(3, PipelineStream.Open(model, inOrder, null, null, 3).Horizon);
+        var swapped = new ModelSpec(inOrder.Features, [1, 0], inOrder.Normalizer, inOrder.Period, 2);
+        Assert.AreEqual(1, PipelineStream.Open(model, swapped, null, null, 1).Horizon, "its own step needs no rollout");
+        var e = Assert.ThrowsExactly<EdgeException>(() => PipelineStream.Open(model, swapped, null, null, 3));
+        Assert.AreEqual("a horizon of 3 needs autoregressive rollout beyond the model's 1 step(s), which needs a model that forecasts every input feature in input order; this one forecasts b, a of a, b", e.Message);
     }
 
-    private static string Windows(RecordingForecaster f) => string.Join(" ", f.Windows.Select(w => "[" + string.Join(",", w) + "]"));
+    private static (ForecastPipeline, DeviceCounters, List<Forecast>) Recording(int window, PipelineOptions options, double? period = 60)
+    {
+        var spec = new ModelSpec([new Feature("x", null)], [0], Normalization.Identity(1), period is { } s ? TimeSpan.FromSeconds(s) : null, window);
+        var c = new DeviceCounters();
+        return (EchoPipeline.Create(spec, options, c), c, new List<Forecast>());
+    }
+
+    private static string Windows(List<Forecast> got) => EchoPipeline.Windows(got);
 
     [TestMethod]
     public void OutOfOrderSamples_AreCountedAndDropped()
     {
-        var (p, f, c, got) = Recording(1, new PipelineOptions());
+        var (p, c, got) = Recording(1, new PipelineOptions());
         p.Push(new Sample(T0, [1], 0), got);
         p.Push(new Sample(T0.AddMinutes(1), [2], 0), got);
         p.Push(new Sample(T0.AddSeconds(30), [99], 0), got);
         p.Push(new Sample(T0.AddMinutes(2), [3], 0), got);
-        Assert.AreEqual("[1] [2] [3]", Windows(f));
+        Assert.AreEqual("[1] [2] [3]", Windows(got));
         Assert.AreEqual(1, c.OutOfOrder);
     }
 
     [TestMethod]
     public void Resample_MeanPerPeriod_HoldsEmptySlots_FlushClosesTheLast()
     {
-        var (p, f, c, got) = Recording(1, new PipelineOptions(ResampleMode.Mean, MissingPolicy.Hold, MaxGap: 3));
+        var (p, c, got) = Recording(1, new PipelineOptions(ResampleMode.Mean, MissingPolicy.Hold, MaxGap: 3));
         p.Push(new Sample(T0, [1], 0), got);
         p.Push(new Sample(T0.AddSeconds(20), [3], 0), got);
         p.Push(new Sample(T0.AddSeconds(40), [5], 0), got);
@@ -114,7 +131,7 @@ public sealed class PipelineTests
         p.Push(new Sample(T0.AddSeconds(65), [7], 0), got);
         p.Push(new Sample(T0.AddSeconds(250), [9], 0), got); // slots 2 and 3 are empty
         p.Flush(got);
-        Assert.AreEqual("[3] [7] [7] [7] [9]", Windows(f));
+        Assert.AreEqual("[3] [7] [7] [7] [9]", Windows(got));
         Assert.AreEqual(2, c.FilledValues);
         Assert.AreEqual(T0.AddMinutes(2), got[2].Time, "a step is stamped with its slot's start");
     }
@@ -122,20 +139,20 @@ public sealed class PipelineTests
     [TestMethod]
     public void Resample_Last_KeepsTheLastSampleOfTheSlot()
     {
-        var (p, f, _, got) = Recording(1, new PipelineOptions(ResampleMode.Last));
+        var (p, _, got) = Recording(1, new PipelineOptions(ResampleMode.Last));
         p.Push(new Sample(T0, [1], 0), got);
         p.Push(new Sample(T0.AddSeconds(59), [4], 0), got);
         p.Flush(got);
-        Assert.AreEqual("[4]", Windows(f));
+        Assert.AreEqual("[4]", Windows(got));
     }
 
     [TestMethod]
     public void Missing_Interpolate_WithinMaxGap_AndRestart_Beyond()
     {
-        var (p, f, c, got) = Recording(1, new PipelineOptions(Missing: MissingPolicy.Interpolate, MaxGap: 2));
+        var (p, c, got) = Recording(1, new PipelineOptions(Missing: MissingPolicy.Interpolate, MaxGap: 2));
         float[] xs = [1, float.NaN, float.NaN, 4, float.NaN, float.NaN, float.NaN, 8];
         for (int i = 0; i < xs.Length; i++) p.Push(new Sample(T0.AddMinutes(i), [xs[i]], 0), got);
-        Assert.AreEqual("[1] [2] [3] [4] [8]", Windows(f));
+        Assert.AreEqual("[1] [2] [3] [4] [8]", Windows(got));
         Assert.AreEqual(2, c.FilledValues);
         Assert.AreEqual(1, c.WindowResets);
         Assert.AreEqual(5, c.NanValues);
@@ -144,20 +161,20 @@ public sealed class PipelineTests
     [TestMethod]
     public void Missing_Hold_UpToMaxGap_ThenTheWindowRestarts()
     {
-        var (p, f, c, got) = Recording(2, new PipelineOptions(Missing: MissingPolicy.Hold, MaxGap: 1));
+        var (p, c, got) = Recording(2, new PipelineOptions(Missing: MissingPolicy.Hold, MaxGap: 1));
         float[] xs = [1, float.NaN, float.NaN, 4, 5];
         for (int i = 0; i < xs.Length; i++) p.Push(new Sample(T0.AddMinutes(i), [xs[i]], 0), got);
-        Assert.AreEqual("[1,1] [4,5]", Windows(f));
+        Assert.AreEqual("[1,1] [4,5]", Windows(got));
         Assert.AreEqual(1, c.WindowResets);
     }
 
     [TestMethod]
     public void Missing_Drop_RestartsTheWindow()
     {
-        var (p, f, c, got) = Recording(2, new PipelineOptions(Missing: MissingPolicy.Drop));
+        var (p, c, got) = Recording(2, new PipelineOptions(Missing: MissingPolicy.Drop));
         float[] xs = [1, 2, float.NaN, 3, 4];
         for (int i = 0; i < xs.Length; i++) p.Push(new Sample(T0.AddMinutes(i), [xs[i]], 0), got);
-        Assert.AreEqual("[1,2] [3,4]", Windows(f));
+        Assert.AreEqual("[1,2] [3,4]", Windows(got));
         Assert.AreEqual(1, c.StepsDropped);
     }
 
@@ -193,9 +210,9 @@ public sealed class PipelineTests
     [TestMethod]
     public async Task Runner_FiniteSource_EveryForecastDelivered_AndStopIsGraceful()
     {
-        var (spec, forecaster) = DenseModel(TestPaths.NewTempDir());
+        var (spec, model) = DenseModel(TestPaths.NewTempDir());
         var counters = new DeviceCounters();
-        var pipeline = new ForecastPipeline(spec, forecaster, new PipelineOptions(), counters);
+        var pipeline = new ForecastPipeline(spec, PipelineStream.Open(model, spec, null, null, null), new PipelineOptions(), counters);
         var inner = new CollectingSink();
         var sink = new BufferedSink(inner, 100, new Backoff(TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(20)), DeviceTestSupport.Log);
         var source = new HandSource();

@@ -70,7 +70,7 @@ public sealed class SerialSocatTests
         var model = EdgeModel.Load(DeviceTestSupport.WriteDenseModel(dir, 2, 2, 2, DeviceTestSupport.MeanOfStepsWeights(2, 2), [0.1f, 0f], meta));
         var spec = ModelSpecReader.Read(model, new RunConfig()).Spec;
         var counters = new DeviceCounters();
-        var pipeline = new ForecastPipeline(spec, new SessionForecaster(model, 2, 2, 2), new PipelineOptions(), counters);
+        var pipeline = new ForecastPipeline(spec, PipelineStream.Open(model, spec, null, null, null), new PipelineOptions(), counters);
         var reader = new LineSampleReader(new CsvLineParser(new FieldMap(spec, null, null)), 2, counters, DeviceTestSupport.Limiter, "pty");
         var source = new SerialPortSource(new SerialSettings(pty.Device, 115200), reader, 128,
             new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(400)), counters, DeviceTestSupport.Log);

@@ -97,18 +97,16 @@ public sealed class StreamingDeviceTests
     }
 
     [TestMethod]
-    public void Pipeline_PushesSamplesThroughTheForecastersStream()
+    public void Pipeline_PushesSamplesThroughItsStream()
     {
         var dir = TestPaths.NewTempDir();
         var meta = DeviceTestSupport.Metadata(["a", "b"], 60, 2, null);
         var model = EdgeModel.Load(DeviceTestSupport.WriteDenseModel(dir, 2, 2, 2, DeviceTestSupport.MeanOfStepsWeights(2, 2), [0.1f, 0f], meta));
         var spec = ModelSpecReader.Read(model, new RunConfig()).Spec;
-        var forecaster = new SessionForecaster(model, 2, 2, 2);
         var counters = new DeviceCounters();
-        var pipeline = new ForecastPipeline(spec, forecaster, new PipelineOptions(Horizon: 3, MaxGap: 0), counters);
-        Assert.IsNotNull(pipeline.Stream);
+        var pipeline = new ForecastPipeline(spec, PipelineStream.Open(model, spec, null, null, 3), new PipelineOptions(MaxGap: 0), counters);
         Assert.AreEqual(3, pipeline.Stream.Horizon);
-        Assert.AreEqual(StreamStyle.Window, forecaster.Style);
+        Assert.AreEqual(StreamStyle.Window, pipeline.Stream.Style);
         var got = new List<Forecast>();
         pipeline.Push(new Sample(T0, [2, 150], 0), got);
         pipeline.Push(new Sample(T0.AddMinutes(1), [4, 170], 0), got);
@@ -121,10 +119,10 @@ public sealed class StreamingDeviceTests
         Assert.AreEqual(1, counters.WindowResets);
         pipeline.Push(new Sample(T0.AddMinutes(3), [1, 1], 0), got);
         Assert.HasCount(1, got, "the window refills first");
-        // IForecaster's whole-window call gives the same as the stream.
-        var next = new float[2];
-        forecaster.Forecast([2, 150, 4, 170], next);
-        ForecastStreamTests.AssertClose(new[] { 3.1f, 160f }, next, 1e-5f, "whole window");
+        pipeline.Push(new Sample(T0.AddMinutes(4), [2, 150], 0), got);
+        pipeline.Push(new Sample(T0.AddMinutes(5), [4, 170], 0), got);
+        Assert.HasCount(3, got);
+        CollectionAssert.AreEqual(got[0].Values, got[2].Values, "the same window after a reset gives the same forecast");
     }
 
     /// <summary>

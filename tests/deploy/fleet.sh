@@ -33,10 +33,8 @@ export ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENAB
 t_start=$SECONDS
 hosts=(pi1 pi2 pi3)
 
-log() { printf '\n### %s (%d s)\n' "$*" $((SECONDS - t_start)); }
-fail() { printf '\nFAIL: %s\n' "$*" >&2; exit 1; }
-pass() { printf 'PASS: %s\n' "$*"; passed+=("$*"); }
-passed=()
+# shellcheck source=tests/deploy/lib.sh
+. "$here/lib.sh"
 
 [[ $(id -u) == 0 ]] || fail "run as root (chroot, mounts, binfmt_misc)"
 missing=()
@@ -125,26 +123,7 @@ ssh-keygen -q -t ed25519 -N '' -C edge-fleet-test -f "$work/id_ed25519"
 : >"$work/known_hosts"
 start_pi() { # name port
   local h=$1 p=$2 root=$work/$1/root i
-  mkdir -p "$root" "$work/$h/upper" "$work/$h/overlay-work"
-  mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$work/$h/upper,workdir=$work/$h/overlay-work" "$root" 2>/dev/null ||
-    cp -a "$rootfs/." "$root/"
-  mount -t proc proc "$root/proc"
-  mount --bind /dev "$root/dev"
-  mount --bind /dev/pts "$root/dev/pts"
-  mount -t tmpfs tmpfs "$root/run"
-  mount -t tmpfs tmpfs "$root/tmp"
-  echo "127.0.1.1 $(hostname)" >>"$root/etc/hosts"
-  chroot "$root" useradd --create-home --shell /bin/bash --groups sudo pi
-  echo 'pi ALL=(ALL) NOPASSWD:ALL' >"$root/etc/sudoers.d/010_pi-nopasswd"
-  chmod 0440 "$root/etc/sudoers.d/010_pi-nopasswd"
-  install -d -m 0700 -o 1000 -g 1000 "$root/home/pi/.ssh"
-  install -m 0600 -o 1000 -g 1000 "$work/id_ed25519.pub" "$root/home/pi/.ssh/authorized_keys"
-  rm -f "$root"/etc/ssh/ssh_host_*
-  ssh-keygen -q -t ed25519 -N '' -f "$root/etc/ssh/ssh_host_ed25519_key"
-  printf '[127.0.0.1]:%s %s\n' "$p" "$(cut -d ' ' -f 1,2 "$root/etc/ssh/ssh_host_ed25519_key.pub")" >>"$work/known_hosts"
-  printf 'Port %s\nListenAddress 127.0.0.1\nHostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\n' "$p" \
-    >"$root/etc/ssh/sshd_config.d/edge-test.conf"
-  mkdir -p "$root/run/sshd"
+  make_pi "$rootfs" "$root" "$work/$h" "$p" "$work/id_ed25519.pub" "$work/known_hosts"
   chroot "$root" /usr/sbin/sshd -D -e >"$work/$h/sshd.log" 2>&1 &
   sshd_pid[$h]=$!
   disown "${sshd_pid[$h]}"

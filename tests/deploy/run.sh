@@ -38,10 +38,8 @@ port=${EDGE_TEST_SSH_PORT:-2222}
 export EDGE_ARTIFACTS=${EDGE_ARTIFACTS:-/tmp/edge-deploy-test/artifacts}
 t_start=$SECONDS
 
-log() { printf '\n### %s (%d s)\n' "$*" $((SECONDS - t_start)); }
-fail() { printf '\nFAIL: %s\n' "$*" >&2; exit 1; }
-pass() { printf 'PASS: %s\n' "$*"; passed+=("$*"); }
-passed=()
+# shellcheck source=tests/deploy/lib.sh
+. "$here/lib.sh"
 
 [[ $(id -u) == 0 ]] || fail "run as root (debootstrap, chroot, mounts, binfmt_misc)"
 missing=()
@@ -134,39 +132,11 @@ t0=$SECONDS
 "$here/rootfs.sh" "$rootfs"
 rootfs_s=$((SECONDS - t0))
 
-# A fresh, throw-away Pi on every run: an overlay on the cached rootfs (a copy where overlayfs is not
-# available).
-mkdir -p "$pi" "$work/upper" "$work/overlay-work"
-if ! mount -t overlay overlay -o "lowerdir=$rootfs,upperdir=$work/upper,workdir=$work/overlay-work" "$pi" 2>/dev/null; then
-  cp -a "$rootfs/." "$pi/"
-fi
-mount -t proc proc "$pi/proc"
-mount --bind /dev "$pi/dev"
-mount --bind /dev/pts "$pi/dev/pts"
-mount -t tmpfs tmpfs "$pi/run"
-mount -t tmpfs tmpfs "$pi/tmp"
-chroot "$pi" uname -m | grep -qx aarch64 || fail "the chroot does not run arm64 programs (binfmt_misc?)"
-
-# The user `pi` with passwordless sudo (Raspberry Pi OS's first user), a key for it, a host key.
-echo "127.0.1.1 $(hostname)" >>"$pi/etc/hosts" # what sudo looks up
-chroot "$pi" useradd --create-home --shell /bin/bash --groups sudo pi
-echo 'pi ALL=(ALL) NOPASSWD:ALL' >"$pi/etc/sudoers.d/010_pi-nopasswd"
-chmod 0440 "$pi/etc/sudoers.d/010_pi-nopasswd"
+# A fresh, throw-away Pi on every run (lib.sh), logged in to as `pi` with a key made here.
 ssh-keygen -q -t ed25519 -N '' -C edge-deploy-test -f "$work/id_ed25519"
-install -d -m 0700 -o 1000 -g 1000 "$pi/home/pi/.ssh"
-install -m 0600 -o 1000 -g 1000 "$work/id_ed25519.pub" "$pi/home/pi/.ssh/authorized_keys"
-rm -f "$pi"/etc/ssh/ssh_host_*
-ssh-keygen -q -t ed25519 -N '' -f "$pi/etc/ssh/ssh_host_ed25519_key"
-printf '[127.0.0.1]:%s %s\n' "$port" "$(cut -d ' ' -f 1,2 "$pi/etc/ssh/ssh_host_ed25519_key.pub")" >"$work/known_hosts"
-cat >"$pi/etc/ssh/sshd_config.d/edge-test.conf" <<EOF
-Port $port
-ListenAddress 127.0.0.1
-HostKey /etc/ssh/ssh_host_ed25519_key
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin no
-EOF
-mkdir -p "$pi/run/sshd"
+: >"$work/known_hosts"
+make_pi "$rootfs" "$pi" "$work" "$port" "$work/id_ed25519.pub" "$work/known_hosts"
+chroot "$pi" uname -m | grep -qx aarch64 || fail "the chroot does not run arm64 programs (binfmt_misc?)"
 log "sshd (arm64, in the chroot) on 127.0.0.1:$port"
 chroot "$pi" /usr/sbin/sshd -D -e >"$work/sshd.log" 2>&1 &
 sshd_pid=$!
