@@ -6,7 +6,7 @@ using Edge.Runtime.Contract;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
-using Edge.Runtime.Tooling;
+using Edge.Cli;
 
 namespace Edge.Quantizer.Calibration;
 
