@@ -13,7 +13,7 @@ namespace Edge.Quantizer.Calibration;
 public sealed record ActivationRange(string Node, OpKind Kind, string Value, float AbsMax);
 
 /// <summary>
-/// Static activation ranges from calibration data (ARCHITECTURE.md, Quantization): runs the fp32
+/// Static activation ranges from calibration data (docs/architecture.md, Quantization): runs the fp32
 /// graph over the data and records, per tensor, the max |x| of every activation that enters a
 /// matrix product (Dense X, Lstm/Gru X, Conv1D X, LocallyConnected1D X, Bilinear C). Stored on the
 /// node as float attribute <see cref="AttributeName"/>, so int8 execution can use the static scale

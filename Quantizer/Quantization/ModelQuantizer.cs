@@ -9,7 +9,7 @@ namespace Edge.Quantizer.Quantization;
 public sealed record QuantizedWeightReport(string Name, string Node, OpKind Kind, int[] Shape, int Rows, double SqnrDb, double MaxAbsError);
 
 /// <summary>
-/// Turns the matrix weights of a graph into int8 (ARCHITECTURE.md, Quantization): symmetric, one scale
+/// Turns the matrix weights of a graph into int8 (docs/format.md, quantization scheme 1): symmetric, one scale
 /// per output row, zero point 0, range [-127, 127]. Biases, embeddings and everything that is not a
 /// matrix product's weight stay float32.
 /// LocallyConnected1D's W (folds, K*C, F) has one output row per (fold, output feature), which is not a

@@ -13,7 +13,7 @@ namespace Edge.Runtime.Streaming;
 /// foreach (var sample in samples)                         // InputFeatures floats each
 ///     if (stream.TryPush(sample, forecast)) Use(forecast); // true once the window is full
 /// </code>
-/// Two model styles (ARCHITECTURE.md, Streaming):
+/// Two model styles (docs/architecture.md, The stream):
 /// <list type="bullet">
 /// <item><see cref="StreamStyle.Window"/> (Keras style): every forecast runs the model from zero state over the
 ///   last <see cref="Window"/> samples, kept in a ring. When the graph starts with input -> [Transpose] -> Lstm/Gru,
