@@ -10,7 +10,7 @@ using Edge.Runtime.Tensors;
 namespace Edge.Quantizer.Calibration;
 
 /// <summary>The largest |value| seen on the activation that enters one matrix-bearing node.</summary>
-public sealed record ActivationRange(string Node, OpKind Kind, string Value, float AbsMax);
+internal sealed record ActivationRange(string Node, OpKind Kind, string Value, float AbsMax);
 
 /// <summary>
 /// Static activation ranges from calibration data (docs/architecture.md, Quantization): runs the fp32
@@ -20,7 +20,7 @@ public sealed record ActivationRange(string Node, OpKind Kind, string Value, flo
 /// absmax / 127 instead of measuring each vector at run time. Recurrent state gets none: |h| &lt;= 1
 /// for tanh-bounded cells, which the math already gives.
 /// </summary>
-public static class Calibrator
+internal static class Calibrator
 {
     public const string AttributeName = "input_absmax";
 

@@ -23,7 +23,7 @@ namespace Edge.Quantizer.Import;
 /// <item>Dead-node and unused-constant removal.</item>
 /// </list>
 /// </summary>
-public static class GraphOptimizer
+internal static class GraphOptimizer
 {
     private const int ProbeA = 2;
     private const int ProbeB = 3;

@@ -32,7 +32,7 @@ namespace Edge.Runtime.Kernels;
 /// <para>Row sums (Σ_k q[r, k]) serve the VNNI path, which feeds x + 128 as unsigned bytes and subtracts
 /// 128 · Σ_k q[r, k].</para>
 /// </summary>
-public sealed class PackedInt8Matrix
+internal sealed class PackedInt8Matrix
 {
     /// <summary>Rows per block: one int32 lane per row in a Vector256, two Vector128s on arm64.</summary>
     public const int TileRows = 8;

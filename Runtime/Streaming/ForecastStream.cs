@@ -68,6 +68,7 @@ public sealed class ForecastStream
         _forecast = new float[horizon * outputFeatures];
     }
 
+    /// <summary>How the stream runs its model: <see cref="StreamStyle.Window"/> or <see cref="StreamStyle.Stateful"/> (never Auto).</summary>
     public StreamStyle Style { get; }
 
     /// <summary>The graph input that takes the samples.</summary>
