@@ -47,7 +47,7 @@ public sealed record ConvertOptions(
 }
 
 /// <summary>Model file -> IR -> `.edge` blob, with the metadata the runtime and the device need.</summary>
-public static class Converter
+internal static class Converter
 {
     public static string Version { get; } =
         typeof(Converter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";

@@ -7,14 +7,20 @@ namespace Edge.Runtime;
 /// </summary>
 public class EdgeException : Exception
 {
+    /// <summary>A user error; <paramref name="message"/> is one line naming the culprit.</summary>
     public EdgeException(string message) : base(message) { }
+
+    /// <summary>A user error found while handling <paramref name="inner"/>.</summary>
     public EdgeException(string message, Exception inner) : base(message, inner) { }
 }
 
 /// <summary>A `.edge` blob (or another file format) that is malformed; the message names the section.</summary>
 public sealed class EdgeFormatException : EdgeException
 {
+    /// <summary>A malformed file; <paramref name="message"/> reads "&lt;file&gt;: &lt;section&gt;: &lt;problem&gt;".</summary>
     public EdgeFormatException(string message) : base(message) { }
+
+    /// <summary>A malformed file, found while handling <paramref name="inner"/>.</summary>
     public EdgeFormatException(string message, Exception inner) : base(message, inner) { }
 }
 
@@ -25,6 +31,10 @@ public sealed class EdgeFormatException : EdgeException
 /// </summary>
 public sealed class EdgeProblemsException : EdgeException
 {
+    /// <summary>
+    /// <paramref name="header"/> and one line per entry of <paramref name="problems"/>. Throws
+    /// <see cref="ArgumentNullException"/> when either is null.
+    /// </summary>
     public EdgeProblemsException(string header, IReadOnlyList<string> problems)
         : base(Format(header, problems))
     {
@@ -35,6 +45,7 @@ public sealed class EdgeProblemsException : EdgeException
     /// <summary>What does not fit, e.g. "model.pt does not match spec.json (2 problems):".</summary>
     public string Header { get; }
 
+    /// <summary>The problems, one line each, in the order they were found.</summary>
     public IReadOnlyList<string> Problems { get; }
 
     private static string Format(string header, IReadOnlyList<string> problems)

@@ -9,13 +9,13 @@ namespace Edge.Runtime;
 /// <summary>A model loaded from a `.edge` blob: its graph and metadata. Create sessions to run it.</summary>
 public sealed class EdgeModel
 {
-    public EdgeModel(Graph graph, JsonObject metadata)
+    internal EdgeModel(Graph graph, JsonObject metadata)
     {
         Graph = graph;
         Metadata = metadata;
     }
 
-    public Graph Graph { get; }
+    internal Graph Graph { get; }
 
     /// <summary>The blob's metadata section (model name, inputs/outputs, provenance, ...), as JSON.</summary>
     public JsonObject Metadata { get; }

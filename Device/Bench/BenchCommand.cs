@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Edge.Runtime;
-using Edge.Runtime.Tooling;
+using Edge.Cli;
 
 namespace Edge.Device.Bench;
 

@@ -35,7 +35,7 @@ public sealed record BenchOptions
 /// /proc/self/status VmHWM at the end (the whole process: runtime, every session made, and under qemu-user
 /// the emulator too).
 /// </summary>
-public static class BenchRunner
+internal static class BenchRunner
 {
     public static BenchResult Run(BenchOptions options, string command, TextWriter? progress = null)
     {

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Edge.Runtime;
 using Edge.Runtime.Tensors;
-using Edge.Runtime.Tooling;
+using Edge.Cli;
 
 namespace Edge.Device;
 

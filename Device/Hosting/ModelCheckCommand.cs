@@ -4,7 +4,7 @@ using System.Globalization;
 using Edge.Device.Config;
 using Edge.Device.Pipeline;
 using Edge.Runtime;
-using Edge.Runtime.Tooling;
+using Edge.Cli;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Edge.Device.Hosting;

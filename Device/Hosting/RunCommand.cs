@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Edge.Device.Config;
 using Edge.Runtime;
-using Edge.Runtime.Tooling;
+using Edge.Cli;
 
 namespace Edge.Device.Hosting;
 

@@ -10,17 +10,17 @@ using Edge.Runtime.Tensors;
 namespace Edge.Quantizer.Calibration;
 
 /// <summary>The largest |value| seen on the activation that enters one matrix-bearing node.</summary>
-public sealed record ActivationRange(string Node, OpKind Kind, string Value, float AbsMax);
+internal sealed record ActivationRange(string Node, OpKind Kind, string Value, float AbsMax);
 
 /// <summary>
-/// Static activation ranges from calibration data (ARCHITECTURE.md, Quantization): runs the fp32
+/// Static activation ranges from calibration data (docs/architecture.md, Quantization): runs the fp32
 /// graph over the data and records, per tensor, the max |x| of every activation that enters a
 /// matrix product (Dense X, Lstm/Gru X, Conv1D X, LocallyConnected1D X, Bilinear C). Stored on the
 /// node as float attribute <see cref="AttributeName"/>, so int8 execution can use the static scale
 /// absmax / 127 instead of measuring each vector at run time. Recurrent state gets none: |h| &lt;= 1
 /// for tanh-bounded cells, which the math already gives.
 /// </summary>
-public static class Calibrator
+internal static class Calibrator
 {
     public const string AttributeName = "input_absmax";
 

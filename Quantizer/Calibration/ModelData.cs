@@ -6,7 +6,7 @@ using Edge.Runtime.Contract;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
-using Edge.Runtime.Tooling;
+using Edge.Cli;
 
 namespace Edge.Quantizer.Calibration;
 
@@ -24,7 +24,7 @@ public sealed record DataFile(string Input, string File, string Sha256, string K
 ///   sample(s) as targets (<see cref="Windowing.Cut"/>).</item>
 /// </list>
 /// </summary>
-public sealed class ModelData
+internal sealed class ModelData
 {
     private ModelData(Dictionary<string, Tensor> inputs, Tensor? targets, string? targetsFile, IReadOnlyList<DataFile> files, int samples, int count,
         int? fixedBatch, IReadOnlyList<string> warnings)

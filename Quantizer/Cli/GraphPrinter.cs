@@ -5,7 +5,7 @@ using Edge.Runtime.Tensors;
 namespace Edge.Quantizer;
 
 /// <summary>Human-readable listing of an IR graph, for `edge-quantize inspect`.</summary>
-public static class GraphPrinter
+internal static class GraphPrinter
 {
     public static void Print(Graph graph, TextWriter w)
     {

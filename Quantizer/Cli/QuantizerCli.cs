@@ -7,7 +7,7 @@ using Edge.Quantizer.Import;
 using Edge.Quantizer.Report;
 using Edge.Runtime;
 using Edge.Runtime.Ir;
-using Edge.Runtime.Tooling;
+using Edge.Cli;
 
 namespace Edge.Quantizer;
 

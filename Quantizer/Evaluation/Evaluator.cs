@@ -12,7 +12,7 @@ using Edge.Runtime.Tensors;
 namespace Edge.Quantizer.Evaluation;
 
 /// <summary>What to evaluate: the two graphs, the data, and where they came from (for the report).</summary>
-public sealed record EvaluationInput(Graph Fp32, Graph Int8, JsonObject Metadata, ModelData Data, string Fp32Source, string Int8Source)
+internal sealed record EvaluationInput(Graph Fp32, Graph Int8, JsonObject Metadata, ModelData Data, string Fp32Source, string Int8Source)
 {
     public int BatchSize { get; init; } = 64;
 
@@ -24,7 +24,7 @@ public sealed record EvaluationInput(Graph Fp32, Graph Int8, JsonObject Metadata
 /// Runs the fp32 and the int8 graph over the same data, batch by batch, and measures how far apart
 /// they are and, where the data has targets, how each does on the task (<see cref="AccuracyReport"/>).
 /// </summary>
-public static class Evaluator
+internal static class Evaluator
 {
     private const int ScatterPoints = 2000;
     private const int SeriesPoints = 1500;

@@ -22,7 +22,7 @@ public enum TaskKind
 }
 
 /// <summary>What kind of model this is, and how that was decided (the report says which).</summary>
-public sealed record ModelTask(TaskKind Kind, string DetectedFrom)
+internal sealed record ModelTask(TaskKind Kind, string DetectedFrom)
 {
     public string Name => Kind switch
     {

@@ -7,7 +7,7 @@ using Edge.Runtime.Tensors;
 namespace Edge.Quantizer.Import;
 
 /// <summary>
-/// Import-time passes shared by the importers (ARCHITECTURE.md: shape and constant glue is folded away at
+/// Import-time passes shared by the importers (docs/architecture.md: shape and constant glue is folded away at
 /// import; the batch dimension may stay dynamic). No pass renames a graph output.
 /// <list type="number">
 /// <item>Identity removal (consumers read the source directly).</item>
@@ -23,7 +23,7 @@ namespace Edge.Quantizer.Import;
 /// <item>Dead-node and unused-constant removal.</item>
 /// </list>
 /// </summary>
-public static class GraphOptimizer
+internal static class GraphOptimizer
 {
     private const int ProbeA = 2;
     private const int ProbeB = 3;

@@ -8,7 +8,7 @@ using Edge.Runtime.Tensors;
 namespace Edge.Quantizer.Import;
 
 /// <summary>Picks the importer for a model file by its extension.</summary>
-public static class ModelImporter
+internal static class ModelImporter
 {
     public static readonly string[] SupportedExtensions = [".onnx", .. PyTorchImporter.Extensions, ".h5", ".keras"];
 

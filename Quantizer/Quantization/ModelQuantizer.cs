@@ -6,17 +6,17 @@ using Edge.Runtime.Tensors;
 namespace Edge.Quantizer.Quantization;
 
 /// <summary>One weight the quantizer turned into int8, with how much signal it kept.</summary>
-public sealed record QuantizedWeightReport(string Name, string Node, OpKind Kind, int[] Shape, int Rows, double SqnrDb, double MaxAbsError);
+internal sealed record QuantizedWeightReport(string Name, string Node, OpKind Kind, int[] Shape, int Rows, double SqnrDb, double MaxAbsError);
 
 /// <summary>
-/// Turns the matrix weights of a graph into int8 (ARCHITECTURE.md, Quantization): symmetric, one scale
+/// Turns the matrix weights of a graph into int8 (docs/format.md, quantization scheme 1): symmetric, one scale
 /// per output row, zero point 0, range [-127, 127]. Biases, embeddings and everything that is not a
 /// matrix product's weight stay float32.
 /// LocallyConnected1D's W (folds, K*C, F) has one output row per (fold, output feature), which is not a
 /// leading axis: it is stored transposed, (folds, F, K*C) with row axis 1, and its nodes get the
 /// attribute weight_layout = "folds_out_in", which the runtime honours in fp32 and int8 alike.
 /// </summary>
-public static class ModelQuantizer
+internal static class ModelQuantizer
 {
     /// <summary>The LocallyConnected1D attribute and value that mark a W stored (folds, F, K*C).</summary>
     public const string LayoutAttribute = "weight_layout", FoldsOutIn = "folds_out_in";

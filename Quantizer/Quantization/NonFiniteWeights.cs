@@ -13,7 +13,7 @@ public sealed record NonFiniteWeight(string Name, long NaN, long Infinite);
 /// precisions and names the file and the weight; an fp32 conversion may keep them behind `--allow-nonfinite`
 /// (int8 cannot: a row scale of a NaN or infinite row is meaningless).
 /// </summary>
-public static class NonFiniteWeights
+internal static class NonFiniteWeights
 {
     public static IReadOnlyList<NonFiniteWeight> Find(Graph graph)
     {

@@ -7,7 +7,7 @@ using Edge.Quantizer.Quantization;
 namespace Edge.Quantizer.Report;
 
 /// <summary>fp32 vs int8 on one graph output.</summary>
-public sealed record OutputComparison(string Name, int[] Shape, long Elements, double Rmse, double MaxAbsError, double MeanAbsError, double Cosine)
+internal sealed record OutputComparison(string Name, int[] Shape, long Elements, double Rmse, double MaxAbsError, double MeanAbsError, double Cosine)
 {
     /// <summary>Paired values for the scatter plot (every k-th element, at most a few thousand).</summary>
     public float[] SampleFp32 { get; init; } = [];
@@ -19,30 +19,30 @@ public sealed record OutputComparison(string Name, int[] Shape, long Elements, d
 }
 
 /// <summary>Forecast error against the real next values for one feature (or pooled).</summary>
-public sealed record ForecastError(string Name, string Unit, double RmseFp32, double RmseInt8)
+internal sealed record ForecastError(string Name, string Unit, double RmseFp32, double RmseInt8)
 {
     /// <summary>(int8 - fp32) / fp32 in percent; NaN when the fp32 error is 0.</summary>
     public double RelativeDifferencePct => RmseFp32 == 0 ? double.NaN : 100 * (RmseInt8 - RmseFp32) / RmseFp32;
 }
 
-public sealed record ForecastMetrics(string Output, int Windows, int Horizon, string Units, string? Normalization,
+internal sealed record ForecastMetrics(string Output, int Windows, int Horizon, string Units, string? Normalization,
     ForecastError Overall, ForecastError OverallNormalized, IReadOnlyList<ForecastError> Features)
 {
     /// <summary>Per feature, the first forecast step of every window (in <see cref="Units"/>): actual, fp32, int8; for the plot.</summary>
     public IReadOnlyList<(double[] Actual, double[] Fp32, double[] Int8)> Series { get; init; } = [];
 }
 
-public sealed record ClassificationMetrics(string Output, long Positions, int Classes, string Layout, string Targets,
+internal sealed record ClassificationMetrics(string Output, long Positions, int Classes, string Layout, string Targets,
     double CrossEntropyFp32, double CrossEntropyInt8, double Top1Agreement, double? Top1AccuracyFp32, double? Top1AccuracyInt8);
 
-public sealed record RankingMetrics(string Output, int Pairs, double Pearson, double Spearman, int Groups, double? Top1Agreement, string Grouping);
+internal sealed record RankingMetrics(string Output, int Pairs, double Pearson, double Spearman, int Groups, double? Top1Agreement, string Grouping);
 
 /// <summary>
 /// The accuracy report of an int8 blob against its fp32 model (README: "Accuracy report"). Written
 /// as FILE.report.json (<see cref="ToJson"/>), FILE.report.html (<see cref="HtmlReport"/>) and as
 /// text by `evaluate`. Holds no timestamps or durations: the same inputs give the same report.
 /// </summary>
-public sealed class AccuracyReport
+internal sealed class AccuracyReport
 {
     public const double CosineTarget = 0.999;
     public const double ForecastTargetPct = 2.0;

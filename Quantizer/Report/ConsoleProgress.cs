@@ -8,7 +8,7 @@ namespace Edge.Quantizer.Report;
 /// (at most 10 times a second) and erased at the end. Otherwise (a log file, CI, a test's
 /// StringWriter): a plain line every few seconds, so a short run prints nothing at all.
 /// </summary>
-public sealed class ConsoleProgress
+internal sealed class ConsoleProgress
 {
     private readonly TextWriter? _writer;
     private readonly string _label;

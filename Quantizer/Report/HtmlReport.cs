@@ -9,7 +9,7 @@ namespace Edge.Quantizer.Report;
 /// drawn here (no scripts, no fonts or stylesheets from elsewhere), so it opens offline and can be
 /// attached to a ticket as one file.
 /// </summary>
-public static class HtmlReport
+internal static class HtmlReport
 {
     private const string Css = """
         :root { color-scheme: light; }

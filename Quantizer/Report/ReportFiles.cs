@@ -1,7 +1,7 @@
 namespace Edge.Quantizer.Report;
 
 /// <summary>Where the report of FILE.edge goes: FILE.report.json and FILE.report.html next to it.</summary>
-public static class ReportFiles
+internal static class ReportFiles
 {
     public static (string Json, string Html) PathsFor(string blobPath)
     {

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Edge.Quantizer.Report;
 
 /// <summary>The accuracy report as plain text (what `evaluate` prints): the same figures as the JSON.</summary>
-public static class TextReport
+internal static class TextReport
 {
     public static void Write(AccuracyReport report, TextWriter w)
     {

@@ -145,60 +145,12 @@ internal static class OnnxRuntimePeer
     }
 }
 
-/// <summary>Elementwise comparison with the tolerance of the end-to-end tests: |a - e| &lt;= atol + rtol·|e|.</summary>
+/// <summary>The end-to-end tests' tolerance, |a - e| &lt;= atol + rtol·|e|, and their row slicing.</summary>
 internal static class Parity
 {
     public const double Atol = 1e-4;
     public const double Rtol = 1e-4;
-
-    /// <summary>Compares and returns null when equal within tolerance, else a description of the mismatch.</summary>
-    public static string? Compare(Tensor expected, Tensor actual, string what, double atol = Atol, double rtol = Rtol)
-    {
-        if (!expected.Shape.SequenceEqual(actual.Shape))
-            return $"{what}: shape {actual.ShapeString}, expected {expected.ShapeString}";
-        if (expected.DataType != actual.DataType)
-            return $"{what}: dtype {actual.DataType.Name()}, expected {expected.DataType.Name()}";
-        var e = expected.ToDoubleArray();
-        var a = actual.ToDoubleArray();
-        int bad = 0, first = -1, worst = -1;
-        double worstExcess = double.NegativeInfinity, maxAbs = 0;
-        for (int i = 0; i < e.Length; i++)
-        {
-            double diff = Math.Abs(a[i] - e[i]);
-            if (!(diff <= atol + rtol * Math.Abs(e[i])))  // also catches NaN
-            {
-                bad++;
-                if (first < 0) first = i;
-                double excess = double.IsNaN(diff) ? double.PositiveInfinity : diff - (atol + rtol * Math.Abs(e[i]));
-                if (excess > worstExcess) { worstExcess = excess; worst = i; }
-            }
-            if (diff > maxAbs) maxAbs = diff;
-        }
-        if (bad == 0) return null;
-        var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"{what}: {bad} of {e.Length} elements of {expected.ShapeString} differ by more than {atol:g} + {rtol:g}*|expected| (max |diff| {maxAbs:g6})");
-        sb.Append(CultureInfo.InvariantCulture, $"; first at {Index(expected, first)}: {a[first]:g9} vs expected {e[first]:g9}");
-        sb.Append(CultureInfo.InvariantCulture, $"; worst at {Index(expected, worst)}: {a[worst]:g9} vs expected {e[worst]:g9}");
-        return sb.ToString();
-    }
-
-    public static void AssertClose(Tensor expected, Tensor actual, string what, double atol = Atol, double rtol = Rtol)
-    {
-        string? problem = Compare(expected, actual, what, atol, rtol);
-        if (problem is not null) Assert.Fail(problem);
-    }
-
-    /// <summary>The multi-index of flat position <paramref name="flat"/> of a C-order tensor.</summary>
-    public static string Index(Tensor t, int flat)
-    {
-        var idx = new int[t.Rank];
-        for (int d = t.Rank - 1; d >= 0; d--)
-        {
-            idx[d] = flat % t.Shape[d];
-            flat /= t.Shape[d];
-        }
-        return "[" + string.Join(", ", idx) + "]";
-    }
+    public static readonly Tolerance Tolerance = new(Atol, Rtol);
 
     /// <summary>Rows [start, start + count) of axis 0, as a new contiguous tensor.</summary>
     public static Tensor Rows(Tensor t, int start, int count)

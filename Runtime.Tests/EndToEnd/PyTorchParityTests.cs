@@ -58,9 +58,9 @@ public sealed class PyTorchParityTests
                 var torch = fx.Read(name);
                 Assert.IsTrue(ortOut.ContainsKey(name), $"ONNX Runtime gave no output '{name}' for {onnx}");
                 // The peer agreeing with PyTorch shows the fixture itself is sound.
-                problems.Add(Parity.Compare(torch, ortOut[name], $"{fixture}/{modelFile} '{name}': ONNX Runtime vs PyTorch") ?? "");
-                problems.Add(Parity.Compare(torch, edgeOut[name], $"{fixture}/{modelFile} '{name}': Edge vs PyTorch") ?? "");
-                problems.Add(Parity.Compare(ortOut[name], edgeOut[name], $"{fixture}/{modelFile} '{name}': Edge vs ONNX Runtime") ?? "");
+                problems.Add(Assertions.Compare(torch, ortOut[name], Parity.Tolerance, $"{fixture}/{modelFile} '{name}': ONNX Runtime vs PyTorch") ?? "");
+                problems.Add(Assertions.Compare(torch, edgeOut[name], Parity.Tolerance, $"{fixture}/{modelFile} '{name}': Edge vs PyTorch") ?? "");
+                problems.Add(Assertions.Compare(ortOut[name], edgeOut[name], Parity.Tolerance, $"{fixture}/{modelFile} '{name}': Edge vs ONNX Runtime") ?? "");
             }
             problems.RemoveAll(p => p.Length == 0);
             Assert.AreEqual(0, problems.Count, string.Join(Environment.NewLine, problems));
@@ -87,7 +87,7 @@ public sealed class PyTorchParityTests
             Assert.AreEqual(16, context.Dim(0), "the fixture is a batch of 16");
 
             var full = session.Run(new Dictionary<string, Tensor> { ["context"] = context, ["response"] = response });
-            Parity.AssertClose(score, full["score"], "batch 16: Edge vs PyTorch");
+            Assertions.AssertClose(score, full["score"], Parity.Tolerance, "batch 16: Edge vs PyTorch");
 
             foreach (int row in new[] { 0, 7, 15 })
             {
@@ -99,9 +99,9 @@ public sealed class PyTorchParityTests
                 var expected = Parity.Rows(score, row, 1);
                 var edge = session.Run(feeds)["score"];
                 var ort = OnnxRuntimePeer.Run(onnx, feeds)["score"];
-                Parity.AssertClose(expected, ort, $"batch 1 (row {row}): ONNX Runtime vs PyTorch");
-                Parity.AssertClose(expected, edge, $"batch 1 (row {row}): Edge vs PyTorch");
-                Parity.AssertClose(ort, edge, $"batch 1 (row {row}): Edge vs ONNX Runtime");
+                Assertions.AssertClose(expected, ort, Parity.Tolerance, $"batch 1 (row {row}): ONNX Runtime vs PyTorch");
+                Assertions.AssertClose(expected, edge, Parity.Tolerance, $"batch 1 (row {row}): Edge vs PyTorch");
+                Assertions.AssertClose(ort, edge, Parity.Tolerance, $"batch 1 (row {row}): Edge vs ONNX Runtime");
             }
         }
         finally
@@ -192,7 +192,7 @@ public sealed class PyTorchParityTests
         graph.Outputs.Add(new ValueInfo("y", DataType.Float32, [ValueInfo.Dynamic, 10, 4]));
 
         var y = new Session(graph).Run(new Dictionary<string, Tensor> { ["x"] = input.Reshape(8, 30, 1) })["y"];
-        Parity.AssertClose(expected, y, "LocallyConnected1D vs PyTorch LocalLinear");
+        Assertions.AssertClose(expected, y, Parity.Tolerance, "LocallyConnected1D vs PyTorch LocalLinear");
     }
 
     /// <summary>torch.stack([torch.cat(l, 0) for l in lists], 0) of 3 lists of 4 (1, 512) tensors: a copy, so exact.</summary>

@@ -39,7 +39,7 @@ public sealed class StateDictCliTests
         Assert.AreEqual(0, c.ExitCode, c.ToString());
         var got = EdgeCli.Predict(edge, inputs, outputs.Keys.ToList(), Path.Combine(tmp, "out"));
         foreach (var (name, file) in outputs)
-            Parity.AssertClose(Npy.Read(file), got[name], $"{fixture}/{modelFile} output '{name}'");
+            Assertions.AssertClose(Npy.Read(file), got[name], Parity.Tolerance, $"{fixture}/{modelFile} output '{name}'");
     }
 
     [TestMethod]

@@ -43,8 +43,8 @@ public sealed class FixedBatchOnnxTests
         var atOne = session.Run(new Dictionary<string, Tensor> { ["x"] = Read(name, "x1.npy") });
         foreach (var o in outputs)
         {
-            Parity.AssertClose(Read(name, o + ".npy"), atBatch[o], $"{name} '{o}' at the exported batch {x.Shape[batchAxis]}");
-            Parity.AssertClose(Read(name, o + "1.npy"), atOne[o], $"{name} '{o}' at batch 1");
+            Assertions.AssertClose(Read(name, o + ".npy"), atBatch[o], Parity.Tolerance, $"{name} '{o}' at the exported batch {x.Shape[batchAxis]}");
+            Assertions.AssertClose(Read(name, o + "1.npy"), atOne[o], Parity.Tolerance, $"{name} '{o}' at batch 1");
         }
     }
 
@@ -55,7 +55,7 @@ public sealed class FixedBatchOnnxTests
         var graph = OnnxImporter.Import(path);
         CollectionAssert.AreEqual(new[] { 4, 6, 3 }, graph.Inputs[0].Shape, "left as exported");
         CollectionAssert.AreEqual(new[] { 1, 2 }, graph.Outputs[0].Shape, "left as exported");
-        Parity.AssertClose(Read("batch_mixing", "y.npy"), new Session(graph).Run(new Dictionary<string, Tensor> { ["x"] = Read("batch_mixing", "x.npy") })["y"],
+        Assertions.AssertClose(Read("batch_mixing", "y.npy"), new Session(graph).Run(new Dictionary<string, Tensor> { ["x"] = Read("batch_mixing", "x.npy") })["y"], Parity.Tolerance,
             "batch_mixing at its own batch");
 
         var result = OnnxBatchRelaxation.Relax(graph);
@@ -89,7 +89,7 @@ public sealed class FixedBatchOnnxTests
         for (int k = 0; k < n; k++)
         {
             Assert.IsTrue(stream.TryPush(x.Slice(((k * w) + w - 1) * f, f), forecast));
-            ForecastStreamTests.AssertClose(expected.Slice(k * f, f), forecast, 1e-4f, $"window {k}");
+            Assertions.AssertClose(expected.Slice(k * f, f), forecast, Tolerance.Scaled(1e-4), $"window {k}");
         }
     }
 }

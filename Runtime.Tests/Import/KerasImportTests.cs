@@ -8,6 +8,7 @@ using Edge.Runtime.Execution;
 using Edge.Runtime.Format;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
+using static Edge.Runtime.Tests.Assertions;
 
 namespace Edge.Runtime.Tests.Import;
 
@@ -21,6 +22,7 @@ namespace Edge.Runtime.Tests.Import;
 public sealed class KerasImportTests
 {
     private const double Atol = 1e-4, Rtol = 1e-4;
+    private static readonly Tolerance Close = new(Atol, Rtol);
 
     private static string FixtureDir(string name) => Path.Combine(TestPaths.Fixtures, "keras", name);
 
@@ -70,7 +72,7 @@ public sealed class KerasImportTests
         var feeds = inputs.ToDictionary(kv => kv.Key, kv => AsInputType(graph, kv.Key, kv.Value), StringComparer.Ordinal);
         var actual = new Session(graph).Run(feeds);
         foreach (var (name, want) in expected)
-            AssertClose(want, actual[name], $"{caseName}: output '{name}'");
+            AssertClose(want, actual[name], Close, $"{caseName}: output '{name}'");
     }
 
     [TestMethod]
@@ -85,7 +87,7 @@ public sealed class KerasImportTests
         var feeds = inputs.ToDictionary(kv => kv.Key, kv => AsInputType(loaded, kv.Key, kv.Value), StringComparer.Ordinal);
         var actual = new Session(loaded).Run(feeds);
         foreach (var (name, want) in expected)
-            AssertClose(want, actual[name], $"{caseName} from .edge: output '{name}'");
+            AssertClose(want, actual[name], Close, $"{caseName} from .edge: output '{name}'");
     }
 
     // ── what the IR looks like ───────────────────────────────────────────────────────────────────
@@ -336,15 +338,5 @@ public sealed class KerasImportTests
             DataType.Int32 => Tensor.FromArray(values.Select(v => (int)v).ToArray(), t.ShapeArray()),
             _ => throw new InvalidOperationException(type.ToString()),
         };
-    }
-
-    private static void AssertClose(Tensor expected, Tensor actual, string what)
-    {
-        CollectionAssert.AreEqual(expected.ShapeArray(), actual.ShapeArray(), $"{what}: shape {actual.ShapeString}, expected {expected.ShapeString}");
-        var e = expected.ToDoubleArray();
-        var a = actual.ToDoubleArray();
-        for (int i = 0; i < e.Length; i++)
-            if (!(Math.Abs(a[i] - e[i]) <= Atol + Rtol * Math.Abs(e[i])))
-                Assert.Fail($"{what}: element {i} is {a[i]}, expected {e[i]} (|diff| {Math.Abs(a[i] - e[i]):E2} > {Atol} + {Rtol}*|expected|)");
     }
 }

@@ -8,6 +8,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
 using OnnxType = Onnx.TensorProto.Types.DataType;
 using Tensor = Edge.Runtime.Tensors.Tensor;
+using static Edge.Runtime.Tests.Assertions;
 
 namespace Edge.Runtime.Tests.Import;
 
@@ -18,6 +19,8 @@ namespace Edge.Runtime.Tests.Import;
 [TestClass]
 public sealed class OnnxImporterTests
 {
+    private static readonly Tolerance Close = new(1e-4, 1e-4);
+
     // ── refusals ─────────────────────────────────────────────────────────────────────────────────
 
     [TestMethod]
@@ -462,7 +465,7 @@ public sealed class OnnxImporterTests
         foreach (var o in json["outputs"]!.AsArray())
         {
             string name = (string)o!["name"]!;
-            AssertClose(Npy.Read(Path.Combine(dir, name + ".npy")), actual[name], $"{folder}/{file} '{name}' vs PyTorch");
+            AssertClose(Npy.Read(Path.Combine(dir, name + ".npy")), actual[name], Close, $"{folder}/{file} '{name}' vs PyTorch");
         }
 
         // Batch 1: slice each input to its first element along its first dynamic axis.
@@ -477,7 +480,7 @@ public sealed class OnnxImporterTests
         foreach (var r in results)
         {
             var t = r.AsTensor<float>();
-            AssertClose(Tensor.FromArray(t.ToArray(), t.Dimensions.ToArray()), edgeSmall[r.Name], $"{folder}/{file} '{r.Name}' at batch 1 vs ONNX Runtime");
+            AssertClose(Tensor.FromArray(t.ToArray(), t.Dimensions.ToArray()), edgeSmall[r.Name], Close, $"{folder}/{file} '{r.Name}' at batch 1 vs ONNX Runtime");
         }
     }
 
@@ -495,15 +498,6 @@ public sealed class OnnxImporterTests
             ? Tensor.FromArray(moved.ReadOnlySpan<long>()[..inner].ToArray(), rest)
             : Tensor.FromArray(moved.ReadOnlySpan<float>()[..inner].ToArray(), rest);
         return first.Permute(perm).Contiguous();
-    }
-
-    private static void AssertClose(Tensor expected, Tensor actual, string what)
-    {
-        CollectionAssert.AreEqual(expected.ShapeArray(), actual.ShapeArray(), $"{what}: shape");
-        double[] e = expected.ToDoubleArray(), a = actual.ToDoubleArray();
-        for (int i = 0; i < e.Length; i++)
-            if (!(Math.Abs(a[i] - e[i]) <= 1e-4 + 1e-4 * Math.Abs(e[i])))
-                Assert.Fail($"{what}: element {i} is {a[i]:R}, expected {e[i]:R}");
     }
 
     // ── helpers ──────────────────────────────────────────────────────────────────────────────────

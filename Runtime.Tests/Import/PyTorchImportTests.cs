@@ -58,7 +58,7 @@ public sealed class PyTorchImportTests
         var result = new Session(reloaded).Run(inputs);
         foreach (var (name, golden) in expected)
         {
-            Parity.AssertClose(golden, result[name], $"{fixture}/{modelFile} '{name}': Edge vs PyTorch");
+            Assertions.AssertClose(golden, result[name], Parity.Tolerance, $"{fixture}/{modelFile} '{name}': Edge vs PyTorch");
             var declared = graph.Outputs.Single(o => o.Name == name).Shape;
             for (int d = 0; d < declared.Length; d++)
                 Assert.IsTrue(declared[d] < 0 || declared[d] == golden.Shape[d], $"{fixture} '{name}': declared shape ({string.Join(", ", declared)}) vs PyTorch's {golden.ShapeString}");
@@ -89,7 +89,7 @@ public sealed class PyTorchImportTests
             var st = StateDict.Load(Path.Combine(PtRoot, name, "model.safetensors"));
             CollectionAssert.AreEqual(pt.Tensors.Keys.ToArray(), st.Tensors.Keys.ToArray(), name);
             foreach (var (k, t) in pt.Tensors)
-                Parity.AssertClose(t, st.Tensors[k], $"{name} '{k}'", atol: 0, rtol: 0);
+                Assertions.AssertClose(t, st.Tensors[k], Tolerance.Exact, $"{name} '{k}'");
         }
     }
 
@@ -98,10 +98,10 @@ public sealed class PyTorchImportTests
     {
         var plain = StateDict.Load(Path.Combine(PtRoot, "lstm_multilayer", "model.pt"));
         var shared = StateDict.Load(Path.Combine(PtRoot, "lstm_multilayer", "shared_storage.pt"));
-        foreach (var (k, t) in plain.Tensors) Parity.AssertClose(t, shared.Tensors[k], $"shared storage '{k}'", atol: 0, rtol: 0);
+        foreach (var (k, t) in plain.Tensors) Assertions.AssertClose(t, shared.Tensors[k], Tolerance.Exact, $"shared storage '{k}'");
         var c = StateDict.Load(Path.Combine(PtRoot, "char_lstm", "model.pt"));
         var tr = StateDict.Load(Path.Combine(PtRoot, "char_lstm", "transposed.pt"));
-        foreach (var (k, t) in c.Tensors) Parity.AssertClose(t, tr.Tensors[k], $"transposed '{k}'", atol: 0, rtol: 0);
+        foreach (var (k, t) in c.Tensors) Assertions.AssertClose(t, tr.Tensors[k], Tolerance.Exact, $"transposed '{k}'");
     }
 
     // ── dtypes, views and nesting against torch's own numbers ─────────────────────────────────

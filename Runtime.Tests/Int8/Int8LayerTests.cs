@@ -3,6 +3,7 @@ using Edge.Runtime.Ir;
 using Edge.Runtime.Kernels;
 using Edge.Runtime.Quantization;
 using Edge.Runtime.Tensors;
+using static Edge.Runtime.Tests.Assertions;
 
 namespace Edge.Runtime.Tests.Int8;
 
@@ -19,6 +20,7 @@ public sealed class Int8LayerTests
     // Tight: both sides compute the same int32 accumulators; what is left is fp32 rounding of the gate math
     // (TensorPrimitives vs scalar MathF), and, in recurrent layers, the rare h that it moves across a rounding boundary.
     private const double Atol = 2e-5, Rtol = 1e-4;
+    private static readonly Tolerance Close = new(Atol, Rtol);
 
     public static IEnumerable<object[]> Isas() => IsaSelector.Supported.Select(i => new object[] { IsaSelector.Name(i) });
 
@@ -41,7 +43,7 @@ public sealed class Int8LayerTests
             g.QuantizedConstants["w"] = w;
             g.Constants["b"] = Tensor.FromArray(b, outF);
             var y = Run(g, isa, ("x", Tensor.FromArray(x, rows, inF)))[0];
-            AssertClose(Int8Reference.Dense(x, rows, w, b, absMax), y, $"Dense absmax {absMax} on {isa}");
+            AssertClose(Int8Reference.Dense(x, rows, w, b, absMax), y, Close, $"Dense absmax {absMax} on {isa}");
         }
     }
 
@@ -70,7 +72,7 @@ public sealed class Int8LayerTests
                 AddRecurrentWeights(g, w, r, b);
                 var outs = Run(g, isa, ("x", Tensor.FromArray(x, seq, batch, input)));
                 var expected = Int8Reference.Lstm(x, seq, batch, w, r, b, hidden, absMax, hStatic: !relu, relu);
-                AssertClose(expected, outs[0], $"LSTM relu={relu} absmax {absMax} on {isa}: Y");
+                AssertClose(expected, outs[0], Close, $"LSTM relu={relu} absmax {absMax} on {isa}: Y");
             }
         }
     }
@@ -97,7 +99,7 @@ public sealed class Int8LayerTests
             AddRecurrentWeights(g, w, r, b);
             var outs = Run(g, isa, ("x", Tensor.FromArray(x, seq, batch, input)));
             var expected = Int8Reference.Gru(x, seq, batch, w, r, b, hidden, lbr, xAbsMax: 0);
-            AssertClose(expected, outs[0], $"GRU linear_before_reset={(lbr ? 1 : 0)} on {isa}: Y");
+            AssertClose(expected, outs[0], Close, $"GRU linear_before_reset={(lbr ? 1 : 0)} on {isa}: Y");
         }
     }
 
@@ -345,7 +347,7 @@ public sealed class Int8LayerTests
         g.Constants["b"] = Tensor.FromArray(b, m);
         var y = Run(g, isa, ("x", Tensor.FromArray(x, n, c, len)))[0];
         Assert.AreEqual($"({n}, {m}, {lOut})", y.ShapeString);
-        AssertClose(Int8Reference.Conv1D(x, n, c, len, w, b, stride, dilation, group, padBegin, lOut, absMax), y, $"Conv1D group {group} stride {stride} dilation {dilation} on {isa}");
+        AssertClose(Int8Reference.Conv1D(x, n, c, len, w, b, stride, dilation, group, padBegin, lOut, absMax), y, Close, $"Conv1D group {group} stride {stride} dilation {dilation} on {isa}");
     }
 
     // ── Bilinear ────────────────────────────────────────────────────────────────────────────────
@@ -367,7 +369,7 @@ public sealed class Int8LayerTests
             g.QuantizedConstants["m"] = m;
             g.Constants["b"] = Tensor.FromArray(new[] { 0.25f }, 1);
             var y = Run(g, isa, ("c", Tensor.FromArray(cs, nc, d1)), ("r", Tensor.FromArray(rs, n, d2)))[0];
-            AssertClose(Int8Reference.Bilinear(cs, nc, rs, n, m, 0.25f), y, $"Bilinear Nc {nc} on {isa}");
+            AssertClose(Int8Reference.Bilinear(cs, nc, rs, n, m, 0.25f), y, Close, $"Bilinear Nc {nc} on {isa}");
         }
     }
 
@@ -394,7 +396,7 @@ public sealed class Int8LayerTests
         g.QuantizedConstants["w"] = w;
         g.Constants["b"] = Tensor.FromArray(b, folds, f);
         var y = Run(g, isa, ("x", Tensor.FromArray(x, rows, len, c)))[0];
-        AssertClose(Int8Reference.LocallyConnected1D(x, rows, len, c, w, b, kernel, stride, padBegin, 0), y, $"LocallyConnected1D on {isa}");
+        AssertClose(Int8Reference.LocallyConnected1D(x, rows, len, c, w, b, kernel, stride, padBegin, 0), y, Close, $"LocallyConnected1D on {isa}");
 
         // The fp32 path reads the same layout: on the dequantized weights it stays close to int8.
         g.QuantizedConstants.Remove("w");
@@ -466,17 +468,5 @@ public sealed class Int8LayerTests
         Assert.AreEqual(0, session.DequantizedWeights.Count, $"weights run in fp32: {string.Join(", ", session.DequantizedWeights)}");
         var result = session.Run(feeds.ToDictionary(f => f.Name, f => f.Value, StringComparer.Ordinal));
         return g.Outputs.Select(o => result[o.Name]).ToArray();
-    }
-
-    private static void AssertClose(float[] expected, Tensor actual, string what)
-    {
-        var a = actual.ToDoubleArray();
-        Assert.AreEqual(expected.Length, a.Length, $"{what}: element count");
-        for (int i = 0; i < a.Length; i++)
-        {
-            double tol = Atol + Rtol * Math.Abs(expected[i]);
-            if (!(Math.Abs(expected[i] - a[i]) <= tol))
-                Assert.Fail($"{what}: element {i} of {actual.ShapeString}: expected {expected[i]:R}, got {a[i]:R} (tolerance {tol:G3})");
-        }
     }
 }

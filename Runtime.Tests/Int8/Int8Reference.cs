@@ -4,7 +4,7 @@ using Edge.Runtime.Tensors;
 namespace Edge.Runtime.Tests.Int8;
 
 /// <summary>
-/// Slow, obvious int8 layers written from the documented rule (ARCHITECTURE.md, Quantization), with no
+/// Slow, obvious int8 layers written from the documented rule (docs/architecture.md, Quantization), with no
 /// code shared with the runtime: per-row int8 weights (the stored values and scales), activations
 /// quantized symmetric per vector with q = clamp(round-half-even(x · 127 / absmax), -127, 127) and
 /// scale absmax / 127 (absmax static when given, else max |x|), int32 dot products in plain loops,

@@ -2,6 +2,7 @@ using Edge.Runtime.Ir;
 using Edge.Runtime.Layers;
 using Edge.Runtime.Tensors;
 using static Edge.Runtime.Tests.Layers.OpsHarness;
+using static Edge.Runtime.Tests.Assertions;
 
 namespace Edge.Runtime.Tests.Layers;
 
@@ -16,8 +17,8 @@ public sealed class LayerGoldenTests
     {
         var inputs = FixtureInputs(testCase);
         var expected = Fixture(testCase, "out");
-        AssertClose(expected, RunAll(kind, configure, inputs, firstConstant: firstConstant)[0], $"{testCase} (constant weights)");
-        AssertClose(expected, RunAll(kind, configure, inputs)[0], $"{testCase} (runtime weights)");
+        AssertClose(expected, RunAll(kind, configure, inputs, firstConstant: firstConstant)[0], Close, $"{testCase} (constant weights)");
+        AssertClose(expected, RunAll(kind, configure, inputs)[0], Close, $"{testCase} (runtime weights)");
     }
 
     [TestMethod]
@@ -65,7 +66,7 @@ public sealed class LayerGoldenTests
         var expected = Fixture("bilinear_rank_nc1", "out");
         var scores = new float[inputs[1]!.Dim(0)];
         Bilinear.Rank(inputs[0]!.ReadOnlySpan<float>(), inputs[1]!, inputs[2]!, scores, inputs[3]!.ReadOnlySpan<float>()[0]);
-        AssertClose(expected, Tensor.FromArray(scores, scores.Length, 1), "Bilinear.Rank");
+        AssertClose(expected, Tensor.FromArray(scores, scores.Length, 1), Close, "Bilinear.Rank");
     }
 
     [TestMethod]
@@ -74,7 +75,7 @@ public sealed class LayerGoldenTests
         var inputs = FixtureInputs("bilinear_b16_d32");
         var scores = new float[16];
         Bilinear.Score(inputs[0]!, inputs[1]!, inputs[2]!, scores);
-        AssertClose(Fixture("bilinear_b16_d32", "out"), Tensor.FromArray(scores, 16, 1), "Bilinear.Score");
+        AssertClose(Fixture("bilinear_b16_d32", "out"), Tensor.FromArray(scores, 16, 1), Close, "Bilinear.Score");
     }
 
     [TestMethod]

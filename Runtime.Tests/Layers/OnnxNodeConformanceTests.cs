@@ -2,6 +2,7 @@ using System.Text.Json;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
 using static Edge.Runtime.Tests.Layers.OpsHarness;
+using static Edge.Runtime.Tests.Assertions;
 
 namespace Edge.Runtime.Tests.Layers;
 
@@ -32,7 +33,7 @@ public sealed class OnnxNodeConformanceTests
         var expected = Npy.Read(Path.Combine(Root, testCase, "out.npy"));
         var y = RunAll(kind, n => Configure(n, doc.RootElement.GetProperty("attributes")), inputs.ToArray())[0];
         Assert.AreEqual(expected.DataType, y.DataType, $"{testCase}: dtype");
-        AssertClose(expected, y, testCase, atol: 1e-5, rtol: 1e-4);
+        AssertClose(expected, y, Close, testCase);
     }
 
     private static void Configure(Node node, JsonElement attributes)

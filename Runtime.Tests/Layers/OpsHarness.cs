@@ -45,18 +45,8 @@ internal static class OpsHarness
         return list.ToArray();
     }
 
-    public static void AssertClose(Tensor expected, Tensor actual, string what, double atol = 1e-5, double rtol = 1e-4)
-    {
-        Assert.AreEqual(expected.ShapeString, actual.ShapeString, $"{what}: shape");
-        var e = expected.ToDoubleArray();
-        var a = actual.ToDoubleArray();
-        for (int i = 0; i < e.Length; i++)
-        {
-            double tol = atol + rtol * Math.Abs(e[i]);
-            if (!(Math.Abs(e[i] - a[i]) <= tol) && !(double.IsNaN(e[i]) && double.IsNaN(a[i])) && e[i] != a[i])
-                Assert.Fail($"{what}: element {i} of {expected.ShapeString}: expected {e[i]:R}, got {a[i]:R} (tolerance {tol:G3})");
-        }
-    }
+    /// <summary>The layer tests' tolerance: |a - e| &lt;= 1e-5 + 1e-4·|e|.</summary>
+    public static readonly Tolerance Close = new(1e-5, 1e-4);
 
     public static void AssertValues<T>(T[] expected, int[] shape, Tensor actual) where T : unmanaged
     {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Edge.Runtime.Execution;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
+using static Edge.Runtime.Tests.Assertions;
 
 namespace Edge.Runtime.Tests.Layers;
 
@@ -14,6 +15,7 @@ namespace Edge.Runtime.Tests.Layers;
 public sealed class RecurrentTests
 {
     private const double Atol = 1e-4, Rtol = 1e-4;
+    private static readonly Tolerance Close = new(Atol, Rtol);
     private static readonly string[] InputSlots = ["X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"];
     private static readonly string[] WeightSlots = ["W", "R", "B", "P"];
 
@@ -85,7 +87,7 @@ public sealed class RecurrentTests
         var result = new Session(graph).Run(feeds);
 
         Assert.AreEqual(1, result.Count);
-        AssertClose(layer.Outputs["Y_h"], result["Y_h"], "session Y_h");
+        AssertClose(layer.Outputs["Y_h"], result["Y_h"], Close, "session Y_h");
     }
 
     private static int[] Dynamic(int[] shape, int axis)
@@ -113,7 +115,7 @@ public sealed class RecurrentTests
             Assert.AreEqual(layer.Inputs["initial_c"].Get<float>(0, 0, k), outs[2]!.Get<float>(0, 0, k));
         }
         // Row 1 ran its full length: same as the golden without lengths.
-        AssertClose(Slice(layer.Outputs["Y_h"], 1), Slice(outs[1]!, 1), "Y_h row 1");
+        AssertClose(Slice(layer.Outputs["Y_h"], 1), Slice(outs[1]!, 1), Close, "Y_h row 1");
     }
 
     [TestMethod]
@@ -126,7 +128,7 @@ public sealed class RecurrentTests
         var outs = new Tensor?[2];
         op.Run(Inputs(c.X, layer.Inputs), outs);
         Assert.IsNull(outs[0]);
-        AssertClose(layer.Outputs["Y_h"], outs[1]!, "Y_h");
+        AssertClose(layer.Outputs["Y_h"], outs[1]!, Close, "Y_h");
     }
 
     // ── bad models and inputs ─────────────────────────────────────────────────────────────────
@@ -319,10 +321,10 @@ public sealed class RecurrentTests
             if (k > 0) x = NextLayerInput(y!, layer.Attributes);
             var outs = RunLayer(c.Kind, layer.Attributes, x, layer.Inputs, constantWeights);
             y = outs[0];
-            AssertClose(layer.Outputs["Y_h"], outs[1]!, $"{what}: layer {k} Y_h");
-            if (layer.Outputs.TryGetValue("Y_c", out var yc)) AssertClose(yc, outs[2]!, $"{what}: layer {k} Y_c");
+            AssertClose(layer.Outputs["Y_h"], outs[1]!, Close, $"{what}: layer {k} Y_h");
+            if (layer.Outputs.TryGetValue("Y_c", out var yc)) AssertClose(yc, outs[2]!, Close, $"{what}: layer {k} Y_c");
         }
-        if (c.Y is not null) AssertClose(c.Y, y!, $"{what}: Y");
+        if (c.Y is not null) AssertClose(c.Y, y!, Close, $"{what}: Y");
     }
 
     /// <summary>Y (seq, dirs, batch, H) or (batch, seq, dirs, H) -> X of the next layer with (dirs, H) merged into features.</summary>
@@ -340,21 +342,6 @@ public sealed class RecurrentTests
         var s = state.ToDoubleArray();
         int per = state.Dim(1) * state.Dim(2);
         return Tensor.FromArray(s.Skip(batchRow * per).Take(per).Select(v => (float)v).ToArray(), state.Dim(1), state.Dim(2));
-    }
-
-    private static void AssertClose(Tensor expected, Tensor actual, string what)
-    {
-        CollectionAssert.AreEqual(expected.ShapeArray(), actual.ShapeArray(), $"{what}: shape {actual.ShapeString}, expected {expected.ShapeString}");
-        var e = expected.ToDoubleArray();
-        var a = actual.ToDoubleArray();
-        double worst = 0;
-        int worstAt = -1;
-        for (int i = 0; i < e.Length; i++)
-        {
-            double excess = Math.Abs(a[i] - e[i]) - (Atol + Rtol * Math.Abs(e[i]));
-            if (!(excess <= worst)) { worst = double.IsNaN(excess) ? double.PositiveInfinity : excess; worstAt = i; }
-        }
-        Assert.IsTrue(worstAt < 0, $"{what}: element {worstAt} is {(worstAt < 0 ? 0 : a[worstAt])}, expected {(worstAt < 0 ? 0 : e[worstAt])} (atol {Atol}, rtol {Rtol})");
     }
 
     private sealed record FixtureLayer(Dictionary<string, Ir.Attribute> Attributes, Dictionary<string, Tensor> Inputs, Dictionary<string, Tensor> Outputs);

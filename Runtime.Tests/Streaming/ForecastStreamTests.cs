@@ -7,6 +7,7 @@ using Edge.Runtime.Kernels;
 using Edge.Runtime.Streaming;
 using Edge.Runtime.Tensors;
 using Edge.Runtime.Tests.EndToEnd;
+using static Edge.Runtime.Tests.Assertions;
 
 namespace Edge.Runtime.Tests.Streaming;
 
@@ -18,7 +19,7 @@ namespace Edge.Runtime.Tests.Streaming;
 [TestClass]
 public sealed class ForecastStreamTests
 {
-    private const float Tolerance = 1e-5f;
+    private static readonly Tolerance Tolerance = Tolerance.Scaled(1e-5);
 
     internal static EdgeModel Fixture(string name)
     {
@@ -55,14 +56,6 @@ public sealed class ForecastStreamTests
         for (int i = 0; i < expected.Length; i++)
             Assert.AreEqual(BitConverter.SingleToInt32Bits(expected[i]), BitConverter.SingleToInt32Bits(actual[i]),
                 $"{what}, element {i}: stream {actual[i]:R}, session {expected[i]:R}");
-    }
-
-    internal static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, float tolerance, string what)
-    {
-        Assert.AreEqual(expected.Length, actual.Length, $"{what}: length");
-        for (int i = 0; i < expected.Length; i++)
-            if (!(Math.Abs(expected[i] - actual[i]) <= tolerance * Math.Max(1f, Math.Abs(expected[i]))))
-                Assert.Fail($"{what}: element {i} is {actual[i]}, expected {expected[i]} (difference {Math.Abs(expected[i] - actual[i]):g3}, tolerance {tolerance:g})");
     }
 
     // ── window style ────────────────────────────────────────────────────────────────────────────
@@ -267,7 +260,7 @@ public sealed class ForecastStreamTests
             Assert.IsTrue(stream.TryPush(samples[t], forecast));
             AssertClose(y.Slice(t * 96, 96), forecast, Tolerance, $"step {t}");
         }
-        AssertClose(expected["h_n"].Contiguous().ReadOnlySpan<float>(), y.Slice((steps - 1) * 96, 96), 0f, "h_n is the last output");
+        AssertClose(expected["h_n"].Contiguous().ReadOnlySpan<float>(), y.Slice((steps - 1) * 96, 96), Tolerance.Exact, "h_n is the last output");
     }
 
     [TestMethod]

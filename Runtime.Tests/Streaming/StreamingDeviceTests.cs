@@ -112,7 +112,7 @@ public sealed class StreamingDeviceTests
         pipeline.Push(new Sample(T0.AddMinutes(1), [4, 170], 0), got);
         Assert.HasCount(1, got);
         // Rollout: step 2 from [(4, 170), (3.1, 160)], step 3 from [(3.1, 160), (3.65, 165)].
-        ForecastStreamTests.AssertClose(new[] { 3.1f, 160f, 3.65f, 165f, 3.475f, 162.5f }, got[0].Values, 1e-5f, "rollout through the stream");
+        Assertions.AssertClose(new[] { 3.1f, 160f, 3.65f, 165f, 3.475f, 162.5f }, got[0].Values, Tolerance.Scaled(1e-5), "rollout through the stream");
         // A gap the policy cannot fill restarts the window: the stream is reset with it.
         pipeline.Push(new Sample(T0.AddMinutes(2), [float.NaN, 1], 0), got);
         Assert.AreEqual(0, pipeline.Stream.Count);

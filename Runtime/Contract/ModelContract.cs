@@ -17,8 +17,13 @@ public sealed record ContractFeature(string Name, string? Unit);
 /// </summary>
 public static class ContractLimits
 {
+    /// <summary>Most input (or target) features a contract may declare.</summary>
     public const int MaxFeatures = 65_536;
+
+    /// <summary>Longest window, in samples.</summary>
     public const int MaxWindow = 1_000_000;
+
+    /// <summary>Longest horizon, in forecast steps.</summary>
     public const int MaxHorizon = 10_000;
 
     /// <summary>1 microsecond: ten TimeSpan ticks, so a period never rounds to zero.</summary>
@@ -37,11 +42,11 @@ public static class ContractLimits
 public sealed class ModelContract
 {
     /// <summary>The keys the contract reads, with their aliases.</summary>
-    public static IReadOnlyList<string> ContractKeys { get; } =
+    internal static IReadOnlyList<string> ContractKeys { get; } =
         ["features", "targets", "normalization", "sample_period_s", "sample_period_seconds", "window", "window_length", "horizon", "task", "state"];
 
     /// <summary>Keys a user's metadata may carry for people (stored, never interpreted).</summary>
-    public static IReadOnlyList<string> DescriptiveKeys { get; } =
+    internal static IReadOnlyList<string> DescriptiveKeys { get; } =
         ["name", "description", "notes", "author", "license", "version", "model", "source", "split", "training", "holdout", "data_stats"];
 
     private static readonly string[] FeatureKeys = ["name", "unit", "min", "max", "mean", "std", "description"];
@@ -61,12 +66,16 @@ public sealed class ModelContract
     /// </summary>
     public Normalization? Normalization { get; private init; }
 
+    /// <summary>Time between two samples the model was trained on, in seconds ("sample_period"), or null.</summary>
     public double? SamplePeriodSeconds { get; private init; }
 
+    /// <summary><see cref="SamplePeriodSeconds"/> as a <see cref="TimeSpan"/>, or null.</summary>
     public TimeSpan? SamplePeriod => SamplePeriodSeconds is { } s ? TimeSpan.FromSeconds(s) : null;
 
+    /// <summary>Samples per model input (the window length, in samples), or null.</summary>
     public int? Window { get; private init; }
 
+    /// <summary>Forecast steps wanted per forecast, or null (the model's own output steps).</summary>
     public int? Horizon { get; private init; }
 
     /// <summary>forecaster | classifier | dual_encoder | generic (synonyms mapped), or null.</summary>
@@ -160,7 +169,7 @@ public sealed class ModelContract
     }
 
     /// <summary>The index into <paramref name="features"/> of each target name (case-insensitive), in target order.</summary>
-    public static int[] TargetIndices(IReadOnlyList<string> targets, IReadOnlyList<ContractFeature> features, string origin = "metadata")
+    internal static int[] TargetIndices(IReadOnlyList<string> targets, IReadOnlyList<ContractFeature> features, string origin = "metadata")
     {
         ArgumentNullException.ThrowIfNull(targets);
         ArgumentNullException.ThrowIfNull(features);
@@ -186,7 +195,7 @@ public sealed class ModelContract
     /// without features, state pairs against the graph's inputs and outputs, and the forecast output's length
     /// against whole steps of the targets.
     /// </summary>
-    public void CheckAgainst(Graph graph, string origin)
+    internal void CheckAgainst(Graph graph, string origin)
     {
         ArgumentNullException.ThrowIfNull(graph);
         foreach (var p in State ?? [])
@@ -231,7 +240,7 @@ public sealed class ModelContract
     /// feature object. Without a kind, the statistics present decide. <paramref name="features"/>: the count the
     /// statistics must have, when known.
     /// </summary>
-    public static Normalization ParseNormalization(JsonObject o, JsonArray? featureNodes, int? features, string origin, bool strict = false)
+    internal static Normalization ParseNormalization(JsonObject o, JsonArray? featureNodes, int? features, string origin, bool strict = false)
     {
         ArgumentNullException.ThrowIfNull(o);
         if (strict)
@@ -288,7 +297,7 @@ public sealed class ModelContract
     }
 
     /// <summary>forecaster | classifier | dual_encoder | generic, from the accepted synonyms.</summary>
-    public static string CanonicalTask(string task, string origin = "metadata")
+    internal static string CanonicalTask(string task, string origin = "metadata")
     {
         ArgumentNullException.ThrowIfNull(task);
         return task.ToLowerInvariant() switch

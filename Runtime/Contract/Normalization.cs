@@ -1,9 +1,13 @@
 namespace Edge.Runtime.Contract;
 
+/// <summary>How a <see cref="Normalization"/> was fitted.</summary>
 public enum NormalizationKind
 {
+    /// <summary>No scaling: x' = x.</summary>
     None,
+    /// <summary>x' = (x - min) / (max - min), scikit-learn's MinMaxScaler to [0, 1].</summary>
     MinMax,
+    /// <summary>x' = (x - mean) / std, scikit-learn's StandardScaler.</summary>
     Standard,
 }
 
@@ -26,8 +30,10 @@ public sealed class Normalization
         _scale = scale;
     }
 
+    /// <summary>How it was fitted.</summary>
     public NormalizationKind Kind { get; }
 
+    /// <summary>Number of features it scales (the length of <see cref="Offset"/> and <see cref="Scale"/>).</summary>
     public int Features => _offset.Length;
 
     /// <summary>Subtracted before scaling (min or mean; 0 for none).</summary>
@@ -36,6 +42,7 @@ public sealed class Normalization
     /// <summary>Divided by (max - min or std; 1 where that is zero, and for none).</summary>
     public ReadOnlySpan<float> Scale => _scale;
 
+    /// <summary>No scaling over <paramref name="features"/> features. Throws <see cref="ArgumentOutOfRangeException"/> when negative.</summary>
     public static Normalization Identity(int features)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(features);
@@ -44,6 +51,10 @@ public sealed class Normalization
         return new(NormalizationKind.None, new float[features], scale);
     }
 
+    /// <summary>
+    /// Min-max scaling from per-feature minima and maxima (raw units; copied). Throws <see cref="ArgumentException"/>
+    /// when the lengths differ.
+    /// </summary>
     public static Normalization MinMax(float[] min, float[] max)
     {
         ArgumentNullException.ThrowIfNull(min);
@@ -58,6 +69,10 @@ public sealed class Normalization
         return new Normalization(NormalizationKind.MinMax, (float[])min.Clone(), scale);
     }
 
+    /// <summary>
+    /// Standard scaling from per-feature means and standard deviations (raw units; copied). Throws
+    /// <see cref="ArgumentException"/> when the lengths differ.
+    /// </summary>
     public static Normalization Standard(float[] mean, float[] std)
     {
         ArgumentNullException.ThrowIfNull(mean);
@@ -98,5 +113,6 @@ public sealed class Normalization
     /// <summary>Model units -> raw units for one feature.</summary>
     public float Denormalize(int feature, float value) => value * _scale[feature] + _offset[feature];
 
+    /// <summary>The kind and feature count, e.g. "minmax over 4 feature(s)".</summary>
     public override string ToString() => $"{Kind.ToString().ToLowerInvariant()} over {Features} feature(s)";
 }

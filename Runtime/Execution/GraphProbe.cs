@@ -11,7 +11,7 @@ namespace Edge.Runtime.Execution;
 /// shapes are checked against it at load (<see cref="CheckDeclaredShapes"/>). The operators are the
 /// shape inference: there is no second description of each op's shapes to drift from what runs.
 /// </summary>
-public static class GraphProbe
+internal static class GraphProbe
 {
     /// <summary>What a dynamic (-1) input dimension becomes in the load check.</summary>
     public const int DynamicDimension = 2;

@@ -8,9 +8,9 @@ namespace Edge.Runtime.Execution;
 /// <summary>
 /// A node prepared for execution (tflite-micro's prepare/invoke split): the constructor validates
 /// attributes and constant inputs and pre-computes what it can (packed or transposed weights);
-/// <see cref="Run"/> does only the per-call work.
+/// <c>Run</c> does only the per-call work.
 /// </summary>
-public interface IOperator
+internal interface IOperator
 {
     /// <summary>
     /// <paramref name="inputs"/> line up with <see cref="Node.Inputs"/> (null where the input is absent,
@@ -37,7 +37,7 @@ public interface IOperator
 /// layer keeps an fp32 path. Only weights some operator asked for in fp32 are ever dequantized.
 /// The kernel set (<see cref="Gemv"/>) is the session's, chosen once (<see cref="SessionOptions.Isa"/>).
 /// </summary>
-public sealed class OperatorContext
+internal sealed class OperatorContext
 {
     private readonly IReadOnlyDictionary<string, Tensor> _constants;
     private readonly IReadOnlyDictionary<string, QuantizedWeight> _quantized;
@@ -45,6 +45,9 @@ public sealed class OperatorContext
     private readonly IReadOnlySet<string>? _read;
     private Gemv? _gemv;
 
+    /// <param name="constants">The graph's fp32 (and int64) constants by name.</param>
+    /// <param name="quantized">Its int8 weights by name; an operator without an int8 path gets them dequantized.</param>
+    /// <param name="gemv">The session's kernel set; null: chosen from <c>EDGE_ISA</c> or the CPU when first needed.</param>
     /// <param name="readValues">The values the graph reads (node inputs and graph outputs), when known: an
     /// operator may skip an output no one reads (<see cref="IsRead"/>). Null: every output counts as read.</param>
     public OperatorContext(IReadOnlyDictionary<string, Tensor> constants, IReadOnlyDictionary<string, QuantizedWeight>? quantized = null, Gemv? gemv = null,

@@ -22,7 +22,7 @@ namespace Edge.Runtime.Execution;
 /// of two sessions in one process). One instance serves one node on one
 /// thread; operators themselves stay immutable after prepare, so runners on other threads can share them.
 /// </summary>
-public sealed class NodeBuffers
+internal sealed class NodeBuffers
 {
     private readonly bool _reuse;
     private Tensor?[] _outputs = [];

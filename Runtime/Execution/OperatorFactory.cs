@@ -4,7 +4,7 @@ using Edge.Runtime.Layers;
 namespace Edge.Runtime.Execution;
 
 /// <summary>Prepares the operator for a node. Importers use it too, to fold constant glue.</summary>
-public static class OperatorFactory
+internal static class OperatorFactory
 {
     public static IOperator Create(Node node, OperatorContext context)
     {

@@ -27,7 +27,7 @@ public sealed class Session
     private readonly int[] _outputValues; // per graph output: its value index
     private readonly int _maxNodeInputs, _maxNodeOutputs;
 
-    public Session(Graph graph, SessionOptions? options = null)
+    internal Session(Graph graph, SessionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(graph);
         graph.Validate();
@@ -81,10 +81,10 @@ public sealed class Session
         _maxNodeOutputs = _nodeOutputs.Length == 0 ? 0 : _nodeOutputs.Max(x => x.Length);
     }
 
-    public Graph Graph => _graph;
+    internal Graph Graph => _graph;
 
     /// <summary>The kernel set every operator of this session runs on (chosen once, from <see cref="SessionOptions.Isa"/> or <c>EDGE_ISA</c>).</summary>
-    public Kernels.Gemv Gemv { get; }
+    internal Kernels.Gemv Gemv { get; }
 
     /// <summary>int8 weights some operator took in fp32 (dequantized) because it had no int8 path for them; empty when every product runs int8.</summary>
     public IReadOnlyList<string> DequantizedWeights { get; }
@@ -92,9 +92,15 @@ public sealed class Session
     /// <summary>The instruction-set path of <see cref="Gemv"/>.</summary>
     public Kernels.Isa Isa => Gemv.Isa;
 
-    public IReadOnlyList<ValueInfo> Inputs => _graph.Inputs;
+    internal IReadOnlyList<ValueInfo> Inputs => _graph.Inputs;
 
-    public IReadOnlyList<ValueInfo> Outputs => _graph.Outputs;
+    internal IReadOnlyList<ValueInfo> Outputs => _graph.Outputs;
+
+    /// <summary>The names of the graph's inputs, in order: the keys <see cref="Run"/> expects.</summary>
+    public IReadOnlyList<string> InputNames => _graph.Inputs.Select(i => i.Name).ToArray();
+
+    /// <summary>The names of the graph's outputs, in order: the keys of <see cref="Run"/>'s result.</summary>
+    public IReadOnlyList<string> OutputNames => _graph.Outputs.Select(o => o.Name).ToArray();
 
     /// <summary>Runs the graph. Every graph input must be given; the result maps each graph output name to its value.</summary>
     public Dictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs)

@@ -61,9 +61,10 @@ public sealed class SessionRunner
         }
     }
 
+    /// <summary>The session whose graph this runner runs.</summary>
     public Session Session => _session;
 
-    /// <summary>The position of the graph input named <paramref name="name"/> (as in <see cref="Session.Inputs"/>).</summary>
+    /// <summary>The position of the graph input named <paramref name="name"/> (as in <see cref="Session.InputNames"/>).</summary>
     public int InputIndex(string name)
     {
         var inputs = _session.Inputs;
@@ -71,7 +72,7 @@ public sealed class SessionRunner
         throw new EdgeException($"'{name}' is not an input of the model; inputs are: {string.Join(", ", inputs)}");
     }
 
-    /// <summary>The position of the graph output named <paramref name="name"/> (as in <see cref="Session.Outputs"/>).</summary>
+    /// <summary>The position of the graph output named <paramref name="name"/> (as in <see cref="Session.OutputNames"/>).</summary>
     public int OutputIndex(string name)
     {
         var outputs = _session.Outputs;

@@ -17,7 +17,7 @@ namespace Edge.Runtime.Format;
 /// file before it allocates a tensor, and refuses anything wrong with an
 /// <see cref="EdgeFormatException"/> reading "&lt;file&gt;: &lt;section&gt;: &lt;problem&gt;".
 /// </summary>
-public static class EdgeBlob
+internal static class EdgeBlob
 {
     public const ushort FormatVersion = 1;
 

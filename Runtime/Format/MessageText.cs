@@ -7,7 +7,7 @@ namespace Edge.Runtime.Format;
 /// error: control characters, non-ASCII and other non-printable characters become '?', and the text is
 /// cut at a length so that a hostile file cannot fill a terminal or a log, or move its cursor.
 /// </summary>
-public static class MessageText
+internal static class MessageText
 {
     /// <summary>The usual cut for a value quoted from a file.</summary>
     public const int DefaultMax = 120;

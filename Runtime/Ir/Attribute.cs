@@ -1,6 +1,6 @@
 namespace Edge.Runtime.Ir;
 
-public enum AttributeKind : byte
+internal enum AttributeKind : byte
 {
     Int = 1,
     Float = 2,
@@ -11,7 +11,7 @@ public enum AttributeKind : byte
 }
 
 /// <summary>A node attribute: one of int, float, string, or a list of them.</summary>
-public sealed class Attribute
+internal sealed class Attribute
 {
     private Attribute(AttributeKind kind, long i = 0, float f = 0, string? s = null, long[]? ints = null, float[]? floats = null, string[]? strings = null)
     {

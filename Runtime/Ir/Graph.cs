@@ -7,7 +7,7 @@ namespace Edge.Runtime.Ir;
 /// live in <see cref="Constants"/>; graph inputs are fed at run time. Nodes are kept in a
 /// topological order (<see cref="Validate"/> checks it).
 /// </summary>
-public sealed class Graph
+internal sealed class Graph
 {
     public string Name { get; set; } = "model";
     public List<ValueInfo> Inputs { get; } = new();

@@ -6,7 +6,7 @@ namespace Edge.Runtime.Ir;
 /// an optional input or output that is absent. The meaning of inputs and attributes per kind is
 /// specified on <see cref="OpKind"/>.
 /// </summary>
-public sealed class Node
+internal sealed class Node
 {
     public Node(OpKind kind, string name, IEnumerable<string> inputs, IEnumerable<string> outputs)
     {

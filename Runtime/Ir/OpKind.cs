@@ -11,7 +11,7 @@ namespace Edge.Runtime.Ir;
 ///   LSTM i,f,g,o (PyTorch's order; Keras calls g "c"); GRU r,z,n (PyTorch's order).</item>
 /// </list>
 /// </summary>
-public enum OpKind
+internal enum OpKind
 {
     // ── recurrent ──────────────────────────────────────────────────────────────────────────────
 

@@ -3,7 +3,7 @@ using Edge.Runtime.Tensors;
 namespace Edge.Runtime.Ir;
 
 /// <summary>How a stored tensor is quantized. Values are stable: they are written to `.edge` blobs.</summary>
-public enum QuantizationScheme : byte
+internal enum QuantizationScheme : byte
 {
     /// <summary>Plain tensor, no scales.</summary>
     None = 0,
@@ -21,7 +21,7 @@ public enum QuantizationScheme : byte
 /// GEMV kernels walk row by row, so a row's scale is applied once to its int32 accumulator.
 /// Range [-127, 127] (never -128) keeps the AVX2 sign trick and NEON pairwise sums from saturating.
 /// </summary>
-public sealed record QuantizedWeight(Tensor Values, float[] Scales, int Axis)
+internal sealed record QuantizedWeight(Tensor Values, float[] Scales, int Axis)
 {
     public const sbyte MinValue = -127;
     public const sbyte MaxValue = 127;

@@ -6,7 +6,7 @@ namespace Edge.Runtime.Ir;
 /// A graph input or output: name, element type and shape. A dimension of -1 is dynamic (typically
 /// the batch); every other dimension is checked when a session runs.
 /// </summary>
-public sealed record ValueInfo(string Name, DataType DataType, int[] Shape)
+internal sealed record ValueInfo(string Name, DataType DataType, int[] Shape)
 {
     public const int Dynamic = -1;
 

@@ -23,7 +23,7 @@ internal static class AlignedArray
 }
 
 /// <summary>
-/// <paramref name="length"/> elements of a pinned array starting on a 64-byte boundary (<see cref="AlignedArray"/>),
+/// <c>length</c> elements of a pinned array starting on a 64-byte boundary (<see cref="AlignedArray"/>),
 /// for buffers a class keeps and the kernels stream through.
 /// </summary>
 internal readonly struct AlignedBuffer<T> where T : unmanaged

@@ -20,7 +20,7 @@ namespace Edge.Runtime.Kernels;
 /// <para>sigmoid(x) = 1 / (1 + exp(-x)); tanh(x) = 1 - 2 / (1 + exp(2x)): absolute errors below 1e-7 and
 /// 2e-7, the quantity that matters for a gate (tanh of tiny x loses relative, not absolute, precision).</para>
 /// </summary>
-public static class GateMath
+internal static class GateMath
 {
     private const float Log2E = 1.44269504088896341f;
     private const float Ln2Hi = 0.693145751953125f;      // 0x3f317200: few mantissa bits, n · Ln2Hi exact for |n| ≤ 127

@@ -13,7 +13,7 @@ namespace Edge.Runtime.Kernels;
 /// </list>
 /// Lengths are checked once at entry; both overwrite C.
 /// </summary>
-public static class GemmF32
+internal static class GemmF32
 {
     /// <summary>C (M, N) = A (M, K) · Bᵀ where B is (N, K).</summary>
     public static void MultiplyTransposed(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)

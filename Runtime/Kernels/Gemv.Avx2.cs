@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Edge.Runtime.Kernels;
 
 // qs8-gemv 8x4c4 (grouped) avx2 (vpmaddubsw + vpmaddwd, sign trick) and f32-gemv 4x8 avx2 (Vector256).
-public sealed partial class Gemv
+internal sealed partial class Gemv
 {
     /// <summary>
     /// vpmaddubsw multiplies unsigned by signed bytes and adds adjacent pairs into int16 with saturation: with

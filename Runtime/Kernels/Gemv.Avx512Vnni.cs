@@ -8,7 +8,7 @@ namespace Edge.Runtime.Kernels;
 // qs8-gemv 8x4c4 (grouped) avxvnni (vpdpbusd, +128 offset) and f32-gemv 4x16 avx512f (Vector512).
 // .NET 10 has no Avx512Vnni class: vpdpbusd is reachable only as AvxVnni (VEX, ymm), so the int8 product runs
 // 8 rows per instruction while fp32 and activation quantization use 512-bit vectors (see Isa.Avx512Vnni).
-public sealed partial class Gemv
+internal sealed partial class Gemv
 {
     /// <summary>
     /// vpdpbusd adds four u8·s8 products into each int32 lane without intermediate saturation. Activations are

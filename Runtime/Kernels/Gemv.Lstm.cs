@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Edge.Runtime.Kernels;
 
-public sealed partial class Gemv
+internal sealed partial class Gemv
 {
     /// <summary>
     /// One int8 LSTM step of the default cell: acc = R hq in int32 (<see cref="MultiplyInt8"/>), then for every unit

@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics.Arm;
 namespace Edge.Runtime.Kernels;
 
 // qs8-gemv 8x4c4 (grouped) neon (smull/smlal + sadalp) and f32-gemv 4x4 neon (Vector128).
-public sealed partial class Gemv
+internal sealed partial class Gemv
 {
     /// <summary>
     /// smull multiplies two rows' 4 k (8 bytes of weights) by x[k..k+3] (broadcast by ld1r) into int16, smlal adds

@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics.Arm;
 namespace Edge.Runtime.Kernels;
 
 // qs8-gemv 32x4c4 / 8x4c4 (grouped) neondot (sdot by element). fp32 uses the NEON Vector128 kernel.
-public sealed partial class Gemv
+internal sealed partial class Gemv
 {
     /// <summary>
     /// sdot (ARMv8.2 dotprod) adds four s8·s8 products into each int32 lane exactly, so signed x and w go in

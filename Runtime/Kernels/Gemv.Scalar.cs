@@ -4,7 +4,7 @@ namespace Edge.Runtime.Kernels;
 
 // qs8-gemv 8x4c4 (grouped) scalar and f32-gemv scalar: the specification. Plain loops over the packed layout; every
 // other path's int32 accumulators must equal these bit for bit.
-public sealed partial class Gemv
+internal sealed partial class Gemv
 {
     private static void Int8Scalar(PackedInt8Matrix w, ReadOnlySpan<byte> xp, int nb, int blockStart, int blockEnd, Span<int> y, int yStride)
     {

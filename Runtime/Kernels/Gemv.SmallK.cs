@@ -10,7 +10,7 @@ namespace Edge.Runtime.Kernels;
 // integer as the int32 kernels' (bit for bit after the conversion Dequantize does), and the dequantization runs
 // the same operations in the same order. What changes is the cost: no padding of K to 16, no activation
 // preparation, no staging of accumulators, and the weights (K x rows floats, transposed) stay in L1.
-public sealed partial class Gemv
+internal sealed partial class Gemv
 {
     /// <summary>Largest K the fp32-exact path takes (16 · 127 · 127 = 258,064 &lt; 2^24).</summary>
     public const int SmallColumns = 16;

@@ -2,7 +2,7 @@ namespace Edge.Runtime.Kernels;
 
 // Activation quantization with a scale known in advance (calibration's max |x|, or the bound |h| <= 1 of a
 // tanh/sigmoid-bounded recurrent state), next to the dynamic QuantizeActivations of Gemv.cs.
-public sealed partial class Gemv
+internal sealed partial class Gemv
 {
     /// <summary>
     /// Static per-tensor quantization: scale = <paramref name="absMax"/> / 127 and

@@ -15,7 +15,7 @@ namespace Edge.Runtime.Kernels;
 /// <item><see cref="MultiplyInt8Dequantize"/>: the same, then fp32 out = acc · rowScale[r] · xScale[b] (+ bias[r]),
 ///   written or added to y (the LSTM gates sum the input and recurrent projections). The float operations
 ///   run in that order on every path, so these results are bit-identical across paths too.</item>
-/// <item><see cref="QuantizeActivations"/>: dynamic per-tensor int8 (max-abs scale, round half to even, clamp
+/// <item><see cref="QuantizeActivations(ReadOnlySpan{float}, Span{sbyte})"/>: dynamic per-tensor int8 (max-abs scale, round half to even, clamp
 ///   to [-127, 127]); bit-identical across paths.</item>
 /// <item><see cref="MultiplyFp32"/>: fp32 y = W x (+ bias) on row-major W, vectorized with Vector128/256/512;
 ///   sums run in a different order per path, within the dot-product error bound of the scalar loop.</item>
@@ -26,7 +26,7 @@ namespace Edge.Runtime.Kernels;
 /// One partial file per path: Gemv.Scalar.cs (the specification), Gemv.Avx2.cs, Gemv.Avx512Vnni.cs,
 /// Gemv.Neon.cs, Gemv.NeonDot.cs.
 /// </summary>
-public sealed partial class Gemv
+internal sealed partial class Gemv
 {
     /// <summary>Batch items per pass over the weights; larger batches run in chunks of this.</summary>
     public const int MaxBatchPerPass = 8;

@@ -30,7 +30,7 @@ public enum Isa
 /// The choice is made once (by <see cref="Gemv.Create"/> / <see cref="Gemv.FromEnvironment"/>) and held
 /// by the caller, never re-decided per call. <c>EDGE_ISA=scalar|avx2|avx512|neon|neondot</c> forces one.
 /// </summary>
-public static class IsaSelector
+internal static class IsaSelector
 {
     /// <summary>The environment variable that forces a path.</summary>
     public const string EnvironmentVariable = "EDGE_ISA";

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 namespace Edge.Runtime.Kernels;
 
 /// <summary>The Vector512 kernel of <see cref="PackedF32Matrix.MultiplyAdd"/> (AVX-512: panels of 64 rows).</summary>
-public sealed partial class PackedF32Matrix
+internal sealed partial class PackedF32Matrix
 {
     /// <summary>y[0 .. rows) += the segment at <paramref name="w"/> times x: whole panels, then the last one (1 to 4 vectors, padded).</summary>
     private static void Segment512(ref float w, ref float x, nuint cols, ref float y, int rows)

@@ -26,7 +26,7 @@ namespace Edge.Runtime.Kernels;
 /// packing and the kernel always agree; the sums are taken in a different order than a plain loop, so results
 /// match a reference to fp32 rounding, not bit for bit.</para>
 /// </summary>
-public sealed partial class PackedF32Matrix
+internal sealed partial class PackedF32Matrix
 {
     /// <summary>Panels are four vectors of rows: four accumulators per k (eight with the two-k unroll), enough
     /// independent chains to hide the multiply-add latency while few enough to stay in registers on AVX2 (16).</summary>

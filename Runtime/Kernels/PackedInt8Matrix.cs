@@ -6,7 +6,7 @@ namespace Edge.Runtime.Kernels;
 /// <summary>
 /// An int8 weight matrix W (rows x cols, y = W x) quantized symmetric per row and packed once into the
 /// layout every <see cref="Gemv"/> path reads.
-/// <para>Quantization (ARCHITECTURE.md): per row r, scale_r = max|W[r, :]| / 127, q = round-half-even(w * (127 / max|W[r, :]|))
+/// <para>Quantization (docs/format.md, scheme 1): per row r, scale_r = max|W[r, :]| / 127, q = round-half-even(w * (127 / max|W[r, :]|))
 /// clamped to [-127, 127], zero point 0; an all-zero row has scale 0 and q = 0. -128 never occurs, so every
 /// kernel may negate a weight (the AVX2 sign trick) without overflow.</para>
 /// <para>Layout ("8x4c4", as XNNPACK's packed GEMM weights, with row blocks interleaved in groups of four):
@@ -32,7 +32,7 @@ namespace Edge.Runtime.Kernels;
 /// <para>Row sums (Σ_k q[r, k]) serve the VNNI path, which feeds x + 128 as unsigned bytes and subtracts
 /// 128 · Σ_k q[r, k].</para>
 /// </summary>
-public sealed class PackedInt8Matrix
+internal sealed class PackedInt8Matrix
 {
     /// <summary>Rows per block: one int32 lane per row in a Vector256, two Vector128s on arm64.</summary>
     public const int TileRows = 8;

@@ -12,7 +12,7 @@ namespace Edge.Runtime.Kernels;
 /// applies to the matrix products only). Nothing allocates; state is updated in place.
 /// Layers with peepholes, clipping or other activations keep their own step code.
 /// </summary>
-public static class RecurrentCell
+internal static class RecurrentCell
 {
     /// <summary>
     /// LSTM: gates = [i | f | g | o] pre-activations (4H, overwritten). c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c').

@@ -18,7 +18,7 @@ namespace Edge.Runtime.Layers;
 /// go through one small-batch int8 product T = M R[n] (N, D1), dequantized with row scale x R[n]'s
 /// scale; then one fp32 dot product per row with C[n] (or C[0]).
 /// </summary>
-public sealed class Bilinear : IOperator
+internal sealed class Bilinear : IOperator
 {
     private readonly Node _node;
     private readonly PackedInt8Matrix? _mq;

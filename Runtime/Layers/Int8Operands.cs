@@ -5,7 +5,7 @@ using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 namespace Edge.Runtime.Layers;
 
 /// <summary>
-/// How an activation entering an int8 matrix product is quantized (ARCHITECTURE.md, Quantization):
+/// How an activation entering an int8 matrix product is quantized (docs/architecture.md, Quantization):
 /// int8 symmetric per tensor, zero point 0, q = clamp(round-half-even(x · 127 / absmax), -127, 127),
 /// scale = absmax / 127. The range is either
 /// <list type="bullet">

@@ -18,7 +18,7 @@ namespace Edge.Runtime.Layers;
 /// projected for all steps in one small-batch int8 product (fp32-exact for a few input columns); per step
 /// h is quantized (static scale 1/127 when the cell bounds |h| &lt;= 1, dynamic otherwise, e.g. relu cells)
 /// and R h computed in int32. The default cell (sigmoid, tanh, tanh; no peepholes, clip or input_forget)
-/// then runs in one pass from the int32 accumulators (<see cref="Gemv.LstmStepInt8"/>, with the exactly
+/// then runs in one pass from the int32 accumulators (<c>Gemv.LstmStepInt8</c>, with the exactly
 /// specified <see cref="GateMath"/>: the same bits on every kernel path); other cells dequantize into the
 /// gates and keep their fp32 step code.
 /// </summary>

@@ -96,7 +96,7 @@ internal readonly struct RecurrentActivation
 
     /// <summary>
     /// Reads the node's <c>activations</c>, <c>activation_alpha</c> and <c>activation_beta</c>:
-    /// <paramref name="perDirection"/> functions per direction (forward first), falling back to
+    /// <c>perDirection</c> functions per direction (forward first), falling back to
     /// <paramref name="defaults"/>. As in ONNX (and ONNX Runtime), the alpha and beta lists are
     /// consumed in order by the functions that take an alpha (or a beta); a function whose value is
     /// not in the list gets the ONNX default; values left over are ignored, as ONNX Runtime does.

@@ -9,7 +9,7 @@ namespace Edge.Runtime.Quantization;
 /// A row of zeros gets scale 0 and zeros. Deterministic: the same weights give the same bytes on every
 /// machine (plain IEEE float division and rounding, no SIMD-dependent reductions).
 /// </summary>
-public static class WeightQuantizer
+internal static class WeightQuantizer
 {
     public static QuantizedWeight QuantizePerRow(Tensor weight, int axis)
     {

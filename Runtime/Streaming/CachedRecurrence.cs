@@ -8,7 +8,7 @@ using Edge.Runtime.Tensors;
 namespace Edge.Runtime.Streaming;
 
 /// <summary>
-/// The first recurrent layer of a window model, split for streaming (ARCHITECTURE.md, Streaming): the input
+/// The first recurrent layer of a window model, split for streaming (docs/architecture.md, The stream): the input
 /// projection W·x_t + b is computed once per sample, when the sample arrives, and kept in the stream's ring;
 /// a forecast then runs only the recurrent part h_t = cell(proj_t + R·h_{t-1}) over the window, from zero state.
 /// <para>

@@ -13,7 +13,7 @@ namespace Edge.Runtime.Streaming;
 /// foreach (var sample in samples)                         // InputFeatures floats each
 ///     if (stream.TryPush(sample, forecast)) Use(forecast); // true once the window is full
 /// </code>
-/// Two model styles (ARCHITECTURE.md, Streaming):
+/// Two model styles (docs/architecture.md, The stream):
 /// <list type="bullet">
 /// <item><see cref="StreamStyle.Window"/> (Keras style): every forecast runs the model from zero state over the
 ///   last <see cref="Window"/> samples, kept in a ring. When the graph starts with input -> [Transpose] -> Lstm/Gru,
@@ -68,6 +68,7 @@ public sealed class ForecastStream
         _forecast = new float[horizon * outputFeatures];
     }
 
+    /// <summary>How the stream runs its model: <see cref="StreamStyle.Window"/> or <see cref="StreamStyle.Stateful"/> (never Auto).</summary>
     public StreamStyle Style { get; }
 
     /// <summary>The graph input that takes the samples.</summary>

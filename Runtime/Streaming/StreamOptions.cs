@@ -54,6 +54,7 @@ public sealed record StatePair(string Input, string Output);
 /// </summary>
 public sealed class StreamOptions
 {
+    /// <summary>Window or stateful; <see cref="StreamStyle.Auto"/> (the default) decides from the graph's state pairs.</summary>
     public StreamStyle Style { get; init; } = StreamStyle.Auto;
 
     /// <summary>
@@ -88,8 +89,10 @@ public sealed class StreamOptions
     /// </summary>
     public IReadOnlyList<StatePair>? State { get; init; }
 
+    /// <summary>What a sample holding NaN or ±infinity does (default: <see cref="NonFinitePolicy.Reject"/>).</summary>
     public NonFinitePolicy NonFinite { get; init; } = NonFinitePolicy.Reject;
 
+    /// <summary>Whether a window stream caches input projections (default: <see cref="ProjectionCache.Auto"/>).</summary>
     public ProjectionCache CacheProjections { get; init; } = ProjectionCache.Auto;
 
     /// <summary>Options of the session(s) the stream runs (the kernel set); null: the defaults.</summary>

@@ -9,7 +9,7 @@ namespace Edge.Runtime.Tensors;
 /// (2, 20000, 20000), an Expand, a Tile) cannot make it allocate gigabytes; the bound is stated by the
 /// caller relative to the model's own weight bytes. Outside a scope nothing is counted.
 /// </summary>
-public static class AllocationBudget
+internal static class AllocationBudget
 {
     [ThreadStatic] private static Scope? t_current;
 

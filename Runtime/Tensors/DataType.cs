@@ -4,13 +4,17 @@ namespace Edge.Runtime.Tensors;
 /// <summary>Element types a <see cref="Tensor"/> can hold. Values are stable: they are written to `.edge` blobs.</summary>
 public enum DataType : byte
 {
+    /// <summary>IEEE 754 single precision (4 bytes).</summary>
     Float32 = 1,
+    /// <summary>Signed 64-bit integer (8 bytes): token ids, shapes, indices.</summary>
     Int64 = 2,
+    /// <summary>Signed 32-bit integer (4 bytes).</summary>
     Int32 = 3,
+    /// <summary>Signed 8-bit integer (1 byte): quantized weights.</summary>
     Int8 = 4,
 }
 
-public static class DataTypes
+internal static class DataTypes
 {
     public static int SizeOf(this DataType t) => t switch
     {

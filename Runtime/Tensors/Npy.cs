@@ -26,6 +26,7 @@ public static class Npy
     // Not "\x93NUMPY"u8: C#'s \x escape makes that U+0093, two bytes in UTF-8.
     private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
+    /// <summary>Reads the `.npy` file at <paramref name="path"/>. Throws <see cref="EdgeException"/> naming the file when it cannot be read or is refused.</summary>
     public static Tensor Read(string path)
     {
         byte[] bytes;
@@ -35,6 +36,7 @@ public static class Npy
         return Read(bytes, path);
     }
 
+    /// <summary>Reads a `.npy` file's bytes; <paramref name="name"/> (a path or label) names it in error messages. Throws <see cref="EdgeException"/>.</summary>
     public static Tensor Read(ReadOnlySpan<byte> file, string name)
     {
         if (file.Length < 10 || !file[..6].SequenceEqual(Magic))
@@ -107,6 +109,7 @@ public static class Npy
         Write(fs, tensor);
     }
 
+    /// <summary>Writes <paramref name="tensor"/> to <paramref name="stream"/> as `.npy` version 1.0, C order, little-endian.</summary>
     public static void Write(Stream stream, Tensor tensor)
     {
         string descr = tensor.DataType switch

@@ -29,17 +29,22 @@ public sealed class Tensor
         _contiguous = ComputeContiguous();
     }
 
+    /// <summary>The element type.</summary>
     public DataType DataType { get; }
 
     /// <summary>Number of elements (the product of the shape; 1 for a scalar).</summary>
     public int Length { get; }
 
+    /// <summary>Number of axes (0 for a scalar).</summary>
     public int Rank => _shape.Length;
 
+    /// <summary>Size of each axis, outermost first.</summary>
     public ReadOnlySpan<int> Shape => _shape;
 
+    /// <summary>Distance in elements between neighbours along each axis (C order for a contiguous tensor).</summary>
     public ReadOnlySpan<int> Strides => _strides;
 
+    /// <summary>Size of axis <paramref name="axis"/>; negative counts from the end (-1: the last axis). Throws <see cref="EdgeException"/> when out of range.</summary>
     public int Dim(int axis) => _shape[NormalizeAxis(axis, _shape.Length)];
 
     /// <summary>Whether the elements lie in C order without gaps (fixed at construction: shape and strides never change).</summary>
@@ -60,16 +65,19 @@ public sealed class Tensor
     /// <summary>A copy of the shape, for callers that need an array.</summary>
     public int[] ShapeArray() => (int[])_shape.Clone();
 
+    /// <summary>The shape as text, e.g. "(1, 50, 6)" or "(3,)".</summary>
     public string ShapeString => FormatShape(_shape);
 
     // ── construction ──────────────────────────────────────────────────────────────────────────
 
+    /// <summary>A zero-filled contiguous tensor of <paramref name="dataType"/> and <paramref name="shape"/> (copied).</summary>
     public static Tensor Zeros(DataType dataType, params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(shape);
         return ZeroFilled(dataType, shape, aligned: false);
     }
 
+    /// <summary>A zero-filled contiguous tensor of the element type <typeparamref name="T"/> (float, long, int or sbyte).</summary>
     public static Tensor Zeros<T>(params int[] shape) where T : unmanaged => Zeros(DataTypes.Of<T>(), shape);
 
     /// <summary>A zero-filled contiguous tensor; the shape is copied (so a stackalloc'd span may be passed).</summary>
@@ -111,13 +119,18 @@ public sealed class Tensor
         return new Tensor(DataTypes.Of<T>(), data, 0, (int[])shape.Clone(), ContiguousStrides(shape));
     }
 
+    /// <summary>A rank-0 (scalar) float32 tensor holding <paramref name="value"/>.</summary>
     public static Tensor Scalar(float value) => FromArray(new[] { value });
 
+    /// <summary>A rank-0 (scalar) int64 tensor holding <paramref name="value"/>.</summary>
     public static Tensor Scalar(long value) => FromArray(new[] { value });
 
     // ── data access ───────────────────────────────────────────────────────────────────────────
 
-    /// <summary>The elements of a contiguous tensor, in C order.</summary>
+    /// <summary>
+    /// The elements of a contiguous tensor, in C order (no copy). Throws <see cref="InvalidOperationException"/> when
+    /// <typeparamref name="T"/> is not the element type or the tensor is a strided view (see <see cref="Contiguous"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<T> Span<T>() where T : unmanaged
     {
@@ -129,6 +142,7 @@ public sealed class Tensor
 
     private void ThrowStrided() => throw new InvalidOperationException($"tensor {ShapeString} is a strided view; call Contiguous() first");
 
+    /// <summary>The elements of a contiguous tensor, in C order, read-only. Throws like <see cref="Span{T}"/>.</summary>
     public ReadOnlySpan<T> ReadOnlySpan<T>() where T : unmanaged => Span<T>();
 
     /// <summary>Raw little-endian bytes of a contiguous tensor (for writing files).</summary>
@@ -142,7 +156,7 @@ public sealed class Tensor
     };
 
     /// <summary>Writable raw bytes of a contiguous tensor (for reading files into it).</summary>
-    public Span<byte> WritableBytes() => DataType switch
+    internal Span<byte> WritableBytes() => DataType switch
     {
         DataType.Float32 => MemoryMarshal.AsBytes(Span<float>()),
         DataType.Int64 => MemoryMarshal.AsBytes(Span<long>()),
@@ -158,6 +172,7 @@ public sealed class Tensor
         return ((T[])_buffer)[_offset + FlatIndex(index)];
     }
 
+    /// <summary>Sets the element at a multi-index; honours strides. For tests and glue, not for kernels.</summary>
     public void Set<T>(T value, params int[] index) where T : unmanaged
     {
         CheckType<T>();
@@ -298,6 +313,7 @@ public sealed class Tensor
         }
     }
 
+    /// <summary>The element type and shape, e.g. "Tensor&lt;float32&gt;(1, 6)".</summary>
     public override string ToString() => $"Tensor<{DataType.Name()}>{ShapeString}";
 
     // ── helpers ───────────────────────────────────────────────────────────────────────────────
@@ -324,7 +340,7 @@ public sealed class Tensor
         return flat;
     }
 
-    public static int ElementCount(ReadOnlySpan<int> shape)
+    internal static int ElementCount(ReadOnlySpan<int> shape)
     {
         long n = 1;
         foreach (var d in shape)
@@ -335,7 +351,7 @@ public sealed class Tensor
         return (int)n;
     }
 
-    public static int[] ContiguousStrides(ReadOnlySpan<int> shape)
+    internal static int[] ContiguousStrides(ReadOnlySpan<int> shape)
     {
         var strides = new int[shape.Length];
         ContiguousStrides(shape, strides);
@@ -343,7 +359,7 @@ public sealed class Tensor
     }
 
     /// <summary>C-order strides of <paramref name="shape"/> into <paramref name="strides"/> (same length), without allocating.</summary>
-    public static void ContiguousStrides(ReadOnlySpan<int> shape, Span<int> strides)
+    internal static void ContiguousStrides(ReadOnlySpan<int> shape, Span<int> strides)
     {
         int s = 1;
         for (int i = shape.Length - 1; i >= 0; i--)
@@ -353,9 +369,9 @@ public sealed class Tensor
         }
     }
 
-    public static string FormatShape(ReadOnlySpan<int> shape) => "(" + string.Join(", ", shape.ToArray()) + (shape.Length == 1 ? ",)" : ")");
+    internal static string FormatShape(ReadOnlySpan<int> shape) => "(" + string.Join(", ", shape.ToArray()) + (shape.Length == 1 ? ",)" : ")");
 
-    public static int NormalizeAxis(int axis, int rank)
+    internal static int NormalizeAxis(int axis, int rank)
     {
         int a = axis < 0 ? axis + rank : axis;
         if (a < 0 || a >= rank)
@@ -371,7 +387,7 @@ public sealed class Tensor
     }
 
     /// <summary>Resolves a target shape with at most one -1 against an element count (numpy rules; 0 stays 0).</summary>
-    public static int[] ResolveReshape(ReadOnlySpan<int> from, int[] to)
+    internal static int[] ResolveReshape(ReadOnlySpan<int> from, int[] to)
     {
         int n = ElementCount(from);
         int infer = -1;

@@ -1,7 +1,7 @@
 namespace Edge.Runtime.Tensors;
 
 /// <summary>Joining tensors with PyTorch's semantics (<c>torch.cat</c>, <c>torch.stack</c>).</summary>
-public static class TensorOps
+internal static class TensorOps
 {
     /// <summary>
     /// <c>torch.cat(tensors, dim=axis)</c>: all tensors have the same rank and dtype and agree on every

@@ -10,7 +10,7 @@ namespace Edge.Quantizer.Import.Keras;
 /// Nothing in the file is executed: Lambda layers (pickled Python) are refused by class and name.
 /// Graph inputs carry the Keras input layer names, graph outputs the output layer names.
 /// </summary>
-public static class KerasImporter
+internal static class KerasImporter
 {
     /// <summary>
     /// Reads <paramref name="path"/>. Throws <see cref="EdgeException"/> naming the file (and layer or weight)

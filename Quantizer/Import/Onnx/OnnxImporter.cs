@@ -12,7 +12,7 @@ namespace Edge.Quantizer.Import.Onnx;
 /// Edge's models) into the Edge IR: converts each node (recurrent gates into the IR's order), then folds
 /// constant and shape glue away (<see cref="GraphOptimizer"/>).
 /// </summary>
-public static class OnnxImporter
+internal static class OnnxImporter
 {
     /// <summary>
     /// Reads <paramref name="path"/>. <paramref name="frozenInputs"/> turns graph inputs into constants

@@ -8,7 +8,7 @@ namespace Edge.Quantizer.Import.PyTorch;
 /// `.pt` / `.pth` (torch.save zip) and `.safetensors` state_dicts plus a spec (docs/spec.md) into the
 /// IR. Nothing in the file is executed: see <see cref="SafeUnpickler"/>.
 /// </summary>
-public static class PyTorchImporter
+internal static class PyTorchImporter
 {
     public static readonly string[] Extensions = [".pt", ".pth", ".safetensors"];
 

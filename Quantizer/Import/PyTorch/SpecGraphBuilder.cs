@@ -19,7 +19,7 @@ namespace Edge.Quantizer.Import.PyTorch;
 /// (unless allow_unused) unused key is collected and reported together, by name and shape.
 /// </para>
 /// </summary>
-public sealed class SpecGraphBuilder
+internal sealed class SpecGraphBuilder
 {
     private sealed record Val(string Ir, int[] Shape, DataType Type)
     {

@@ -1,7 +1,13 @@
-namespace Edge.Runtime.Tooling;
+using Edge.Runtime;
+
+namespace Edge.Cli;
+
+// Command-line plumbing is not part of the Runtime library: this one file is compiled into each front end
+// (Device/Edge.Device.csproj and Quantizer/Edge.Quantizer.csproj link it), so both report errors the same way
+// without a third assembly in the NativeAOT build and the tool packages.
 
 /// <summary>What both command-line front ends (edge-quantize, edge) share: user errors as one line, NAME=FILE options.</summary>
-public static class CliSupport
+internal static class CliSupport
 {
     /// <summary>
     /// Runs a command body. A user error (bad file, bad model, bad option value) becomes one line on
