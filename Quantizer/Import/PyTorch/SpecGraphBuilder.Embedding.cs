@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Text.Json;
+using Edge.Runtime;
+using Edge.Runtime.Ir;
+using Edge.Runtime.Tensors;
+
+namespace Edge.Quantizer.Import.PyTorch;
+
+/// <summary>Spec kinds embedding, bilinear and repeat_vector.</summary>
+public sealed partial class SpecGraphBuilder
+{
+    // ── lookup, scoring and repetition ──────────────────────────────────────────────────────────
+
+    private IrValue EmbeddingLayer(SpecObject l)
+    {
+        var x = Input(l);
+        string prefix = Prefix(l);
+        long? num = l.OptInt("num_embeddings");
+        long? dim = l.OptInt("embedding_dim");
+        if (x.Type is not (DataType.Int64 or DataType.Int32)) throw l.Error($"input: embedding needs integer indices, got {x.Type.Name()}{x.ShapeString}");
+        var w = Weight(l, Key(prefix, "weight"), [num is { } n ? (int)n : -1, dim is { } d ? (int)d : -1]);
+        var y = _ir.NewValue(l.Name, [.. x.Shape, w?.Dim(1) ?? (int)(dim ?? -1)], DataType.Float32);
+        if (w is not null) _ir.Emit(OpKind.Embedding, $"{l.Name}/embedding", [x.Name, ConstForKey(Key(prefix, "weight"), w)], [y.Name]);
+        return y;
+    }
+
+    private IrValue BilinearLayer(SpecObject l)
+    {
+        var refs = l.Strings("inputs") ?? throw l.Error("inputs: required, [context, response]");
+        if (refs.Length != 2) throw l.Error($"inputs: bilinear takes two inputs (c, r), got {refs.Length}");
+        var c = Resolve(refs[0], $"{l.Path}.inputs[0]");
+        var r = Resolve(refs[1], $"{l.Path}.inputs[1]");
+        if (c.Rank != 2 || r.Rank != 2) throw l.Error($"inputs: bilinear needs (N, D1) and (N, D2), got {c.ShapeString} and {r.ShapeString}");
+        Tensor? m, b = null;
+        string mKey;
+        if (l.OptString("weight") is { } key)
+        {
+            // A bare parameter M (D1, D2): score = c^T M r.
+            mKey = key;
+            m = Weight(l, key, [c.Shape[1], r.Shape[1]]);
+            if (l.Kind("bias") == JsonValueKind.String) b = Weight(l, l.RequiredString("bias"), [1]);
+            else if (l.Bool("bias", false)) throw l.Error("bias: with \"weight\", name the bias key (a string) or leave it out");
+        }
+        else
+        {
+            // nn.Bilinear(D1, D2, 1): weight (1, D1, D2), bias (1,).
+            string prefix = Prefix(l);
+            mKey = Key(prefix, "weight");
+            var w3 = Weight(l, mKey, [1, c.Shape[1], r.Shape[1]]);
+            m = w3?.Reshape(w3.Dim(1), w3.Dim(2));
+            if (l.Bool("bias", true)) b = Weight(l, Key(prefix, "bias"), [1]);
+        }
+        var y = _ir.NewValue(l.Name, [r.Shape[0], 1], DataType.Float32);
+        if (m is not null) _ir.Emit(OpKind.Bilinear, $"{l.Name}/bilinear", [c.Name, r.Name, ConstForKey(mKey, m), b is null ? "" : _ir.Constant($"{l.Name}/bias", b)], [y.Name]);
+        return y;
+    }
+
+    private IrValue RepeatVectorLayer(SpecObject l)
+    {
+        var x = Input(l);
+        int n = l.Int("n", 1, 1, 1 << 20);
+        if (x.Rank != 2) throw l.Error($"input: repeat_vector needs (batch, features), got {x.ShapeString}");
+        var y = _ir.NewValue(l.Name, [x.Shape[0], n, x.Shape[1]], x.Type);
+        _ir.Emit(OpKind.RepeatVector, $"{l.Name}/repeat", [x.Name], [y.Name]).Set("n", (long)n);
+        return y;
+    }
+}
