@@ -58,10 +58,27 @@ public sealed partial class SpecGraphBuilder
     private IrValue RepeatVectorLayer(SpecObject l)
     {
         var x = Input(l);
-        int n = l.Int("n", 1, 1, 1 << 20);
         if (x.Rank != 2) throw l.Error($"input: repeat_vector needs (batch, features), got {x.ShapeString}");
-        var y = _ir.NewValue(l.Name, [x.Shape[0], n, x.Shape[1]], x.Type);
-        _ir.Emit(OpKind.RepeatVector, $"{l.Name}/repeat", [x.Name], [y.Name]).Set("n", (long)n);
-        return y;
+        if (l.OptString("n_from") is not { } reference)
+        {
+            if (l.Has("n_axis")) throw l.Error("n_axis: only with n_from");
+            int n = l.Int("n", 1, 1, 1 << 20);
+            var y = _ir.NewValue(l.Name, [x.Shape[0], n, x.Shape[1]], x.Type);
+            _ir.Emit(OpKind.RepeatVector, $"{l.Name}/repeat", [x.Name], [y.Name]).Set("n", (long)n);
+            return y;
+        }
+        // n is the length of another value's axis (repeat to the input's length):
+        // x.unsqueeze(1).expand(-1, source.shape[axis], -1).
+        if (l.Has("n")) throw l.Error("n: give either n or n_from, not both");
+        var source = Resolve(reference, $"{l.Path}.n_from");
+        int axis = Axis(l, l.Int("n_axis", 1), source.Rank, "n_axis");
+        var x3 = Unsqueeze(l, x, 1, $"{l.Name}/unsqueeze");
+        string length = _ir.FreshValue($"{l.Name}/n");
+        _ir.Emit(OpKind.Shape, $"{l.Name}/shape", [source.Name], [length]).Set("start", (long)axis).Set("end", (long)axis + 1);
+        string target = _ir.FreshValue($"{l.Name}/target");
+        _ir.Emit(OpKind.Concat, $"{l.Name}/target", [_ir.Int64s($"{l.Name}/one", 1), length, _ir.Int64s($"{l.Name}/one", 1)], [target]).Set("axis", 0L);
+        var repeated = _ir.NewValue(l.Name, [x.Shape[0], source.Shape[axis], x.Shape[1]], x.Type);
+        _ir.Emit(OpKind.Expand, $"{l.Name}/expand", [x3.Name, target], [repeated.Name]);
+        return repeated;
     }
 }

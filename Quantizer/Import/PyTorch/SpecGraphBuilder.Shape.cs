@@ -31,7 +31,7 @@ public sealed partial class SpecGraphBuilder
             "log_softmax" => (OpKind.LogSoftmax, n => n.Set("axis", (long)l.Int("dim", -1))),
             _ => throw l.Error($"{field}: '{function}' is not one of relu, tanh, sigmoid, softmax, log_softmax, leaky_relu, elu, softplus, softsign, hard_sigmoid, exp, identity"),
         };
-        var y = _ir.NewValue(field == "function" ? l.Name : $"{l.Name}/{function}", x.Shape, x.Type);
+        var y = _ir.NewValue(field is "function" or "kind" ? l.Name : $"{l.Name}/{function}", x.Shape, x.Type);
         var node = _ir.Emit(kind, $"{l.Name}/{function}", [x.Name], [y.Name]);
         set?.Invoke(node);
         return y;
@@ -93,6 +93,33 @@ public sealed partial class SpecGraphBuilder
         var refs = l.Strings("inputs") ?? throw l.Error("inputs: required");
         var parts = refs.Select((r, i) => Resolve(r, $"{l.Path}.inputs[{i}]")).ToList();
         return Concat(l, parts, l.Int("dim", l.Int("axis", -1)), l.Name);
+    }
+
+    /// <summary>x[..., start:end:step, ...] along one axis (torch slicing; end null or past the end = to the end).</summary>
+    private IrValue SliceLayer(SpecObject l)
+    {
+        var x = Input(l);
+        int a = Axis(l, (int)(l.OptInt("dim") ?? l.OptInt("axis") ?? throw l.Error("dim: required (the axis to slice)")), x.Rank, "dim");
+        long start = l.OptInt("start") ?? 0;
+        long end = l.OptInt("end") ?? long.MaxValue;
+        long step = l.OptInt("step") ?? 1;
+        if (step < 1) throw l.Error($"step: {step} must be positive (torch does not slice backwards)");
+        int size = x.Shape[a];
+        int outSize = -1;
+        if (size >= 0)
+        {
+            long s0 = Math.Clamp(start < 0 ? start + size : start, 0, size), e0 = Math.Clamp(end < 0 ? end + size : end, 0, size);
+            outSize = e0 <= s0 ? 0 : (int)((e0 - s0 + step - 1) / step);
+            if (outSize == 0) throw l.Error($"start/end: [{start}:{(end == long.MaxValue ? "" : end)}] selects nothing of axis {a} of {x.ShapeString}");
+        }
+        else if (start >= 0 && end >= 0 && end != long.MaxValue) outSize = end <= start ? 0 : (int)((end - start + step - 1) / step);
+        if (outSize == 0) throw l.Error($"start/end: [{start}:{end}] selects nothing");
+        var shape = (int[])x.Shape.Clone();
+        shape[a] = outSize;
+        var y = _ir.NewValue(l.Name, shape, x.Type);
+        _ir.Emit(OpKind.Slice, $"{l.Name}/slice", [x.Name, _ir.Int64s(l.Name + "/starts", start), _ir.Int64s(l.Name + "/ends", end),
+            _ir.Int64s(l.Name + "/axes", a), _ir.Int64s(l.Name + "/steps", step)], [y.Name]);
+        return y;
     }
 
     // ── glue with shape inference ───────────────────────────────────────────────────────────────

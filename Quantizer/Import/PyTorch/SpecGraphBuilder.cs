@@ -31,6 +31,8 @@ public sealed partial class SpecGraphBuilder
     private static readonly string[] CommonFields = ["name", "kind", "input", "description"];
     private static readonly string[] RecurrentFields = ["prefix", "num_layers", "batch_first", "bidirectional", "bias", "hidden_size", "input_size", "dropout", "proj_size", "return", "head", "initial_h"];
     private static readonly string[] ActivationFields = ["activation", "dim", "alpha", "negative_slope"];
+    private static readonly string[] ElementwiseFields = ["inputs", "value"];
+    private static readonly string[] ReduceFields = ["dim", "keepdim"];
 
     /// <summary>The fields each layer kind reads (besides <see cref="CommonFields"/>); any other field is a mistake and reported before the layer is built.</summary>
     private static readonly Dictionary<string, string[]> LayerFields = new(StringComparer.Ordinal)
@@ -43,7 +45,7 @@ public sealed partial class SpecGraphBuilder
         ["local_linear"] = ["prefix", "bias", "padding", "stride", "kernel_size"],
         ["embedding"] = ["prefix", "num_embeddings", "embedding_dim"],
         ["bilinear"] = ["prefix", "inputs", "weight", "bias"],
-        ["repeat_vector"] = ["n"],
+        ["repeat_vector"] = ["n", "n_from", "n_axis"],
         ["activation"] = ["function", "dim", "alpha", "negative_slope"],
         ["last_step"] = ["axis", "batch_first"],
         ["select"] = ["axis", "index"],
@@ -53,6 +55,20 @@ public sealed partial class SpecGraphBuilder
         ["reshape"] = ["shape"],
         ["flatten"] = ["start_dim"],
         ["concat"] = ["inputs", "dim", "axis"],
+        ["slice"] = ["dim", "axis", "start", "end", "step"],
+        ["add"] = ElementwiseFields,
+        ["sub"] = ElementwiseFields,
+        ["mul"] = ElementwiseFields,
+        ["div"] = ElementwiseFields,
+        ["dropout"] = ["p"],
+        ["softmax"] = ["dim"],
+        ["sum"] = ReduceFields,
+        ["mean"] = ReduceFields,
+        ["max"] = ReduceFields,
+        ["matmul"] = ["inputs"],
+        ["bmm"] = ["inputs"],
+        ["batch_norm"] = ["prefix", "eps", "affine", "num_features", "momentum", "track_running_stats"],
+        ["layer_norm"] = ["prefix", "eps", "elementwise_affine", "normalized_shape"],
     };
 
     private readonly Spec _spec;
@@ -133,6 +149,17 @@ public sealed partial class SpecGraphBuilder
                 "reshape" => ReshapeLayer(layer),
                 "flatten" => FlattenLayer(layer),
                 "concat" => ConcatLayer(layer),
+                "slice" => SliceLayer(layer),
+                "add" => ElementwiseLayer(layer, OpKind.Add),
+                "sub" => ElementwiseLayer(layer, OpKind.Sub),
+                "mul" => ElementwiseLayer(layer, OpKind.Mul),
+                "div" => ElementwiseLayer(layer, OpKind.Div),
+                "dropout" => Input(layer), // identity at inference
+                "softmax" => SoftmaxLayer(layer),
+                "sum" or "mean" or "max" => ReduceLayer(layer, kind),
+                "matmul" or "bmm" => MatMulLayer(layer, kind),
+                "batch_norm" => BatchNormLayer(layer),
+                "layer_norm" => LayerNormLayer(layer),
                 _ => throw new InvalidOperationException(kind),
             };
             Define(layer.Name, main);
@@ -157,6 +184,7 @@ public sealed partial class SpecGraphBuilder
                 $"{_sdSource} does not match {_spec.Source} ({_problems.Count.ToString(CultureInfo.InvariantCulture)} problem{(_problems.Count == 1 ? "" : "s")}):", _problems);
         }
 
+        FoldBatchNorms(outputs.Select(o => o.Val.Name));
         NameOutputs(outputs);
         return _g;
     }
