@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using Edge.Runtime;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using Edge.Runtime;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
@@ -23,7 +21,8 @@ namespace Edge.Quantizer.Import.PyTorch;
 /// graph as translated, dead glue included; <see cref="ImportPipeline"/> (which <see cref="PyTorchImporter"/>
 /// runs) folds and prunes it as it does every format's graph. One file per layer family:
 /// .Recurrent, .Dense (linear, conv1d, local_linear), .Embedding (embedding, bilinear, repeat_vector),
-/// .Shape (selection, reshaping, joining and the glue every layer uses).
+/// .Elementwise (add/sub/mul/div, softmax, sum/mean, matmul/bmm), .Normalization (batch_norm, layer_norm),
+/// .Shape (activations, selection, slicing, reshaping, joining and the glue every layer uses).
 /// </para>
 /// </summary>
 public sealed partial class SpecGraphBuilder
@@ -188,6 +187,7 @@ public sealed partial class SpecGraphBuilder
         NameOutputs(outputs);
         return _g;
     }
+
     // ── names, references, weights ──────────────────────────────────────────────────────────────
 
     private string Prefix(SpecObject l) => l.OptString("prefix") ?? l.Name;
