@@ -573,14 +573,12 @@ def pt_kinds_batch_norm(out):
             {"name": "relu", "kind": "activation", "function": "relu"},
             {"name": "bn2", "kind": "batch_norm", "num_features": 5},
             {"name": "fc2", "kind": "linear"},
-            {"name": "conv", "kind": "conv1d", "input": "x", "channels_last": False, "padding": 1},
+            {"name": "x_ncl", "kind": "transpose", "input": "x", "dims": [1, 2]},  # x.permute(0, 2, 1)
+            {"name": "conv", "kind": "conv1d", "padding": 1},
             {"name": "bn3", "kind": "batch_norm", "eps": 1e-3},
             {"name": "pooled", "kind": "mean", "dim": 2}],
         "outputs": [{"name": "y", "from": "fc2"}, {"name": "pooled", "from": "pooled"}],
     }
-    # conv reads x (N, L, C) as (N, C, L): the spec says so with a transpose
-    spec["layers"][6:7] = [{"name": "x_ncl", "kind": "transpose", "input": "x", "dims": [1, 2]},
-                           {"name": "conv", "kind": "conv1d", "padding": 1}]
     kinds_case(out, "batch_norm_head", BatchNormHead(), spec, {"x": seq_input(2, 4, 6, 3)},
                "nn.BatchNorm1d (eval statistics) after a Linear (folded), after a ReLU (scale/shift) and after a Conv1d on (N, C, L) "
                "(folded), then a mean over the dynamic length; seed 12.")
