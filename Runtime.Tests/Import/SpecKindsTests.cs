@@ -138,6 +138,7 @@ public sealed class SpecKindsTests
             ("""{"kind": "slice", "dim": 1, "step": 0}""", "layers[0].step: 0 must be positive"),
             ("""{"kind": "softmax", "dim": 5}""", "layers[0].dim: axis 5 is out of range for rank 3"),
             ("""{"kind": "sum"}""", "layers[0].dim: required"),
+            ("""{"kind": "mean", "dim": []}""", "layers[0].dim: [] names no axis"),
             ("""{"kind": "max", "dim": 1}""", "layers[0].kind: 'max' over an axis needs a reduce-max operator"),
             ("""{"kind": "bmm", "inputs": ["x", "z"]}""", "layers[0].inputs: bmm needs (B, N, M) and (B, M, P), got (?, 3, 4) and (?, 5)"),
             ("""{"kind": "matmul", "inputs": ["x", "x"]}""", "layers[0].inputs: cannot multiply (?, 3, 4) by (?, 3, 4) (4 vs 3)"),

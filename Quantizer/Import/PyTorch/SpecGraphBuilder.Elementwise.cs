@@ -66,6 +66,7 @@ public sealed partial class SpecGraphBuilder
         var x = Input(l);
         if (x.Type != DataType.Float32) throw l.Error($"input: {kind} needs float32, got {x.Type.Name()}{x.ShapeString}");
         var dims = l.Ints("dim") ?? throw l.Error($"dim: required (an axis or a list of axes of {x.ShapeString})");
+        if (dims.Length == 0) throw l.Error($"dim: [] names no axis; list the axes of {x.ShapeString} to reduce");
         var axes = dims.Select(d => Axis(l, (int)d, x.Rank, "dim")).Distinct().Order().ToArray();
         bool keep = l.Bool("keepdim", false);
         if (kind == "max")
