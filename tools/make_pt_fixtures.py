@@ -468,13 +468,246 @@ MAKERS = [pt_seed_gru, pt_gru2_batchfirst, pt_forecaster, pt_dual_encoder, pt_ch
           pt_lstm_multilayer, pt_lstm_bidir, pt_special]
 
 
+# ── the spec kinds beyond recurrent stacks (issue 17): Runtime.Tests/Fixtures/pt_kinds/ ─────────────
+#
+# Small modules as people write them, one per group of kinds, each saved as a state_dict with the spec of
+# its forward(); x.npy is the input and the outputs are PyTorch's own (eval mode).
+
+KINDS_OUT = os.path.join(FIXTURES, "pt_kinds")
+
+
+def kinds_case(out, name, model, spec, inputs, description):
+    """Writes pt_kinds/<name>/: model.pt, spec.json, the inputs and PyTorch's outputs (.npy), case.json."""
+    folder = os.path.join(out, name)
+    os.makedirs(folder, exist_ok=True)
+    model.eval()
+    with torch.no_grad():
+        result = model(*[torch.from_numpy(v) for v in inputs.values()])
+    outputs = {o["name"]: r for o, r in zip(spec["outputs"], result if isinstance(result, tuple) else (result,))}
+    for k, v in inputs.items():
+        np.save(os.path.join(folder, f"{k}.npy"), v)
+    for k, v in outputs.items():
+        np.save(os.path.join(folder, f"{k}.npy"), v.numpy().astype(np.float32))
+    save_pt(os.path.join(folder, "model.pt"), model.state_dict())
+    write_json(os.path.join(folder, "spec.json"), spec)
+    write_json(os.path.join(folder, "case.json"), {
+        "description": description,
+        "model_files": ["model.pt"],
+        "spec": "spec.json",
+        "inputs": {k: rel("pt_kinds", name, f"{k}.npy") for k in inputs},
+        "outputs": {k: rel("pt_kinds", name, f"{k}.npy") for k in outputs},
+    })
+
+
+def seq_input(seed, *shape):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+class AttentionPool(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 8, batch_first=True)
+        self.score = nn.Linear(8, 1)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        w = torch.softmax(self.score(out), dim=1)
+        ctx = (w * out).sum(1)
+        return self.fc(ctx)
+
+
+def pt_kinds_attention(out):
+    torch.manual_seed(11)
+    spec = {
+        "name": "attention_pool",
+        "inputs": [{"name": "x", "shape": [None, None, 4]}],
+        "layers": [
+            {"name": "lstm", "kind": "lstm", "hidden_size": 8, "batch_first": True},
+            {"name": "score", "kind": "linear"},
+            {"name": "w", "kind": "softmax", "dim": 1},
+            {"name": "weighted", "kind": "mul", "inputs": ["w", "lstm"]},
+            {"name": "ctx", "kind": "sum", "dim": 1},
+            {"name": "fc", "kind": "linear"}],
+        "outputs": [{"name": "y", "from": "fc"}],
+    }
+    kinds_case(out, "attention_pool", AttentionPool(), spec, {"x": seq_input(1, 3, 7, 4)},
+               "w = softmax(Linear(out), dim=1); ctx = (w * out).sum(1); fc(ctx) over a batch-first nn.LSTM(4, 8); seed 11.")
+
+
+class BatchNormHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(3, 6, batch_first=True)
+        self.fc1 = nn.Linear(6, 5)
+        self.bn1 = nn.BatchNorm1d(5)
+        self.bn2 = nn.BatchNorm1d(5)
+        self.fc2 = nn.Linear(5, 2)
+        self.conv = nn.Conv1d(3, 4, 3, padding=1)
+        self.bn3 = nn.BatchNorm1d(4, eps=1e-3)
+        with torch.no_grad():  # running statistics as training would leave them, not the defaults 0 and 1
+            for bn in (self.bn1, self.bn2, self.bn3):
+                bn.running_mean.uniform_(-0.5, 0.5)
+                bn.running_var.uniform_(0.5, 2.0)
+                bn.weight.uniform_(0.5, 1.5)
+                bn.bias.uniform_(-0.3, 0.3)
+                bn.num_batches_tracked.fill_(100)
+
+    def forward(self, x):
+        out, _ = self.gru(x)
+        h = self.bn1(self.fc1(out[:, -1]))          # folds into fc1
+        y = self.fc2(self.bn2(torch.relu(h)))       # after a ReLU: a scale and shift
+        c = self.bn3(self.conv(x.permute(0, 2, 1)))  # folds into the conv; (N, C, L)
+        return y, c.mean(2)
+
+
+def pt_kinds_batch_norm(out):
+    torch.manual_seed(12)
+    spec = {
+        "name": "batch_norm_head",
+        "inputs": [{"name": "x", "shape": [None, None, 3]}],
+        "layers": [
+            {"name": "gru", "kind": "gru", "batch_first": True, "return": "last"},
+            {"name": "fc1", "kind": "linear"},
+            {"name": "bn1", "kind": "batch_norm"},
+            {"name": "relu", "kind": "activation", "function": "relu"},
+            {"name": "bn2", "kind": "batch_norm", "num_features": 5},
+            {"name": "fc2", "kind": "linear"},
+            {"name": "x_ncl", "kind": "transpose", "input": "x", "dims": [1, 2]},  # x.permute(0, 2, 1)
+            {"name": "conv", "kind": "conv1d", "padding": 1},
+            {"name": "bn3", "kind": "batch_norm", "eps": 1e-3},
+            {"name": "pooled", "kind": "mean", "dim": 2}],
+        "outputs": [{"name": "y", "from": "fc2"}, {"name": "pooled", "from": "pooled"}],
+    }
+    kinds_case(out, "batch_norm_head", BatchNormHead(), spec, {"x": seq_input(2, 4, 6, 3)},
+               "nn.BatchNorm1d (eval statistics) after a Linear (folded), after a ReLU (scale/shift) and after a Conv1d on (N, C, L) "
+               "(folded), then a mean over the dynamic length; seed 12.")
+
+
+class Residual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 5, batch_first=True)
+        self.drop = nn.Dropout(0.3)
+        self.fc = nn.Linear(5, 1)
+        self.gate = nn.Linear(3, 1)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        y = self.fc(self.drop(out)) + x[:, :, :1]
+        g = torch.sigmoid(self.gate(x))
+        return (y * g - x[:, :, 1:2]) / 2.0
+
+
+def pt_kinds_residual(out):
+    torch.manual_seed(13)
+    spec = {
+        "name": "residual",
+        "inputs": [{"name": "x", "shape": [None, None, 3]}],
+        "layers": [
+            {"name": "lstm", "kind": "lstm", "batch_first": True},
+            {"name": "drop", "kind": "dropout", "p": 0.3},
+            {"name": "fc", "kind": "linear"},
+            {"name": "x0", "kind": "slice", "input": "x", "dim": 2, "end": 1},
+            {"name": "residual", "kind": "add", "inputs": ["fc", "x0"]},
+            {"name": "gate", "kind": "linear", "input": "x", "activation": "sigmoid"},
+            {"name": "gated", "kind": "mul", "inputs": ["residual", "gate"]},
+            {"name": "x1", "kind": "slice", "input": "x", "dim": 2, "start": 1, "end": 2},
+            {"name": "diff", "kind": "sub", "inputs": ["gated", "x1"]},
+            {"name": "half", "kind": "div", "value": 2.0}],
+        "outputs": [{"name": "y", "from": "half"}],
+    }
+    kinds_case(out, "residual", Residual(), spec, {"x": seq_input(3, 2, 9, 3)},
+               "fc(lstm(x)) + x[:, :, :1], gated by sigmoid(Linear(x)), minus x[:, :, 1:2], over 2 (add, mul, sub, div, slice, dropout); seed 13.")
+
+
+class NormSeq2Seq(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.LSTM(4, 6, batch_first=True)
+        self.decoder = nn.GRU(6, 6, batch_first=True)
+        self.norm = nn.LayerNorm(6)
+        self.fc = nn.Linear(6, 2)
+        with torch.no_grad():
+            self.norm.weight.uniform_(0.5, 1.5)
+            self.norm.bias.uniform_(-0.3, 0.3)
+
+    def forward(self, x):
+        _, (h, _) = self.encoder(x)
+        r = h[-1].unsqueeze(1).repeat(1, x.shape[1], 1)   # repeated to the input's length
+        d, _ = self.decoder(r)
+        return self.fc(self.norm(d))
+
+
+def pt_kinds_layer_norm(out):
+    torch.manual_seed(14)
+    spec = {
+        "name": "layer_norm_seq2seq",
+        "inputs": [{"name": "x", "shape": [None, None, 4]}],
+        "layers": [
+            {"name": "encoder", "kind": "lstm", "batch_first": True, "return": "state"},
+            {"name": "repeat", "kind": "repeat_vector", "n_from": "x", "n_axis": 1},
+            {"name": "decoder", "kind": "gru", "batch_first": True},
+            {"name": "norm", "kind": "layer_norm"},
+            {"name": "fc", "kind": "linear"}],
+        "outputs": [{"name": "y", "from": "fc"}],
+    }
+    kinds_case(out, "layer_norm_seq2seq", NormSeq2Seq(), spec, {"x": seq_input(4, 3, 5, 4)},
+               "LSTM encoder state repeated to the input's length (repeat_vector n_from), GRU decoder, nn.LayerNorm(6), Linear; seed 14.")
+
+
+class SelfAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 4, batch_first=True)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        a = torch.softmax(torch.bmm(out, out.transpose(1, 2)), dim=-1)
+        return self.fc(torch.matmul(a, out).mean(1))
+
+
+def pt_kinds_self_attention(out):
+    torch.manual_seed(15)
+    spec = {
+        "name": "self_attention",
+        "inputs": [{"name": "x", "shape": [None, None, 3]}],
+        "layers": [
+            {"name": "lstm", "kind": "lstm", "batch_first": True},
+            {"name": "keys", "kind": "transpose", "dims": [1, 2]},
+            {"name": "scores", "kind": "bmm", "inputs": ["lstm", "keys"]},
+            {"name": "a", "kind": "softmax", "dim": -1},
+            {"name": "mixed", "kind": "matmul", "inputs": ["a", "lstm"]},
+            {"name": "pooled", "kind": "mean", "dim": 1},
+            {"name": "fc", "kind": "linear"}],
+        "outputs": [{"name": "y", "from": "fc"}],
+    }
+    kinds_case(out, "self_attention", SelfAttention(), spec, {"x": seq_input(5, 2, 6, 3)},
+               "softmax(bmm(out, out^T), -1) @ out, mean over time, Linear (bmm, matmul, softmax, mean); seed 15.")
+
+
+KIND_MAKERS = [pt_kinds_attention, pt_kinds_batch_norm, pt_kinds_residual, pt_kinds_layer_norm, pt_kinds_self_attention]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=DEFAULT_OUT, help="output folder (default: Runtime.Tests/Fixtures/pt)")
+    parser.add_argument("--kinds-out", default=KINDS_OUT, help="output folder of the spec-kind modules (default: Runtime.Tests/Fixtures/pt_kinds)")
+    parser.add_argument("--only", choices=["all", "models", "kinds"], default="all",
+                        help="models: pt/ only; kinds: pt_kinds/ only (pt/special/legacy.pt differs on every run)")
     args = parser.parse_args()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(1)
+    if args.only in ("all", "kinds"):
+        kinds_out = os.path.abspath(args.kinds_out)
+        os.makedirs(kinds_out, exist_ok=True)
+        for make in KIND_MAKERS:
+            make(kinds_out)
+        print(f"pt_kinds sha256 {mf.digest(kinds_out)}")
+        if args.only == "kinds":
+            return 0
     for make in MAKERS:
         make(out)
     total = 0

@@ -108,7 +108,8 @@ public sealed class SpecTests
     public void HiddenSize_IsInferredFromTheWeights_WhenLeftOut()
     {
         var sd = Pt("lstm_bidir");
-        var graph = SpecGraphBuilder.Build(sd.Tensors, Spec.Parse("""
+        // Through the importer's whole path: the builder emits Y_c, ImportPipeline's dead-node pass drops it.
+        var graph = PyTorchImporter.FromStateDict(sd.Tensors, Spec.Parse("""
             {"inputs": [{"name": "x", "shape": [null, null, 5]}],
              "layers": [{"name": "lstm", "kind": "lstm", "bidirectional": true}],
              "outputs": [{"name": "h_n", "from": "lstm:h_n"}, {"name": "output", "from": "lstm"}]}

@@ -2,6 +2,7 @@ using Edge.Runtime.Format;
 using Edge.Runtime;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
+using Value = Edge.Quantizer.Import.IrValue;
 
 namespace Edge.Quantizer.Import.Keras;
 
@@ -27,7 +28,7 @@ internal sealed partial class KerasGraphBuilder
         var c = layer.Config;
         bool lstm = layer.ClassName == "LSTM";
         int gates = lstm ? 4 : 3;
-        if (x.Rank != 3) throw Bad(layer, $"expects (batch, steps, features) input, got {x.ShapeString}");
+        if (x.Rank != 3) throw Bad(layer, $"expects (batch, steps, features) input, got {x.ShapeList}");
         if (KerasJson.Bool(c, "time_major", false))
             throw new UnsupportedModelException($"{File}: layer {layer} has time_major=True, which Edge does not support");
         int units = KerasJson.Int(c, "units") ?? throw Bad(layer, "has no 'units'");

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Edge.Runtime;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
+using Value = Edge.Quantizer.Import.IrValue;
 
 namespace Edge.Quantizer.Import.Keras;
 
@@ -20,6 +21,7 @@ internal sealed partial class KerasGraphBuilder
     private readonly KerasModelFile _file;
     private readonly KerasModelConfig _model;
     private readonly Graph _graph = new();
+    private readonly IrEmitter _ir;
     private readonly Dictionary<KerasTensorRef, Value> _values = new();
     private readonly Dictionary<string, int> _uses = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IReadOnlyList<KerasWeight>> _weights = new(StringComparer.Ordinal);
@@ -27,17 +29,11 @@ internal sealed partial class KerasGraphBuilder
     /// <summary>Outputs of bias-free linear Dense layers on (N, D) inputs: a Dot of one of them with r is c^T M r (Bilinear).</summary>
     private readonly Dictionary<string, (Value Input, KerasLayer Layer)> _linearDense = new(StringComparer.Ordinal);
 
-    private readonly record struct Value(string Name, int[] Shape, DataType Type)
-    {
-        public int Rank => Shape.Length;
-        public int Last => Shape[^1];
-        public string ShapeString => "(" + string.Join(", ", Shape.Select(d => d < 0 ? "?" : d.ToString(System.Globalization.CultureInfo.InvariantCulture))) + ")";
-    }
-
     public KerasGraphBuilder(KerasModelFile file, KerasModelConfig model)
     {
         _file = file;
         _model = model;
+        _ir = new IrEmitter(_graph, IrNaming.Verbatim);
     }
 
     private string File => _file.Name;
@@ -172,7 +168,7 @@ internal sealed partial class KerasGraphBuilder
             case "RepeatVector":
             {
                 int n = KerasJson.Int(c, "n") ?? throw Bad(layer, "has no 'n'");
-                if (x.Rank != 2) throw Bad(layer, $"expects (batch, features) input, got {x.ShapeString}");
+                if (x.Rank != 2) throw Bad(layer, $"expects (batch, features) input, got {x.ShapeList}");
                 Emit(OpKind.RepeatVector, prefix, [x.Name], [output]).Set("n", (long)n);
                 return [new Value(output, [x.Shape[0], n, x.Last], DataType.Float32)];
             }
@@ -234,7 +230,7 @@ internal sealed partial class KerasGraphBuilder
     private Value ConvertConv1D(KerasLayer layer, string prefix, Value x, string output)
     {
         var c = layer.Config;
-        if (x.Rank != 3) throw Bad(layer, $"expects (batch, steps, channels) input, got {x.ShapeString}");
+        if (x.Rank != 3) throw Bad(layer, $"expects (batch, steps, channels) input, got {x.ShapeList}");
         bool channelsFirst = KerasJson.Str(c, "data_format") == "channels_first";
         int filters = KerasJson.Int(c, "filters") ?? throw Bad(layer, "has no 'filters'");
         int k = KerasJson.Int(c, "kernel_size") ?? throw Bad(layer, "has no single 'kernel_size'");
@@ -299,7 +295,7 @@ internal sealed partial class KerasGraphBuilder
     private Value ConvertLocallyConnected1D(KerasLayer layer, string prefix, Value x, string output)
     {
         var c = layer.Config;
-        if (x.Rank != 3) throw Bad(layer, $"expects (batch, steps, channels) input, got {x.ShapeString}");
+        if (x.Rank != 3) throw Bad(layer, $"expects (batch, steps, channels) input, got {x.ShapeList}");
         if (KerasJson.Str(c, "data_format") == "channels_first")
             throw new UnsupportedModelException($"{File}: LocallyConnected1D layer '{MessageText.Printable(layer.Name)}' with data_format channels_first is not supported");
         if ((KerasJson.Str(c, "padding") ?? "valid").ToLowerInvariant() != "valid")
@@ -355,7 +351,7 @@ internal sealed partial class KerasGraphBuilder
     private Value ConvertConcatenate(KerasLayer layer, string prefix, List<Value> inputs, string output)
     {
         int rank = inputs[0].Rank;
-        if (inputs.Any(v => v.Rank != rank)) throw Bad(layer, $"joins inputs of different ranks: {string.Join(", ", inputs.Select(v => v.ShapeString))}");
+        if (inputs.Any(v => v.Rank != rank)) throw Bad(layer, $"joins inputs of different ranks: {string.Join(", ", inputs.Select(v => v.ShapeList))}");
         int axis = KerasJson.Int(layer.Config, "axis") ?? -1;
         int a = axis < 0 ? axis + rank : axis;
         if (a <= 0 || a >= rank) throw Bad(layer, $"has axis {axis} for inputs of rank {rank}");
@@ -382,8 +378,8 @@ internal sealed partial class KerasGraphBuilder
         var (a, b) = (inputs[0], inputs[1]);
         if (axes.Length != 2 || a.Rank != 2 || b.Rank != 2 || axes.Any(x => x is not (1 or -1)))
             throw new UnsupportedModelException(
-                $"{File}: Dot layer '{MessageText.Printable(layer.Name)}' with axes {MessageText.Printable(axesJson?.GetRawText() ?? "?")} on inputs {a.ShapeString} and {b.ShapeString}; Edge supports Dot(axes=1) of two (batch, features) tensors");
-        if (a.Last >= 0 && b.Last >= 0 && a.Last != b.Last) throw Bad(layer, $"multiplies {a.ShapeString} by {b.ShapeString}");
+                $"{File}: Dot layer '{MessageText.Printable(layer.Name)}' with axes {MessageText.Printable(axesJson?.GetRawText() ?? "?")} on inputs {a.ShapeList} and {b.ShapeList}; Edge supports Dot(axes=1) of two (batch, features) tensors");
+        if (a.Last >= 0 && b.Last >= 0 && a.Last != b.Last) throw Bad(layer, $"multiplies {a.ShapeList} by {b.ShapeList}");
         var shape = new[] { a.Shape[0] < 0 ? b.Shape[0] : a.Shape[0], 1 };
         foreach (var (dense, other) in new[] { (a, b), (b, a) })
         {
@@ -426,20 +422,10 @@ internal sealed partial class KerasGraphBuilder
 
     // ── helpers ──────────────────────────────────────────────────────────────────────────────────
 
-    private Node Emit(OpKind kind, string name, IEnumerable<string> inputs, IEnumerable<string> outputs)
-    {
-        var node = new Node(kind, name, inputs, outputs);
-        _graph.Nodes.Add(node);
-        return node;
-    }
+    private Node Emit(OpKind kind, string name, IEnumerable<string> inputs, IEnumerable<string> outputs) => _ir.Emit(kind, name, inputs, outputs);
 
     /// <summary>A weight-derived constant, made once per layer (a shared layer's calls read the same constant).</summary>
-    private string Constant(KerasLayer layer, string what, Func<Tensor> make)
-    {
-        string name = $"{layer.Name}/{what}";
-        if (!_graph.Constants.ContainsKey(name)) _graph.Constants[name] = make();
-        return name;
-    }
+    private string Constant(KerasLayer layer, string what, Func<Tensor> make) => _ir.SharedConstant($"{layer.Name}/{what}", make);
 
     private IReadOnlyList<KerasWeight> Weights(KerasLayer layer, int count, string names)
     {

@@ -38,10 +38,7 @@ internal static class KerasImporter
         try
         {
             var model = KerasModelConfig.Parse(file.Config.RootElement, file.Name);
-            var graph = new KerasGraphBuilder(file, model).Build();
-            GraphOptimizer.Optimize(graph);
-            graph.Validate();
-            return graph;
+            return ImportPipeline.Finish(new KerasGraphBuilder(file, model).Build());
         }
         catch (EdgeException e) when (!IsPrintable(e.Message))
         {

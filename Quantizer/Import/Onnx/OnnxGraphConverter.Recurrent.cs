@@ -74,7 +74,7 @@ internal sealed partial class OnnxGraphConverter
             if (h > MaxHiddenSize) throw n.Error($"hidden_size {h} is larger than Edge accepts ({MaxHiddenSize})");
             return h;
         }
-        if (KnownShape(n.Input(2)) is { Length: 3 } r && r[2] > 0 && r[2] <= MaxHiddenSize) return r[2];
+        if (_ir.KnownShape(n.Input(2)) is { Length: 3 } r && r[2] > 0 && r[2] <= MaxHiddenSize) return r[2];
         throw n.Unsupported("hidden_size is absent and the shape of R is unknown");
     }
 
@@ -87,20 +87,20 @@ internal sealed partial class OnnxGraphConverter
     {
         if (name.Length == 0) return "";
         int h = checked((int)hidden);
-        if (ConstantOf(name) is { } t)
+        if (_ir.ConstantOf(name) is { } t)
         {
             if (t.DataType != DataType.Float32)
                 throw n.Error($"{what} ('{name}') must be float32, it is {t.DataType.Name()}");
             if (t.Rank < 2 || t.Shape[1] != blocks.Length * h)
                 throw n.Error($"{what} ('{name}') has shape {t.ShapeString}; axis 1 should be {blocks.Length} x hidden_size {h} = {blocks.Length * h}");
-            return AddConstant($"{name}.edge_order", PermuteBlocks(t, blocks, h));
+            return _ir.Constant($"{name}.edge_order", PermuteBlocks(t, blocks, h));
         }
         var index = new long[blocks.Length * h];
         for (int k = 0; k < blocks.Length; k++)
             for (int j = 0; j < h; j++)
                 index[k * h + j] = (long)blocks[k] * h + j;
-        string indexName = AddConstant($"{n.Name}/{what}_gate_order", Tensor.FromArray(index, index.Length));
-        string output = FreshName($"{name}.edge_order");
+        string indexName = _ir.Constant($"{n.Name}/{what}_gate_order", Tensor.FromArray(index, index.Length));
+        string output = _ir.FreshValue($"{name}.edge_order");
         Emit(n, OpKind.Gather, new[] { name, indexName }, new[] { output }, $"{what}_gate_order").Set("axis", 1L);
         return output;
     }

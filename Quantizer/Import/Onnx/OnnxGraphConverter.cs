@@ -17,10 +17,8 @@ internal sealed partial class OnnxGraphConverter
     private readonly long _opset;
     private readonly IReadOnlyDictionary<string, Tensor>? _frozen;
     private readonly Graph _graph = new();
-    private readonly HashSet<string> _valueNames = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _nodeNames = new(StringComparer.Ordinal);
+    private readonly IrEmitter _ir;
     private readonly HashSet<string> _consumed = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int[]> _knownShapes = new(StringComparer.Ordinal);
 
     public OnnxGraphConverter(GraphProto onnx, string file, long opset, IReadOnlyDictionary<string, Tensor>? frozen)
     {
@@ -28,6 +26,7 @@ internal sealed partial class OnnxGraphConverter
         _file = file;
         _opset = opset;
         _frozen = frozen;
+        _ir = new IrEmitter(_graph, IrNaming.Onnx);
     }
 
     /// <summary>The ONNX ops Edge converts, for the "Edge supports: ..." list.</summary>
@@ -41,10 +40,10 @@ internal sealed partial class OnnxGraphConverter
 
     public Graph Convert()
     {
-        foreach (var init in _onnx.Initializer) _valueNames.Add(init.Name);
-        foreach (var i in _onnx.Input) _valueNames.Add(i.Name);
+        foreach (var init in _onnx.Initializer) _ir.Reserve(init.Name);
+        foreach (var i in _onnx.Input) _ir.Reserve(i.Name);
         foreach (var n in _onnx.Node)
-            foreach (var o in n.Output) _valueNames.Add(o);
+            foreach (var o in n.Output) _ir.Reserve(o);
         foreach (var n in _onnx.Node)
             foreach (var i in n.Input) _consumed.Add(i);
         foreach (var o in _onnx.Output) _consumed.Add(o.Name);
@@ -57,7 +56,7 @@ internal sealed partial class OnnxGraphConverter
             _graph.Constants[init.Name] = OnnxTensors.FromProto(init, $"initializer '{init.Name}' in {_file}");
         }
         foreach (var vi in _onnx.ValueInfo)
-            if (TryStaticShape(vi) is { } s) _knownShapes[vi.Name] = s;
+            if (TryStaticShape(vi) is { } s) _ir.KnowShape(vi.Name, s);
 
         ConvertInputs();
         ConvertOutputs();
@@ -102,7 +101,7 @@ internal sealed partial class OnnxGraphConverter
                 continue;
             }
             _graph.Inputs.Add(info);
-            _knownShapes[input.Name] = info.Shape;
+            _ir.KnowShape(input.Name, info.Shape);
         }
     }
 
@@ -165,29 +164,8 @@ internal sealed partial class OnnxGraphConverter
 
     // ── helpers for the per-op converters ─────────────────────────────────────────────────────────
 
-    private Node Emit(OnnxNode source, OpKind kind, IEnumerable<string> inputs, IEnumerable<string> outputs, string? suffix = null)
-    {
-        string name = suffix is null ? source.Name : $"{source.Name}/{suffix}";
-        while (!_nodeNames.Add(name)) name += "_";
-        var node = new Node(kind, name, inputs, outputs);
-        _graph.Nodes.Add(node);
-        return node;
-    }
-
-    /// <summary>A fresh value name based on <paramref name="hint"/>.</summary>
-    private string FreshName(string hint)
-    {
-        string name = hint;
-        for (int i = 1; !_valueNames.Add(name); i++) name = string.Create(CultureInfo.InvariantCulture, $"{hint}_{i}");
-        return name;
-    }
-
-    private string AddConstant(string hint, Tensor value)
-    {
-        string name = FreshName(hint);
-        _graph.Constants[name] = value;
-        return name;
-    }
+    private Node Emit(OnnxNode source, OpKind kind, IEnumerable<string> inputs, IEnumerable<string> outputs, string? suffix = null) =>
+        _ir.Emit(kind, suffix is null ? source.Name : $"{source.Name}/{suffix}", inputs, outputs);
 
     /// <summary>ONNX: perm is a permutation of 0..rank-1 (no negative entries, unlike axes).</summary>
     private static void CheckPermutation(OnnxNode n, long[] perm, int? rank)
@@ -210,15 +188,6 @@ internal sealed partial class OnnxGraphConverter
         if (rank is { } r && (axis < -r || axis >= r))
             throw n.Error($"axis {axis} is out of range for '{OnnxNode.Printable(input)}' of rank {r} (ONNX accepts [-{r}, {r - 1}])");
     }
-
-    private Tensor? ConstantOf(string name) => name.Length > 0 && _graph.Constants.TryGetValue(name, out var t) ? t : null;
-
-    /// <summary>The rank of a value when it is known before folding (constant, graph input, value_info).</summary>
-    private int? KnownRank(string name) =>
-        ConstantOf(name) is { } t ? t.Rank : _knownShapes.TryGetValue(name, out var s) ? s.Length : null;
-
-    private int[]? KnownShape(string name) =>
-        ConstantOf(name) is { } t ? t.ShapeArray() : _knownShapes.TryGetValue(name, out var s) ? s : null;
 
     private static Tensor Int64s(params long[] values) => Tensor.FromArray(values, values.Length);
 
@@ -290,7 +259,7 @@ internal sealed partial class OnnxGraphConverter
             {
                 n.Allow("perm");
                 var perm = n.Ints("perm");
-                if (perm is not null) CheckPermutation(n, perm, KnownRank(n.Input(0)));
+                if (perm is not null) CheckPermutation(n, perm, _ir.KnownRank(n.Input(0)));
                 var node = Emit(n, OpKind.Transpose, new[] { n.Input(0) }, new[] { n.Output(0) });
                 if (perm is not null) node.Set("perm", perm);
                 break;
@@ -316,7 +285,7 @@ internal sealed partial class OnnxGraphConverter
                 {
                     n.Allow("shape");
                     var shape = n.Ints("shape") ?? throw n.Error("attribute 'shape' is missing");
-                    Emit(n, OpKind.Reshape, new[] { n.Input(0), AddConstant($"{n.Name}/shape", Int64s(shape)) }, new[] { n.Output(0) });
+                    Emit(n, OpKind.Reshape, new[] { n.Input(0), _ir.Constant($"{n.Name}/shape", Int64s(shape)) }, new[] { n.Output(0) });
                 }
                 else
                 {
@@ -332,13 +301,13 @@ internal sealed partial class OnnxGraphConverter
                 n.Allow("axis");
                 if (!n.Has("axis") && _opset >= 4) throw n.Error("attribute 'axis' is missing");
                 long concatAxis = n.Int("axis", 1);
-                foreach (var input in Present(n)) CheckAxis(n, concatAxis, KnownRank(input), input);
+                foreach (var input in Present(n)) CheckAxis(n, concatAxis, _ir.KnownRank(input), input);
                 Emit(n, OpKind.Concat, Present(n), new[] { n.Output(0) }).Set("axis", concatAxis);
                 break;
             case "Gather":
                 n.Allow("axis");
                 long gatherAxis = n.Int("axis", 0);
-                CheckAxis(n, gatherAxis, KnownRank(n.Input(0)), n.Input(0));
+                CheckAxis(n, gatherAxis, _ir.KnownRank(n.Input(0)), n.Input(0));
                 Emit(n, OpKind.Gather, new[] { n.Input(0), n.Input(1) }, new[] { n.Output(0) }).Set("axis", gatherAxis);
                 break;
             case "Slice":
@@ -406,7 +375,7 @@ internal sealed partial class OnnxGraphConverter
         if (_opset >= 12 && n.Input(2).Length > 0)
         {
             // training_mode: only a constant false is inference.
-            var mode = ConstantOf(n.Input(2));
+            var mode = _ir.ConstantOf(n.Input(2));
             if (mode is null || mode.Length != 1 || mode.ToDoubleArray()[0] != 0)
                 throw n.Unsupported("training_mode must be a constant false; Edge runs inference only");
         }
@@ -419,7 +388,7 @@ internal sealed partial class OnnxGraphConverter
     {
         n.Allow();
         // torch exports x.repeat(1, 1, 1) (RepeatVector 1) as Tile with constant ones: that is a copy.
-        if (ConstantOf(n.Input(1)) is { } repeats && repeats.ToInt64Array().All(r => r == 1))
+        if (_ir.ConstantOf(n.Input(1)) is { } repeats && repeats.ToInt64Array().All(r => r == 1))
             Emit(n, OpKind.Identity, new[] { n.Input(0) }, new[] { n.Output(0) });
         else
             Emit(n, OpKind.Tile, new[] { n.Input(0), n.Input(1) }, new[] { n.Output(0) });
@@ -429,7 +398,7 @@ internal sealed partial class OnnxGraphConverter
     {
         n.Allow("auto_pad", "dilations", "group", "kernel_shape", "pads", "strides");
         int? spatial = n.Ints("kernel_shape")?.Length
-            ?? (KnownRank(n.Input(1)) is { } wr ? wr - 2 : KnownRank(n.Input(0)) is { } xr ? xr - 2 : null);
+            ?? (_ir.KnownRank(n.Input(1)) is { } wr ? wr - 2 : _ir.KnownRank(n.Input(0)) is { } xr ? xr - 2 : null);
         if (spatial is null)
             throw n.Unsupported("cannot tell the number of spatial dimensions (no kernel_shape, weight or input shape)");
         if (spatial != 1)
@@ -457,8 +426,8 @@ internal sealed partial class OnnxGraphConverter
             inputs = new[]
             {
                 n.Input(0),
-                AddConstant($"{n.Name}/pads", Int64s(pads)),
-                AddConstant($"{n.Name}/value", Tensor.FromArray(new[] { n.Float("value", 0f) })),
+                _ir.Constant($"{n.Name}/pads", Int64s(pads)),
+                _ir.Constant($"{n.Name}/value", Tensor.FromArray(new[] { n.Float("value", 0f) })),
             };
         }
         else
@@ -482,10 +451,10 @@ internal sealed partial class OnnxGraphConverter
             var inputs = new List<string>
             {
                 n.Input(0),
-                AddConstant($"{n.Name}/starts", Int64s(starts)),
-                AddConstant($"{n.Name}/ends", Int64s(ends)),
+                _ir.Constant($"{n.Name}/starts", Int64s(starts)),
+                _ir.Constant($"{n.Name}/ends", Int64s(ends)),
             };
-            if (n.Ints("axes") is { } axes) inputs.Add(AddConstant($"{n.Name}/axes", Int64s(axes)));
+            if (n.Ints("axes") is { } axes) inputs.Add(_ir.Constant($"{n.Name}/axes", Int64s(axes)));
             Emit(n, OpKind.Slice, inputs, new[] { n.Output(0) });
         }
         else

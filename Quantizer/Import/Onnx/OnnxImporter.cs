@@ -9,8 +9,8 @@ namespace Edge.Quantizer.Import.Onnx;
 
 /// <summary>
 /// Imports an ONNX model (opsets 1-17 of the default domain; what torch.onnx.export and tf2onnx emit for
-/// Edge's models) into the Edge IR: converts each node (recurrent gates into the IR's order), then folds
-/// constant and shape glue away (<see cref="GraphOptimizer"/>).
+/// Edge's models) into the Edge IR: converts each node (recurrent gates into the IR's order), then hands the graph to
+/// <see cref="ImportPipeline"/>, which folds constant and shape glue away.
 /// </summary>
 internal static class OnnxImporter
 {
@@ -64,22 +64,7 @@ internal static class OnnxImporter
 
         var graph = new OnnxGraphConverter(model.Graph, name, opset, frozenInputs).Convert();
         if (!string.IsNullOrEmpty(model.Graph.Name)) graph.Name = model.Graph.Name;
-        try
-        {
-            GraphOptimizer.Optimize(graph);
-            graph.Validate();
-        }
-        catch (EdgeException e) when (!e.Message.Contains(name, StringComparison.Ordinal))
-        {
-            // folding and validation know nodes, not the file: a refusal names it too
-            string message = $"'{name}': {MessageText.Printable(e.Message, 1000)}";
-            throw e switch
-            {
-                UnsupportedModelException => new UnsupportedModelException(message, e),
-                EdgeFormatException => new EdgeFormatException(message, e),
-                _ => new EdgeException(message, e),
-            };
-        }
+        ImportPipeline.Finish(graph, name);
         // A fixed-batch export (no dynamic_axes) of a recurrent model: make the batch dynamic where the graph allows.
         OnnxBatchRelaxation.Relax(graph);
         return graph;

@@ -23,12 +23,12 @@ internal static class PyTorchImporter
         var spec = Spec.Load(specPath);
         var stateDict = StateDict.Load(modelPath, spec.StateDictKey);
         foreach (var note in stateDict.Notes) log?.WriteLine($"{stateDict.Source}: {note}");
-        return SpecGraphBuilder.Build(stateDict.Tensors, spec, stateDict.Source);
+        return ImportPipeline.Finish(SpecGraphBuilder.Build(stateDict.Tensors, spec, stateDict.Source), stateDict.Source);
     }
 
     /// <summary>The graph <paramref name="spec"/> describes, with weights from <paramref name="stateDict"/> (already loaded).</summary>
     public static Graph FromStateDict(IReadOnlyDictionary<string, Tensor> stateDict, Spec spec) =>
-        SpecGraphBuilder.Build(stateDict, spec);
+        ImportPipeline.Finish(SpecGraphBuilder.Build(stateDict, spec));
 
     /// <summary>The error for a `.pt` given without a spec.</summary>
     public static EdgeException SpecRequired(string modelPath) =>
