@@ -10,7 +10,8 @@ weights) with one structure Keras never writes, made hostile:
                        chunk inflates to 64 MiB of zeros (written with write_direct_chunk).
   deflate_valid.h5     not hostile: every weight shuffled and deflated (chunked), as h5py writes when asked;
                        it must load to the same weights as the seed.
-  huge_chunk.h5        head/bias:0 chunked, its layout message patched to chunks of 2^30 floats (4 GiB).
+  huge_chunk.h5        head/bias:0 chunked and deflated, its layout message patched to chunks of 2^28 floats
+                       (1 GiB): a filtered chunk is inflated into a buffer of the chunk's declared size.
   tiny_chunks.h5       every weight chunked one element per chunk (a large chunk B-tree for the file).
   deep_groups.h5       head's weight_names names a dataset 2,000 groups deep (compact v2 groups).
   v2_continuations.h5  libver='latest' (v2 "OHDR" object headers); the head group's header carries
@@ -82,14 +83,14 @@ def deflate_valid(path):
 
 def huge_chunk(path):
     target = "model_weights/head/head/bias:0"
-    copy_model(path, dataset_kw=lambda name: {"chunks": (2,)} if name == target else {})
+    copy_model(path, dataset_kw=lambda name: {"chunks": (2,), "compression": "gzip"} if name == target else {})
     with open(path, "rb") as fh:
         b = bytearray(fh.read())
     # Data layout message v3, chunked (HDF5 spec IV.A.2.i): version 3, class 2, dimensionality 2 (rank + 1),
     # B-tree address(O), chunk dimension 2 (4 bytes), element size 4 (4 bytes)
     at = b.find(bytes([3, 2, 2]))
     assert at > 0 and b[at + 11:at + 19] == struct.pack("<II", 2, 4), "expected the chunked layout of bias:0"
-    struct.pack_into("<I", b, at + 11, 0x40000000)  # a chunk of 2^30 floats: 4 GiB
+    struct.pack_into("<I", b, at + 11, 0x10000000)  # a chunk of 2^28 floats: 1 GiB
     with open(path, "wb") as fh:
         fh.write(b)
 

@@ -6,8 +6,8 @@ namespace Edge.Runtime.Tests.Hostile;
 
 /// <summary>
 /// HDF5 layouts Keras never writes, made by tools/make_hdf5_hostile.py from keras/gru_reset_before/model.h5
-/// (issue 15): a deflate chunk that inflates far past its declared size, a chunk whose declared size is
-/// 4 GiB, a dense-storage group whose fractal heap declares 2^40 bytes, a v2 object header whose
+/// (issue 15): a deflate chunk that inflates far past its declared size, a deflated chunk whose declared size is
+/// 1 GiB, a dense-storage group whose fractal heap declares 2^40 bytes, a v2 object header whose
 /// continuation chain loops. Each must end in one clean <see cref="EdgeException"/> naming the file within a
 /// memory cap (and a time cap that only a hang breaks). The same layouts written honestly (deflated and
 /// shuffled chunks, one-element chunks, groups nested 2,000 deep, v2 headers with 300 attributes) load to

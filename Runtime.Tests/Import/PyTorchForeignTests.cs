@@ -89,14 +89,12 @@ public sealed class PyTorchForeignTests
     public void LegacyFormat_ElementCountPastTheEnd_IsRefusedWithoutAllocating()
     {
         var bytes = File.ReadAllBytes(Foreign("legacy_state_dict.pt"));
-        // the storages follow the key list; the first storage's int64 count is where its numel (3 for 'mu'? no:
-        // the first key in sorted order) is found: locate it by reading the file as the reader does is circular,
-        // so patch every int64 that equals a declared count of the first storage and check one refusal names it
+        // the last storage is its int64 element count followed by exactly count x 4 bytes up to the end of the
+        // file: find that count by its position, then declare 2^40 elements, and one more than the pickle says
         int patched = 0;
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int at = bytes.Length - 16; at > 0 && patched == 0; at--)
         {
-            // the last storage: its count is followed by exactly count x 4 bytes up to the end of the file
             long count = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(at));
             if (count > 0 && at + 8 + count * 4 == bytes.Length)
             {
