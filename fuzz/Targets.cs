@@ -31,7 +31,7 @@ internal static class Targets
         new("metadata", "the metadata JSON of the .edge seeds (edge-quantize inspect) and docs/config.md's metadata keys", Metadata),
         new("onnx", "*.onnx under Runtime.Tests/Fixtures/models", data => OnnxImporter.Import(data, "fuzz.onnx")),
         new("pt", "*.pt / *.pth (torch.save zips) under Runtime.Tests/Fixtures", data => StateDict.ReadPt(new MemoryStream(data), "fuzz.pt")),
-        new("pickle", "the data.pkl member of the .pt fixtures (unzip -p FILE '*/data.pkl')", data => SafeUnpickler.Load(data, "fuzz.pkl")),
+        new("pickle", "the data.pkl member of the .pt fixtures (unzip -p FILE '*/data.pkl')", data => SafeUnpickler.LoadWithPlaceholders(data, "fuzz.pkl", out _)),
         new("safetensors", "*.safetensors under Runtime.Tests/Fixtures", data => SafeTensorsReader.Read(new MemoryStream(data), "fuzz.safetensors")),
         new("h5", "*.h5 under Runtime.Tests/Fixtures (Keras 2 HDF5)", data => KerasImporter.Import(data, "fuzz.h5")),
         new("keras", "*.keras under Runtime.Tests/Fixtures (Keras 3 zips)", data => KerasImporter.Import(data, "fuzz.keras")),

@@ -13,7 +13,7 @@ small() { find "$fixtures" -name "*.$1" -size -"${2:-64}"k | sort | head -n "${3
 copy() { local dir=$1; shift; local i=0; for f in "$@"; do cp "$f" "$out/$dir/$i-$(basename "$f")"; i=$((i + 1)); done; }
 
 copy onnx $(small onnx)
-copy pt $(small pt)
+copy pt $(small pt) "$fixtures"/pt/foreign/legacy_state_dict.pt "$fixtures"/pt/foreign/whole_module.pt "$fixtures"/pt/foreign/checkpoint_scaler.pt
 copy safetensors $(small safetensors)
 copy h5 $(small h5)
 copy keras $(small keras 256)

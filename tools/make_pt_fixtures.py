@@ -19,7 +19,10 @@ tensors at offsets (as cuDNN flattens LSTM weights), non-contiguous (transposed)
 storage dtype, a 'cuda:0' location, a checkpoint dict, a legacy (non-zip) file, a pickle that would
 call os.system, and a small file for truncation sweeps.
 
-Deterministic except special/legacy.pt (the legacy format names storages after Python object ids):
+pt/foreign/ holds files that hold more than tensors (torch.save(model) of an nn.Module subclass, a
+checkpoint with a pickled scaler object) and the legacy format of the same tensors.
+
+Deterministic except the legacy files (the legacy format names storages after Python object ids):
 torch.save's zip format writes the same bytes for the same tensors. The script prints a sha256 over
 the output folder.
 """
@@ -464,8 +467,69 @@ def pt_special(out):
     write_json(os.path.join(folder, "expected.json"), expected)
 
 
+# ── files that hold more than tensors, and the legacy format ────────────────────────────────────
+
+class StandardScalerStandIn:
+    """A stand-in for sklearn.preprocessing.StandardScaler (sklearn may not be installed): a plain object
+    whose fitted state is numpy arrays, pickled the same way (NEWOBJ + BUILD of its __dict__)."""
+
+    def __init__(self, data):
+        self.with_mean = True
+        self.with_std = True
+        self.n_features_in_ = data.shape[1]
+        self.mean_ = data.mean(axis=0)
+        self.var_ = data.var(axis=0)
+        self.scale_ = np.sqrt(self.var_)
+        self.n_samples_seen_ = np.int64(data.shape[0])
+
+
+class TinyForecaster(nn.Module):
+    """A small nn.Module subclass saved whole with torch.save(model): its pickle names __main__.TinyForecaster
+    (and torch.nn classes), which Edge keeps as placeholders; the tensors are in _parameters/_buffers/_modules."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(3, 4), nn.Tanh())
+        self.rnn = nn.GRU(4, 5, batch_first=True)
+        self.head = nn.Linear(5, 2, bias=False)
+        self.register_buffer("mu", torch.tensor([0.25, -0.5, 1.0]))
+
+    def forward(self, x):
+        out, _ = self.rnn(self.encoder(x - self.mu))
+        return self.head(out[:, -1])
+
+
+def pt_foreign(out):
+    folder = os.path.join(out, "foreign")
+    os.makedirs(folder, exist_ok=True)
+    torch.manual_seed(5)
+    model = TinyForecaster().eval()
+    state = model.state_dict()
+    # the reference: the same tensors as a plain state_dict in the zip format
+    save_pt(os.path.join(folder, "state_dict.pt"), state)
+    # torch.save(model): the whole module, pickled
+    save_pt(os.path.join(folder, "whole_module.pt"), model)
+    # a training checkpoint: the state_dict plus a fitted scaler object and plain values
+    rng = np.random.default_rng(5)
+    scaler = StandardScalerStandIn(rng.normal(size=(50, 3)))
+    save_pt(os.path.join(folder, "checkpoint_scaler.pt"),
+            {"epoch": 12, "model_state_dict": state, "scaler": scaler, "loss": 0.125})
+    # the legacy (pre-1.6, non-zip) format of the same state_dict, and of the checkpoint
+    save_pt(os.path.join(folder, "legacy_state_dict.pt"), state, _use_new_zipfile_serialization=False)
+    save_pt(os.path.join(folder, "legacy_checkpoint.pt"),
+            {"epoch": 12, "model_state_dict": state, "scaler": scaler}, _use_new_zipfile_serialization=False)
+    with zipfile.ZipFile(os.path.join(folder, "whole_module.pt")) as z:
+        pkl = [z.read(n) for n in z.namelist() if n.endswith("/data.pkl")][0]
+        assert b"__main__" in pkl and b"TinyForecaster" in pkl, "expected the module class in the pickle"
+    write_json(os.path.join(folder, "expected.json"), {
+        "keys": list(state.keys()),
+        "placeholders": ["__main__.TinyForecaster", "torch.nn.modules.container.Sequential"],
+        "scaler_placeholder": "__main__.StandardScalerStandIn",
+    })
+
+
 MAKERS = [pt_seed_gru, pt_gru2_batchfirst, pt_forecaster, pt_dual_encoder, pt_char_lstm, pt_local_linear,
-          pt_lstm_multilayer, pt_lstm_bidir, pt_special]
+          pt_lstm_multilayer, pt_lstm_bidir, pt_special, pt_foreign]
 
 
 # ── the spec kinds beyond recurrent stacks (issue 17): Runtime.Tests/Fixtures/pt_kinds/ ─────────────
@@ -694,8 +758,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=DEFAULT_OUT, help="output folder (default: Runtime.Tests/Fixtures/pt)")
     parser.add_argument("--kinds-out", default=KINDS_OUT, help="output folder of the spec-kind modules (default: Runtime.Tests/Fixtures/pt_kinds)")
-    parser.add_argument("--only", choices=["all", "models", "kinds"], default="all",
-                        help="models: pt/ only; kinds: pt_kinds/ only (pt/special/legacy.pt differs on every run)")
+    parser.add_argument("--only", default="all",
+                        help="all (default); models: pt/ only; kinds: pt_kinds/ only; or the name of one pt/ maker (e.g. pt_foreign). "
+                             "pt/special/legacy.pt differs on every run")
     args = parser.parse_args()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
@@ -709,7 +774,8 @@ def main():
         if args.only == "kinds":
             return 0
     for make in MAKERS:
-        make(out)
+        if args.only in ("all", "models") or make.__name__ == args.only:
+            make(out)
     total = 0
     for name in sorted(os.listdir(out)):
         folder = os.path.join(out, name)

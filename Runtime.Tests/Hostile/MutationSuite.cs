@@ -59,6 +59,15 @@ public sealed class MutationSuite
         bytes => StateDict.ReadPt(new MemoryStream(bytes), "mutant.pt"),
         RezipMutant);
 
+    /// <summary>Issue 17's readers: the legacy (non-zip) format, a whole pickled nn.Module and a checkpoint with a foreign object (placeholders).</summary>
+    [TestMethod]
+    public void PtLegacyAndPlaceholders() => Fuzz("pt-legacy",
+        new[] { ("foreign", "legacy_state_dict.pt"), ("foreign", "legacy_checkpoint.pt"), ("foreign", "whole_module.pt"), ("foreign", "checkpoint_scaler.pt"), ("special", "hostile.pt") }
+            .Select(f => File.ReadAllBytes(Fixture("pt", f.Item1, f.Item2))).ToArray(),
+        bytes => StateDict.ReadPt(new MemoryStream(bytes), "mutant.pt"),
+        (original, rng) => original[0] == 'P' ? RezipMutant(original, rng) : null,
+        mutants: Math.Max(Mutants / 2, 1));
+
     [TestMethod]
     public void Onnx() => Fuzz("onnx",
         [File.ReadAllBytes(Fixture("models", "lstm_bidir", "model.onnx")), File.ReadAllBytes(Fixture("models", "gru2_batchfirst", "model_opset9.onnx"))],

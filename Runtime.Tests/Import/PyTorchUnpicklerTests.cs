@@ -134,6 +134,43 @@ public sealed class PyTorchUnpicklerTests
     }
 
     [TestMethod]
+    public void WithPlaceholders_ForeignGlobalsOnlyRecordArgumentsAndState_NothingIsCalled()
+    {
+        string marker = Path.Combine(TestPaths.NewTempDir(), "ran");
+        // (posix.system('touch ...'), __main__.Net.__new__(Net) + BUILD {'k': 1}, NEWOBJ_EX of a Scaler with kwargs)
+        var p = new P().Proto(4).Mark()
+            .Global("posix", "system").Mark().Str("touch " + marker).Op('t').Op('R')
+            .Global("__main__", "Net").Op(')').Op(0x81).Op('}').Str("k").Int1(1).Op('s').Op('b')
+            .Global("sklearn.preprocessing._data", "StandardScaler").Op(')').Op('}').Str("copy").Op(0x88).Op('s').Op(0x92)
+            .Global("posix", "system").Op('0') // named twice: listed once
+            .Op('t').Stop();
+        var root = (PyTuple)SafeUnpickler.LoadWithPlaceholders(p.ToArray(), "test.pkl", out var names)!;
+        CollectionAssert.AreEqual(new[] { "posix.system", "__main__.Net", "sklearn.preprocessing._data.StandardScaler" }, names.ToArray());
+
+        var call = (PyObject)root[0]!;
+        Assert.AreEqual("posix.system", call.Type.FullName);
+        Assert.AreEqual(AllowedGlobal.Placeholder, call.Type.Kind);
+        CollectionAssert.AreEqual(new object?[] { "touch " + marker }, call.Args.Items);
+        var net = (PyObject)root[1]!;
+        Assert.IsTrue(((PyDict)net.State!).TryGet("k", out var k) && k is 1L);
+        var scaler = (PyObject)root[2]!;
+        Assert.IsTrue(scaler.Keywords!.TryGet("copy", out var copy) && copy is true);
+        Assert.IsFalse(File.Exists(marker), "the placeholder was called");
+
+        // the strict reader (no placeholders) still refuses the first foreign global by name
+        StringAssert.Contains(Assert.ThrowsExactly<EdgeFormatException>(() => Load(p.ToArray())).Message, "refusing to load global 'posix.system'");
+    }
+
+    [TestMethod]
+    public void WithPlaceholders_CallingAPlaceholderObject_IsRefused()
+    {
+        // REDUCE whose callable is what a placeholder built (an instance, not a global): still not a call Edge makes
+        var p = new P().Proto(2).Global("__main__", "Net").Op(')').Op('R').Op(')').Op('R').Stop();
+        var e = Assert.ThrowsExactly<EdgeFormatException>(() => SafeUnpickler.LoadWithPlaceholders(p.ToArray(), "test.pkl", out _));
+        StringAssert.Contains(e.Message, "REDUCE calls placeholder __main__.Net, which is not an allowed global");
+    }
+
+    [TestMethod]
     [DataRow((byte)'i', "INST")]
     [DataRow((byte)'o', "OBJ")]
     [DataRow((byte)'P', "PERSID (text)")]

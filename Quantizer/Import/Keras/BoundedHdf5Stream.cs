@@ -101,6 +101,7 @@ internal sealed class BoundedHdf5Stream : Stream
             throw new EdgeException(string.Create(CultureInfo.InvariantCulture,
                 $"{_name}: reading the HDF5 structure took more than {_readBudget} bytes of reads for a {_bytes.Length}-byte file (does it loop back on itself?)"));
         if (afterSeek && buffer.Length == 4) CheckStructure(_position);
+        else if (afterSeek && _bytes.AsSpan((int)_position).StartsWith("OHDR"u8)) CheckStructure(_position); // PureHDF may read its first byte alone
         else if (afterSeek && buffer.Length == 1 && _bytes[_position] == 1) CheckObjectHeader(_position);
         _bytes.AsSpan((int)_position, n).CopyTo(buffer);
         _position += n;
@@ -201,6 +202,7 @@ internal sealed class BoundedHdf5Stream : Stream
                     case 0x03: CheckDatatypeSize(data, dataEnd, header); break;
                     case 0x04: CheckSized(data, dataEnd, data, header, "old fill value"); break;
                     case 0x05: CheckFillValue(data, dataEnd, header); break;
+                    case 0x08: CheckLayout(data, dataEnd, header); break;
                     case 0x0C: CheckAttribute(data, dataEnd, header); break;
                     case 0x10:
                         if (dataSize >= _offsetSize + _lengthSize)
@@ -214,6 +216,32 @@ internal sealed class BoundedHdf5Stream : Stream
                 }
             }
             pos = dataEnd;
+        }
+    }
+
+    /// <summary>
+    /// A data layout message (spec IV.A.2.i). For a chunked layout, PureHDF allocates whole chunks (and a
+    /// filter inflates into one): the chunk's bytes (the product of its dimensions, the last of which is the
+    /// element size) must not exceed the file. A dataset Edge reads is no larger than the file (Keras writes
+    /// weights uncompressed, <see cref="KerasHdf5"/> checks), and HDF5 keeps a fixed-size dataset's chunks
+    /// within its extent, so no real chunk is larger.
+    /// </summary>
+    private void CheckLayout(long data, long dataEnd, long header)
+    {
+        // version 3, class 2 (chunked): dimensionality(1) = rank + 1, B-tree address(O), dimensions(4 each).
+        // Versions 1 and 2 (HDF5 before 1.6.3) are left to the read budget; version 4 occurs only in the
+        // version-2 headers h5py writes for libver='latest', which this stream does not walk.
+        if (dataEnd - data < 3 || _bytes[data] != 3 || _bytes[data + 1] != 2) return;
+        int rank = _bytes[data + 2];
+        long dims = data + 3 + _offsetSize;
+        if (dims + 4L * rank > dataEnd)
+            throw Refuse($"a chunked layout in the object header at byte {header} runs past its message");
+        UInt128 bytes = 1;
+        for (int i = 0; i < rank; i++)
+        {
+            bytes *= BinaryPrimitives.ReadUInt32LittleEndian(_bytes.AsSpan((int)(dims + 4L * i)));
+            if (bytes > (ulong)_bytes.Length)
+                throw Refuse($"a chunked dataset in the object header at byte {header} declares chunks larger than the file ({_bytes.Length} bytes)");
         }
     }
 

@@ -26,6 +26,9 @@ internal sealed class KerasHdf5 : IDisposable
     private readonly NativeFile _file;
     private readonly long _fileLength;
 
+    // PureHDF's filter registry is process-wide; Edge is its only user in this process.
+    static KerasHdf5() => PureHDF.Filters.H5Filter.Register(new BoundedDeflateFilter());
+
     private KerasHdf5(NativeFile file, long fileLength, string name)
     {
         _file = file;
@@ -100,7 +103,11 @@ internal sealed class KerasHdf5 : IDisposable
         try { return read(); }
         catch (Exception e) when (e is not EdgeException)
         {
-            throw new EdgeException($"{Name}: cannot read {what} (truncated or corrupt file?): {MessageText.Printable(e.Message, 200)}", e);
+            // PureHDF wraps what a filter throws ("Filter pipeline failed."): the cause is the useful part
+            var cause = e;
+            for (int i = 0; i < 8 && cause.InnerException is not null; i++) cause = cause.InnerException;
+            string text = ReferenceEquals(cause, e) ? e.Message : $"{e.Message} {cause.Message}";
+            throw new EdgeException($"{Name}: cannot read {what} (truncated or corrupt file?): {MessageText.Printable(text, 200)}", e);
         }
     }
 

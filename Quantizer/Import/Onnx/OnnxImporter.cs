@@ -15,7 +15,8 @@ namespace Edge.Quantizer.Import.Onnx;
 internal static class OnnxImporter
 {
     /// <summary>
-    /// Reads <paramref name="path"/>. <paramref name="frozenInputs"/> turns graph inputs into constants
+    /// Reads <paramref name="path"/>, and the external data files its tensors name in its folder
+    /// (<see cref="OnnxExternalData"/>). <paramref name="frozenInputs"/> turns graph inputs into constants
     /// (the CLI's --freeze NAME=FILE.npy). Throws <see cref="EdgeException"/> naming the file for malformed
     /// files and <see cref="UnsupportedModelException"/> for ops, attributes or types Edge lacks.
     /// </summary>
@@ -28,11 +29,23 @@ internal static class OnnxImporter
         {
             throw new EdgeException($"cannot read ONNX model '{path}': {MessageText.Printable(e.Message, 200)}", e);
         }
-        return Import(bytes, path, frozenInputs);
+        var model = Parse(bytes, path);
+        if (OnnxExternalData.Any(model))
+        {
+            try { OnnxExternalData.Resolve(model, path); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new EdgeException($"{Path.GetFileName(path)}: cannot read its external data: {MessageText.Printable(e.Message, 200)}", e);
+            }
+        }
+        return Import(model, path, frozenInputs);
     }
 
-    /// <summary>Imports a model held in memory; <paramref name="name"/> names it in messages.</summary>
-    public static Graph Import(ReadOnlySpan<byte> file, string name, IReadOnlyDictionary<string, Tensor>? frozenInputs = null)
+    /// <summary>Imports a model held in memory; <paramref name="name"/> names it in messages. External data cannot be read from memory (refused).</summary>
+    public static Graph Import(ReadOnlySpan<byte> file, string name, IReadOnlyDictionary<string, Tensor>? frozenInputs = null) =>
+        Import(Parse(file, name), name, frozenInputs);
+
+    private static ModelProto Parse(ReadOnlySpan<byte> file, string name)
     {
         ModelProto model;
         try
@@ -47,7 +60,7 @@ internal static class OnnxImporter
         // model has an IR version and a graph.
         if (model.Graph is null || model.IrVersion <= 0)
             throw new EdgeException($"'{name}' is not an ONNX model (no IR version or graph)");
-        return Import(model, name, frozenInputs);
+        return model;
     }
 
     internal static Graph Import(ModelProto model, string name, IReadOnlyDictionary<string, Tensor>? frozenInputs)

@@ -67,8 +67,8 @@ internal static class OnnxTensors
     {
         if (proto.DataLocation == TensorProto.Types.DataLocation.External || proto.ExternalData.Count > 0)
             throw new UnsupportedModelException(
-                $"{what} keeps its data in an external file; Edge reads self-contained models only " +
-                "(re-save it with onnx.save_model(model, path, save_as_external_data=False))");
+                $"{what} keeps its data in an external file, which Edge reads only when it imports the model from a path " +
+                "(with the data file in the model's folder)");
         if (proto.Segment is not null)
             throw new UnsupportedModelException($"{what} is a segmented tensor, which Edge does not read");
         var shape = Dims(proto.Dims, what);

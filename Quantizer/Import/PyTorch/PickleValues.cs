@@ -59,7 +59,7 @@ public sealed record PyGlobal(string Module, string Name, AllowedGlobal Kind)
     public override string ToString() => FullName;
 }
 
-/// <summary>The globals a state_dict pickle may name; everything else is refused.</summary>
+/// <summary>The globals a state_dict pickle may name; everything else is refused, or kept as a <see cref="Placeholder"/>.</summary>
 public enum AllowedGlobal
 {
     OrderedDict,
@@ -67,6 +67,22 @@ public enum AllowedGlobal
     RebuildParameter,
     RebuildParameterWithState,
     StorageType,
+    /// <summary>A global outside the allow-list, read with placeholders on: a name only, never looked up or called.</summary>
+    Placeholder,
+}
+
+/// <summary>
+/// What REDUCE, NEWOBJ or NEWOBJ_EX on a placeholder global would have built: the class (or function) name,
+/// the arguments and keywords, and the state a later BUILD gave it. Nothing is called; a whole pickled
+/// nn.Module is one of these whose state holds _parameters, _buffers and _modules.
+/// </summary>
+internal sealed class PyObject(PyGlobal type, PyTuple args)
+{
+    public PyGlobal Type { get; } = type;
+    public PyTuple Args { get; } = args;
+    public PyDict? Keywords { get; init; }
+    public object? State { get; set; }
+    public override string ToString() => $"placeholder {Type.FullName}";
 }
 
 /// <summary>Element types of torch storages.</summary>
@@ -177,7 +193,7 @@ internal static class PickleText
                 }
                 sb.Append(t.Count == 1 ? ",)" : ")");
                 break;
-            case PyList or PyDict or PyGlobal or StorageRef: sb.Append(Printable(v.ToString() ?? "?", 80)); break;
+            case PyList or PyDict or PyGlobal or StorageRef or PyObject: sb.Append(Printable(v.ToString() ?? "?", 80)); break;
             default: sb.Append(v.GetType().Name); break;
         }
     }

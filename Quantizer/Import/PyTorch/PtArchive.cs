@@ -126,7 +126,7 @@ public sealed class PtArchive : IDisposable
         if (head.Length >= 2 && head[0] == 0x80 && head[1] is >= 2 and <= 5)
         {
             if (head.Length >= 2 + LegacyMagic.Length && head.Slice(2, LegacyMagic.Length).SequenceEqual(LegacyMagic))
-                throw new EdgeFormatException($"{source}: this is the legacy (non-zip) torch.save format, which Edge does not read; {resave}");
+                throw new EdgeFormatException($"{source}: this is the legacy (non-zip) torch.save format, which is not a zip archive (StateDict.ReadPt reads it)");
             throw new EdgeFormatException($"{source}: this is a plain Python pickle, not a torch.save zip archive; {resave}");
         }
         if (head.Length >= 9 && head[8] == '{' && head[7] == 0 && head[6] == 0 && head[5] == 0) // u64 header length, then JSON

@@ -7,11 +7,15 @@ namespace Edge.Quantizer.Import.PyTorch;
 
 /// <summary>
 /// A pickle reader that executes nothing. It knows the protocol 2-5 opcodes that torch.save writes
-/// for a state_dict or a checkpoint dict, and only the globals of <see cref="AllowedGlobals"/>; any
-/// other global is refused by name as soon as the GLOBAL/STACK_GLOBAL opcode names it, before any
-/// argument for it is read. REDUCE on an allowed global builds an Edge record (<see cref="PyDict"/>,
-/// <see cref="TensorRecord"/>); BINPERSID builds a <see cref="StorageRef"/>. Every length is checked
-/// against the bytes that remain before anything is allocated.
+/// for a state_dict, a checkpoint dict or a whole pickled module, and the globals of
+/// <see cref="AllowedGlobals"/>. REDUCE on an allowed global builds an Edge record (<see cref="PyDict"/>,
+/// <see cref="TensorRecord"/>); BINPERSID builds a <see cref="StorageRef"/>. Any other global is, by
+/// default, refused by name as soon as the GLOBAL/STACK_GLOBAL opcode names it; with placeholders on
+/// (what <see cref="StateDict"/> uses) it becomes an inert <see cref="PyGlobal"/> of kind
+/// <see cref="AllowedGlobal.Placeholder"/>: REDUCE, NEWOBJ and NEWOBJ_EX on it build a
+/// <see cref="PyObject"/> that only records the arguments, BUILD only records the state, and nothing
+/// named by the file is ever looked up or called. Every length is checked against the bytes that remain
+/// before anything is allocated.
 /// </summary>
 public sealed class SafeUnpickler
 {
@@ -44,11 +48,36 @@ public sealed class SafeUnpickler
     private readonly List<object?> _stack = new();
     private readonly Stack<int> _marks = new();
     private readonly Dictionary<long, object?> _memo = new();
+    private readonly bool _placeholders;
+    private readonly List<string> _placeholderNames = new();
 
-    private SafeUnpickler(byte[] data, string source)
+    /// <summary>At most this many distinct placeholder classes are named (in the log and in messages).</summary>
+    public const int MaxPlaceholderNames = 50;
+
+    private readonly Dictionary<string, StorageRef> _storages = new(StringComparer.Ordinal);
+
+    private SafeUnpickler(byte[] data, string source, bool placeholders, int start = 0)
     {
         _data = data;
         _source = source;
+        _placeholders = placeholders;
+        _pos = start;
+    }
+
+    /// <summary>
+    /// Unpickles the pickle that starts at <paramref name="position"/> of <paramref name="data"/> (one of a
+    /// sequence, as the legacy torch.save format writes them) and moves <paramref name="position"/> past its
+    /// STOP. <paramref name="storages"/> receives the storages its persistent ids name, by key.
+    /// </summary>
+    internal static object? LoadAt(byte[] data, ref int position, string source, bool placeholders,
+        out IReadOnlyList<string> placeholderNames, out IReadOnlyDictionary<string, StorageRef> storages)
+    {
+        var u = new SafeUnpickler(data, source, placeholders, position);
+        var root = u.Run();
+        position = u._pos;
+        placeholderNames = u._placeholderNames;
+        storages = u._storages;
+        return root;
     }
 
     /// <summary>Unpickles <paramref name="data"/> (a whole pickle, in memory). <paramref name="source"/> names it in messages, e.g. "model.pt:model/data.pkl".</summary>
@@ -56,7 +85,22 @@ public sealed class SafeUnpickler
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(source);
-        return new SafeUnpickler(data, source).Run();
+        return new SafeUnpickler(data, source, placeholders: false).Run();
+    }
+
+    /// <summary>
+    /// Unpickles with globals outside the allow-list kept as inert placeholders (never called).
+    /// <paramref name="placeholderNames"/> receives each placeholder's module.name once, in order of
+    /// first use, printable, at most <see cref="MaxPlaceholderNames"/>.
+    /// </summary>
+    public static object? LoadWithPlaceholders(byte[] data, string source, out IReadOnlyList<string> placeholderNames)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(source);
+        var u = new SafeUnpickler(data, source, placeholders: true);
+        var root = u.Run();
+        placeholderNames = u._placeholderNames;
+        return root;
     }
 
     private object? Run()
@@ -171,8 +215,19 @@ public sealed class SafeUnpickler
                 {
                     var args = Pop();
                     var cls = Pop();
-                    if (cls is PyGlobal { Kind: AllowedGlobal.OrderedDict }) { Push(Reduce(cls, args)); break; }
+                    if (cls is PyGlobal { Kind: AllowedGlobal.OrderedDict or AllowedGlobal.Placeholder }) { Push(Reduce(cls, args)); break; }
                     throw Error($"NEWOBJ of {PickleText.Describe(cls)}: Edge only loads tensors");
+                }
+                case 0x92: // NEWOBJ_EX: cls.__new__(cls, *args, **kwargs), only ever recorded on a placeholder
+                {
+                    var kwargs = Pop();
+                    var args = Pop();
+                    var cls = Pop();
+                    if (cls is not PyGlobal { Kind: AllowedGlobal.Placeholder } g)
+                        throw Error($"NEWOBJ_EX of {PickleText.Describe(cls)}: Edge only loads tensors");
+                    if (args is not PyTuple t) throw Error($"NEWOBJ_EX of {g.FullName} with arguments {PickleText.Describe(args)} (expected a tuple)");
+                    Push(new PyObject(g, t) { Keywords = kwargs as PyDict });
+                    break;
                 }
                 case (byte)'b': // BUILD
                 {
@@ -180,6 +235,8 @@ public sealed class SafeUnpickler
                     var target = Peek();
                     // OrderedDict state is its __dict__ (torch puts _metadata there): not needed.
                     // Parameters and tensors may carry a state dict in newer torch versions: ignored too.
+                    // A placeholder object only records its state (no __setstate__ is looked up or run).
+                    if (target is PyObject o) { o.State = state; break; }
                     if (target is not PyDict and not TensorRecord)
                         throw Error($"BUILD on {PickleText.Describe(target)} with state {PickleText.Describe(state)}");
                     break;
@@ -198,7 +255,13 @@ public sealed class SafeUnpickler
     private PyGlobal Global(string module, string name)
     {
         string full = $"{module}.{name}";
-        if (!AllowedGlobals.TryGetValue(full, out var kind))
+        if (!AllowedGlobals.TryGetValue(full, out var kind) && _placeholders)
+        {
+            string printable = Printable(full);
+            if (_placeholderNames.Count < MaxPlaceholderNames && !_placeholderNames.Contains(printable)) _placeholderNames.Add(printable);
+            return new PyGlobal(module, name, AllowedGlobal.Placeholder);
+        }
+        if (!AllowedGlobals.TryGetValue(full, out kind))
             throw new EdgeFormatException($"refusing to load global '{Printable(full)}' from {_source}: Edge only loads tensors " +
                 "(a state_dict saved by torch.save(model.state_dict(), path)); nothing in the file was executed");
         return new PyGlobal(module, name, kind);
@@ -210,6 +273,8 @@ public sealed class SafeUnpickler
         if (args is not PyTuple t) throw Error($"REDUCE of {g.FullName} with arguments {PickleText.Describe(args)} (expected a tuple)");
         switch (g.Kind)
         {
+            case AllowedGlobal.Placeholder:
+                return new PyObject(g, t); // recorded, never called
             case AllowedGlobal.OrderedDict:
             {
                 var d = new PyDict(ordered: true);
@@ -248,9 +313,12 @@ public sealed class SafeUnpickler
 
     private StorageRef PersistentLoad(object? pid)
     {
-        // torch's zip format: ('storage', storage_type, key, location, numel)
-        if (pid is not PyTuple { Count: 5 } t || t[0] is not "storage")
+        // torch's zip format: ('storage', storage_type, key, location, numel); the legacy format adds
+        // view_metadata, which torch has written as None since storages stopped having views
+        if (pid is not PyTuple { Count: 5 or 6 } t || t[0] is not "storage")
             throw Error($"persistent id {PickleText.Describe(pid)} is not a torch storage");
+        if (t.Count == 6 && t[5] is not null)
+            throw Error($"persistent id {PickleText.Describe(pid)} is a view of a storage (pre-1.0 torch); load it with torch and re-save it");
         if (t[1] is not PyGlobal { Kind: AllowedGlobal.StorageType } type || !TorchDTypes.TryFromStorageName(type.Name, out var dtype))
             throw Error($"persistent id: storage type {PickleText.Describe(t[1])}");
         if (t[2] is not string key || key.Length == 0 || key.Length > 64) throw Error($"persistent id: storage key {PickleText.Describe(t[2])}");
@@ -259,7 +327,9 @@ public sealed class SafeUnpickler
                 throw Error($"persistent id: storage key '{Printable(key)}' is not a plain name");
         if (t[3] is not string location) throw Error($"persistent id: location {PickleText.Describe(t[3])}");
         if (t[4] is not long numel || numel < 0) throw Error($"persistent id: element count {PickleText.Describe(t[4])}");
-        return new StorageRef(dtype, key, numel, location);
+        var storage = new StorageRef(dtype, key, numel, location);
+        _storages.TryAdd(key, storage);
+        return storage;
     }
 
     private long[] Ints(object? v, string what)

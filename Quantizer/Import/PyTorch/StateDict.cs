@@ -4,7 +4,7 @@ using Edge.Runtime.Tensors;
 namespace Edge.Quantizer.Import.PyTorch;
 
 /// <summary>
-/// Named tensors read from a `.pt`/`.pth` (torch.save zip) or `.safetensors` file, in file order,
+/// Named tensors read from a `.pt`/`.pth` (torch.save zip or legacy format) or `.safetensors` file, in file order,
 /// already converted to Edge element types (see <see cref="TorchTensors"/>).
 /// </summary>
 public sealed class StateDict
@@ -47,27 +47,51 @@ public sealed class StateDict
     }
 
     /// <summary>
-    /// Reads a torch.save zip. The pickle may hold a state_dict, nested dicts of tensors (flattened with
-    /// dots), or a checkpoint dict: <paramref name="stateDictKey"/> picks its entry ("" = the whole
+    /// Reads a torch.save zip or legacy file. The pickle may hold a state_dict, nested dicts of tensors
+    /// (flattened with dots), a whole pickled nn.Module (its parameters and buffers, see
+    /// <see cref="ModuleEntries"/>; foreign classes are inert placeholders, named in <see cref="Notes"/>),
+    /// or a checkpoint dict: <paramref name="stateDictKey"/> picks its entry ("" = the whole
     /// dict); otherwise the first of <see cref="CheckpointKeys"/> that holds tensors is used when the
     /// top level holds no tensor itself.
     /// </summary>
     public static StateDict ReadPt(Stream stream, string source, string? stateDictKey = null)
     {
+        ArgumentNullException.ThrowIfNull(stream);
+        Span<byte> head = stackalloc byte[16];
+        stream.Position = 0;
+        int got = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        stream.Position = 0;
+        if (LegacyTorchFile.IsLegacy(head[..got]))
+        {
+            if (stream.Length > PtArchive.MaxEntryBytes)
+                throw new EdgeFormatException($"{source}: {stream.Length} bytes is more than Edge reads from a legacy torch.save file ({PtArchive.MaxEntryBytes})");
+            var bytes = new byte[stream.Length];
+            stream.ReadExactly(bytes);
+            var legacy = LegacyTorchFile.Read(bytes, source);
+            var legacyNotes = new List<string> { "legacy (non-zip) torch.save format" };
+            return Build(legacy.Root, legacy.Placeholders, legacy.PickleName, legacy.ReadStorage, stream.Length, source, stateDictKey, legacyNotes);
+        }
         using var archive = PtArchive.Open(stream, source);
         string pickleName = $"{source}:{archive.Prefix}/data.pkl";
-        var root = SafeUnpickler.Load(archive.ReadPickle(), pickleName);
-        var notes = new List<string>();
-        var (dict, key) = Locate(root, source, stateDictKey, notes);
+        var root = SafeUnpickler.LoadWithPlaceholders(archive.ReadPickle(), pickleName, out var placeholders);
+        return Build(root, placeholders, pickleName, archive.ReadStorage, stream.Length, source, stateDictKey, new List<string>());
+    }
+
+    private static StateDict Build(object? root, IReadOnlyList<string> placeholders, string pickleName, Func<string, long, byte[]> readStorage,
+        long fileLength, string source, string? stateDictKey, List<string> notes)
+    {
+        if (placeholders.Count > 0)
+            notes.Add($"globals outside Edge's allow-list, kept as inert placeholders and never called: {string.Join(", ", placeholders)}");
+        var (dict, key) = Locate(root, source, stateDictKey, notes, placeholders, pickleName);
         var records = new List<KeyValuePair<string, TensorRecord>>();
         int budget = MaxEntries;
         Flatten(dict, "", records, notes, new HashSet<PyDict>(ReferenceEqualityComparer.Instance), 0, source, ref budget);
         if (records.Count == 0)
-            throw new EdgeFormatException($"{source}: no tensors found{(key is null ? "" : $" under '{key}'")}");
+            throw NoTensors(source, key, placeholders, pickleName);
 
         var storages = new Dictionary<string, (StorageRef Ref, byte[] Bytes)>(StringComparer.Ordinal);
         var tensors = new OrderedDictionary<string, Tensor>(StringComparer.Ordinal);
-        long memoryBudget = MemoryBudget(stream.Length);
+        long memoryBudget = MemoryBudget(fileLength);
         long spent = 0;
         foreach (var (name, rec) in records)
         {
@@ -79,7 +103,7 @@ public sealed class StateDict
                     ? throw new EdgeFormatException($"{source}: storage '{s.Key}' declares {s.Numel} elements, more than Edge reads")
                     : s.Numel * s.DType.ItemSize();
                 Spend(ref spent, bytes, memoryBudget, $"{source}: storage '{s.Key}' ({bytes} bytes)");
-                loaded = (s, archive.ReadStorage(s.Key, bytes));
+                loaded = (s, readStorage(s.Key, bytes));
                 storages[s.Key] = loaded;
             }
             else if (loaded.Ref.DType != s.DType || loaded.Ref.Numel != s.Numel)
@@ -120,14 +144,55 @@ public sealed class StateDict
         spent += bytes;
     }
 
-    private static (PyDict Dict, string? Key) Locate(object? root, string source, string? stateDictKey, List<string> notes)
+    private static EdgeFormatException NoTensors(string source, string? key, IReadOnlyList<string> placeholders, string pickleName) =>
+        placeholders.Count > 0
+            // nothing was called, but a file whose only content is foreign objects is refused naming them
+            ? new($"refusing to load global '{placeholders[0]}' from {pickleName}: Edge only loads tensors, and the file holds none" +
+                  $"{(key is null ? "" : $" under '{key}'")} (its globals {string.Join(", ", placeholders.Take(5))} were kept as inert placeholders, never called)")
+            : new($"{source}: no tensors found{(key is null ? "" : $" under '{key}'")}");
+
+    /// <summary>
+    /// The tensors a placeholder object holds when it is a pickled torch.nn.Module (its state has
+    /// _parameters): its parameters and buffers by name, and its submodules (still placeholder objects,
+    /// flattened in turn) under theirs, so keys come out as state_dict() names them ("encoder.0.weight").
+    /// Null for any other value.
+    /// </summary>
+    internal static PyDict? ModuleEntries(object? value)
     {
+        if (value is not PyObject { State: PyDict state } || !state.TryGet("_parameters", out var parameters) || parameters is not PyDict)
+            return null;
+        var d = new PyDict(ordered: true);
+        foreach (var group in new[] { "_parameters", "_buffers" })
+        {
+            if (!state.TryGet(group, out var g) || g is not PyDict entries) continue;
+            foreach (var (k, v) in entries.Entries)
+                if (v is TensorRecord) d.Set(k, v); // a None parameter or buffer (bias=False) is not in state_dict() either
+        }
+        if (state.TryGet("_modules", out var m) && m is PyDict modules)
+            foreach (var (k, v) in modules.Entries)
+                if (v is PyObject) d.Set(k, v);
+        return d;
+    }
+
+    private static PyDict? Container(object? value) => value as PyDict ?? ModuleEntries(value);
+
+    private static (PyDict Dict, string? Key) Locate(object? root, string source, string? stateDictKey, List<string> notes,
+        IReadOnlyList<string> placeholders, string pickleName)
+    {
+        if (root is PyObject module && ModuleEntries(module) is { } moduleDict)
+        {
+            notes.Add($"the file holds a whole pickled module ({PickleText.Printable(module.Type.FullName, 120)}); its parameters and buffers are read as its state_dict");
+            root = moduleDict;
+        }
         if (root is not PyDict top)
+        {
+            if (placeholders.Count > 0) throw NoTensors(source, null, placeholders, pickleName);
             throw new EdgeFormatException($"{source}: the file holds {PickleText.Describe(root)}, not a dict of tensors; save model.state_dict()");
+        }
         if (stateDictKey is not null)
         {
             if (stateDictKey.Length == 0) return (top, null);
-            if (!top.TryGet(stateDictKey, out var v) || v is not PyDict chosen)
+            if (!top.TryGet(stateDictKey, out var v) || Container(v) is not PyDict chosen)
                 throw new EdgeException($"{source}: state_dict_key '{stateDictKey}' is not a dict in the file; its top-level keys are: {TopKeys(top)}");
             notes.Add($"using checkpoint['{stateDictKey}'] (state_dict_key)");
             return (chosen, stateDictKey);
@@ -135,7 +200,7 @@ public sealed class StateDict
         if (top.Entries.Any(e => e.Value is TensorRecord)) return (top, null);
         foreach (var key in CheckpointKeys)
         {
-            if (top.TryGet(key, out var v) && v is PyDict d && HoldsTensor(d, 0))
+            if (top.TryGet(key, out var v) && Container(v) is PyDict d && HoldsTensor(d, 0))
             {
                 var others = top.Entries.Select(e => PickleText.Describe(e.Key)).Where(k => k != $"'{key}'");
                 notes.Add($"using checkpoint['{key}'] as the state_dict; other entries ignored: {string.Join(", ", others)}");
@@ -151,7 +216,7 @@ public sealed class StateDict
     {
         seen ??= new HashSet<PyDict>(ReferenceEqualityComparer.Instance);
         if (depth > 8 || !seen.Add(d)) return false; // each dict is looked at once, however often it is shared
-        return d.Entries.Any(e => e.Value is TensorRecord || (e.Value is PyDict inner && HoldsTensor(inner, depth + 1, seen)));
+        return d.Entries.Any(e => e.Value is TensorRecord || (Container(e.Value) is PyDict inner && HoldsTensor(inner, depth + 1, seen)));
     }
 
     private static void Flatten(PyDict dict, string prefix, List<KeyValuePair<string, TensorRecord>> into, List<string> notes,
@@ -173,6 +238,7 @@ public sealed class StateDict
             {
                 case TensorRecord t: into.Add(new(prefix + key, t)); break;
                 case PyDict inner: Flatten(inner, prefix + key + ".", into, notes, visiting, depth + 1, source, ref budget); break;
+                case PyObject when ModuleEntries(v) is { } module: Flatten(module, prefix + key + ".", into, notes, visiting, depth + 1, source, ref budget); break;
                 default:
                     if (notes.Count < 50) notes.Add($"ignored non-tensor entry '{prefix + key}' = {PickleText.Describe(v)}");
                     break;
