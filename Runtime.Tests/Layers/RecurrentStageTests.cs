@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Edge.Runtime.Kernels;
 using Edge.Runtime.Layers;
+using Edge.Runtime.Tests.Streaming;
 
 namespace Edge.Runtime.Tests.Layers;
 
@@ -13,7 +14,7 @@ namespace Edge.Runtime.Tests.Layers;
 [TestClass]
 public sealed class RecurrentStageTests
 {
-    private const double Tolerance = 2e-6;
+    private const float Tolerance = 2e-6f;
 
     private static JsonObject Case(string name)
     {
@@ -23,12 +24,8 @@ public sealed class RecurrentStageTests
 
     private static float[] Floats(JsonObject c, string key) => c[key]!.AsArray().Select(v => v!.GetValue<float>()).ToArray();
 
-    private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
-    {
-        Assert.AreEqual(expected.Length, actual.Length, $"{what}: length");
-        for (int i = 0; i < expected.Length; i++)
-            Assert.AreEqual(expected[i], actual[i], Tolerance * Math.Max(1, Math.Abs(expected[i])), $"{what}[{i}]");
-    }
+    private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what) =>
+        ForecastStreamTests.AssertClose(expected, actual, Tolerance, what);
 
     private static RecurrentActivation Activation(JsonNode a)
     {

@@ -19,7 +19,7 @@ namespace Edge.Runtime.Layers;
 /// r·h. Gate math in fp32, the staged <see cref="GruCell"/>. Projection and step are the recurrent core
 /// (<see cref="IRecurrentCore"/>) that the stream's cached recurrence runs too.
 /// </summary>
-internal sealed class Gru : IOperator, IRecurrentCore
+internal sealed class Gru : RecurrentOperator
 {
     private static readonly string[] DefaultActivations = ["Sigmoid", "Tanh"];
 
@@ -65,7 +65,7 @@ internal sealed class Gru : IOperator, IRecurrentCore
     private RecurrentWeights Prepare(Tensor? w, Tensor? r, Tensor? b) =>
         _layer.PrepareWeights(w, r, b, p: null, separateRecurrentBiasGate: _linearBeforeReset ? 2 : -1, splitRecurrentAtGate: _linearBeforeReset ? 0 : 2);
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
+    public override void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var weights = _weights ?? Prepare(RecurrentLayer.Input(inputs, RecurrentLayer.InW),
             RecurrentLayer.Input(inputs, RecurrentLayer.InR), RecurrentLayer.Input(inputs, RecurrentLayer.InB));
@@ -178,23 +178,14 @@ internal sealed class Gru : IOperator, IRecurrentCore
 
     // ── the core, as the stream's cached recurrence runs it (direction 0, from a zero state) ────────────────
 
-    private RecurrentWeights CoreWeights => _weights ?? throw _layer.Error("its weights arrive at run time; the recurrent core needs constant weights");
+    protected override RecurrentLayer Layer => _layer;
 
-    public int Hidden => CoreWeights.Hidden;
+    protected override RecurrentWeights? ConstantWeights => _weights;
 
-    public int InputSize => CoreWeights.InputSize;
+    protected override Gemv? Int8Kernels => _gemv;
 
-    public int Width => 3 * CoreWeights.Hidden;
+    protected override ActivationQuantization XRange => _xRange;
 
-    public bool IsInt8 => CoreWeights.IsInt8;
-
-    public void ProjectSample(ReadOnlySpan<float> x, Span<float> proj, StepScratch work)
-    {
-        var weights = CoreWeights;
-        if (weights.IsInt8) _xRange.QuantizeRows(_gemv!, x, 1, weights.InputSize, work.Xq, work.XScale);
-        RecurrentLayer.ProjectDirection(weights, _gemv, 0, x, work.Xq, work.XScale, 1, proj, Width);
-    }
-
-    public void Step(ReadOnlySpan<float> proj, bool first, Span<float> h, Span<float> c, StepScratch work) =>
-        Step(CoreWeights, 0, proj, _hBounded[0], h, work);
+    protected override void CoreStep(RecurrentWeights weights, ReadOnlySpan<float> proj, bool first, Span<float> h, Span<float> c, StepScratch work) =>
+        Step(weights, 0, proj, _hBounded[0], h, work);
 }

@@ -24,7 +24,7 @@ namespace Edge.Runtime.Layers;
 /// Projection and step are the recurrent core (<see cref="IRecurrentCore"/>) that the stream's cached
 /// recurrence runs too, so a cached forecast equals this layer's run bit for bit.
 /// </summary>
-internal sealed class Lstm : IOperator, IRecurrentCore
+internal sealed class Lstm : RecurrentOperator
 {
     private static readonly string[] DefaultActivations = ["Sigmoid", "Tanh", "Tanh"];
 
@@ -80,7 +80,7 @@ internal sealed class Lstm : IOperator, IRecurrentCore
     /// <summary>The int8 default cell: R h in int32, then the whole cell in one pass (<see cref="RecurrentCell.LstmInt8"/>).</summary>
     private bool Fused(RecurrentWeights weights) => weights.IsInt8 && _defaultCell;
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
+    public override void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var weights = _weights ?? _layer.PrepareWeights(
             RecurrentLayer.Input(inputs, RecurrentLayer.InW), RecurrentLayer.Input(inputs, RecurrentLayer.InR),
@@ -264,25 +264,17 @@ internal sealed class Lstm : IOperator, IRecurrentCore
 
     // ── the core, as the stream's cached recurrence runs it (direction 0, from a zero state) ────────────────
 
-    private RecurrentWeights CoreWeights => _weights ?? throw _layer.Error("its weights arrive at run time; the recurrent core needs constant weights");
+    protected override RecurrentLayer Layer => _layer;
 
-    public int Hidden => CoreWeights.Hidden;
+    protected override RecurrentWeights? ConstantWeights => _weights;
 
-    public int InputSize => CoreWeights.InputSize;
+    protected override Gemv? Int8Kernels => _gemv;
 
-    public int Width => 4 * CoreWeights.Hidden;
+    protected override ActivationQuantization XRange => _xRange;
 
-    public bool IsInt8 => CoreWeights.IsInt8;
+    protected override void CoreStep(RecurrentWeights weights, ReadOnlySpan<float> proj, bool first, Span<float> h, Span<float> c, StepScratch work) =>
+        Step(weights, _cells![0], 0, proj, zeroState: first, staticH: _hBounded[0], h, c, work);
 
-    public void ProjectSample(ReadOnlySpan<float> x, Span<float> proj, StepScratch work)
-    {
-        var weights = CoreWeights;
-        if (weights.IsInt8) _xRange.QuantizeRows(_gemv!, x, 1, weights.InputSize, work.Xq, work.XScale);
-        RecurrentLayer.ProjectDirection(weights, _gemv, 0, x, work.Xq, work.XScale, 1, proj, Width);
-    }
-
-    public void Step(ReadOnlySpan<float> proj, bool first, Span<float> h, Span<float> c, StepScratch work) =>
-        Step(CoreWeights, _cells![0], 0, proj, zeroState: first, staticH: _hBounded[0], h, c, work);
 
     /// <summary>A copy of a state input in scratch <paramref name="slot"/>, as a tensor of its shape.</summary>
     private static Tensor Snapshot(Tensor state, NodeBuffers buffers, int slot)

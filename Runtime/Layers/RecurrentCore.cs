@@ -1,3 +1,7 @@
+using Edge.Runtime.Execution;
+using Edge.Runtime.Kernels;
+using Edge.Runtime.Tensors;
+
 namespace Edge.Runtime.Layers;
 
 /// <summary>
@@ -44,4 +48,45 @@ internal ref struct StepScratch
     public Span<int> Acc;
     public Span<sbyte> Xq;
     public Span<float> XScale;
+}
+
+/// <summary>
+/// What <see cref="Lstm"/> and <see cref="Gru"/> share as <see cref="IRecurrentCore"/>: the sizes and the one-sample
+/// projection (the layer's own, <see cref="RecurrentLayer.ProjectDirection"/>) of direction 0 with constant weights.
+/// </summary>
+internal abstract class RecurrentOperator : IOperator, IRecurrentCore
+{
+    protected abstract RecurrentLayer Layer { get; }
+
+    /// <summary>The prepared constant weights; null when they arrive at run time (no core then).</summary>
+    protected abstract RecurrentWeights? ConstantWeights { get; }
+
+    /// <summary>The int8 products' kernels and the range X is quantized with (int8 weights only).</summary>
+    protected abstract Gemv? Int8Kernels { get; }
+
+    protected abstract ActivationQuantization XRange { get; }
+
+    private RecurrentWeights CoreWeights => ConstantWeights ?? throw Layer.Error("its weights arrive at run time; the recurrent core needs constant weights");
+
+    public int Hidden => CoreWeights.Hidden;
+
+    public int InputSize => CoreWeights.InputSize;
+
+    public int Width => Layer.Gates * CoreWeights.Hidden;
+
+    public bool IsInt8 => CoreWeights.IsInt8;
+
+    public void ProjectSample(ReadOnlySpan<float> x, Span<float> proj, StepScratch work)
+    {
+        var weights = CoreWeights;
+        if (weights.IsInt8) XRange.QuantizeRows(Int8Kernels!, x, 1, weights.InputSize, work.Xq, work.XScale);
+        RecurrentLayer.ProjectDirection(weights, Int8Kernels, 0, x, work.Xq, work.XScale, 1, proj, Width);
+    }
+
+    public void Step(ReadOnlySpan<float> proj, bool first, Span<float> h, Span<float> c, StepScratch work) => CoreStep(CoreWeights, proj, first, h, c, work);
+
+    /// <summary><see cref="IRecurrentCore.Step"/> on the constant weights.</summary>
+    protected abstract void CoreStep(RecurrentWeights weights, ReadOnlySpan<float> proj, bool first, Span<float> h, Span<float> c, StepScratch work);
+
+    public abstract void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers);
 }
