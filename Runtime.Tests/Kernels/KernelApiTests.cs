@@ -111,35 +111,6 @@ public sealed class KernelApiTests
                 Assert.AreEqual(cc, c[j], 1e-5, $"LSTM n={n} c[{j}]");
                 Assert.AreEqual(hh, h[j], 1e-5, $"LSTM n={n} h[{j}]");
             }
-
-            var xp = KernelReference.RandomFloats(rng, 3 * n, 3f);
-            var hp = KernelReference.RandomFloats(rng, 3 * n, 3f);
-            var hg = KernelReference.RandomFloats(rng, n);
-            var hp0 = (float[])hp.Clone();
-            var h0 = (float[])hg.Clone();
-            RecurrentCell.GruLinearBeforeReset(xp, hp, hg);
-            for (int j = 0; j < n; j++)
-            {
-                double r = KernelReference.Sigmoid(xp[j] + hp0[j]), z = KernelReference.Sigmoid(xp[n + j] + hp0[n + j]);
-                double nn = Math.Tanh(xp[2 * n + j] + r * hp0[2 * n + j]);
-                Assert.AreEqual((1 - z) * nn + z * h0[j], hg[j], 1e-5, $"GRU(lbr=1) n={n} h[{j}]");
-            }
-
-            var rz = KernelReference.RandomFloats(rng, 2 * n, 3f);
-            var rz0 = (float[])rz.Clone();
-            var h1 = KernelReference.RandomFloats(rng, n);
-            var rh = new float[n];
-            RecurrentCell.GruResetHidden(rz, h1, rh);
-            var nPre = KernelReference.RandomFloats(rng, n, 2f);
-            var nPre0 = (float[])nPre.Clone();
-            var hOld = (float[])h1.Clone();
-            RecurrentCell.GruFinish(rz.AsSpan(n, n), nPre, h1);
-            for (int j = 0; j < n; j++)
-            {
-                Assert.AreEqual(KernelReference.Sigmoid(rz0[j]) * hOld[j], rh[j], 1e-6, $"GRU r*h n={n} [{j}]");
-                double z = KernelReference.Sigmoid(rz0[n + j]), nn = Math.Tanh(nPre0[j]);
-                Assert.AreEqual((1 - z) * nn + z * hOld[j], h1[j], 1e-5, $"GRU(lbr=0) n={n} h[{j}]");
-            }
         }
     }
 }

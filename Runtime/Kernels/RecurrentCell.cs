@@ -5,35 +5,63 @@ using System.Runtime.Intrinsics;
 namespace Edge.Runtime.Kernels;
 
 /// <summary>
-/// The fp32 gate math of LSTM and GRU cells on gate pre-activations (the matrix products, from
-/// <see cref="Gemv"/> fp32 or int8-dequantized, already summed with the biases), in the IR gate orders
-/// (LSTM i, f, g, o; GRU r, z, n) with the default activations (sigmoid, tanh). Vectorized by
+/// The gate math of the default LSTM cell (sigmoid, tanh, tanh) on gate pre-activations (the matrix products,
+/// from <see cref="Gemv"/> fp32 or int8-dequantized, already summed with the biases), gate order i, f, g, o:
+/// in fp32 as three stages (<see cref="LstmGates"/>, <see cref="LstmUpdateCell"/>, <see cref="LstmUpdateHidden"/>,
+/// named as tflite-micro names them), and in int8 as one pass from the int32 accumulators (<see cref="LstmInt8"/>). Vectorized by
 /// <see cref="TensorPrimitives"/>, which dispatches on the hardware by itself (the forced <see cref="Isa"/>
 /// applies to the matrix products only). Nothing allocates; state is updated in place.
-/// Layers with peepholes, clipping or other activations keep their own step code.
+/// Cells with peepholes, clipping or other activations, and GRU cells, are staged in Runtime/Layers (LstmCell, GruCell).
 /// </summary>
 internal static class RecurrentCell
 {
     /// <summary>
-    /// LSTM: gates = [i | f | g | o] pre-activations (4H, overwritten). c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c').
+    /// LSTM: gates = [i | f | g | o] pre-activations (4H, overwritten). c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c'):
+    /// <see cref="LstmGates"/>, <see cref="LstmUpdateCell"/>, <see cref="LstmUpdateHidden"/> in turn.
     /// </summary>
     public static void Lstm(Span<float> gates, Span<float> c, Span<float> h)
     {
         int n = h.Length;
         if (c.Length != n) throw new ArgumentException($"c holds {c.Length} values, h {n}", nameof(c));
         if (gates.Length != 4 * n) throw new ArgumentException($"gates hold {gates.Length} values, 4 x hidden {n} = {4 * n} expected", nameof(gates));
-        var ifo = gates;
-        var i = gates[..n];
-        var f = gates.Slice(n, n);
+        LstmGates(gates);
+        LstmUpdateCell(gates, c);
+        LstmUpdateHidden(gates, c, h);
+    }
+
+    /// <summary>
+    /// LSTM stage 1, the gates of the default cell: [i | f | g | o] pre-activations (4H) become σ(i), σ(f), tanh(g),
+    /// σ(o) in place. σ runs over i and f in one call (fewer passes; the values per element are the same).
+    /// </summary>
+    public static void LstmGates(Span<float> gates)
+    {
+        int n = gates.Length / 4;
+        var ifo = gates[..(2 * n)];
         var g = gates.Slice(2 * n, n);
         var o = gates.Slice(3 * n, n);
-        TensorPrimitives.Sigmoid(ifo[..(2 * n)], ifo[..(2 * n)]);
+        TensorPrimitives.Sigmoid(ifo, ifo);
         TensorPrimitives.Sigmoid(o, o);
         TensorPrimitives.Tanh(g, g);
-        TensorPrimitives.Multiply(f, c, c);
-        TensorPrimitives.MultiplyAdd(i, g, c, c);
-        TensorPrimitives.Tanh(c, g); // g is spent: reuse it for tanh(c')
-        TensorPrimitives.Multiply(o, g, h);
+    }
+
+    /// <summary>LSTM stage 2, the cell state: c' = f·c + i·g from activated gates [i | f | g | o] (c updated in place).</summary>
+    public static void LstmUpdateCell(ReadOnlySpan<float> gates, Span<float> c)
+    {
+        int n = c.Length;
+        TensorPrimitives.Multiply(gates.Slice(n, n), c, c);
+        TensorPrimitives.MultiplyAdd(gates[..n], gates.Slice(2 * n, n), c, c);
+    }
+
+    /// <summary>
+    /// LSTM stage 3, the output of the default cell: h' = o·tanh(c') from activated gates [i | f | g | o] and the new
+    /// cell state. g is spent by then: tanh(c') is written over it instead of into a copy.
+    /// </summary>
+    public static void LstmUpdateHidden(Span<float> gates, ReadOnlySpan<float> c, Span<float> h)
+    {
+        int n = h.Length;
+        var g = gates.Slice(2 * n, n);
+        TensorPrimitives.Tanh(c, g);
+        TensorPrimitives.Multiply(gates.Slice(3 * n, n), g, h);
     }
 
     /// <summary>
@@ -61,8 +89,7 @@ internal static class RecurrentCell
         // Two passes: c' and σ(o) (into h) first, then h = σ(o)·tanh(c'). Each element's work is a chain of
         // about 60 dependent cycles (exp, then a division); splitting the cell keeps the chains per iteration
         // short and independent, so they overlap instead of queueing. Within an iteration the four exps run
-        // side by side, operation by operation (GateMath.LstmGates4, GateMath.Tanh4): 0.20 -> 0.18 µs per LSTM(200)
-        // step with AVX-512.
+        // side by side, operation by operation (GateMath.LstmGates4, GateMath.Tanh4); docs/benchmarks.md has the gain.
         // Widest vectors first, then narrower ones for the rest (the same operations at every width).
         bool v512 = isa == Isa.Avx512Vnni && Vector512.IsHardwareAccelerated;
         bool v256 = isa is Isa.Avx2 or Isa.Avx512Vnni && Vector256.IsHardwareAccelerated;
@@ -227,49 +254,5 @@ internal static class RecurrentCell
         for (; j <= n - 4; j += 4)
             (Vector128.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector128.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
         return j;
-    }
-
-    /// <summary>
-    /// GRU with linear_before_reset = 1 (PyTorch, Keras reset_after=True): xProj = x·W^T + b_W (3H),
-    /// hProj = h·R^T + b_R (3H, overwritten). r = σ(xr + hr), z = σ(xz + hz), n = tanh(xn + r·hn), h' = n + z·(h - n).
-    /// </summary>
-    public static void GruLinearBeforeReset(ReadOnlySpan<float> xProj, Span<float> hProj, Span<float> h)
-    {
-        int n = h.Length;
-        if (xProj.Length != 3 * n || hProj.Length != 3 * n)
-            throw new ArgumentException($"projections hold {xProj.Length} and {hProj.Length} values, 3 x hidden {n} = {3 * n} expected");
-        var rz = hProj[..(2 * n)];
-        TensorPrimitives.Add(xProj[..(2 * n)], rz, rz);
-        TensorPrimitives.Sigmoid(rz, rz);
-        var nGate = hProj.Slice(2 * n, n);
-        TensorPrimitives.MultiplyAdd(rz[..n], nGate, xProj.Slice(2 * n, n), nGate);
-        Finish(hProj.Slice(n, n), nGate, h);
-    }
-
-    /// <summary>
-    /// GRU with linear_before_reset = 0 (ONNX default, Keras reset_after=False), first half: rzPre = [r | z]
-    /// pre-activations (2H, both projections and biases summed; overwritten by σ). Writes rh = r·h, the input
-    /// of the second recurrent product (R_n), whose result goes to <see cref="GruFinish"/>.
-    /// </summary>
-    public static void GruResetHidden(Span<float> rzPre, ReadOnlySpan<float> h, Span<float> rh)
-    {
-        int n = h.Length;
-        if (rzPre.Length != 2 * n || rh.Length != n) throw new ArgumentException($"rz holds {rzPre.Length} values and rh {rh.Length}; hidden is {n}");
-        TensorPrimitives.Sigmoid(rzPre, rzPre);
-        TensorPrimitives.Multiply(rzPre[..n], h, rh);
-    }
-
-    /// <summary>GRU second half: n = tanh(nPre) (nPre overwritten), h' = n + z·(h - n), z already activated.</summary>
-    public static void GruFinish(ReadOnlySpan<float> z, Span<float> nPre, Span<float> h)
-    {
-        if (z.Length != h.Length || nPre.Length != h.Length) throw new ArgumentException($"z {z.Length}, n {nPre.Length} and h {h.Length} differ in length");
-        Finish(z, nPre, h);
-    }
-
-    private static void Finish(ReadOnlySpan<float> z, Span<float> nGate, Span<float> h)
-    {
-        TensorPrimitives.Tanh(nGate, nGate);
-        TensorPrimitives.Subtract(h, nGate, h);
-        TensorPrimitives.MultiplyAdd(z, h, nGate, h);
     }
 }

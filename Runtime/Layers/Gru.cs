@@ -16,9 +16,10 @@ namespace Edge.Runtime.Layers;
 /// projection of the quantized X for all steps, per step an int8 product of R with the quantized h
 /// (static scale 1/127 when z is a convex weight and n is bounded by 1, so |h| stays &lt;= 1; dynamic
 /// otherwise). With linear_before_reset = 0, R is packed as R_rz and R_n: R_n multiplies the quantized
-/// r·h. Gate math in fp32.
+/// r·h. Gate math in fp32, the staged <see cref="GruCell"/>. Projection and step are the recurrent core
+/// (<see cref="IRecurrentCore"/>) that the stream's cached recurrence runs too.
 /// </summary>
-internal sealed class Gru : IOperator
+internal sealed class Gru : RecurrentOperator
 {
     private static readonly string[] DefaultActivations = ["Sigmoid", "Tanh"];
 
@@ -26,6 +27,7 @@ internal sealed class Gru : IOperator
     private readonly RecurrentActivation[] _activations; // per direction: f (r, z), g (n)
     private readonly bool _linearBeforeReset;
     private readonly RecurrentWeights? _weights; // null when W, R or B arrive at run time
+    private readonly GruCell[] _cells; // per direction
     private readonly Gemv? _gemv; // int8 weights only
     private readonly ActivationQuantization _xRange;
     private readonly bool[] _hBounded; // per direction: |h| <= 1 (and |r·h| <= 1) whenever the initial state is
@@ -41,6 +43,8 @@ internal sealed class Gru : IOperator
         _linearBeforeReset = lbr == 1;
         if (node.HasInput(RecurrentLayer.InInitialC) || node.HasInput(RecurrentLayer.InP))
             throw _layer.Error("a GRU takes at most 6 inputs (X, W, R, B, sequence_lens, initial_h)");
+        _cells = new GruCell[_layer.Directions];
+        for (int d = 0; d < _cells.Length; d++) _cells[d] = new GruCell(_activations[2 * d], _activations[2 * d + 1], _layer.Clip);
         _hBounded = new bool[_layer.Directions];
         for (int d = 0; d < _hBounded.Length; d++)
             _hBounded[d] = Int8Weights.IsUnitInterval(_activations[2 * d]) && Int8Weights.IsUnitBounded(_activations[2 * d + 1]);
@@ -61,7 +65,7 @@ internal sealed class Gru : IOperator
     private RecurrentWeights Prepare(Tensor? w, Tensor? r, Tensor? b) =>
         _layer.PrepareWeights(w, r, b, p: null, separateRecurrentBiasGate: _linearBeforeReset ? 2 : -1, splitRecurrentAtGate: _linearBeforeReset ? 0 : 2);
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
+    public override void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var weights = _weights ?? Prepare(RecurrentLayer.Input(inputs, RecurrentLayer.InW),
             RecurrentLayer.Input(inputs, RecurrentLayer.InR), RecurrentLayer.Input(inputs, RecurrentLayer.InB));
@@ -77,28 +81,24 @@ internal sealed class Gru : IOperator
         int gh = 3 * hidden;
         int rows = seq * batch;
         var proj = buffers.Scratch<float>(2, rows * gh);
-        var gates = buffers.Scratch<float>(3, gh);
         var h = buffers.Scratch<float>(4, hidden);
-        var scratch = buffers.Scratch<float>(5, hidden);
+        Span<float> hScale = stackalloc float[1];
+        var work = new StepScratch { Gates = buffers.Scratch<float>(3, gh), Vector = buffers.Scratch<float>(5, hidden), Scale = hScale };
         var xs = x.ReadOnlySpan<float>();
         var ys = y is null ? default : y.Span<float>();
-        Span<float> hScale = stackalloc float[1];
-        Span<sbyte> xq = default, hq = default;
+        Span<sbyte> xq = default;
         Span<float> xScales = default;
         if (weights.IsInt8)
         {
             xq = buffers.Scratch<sbyte>(6, rows * weights.InputSize);
             xScales = buffers.Scratch<float>(7, rows);
-            hq = buffers.Scratch<sbyte>(8, hidden);
+            work.Hq = buffers.Scratch<sbyte>(8, hidden);
             _xRange.QuantizeRows(_gemv!, xs, rows, weights.InputSize, xq, xScales);
         }
 
         for (int d = 0; d < _layer.Directions; d++)
         {
             RecurrentLayer.ProjectDirection(weights, _gemv, d, xs, xq, xScales, rows, proj, gh);
-            var rbN = weights.RecurrentBias?[d];
-            var fAct = _activations[2 * d];
-            var gAct = _activations[2 * d + 1];
             bool reverse = _layer.IsReverse(d);
             for (int b = 0; b < batch; b++)
             {
@@ -110,14 +110,7 @@ internal sealed class Gru : IOperator
                 for (int s = 0; s < len; s++)
                 {
                     int t = reverse ? len - 1 - s : s;
-                    var p = proj.Slice(_layer.XRow(t, b, seq, batch) * gh, gh);
-                    if (weights.IsInt8)
-                    {
-                        if (_linearBeforeReset) StepLinearBeforeResetInt8(p, weights.RQ![d], rbN!, gates, h, hq, hScale, staticH, fAct, gAct);
-                        else StepResetBeforeLinearInt8(p, weights.RQ![d], weights.RQTail![d]!, gates, h, scratch, hq, hScale, staticH, fAct, gAct);
-                    }
-                    else if (_linearBeforeReset) StepLinearBeforeReset(p, weights.RT![d], rbN!, gates, h, fAct, gAct);
-                    else StepResetBeforeLinear(p, weights.RT![d], gates, h, scratch, fAct, gAct);
+                    Step(weights, d, proj.Slice(_layer.XRow(t, b, seq, batch) * gh, gh), staticH, h, work);
                     if (y is not null) h.CopyTo(ys.Slice(_layer.YOffset(t, d, b, seq, batch, hidden), hidden));
                 }
                 h.CopyTo(yh.Span<float>().Slice(stateAt, hidden));
@@ -128,85 +121,71 @@ internal sealed class Gru : IOperator
         if (_layer.WantsOutput(1, outputs)) outputs[1] = yh;
     }
 
-    /// <summary>linear_before_reset = 1 (PyTorch): n = g(x W_n^T + b_Wn + r * (h R_n^T + b_Rn)).</summary>
-    private void StepLinearBeforeReset(ReadOnlySpan<float> proj, PackedF32Matrix r, float[] rbN, Span<float> gates, Span<float> h,
-        RecurrentActivation fAct, RecurrentActivation gAct)
+    /// <summary>
+    /// One step of direction <paramref name="d"/> from its projection <paramref name="proj"/> (x W^T and the
+    /// folded biases; read only): the recurrent products, fp32 (packed R) or int8 (h quantized with the static
+    /// scale 1/127 when <paramref name="staticH"/>, else its own range), around the stages of <see cref="GruCell"/>.
+    /// </summary>
+    private void Step(RecurrentWeights weights, int d, ReadOnlySpan<float> proj, bool staticH, Span<float> h, StepScratch work)
     {
+        var cell = _cells[d];
         int n = h.Length;
-        // gates = [x-part of r and z (biases folded) | b_Rn], then += h R^T over all three gates at once.
-        proj[..(2 * n)].CopyTo(gates);
-        rbN.CopyTo(gates[(2 * n)..]);
-        RecurrentLayer.AddRecurrent(h, r, 3 * n, 0, gates);
-        GatesLinearBeforeReset(proj, gates, h, fAct, gAct);
-    }
-
-    /// <summary><see cref="StepLinearBeforeReset"/> with the recurrent product in int8.</summary>
-    private void StepLinearBeforeResetInt8(ReadOnlySpan<float> proj, PackedInt8Matrix r, float[] rbN, Span<float> gates, Span<float> h,
-        Span<sbyte> hq, Span<float> hScale, bool staticH, RecurrentActivation fAct, RecurrentActivation gAct)
-    {
-        int n = h.Length;
-        proj[..(2 * n)].CopyTo(gates);
-        rbN.CopyTo(gates[(2 * n)..]);
-        hScale[0] = staticH ? _gemv!.QuantizeActivations(h, hq, 1f) : _gemv!.QuantizeActivations(h, hq);
-        _gemv.MultiplyInt8Dequantize(r, hq, n, hScale, 1, default, gates, 3 * n, accumulate: true);
-        GatesLinearBeforeReset(proj, gates, h, fAct, gAct);
-    }
-
-    /// <summary>The gate math of linear_before_reset = 1 once gates = [x r,z + h R_rz^T (biases folded) | h R_n^T + b_Rn].</summary>
-    private void GatesLinearBeforeReset(ReadOnlySpan<float> proj, Span<float> gates, Span<float> h, RecurrentActivation fAct, RecurrentActivation gAct)
-    {
-        int n = h.Length;
+        var gates = work.Gates;
         var rz = gates[..(2 * n)];
-        var hn = gates.Slice(2 * n, n);
-        RecurrentLayer.ClipInPlace(rz, _layer.Clip);
-        fAct.Apply(rz);
-        // n pre-activation = x W_n^T + b_Wn + r * (h R_n^T + b_Rn), written over hn.
-        TensorPrimitives.MultiplyAdd(rz[..n], hn, proj.Slice(2 * n, n), hn);
-        Finish(gates, h, gAct);
-    }
-
-    /// <summary>linear_before_reset = 0 (ONNX default, Keras reset_after=False): n = g(x W_n^T + b_Wn + (r * h) R_n^T + b_Rn).</summary>
-    private void StepResetBeforeLinear(ReadOnlySpan<float> proj, PackedF32Matrix r, Span<float> gates, Span<float> h, Span<float> rh,
-        RecurrentActivation fAct, RecurrentActivation gAct)
-    {
-        int n = h.Length;
-        proj.CopyTo(gates);
-        var rz = gates[..(2 * n)];
-        RecurrentLayer.AddRecurrent(h, r, 3 * n, 0, rz);
-        RecurrentLayer.ClipInPlace(rz, _layer.Clip);
-        fAct.Apply(rz);
-        TensorPrimitives.Multiply(rz[..n], h, rh);
-        RecurrentLayer.AddRecurrent(rh, r, 3 * n, 2 * n, gates.Slice(2 * n, n));
-        Finish(gates, h, gAct);
-    }
-
-    /// <summary><see cref="StepResetBeforeLinear"/> with both recurrent products (R_rz h, R_n (r·h)) in int8.</summary>
-    private void StepResetBeforeLinearInt8(ReadOnlySpan<float> proj, PackedInt8Matrix rRz, PackedInt8Matrix rN, Span<float> gates, Span<float> h,
-        Span<float> rh, Span<sbyte> q, Span<float> scale, bool staticH, RecurrentActivation fAct, RecurrentActivation gAct)
-    {
-        int n = h.Length;
-        proj.CopyTo(gates);
-        var rz = gates[..(2 * n)];
-        scale[0] = staticH ? _gemv!.QuantizeActivations(h, q, 1f) : _gemv!.QuantizeActivations(h, q);
-        _gemv.MultiplyInt8Dequantize(rRz, q, n, scale, 1, default, rz, 2 * n, accumulate: true);
-        RecurrentLayer.ClipInPlace(rz, _layer.Clip);
-        fAct.Apply(rz);
-        TensorPrimitives.Multiply(rz[..n], h, rh);
-        // |r| <= 1 when |h| is bounded by the static range, so r·h is too.
-        scale[0] = staticH ? _gemv.QuantizeActivations(rh, q, 1f) : _gemv.QuantizeActivations(rh, q);
-        _gemv.MultiplyInt8Dequantize(rN, q, n, scale, 1, default, gates.Slice(2 * n, n), n, accumulate: true);
-        Finish(gates, h, gAct);
-    }
-
-    /// <summary>From activated r, z and the n pre-activation in <paramref name="gates"/>: h' = (1 - z) * n + z * h = n + z * (h - n).</summary>
-    private void Finish(Span<float> gates, Span<float> h, RecurrentActivation gAct)
-    {
-        int n = h.Length;
-        var z = gates.Slice(n, n);
         var nGate = gates.Slice(2 * n, n);
-        RecurrentLayer.ClipInPlace(nGate, _layer.Clip);
-        gAct.Apply(nGate);
-        TensorPrimitives.Subtract(h, nGate, h);
-        TensorPrimitives.MultiplyAdd(z, h, nGate, h);
+        if (_linearBeforeReset)
+        {
+            // n = g(x W_n^T + b_Wn + r * (h R_n^T + b_Rn)): gates = [x-part of r and z (biases folded) | b_Rn],
+            // then += h R^T over all three gates at once.
+            proj[..(2 * n)].CopyTo(gates);
+            weights.RecurrentBias![d].CopyTo(nGate);
+            if (weights.IsInt8)
+            {
+                work.Scale[0] = QuantizeState(h, work.Hq, staticH);
+                _gemv!.MultiplyInt8Dequantize(weights.RQ![d], work.Hq, n, work.Scale, 1, default, gates, 3 * n, accumulate: true);
+            }
+            else RecurrentLayer.AddRecurrent(h, weights.RT![d], 3 * n, 0, gates);
+            cell.ComputeGates(rz);
+            GruCell.ResetLinear(rz[..n], nGate, proj.Slice(2 * n, n));
+        }
+        else
+        {
+            // n = g(x W_n^T + b_Wn + (r * h) R_n^T + b_Rn): R_rz multiplies h, R_n the reset r·h.
+            proj.CopyTo(gates);
+            var rh = work.Vector;
+            if (weights.IsInt8)
+            {
+                work.Scale[0] = QuantizeState(h, work.Hq, staticH);
+                _gemv!.MultiplyInt8Dequantize(weights.RQ![d], work.Hq, n, work.Scale, 1, default, rz, 2 * n, accumulate: true);
+            }
+            else RecurrentLayer.AddRecurrent(h, weights.RT![d], 3 * n, 0, rz);
+            cell.ComputeGates(rz);
+            GruCell.ResetHidden(rz[..n], h, rh);
+            if (weights.IsInt8)
+            {
+                // |r| <= 1 when |h| is bounded by the static range, so r·h is too.
+                work.Scale[0] = QuantizeState(rh, work.Hq, staticH);
+                _gemv!.MultiplyInt8Dequantize(weights.RQTail![d]!, work.Hq, n, work.Scale, 1, default, nGate, n, accumulate: true);
+            }
+            else RecurrentLayer.AddRecurrent(rh, weights.RT![d], 3 * n, 2 * n, nGate);
+        }
+        cell.ComputeCandidate(nGate);
+        GruCell.UpdateHidden(gates.Slice(n, n), nGate, h);
     }
+
+    private float QuantizeState(ReadOnlySpan<float> v, Span<sbyte> q, bool staticH) =>
+        staticH ? _gemv!.QuantizeActivations(v, q, 1f) : _gemv!.QuantizeActivations(v, q);
+
+    // ── the core, as the stream's cached recurrence runs it (direction 0, from a zero state) ────────────────
+
+    protected override RecurrentLayer Layer => _layer;
+
+    protected override RecurrentWeights? ConstantWeights => _weights;
+
+    protected override Gemv? Int8Kernels => _gemv;
+
+    protected override ActivationQuantization XRange => _xRange;
+
+    protected override void CoreStep(RecurrentWeights weights, ReadOnlySpan<float> proj, bool first, Span<float> h, Span<float> c, StepScratch work) =>
+        Step(weights, 0, proj, _hBounded[0], h, work);
 }

@@ -20,9 +20,11 @@ namespace Edge.Runtime.Layers;
 /// and R h computed in int32. The default cell (sigmoid, tanh, tanh; no peepholes, clip or input_forget)
 /// then runs in one pass from the int32 accumulators (<c>Gemv.LstmStepInt8</c>, with the exactly
 /// specified <see cref="GateMath"/>: the same bits on every kernel path); other cells dequantize into the
-/// gates and keep their fp32 step code.
+/// gates and run the staged fp32 cell (<see cref="LstmCell"/>).
+/// Projection and step are the recurrent core (<see cref="IRecurrentCore"/>) that the stream's cached
+/// recurrence runs too, so a cached forecast equals this layer's run bit for bit.
 /// </summary>
-internal sealed class Lstm : IOperator
+internal sealed class Lstm : RecurrentOperator
 {
     private static readonly string[] DefaultActivations = ["Sigmoid", "Tanh", "Tanh"];
 
@@ -30,6 +32,7 @@ internal sealed class Lstm : IOperator
     private readonly RecurrentActivation[] _activations; // per direction: f (gates), g (cell), h (output)
     private readonly bool _inputForget;
     private readonly RecurrentWeights? _weights; // null when W, R, B or P arrive at run time
+    private readonly LstmCell[]? _cells; // per direction, with _weights
     private readonly Gemv? _gemv; // int8 weights only
     private readonly ActivationQuantization _xRange;
     private readonly bool[] _hBounded; // per direction: |h| <= 1 whenever the initial state is
@@ -47,9 +50,9 @@ internal sealed class Lstm : IOperator
         _hBounded = new bool[_layer.Directions];
         for (int d = 0; d < _hBounded.Length; d++)
             _hBounded[d] = Int8Weights.IsUnitBounded(_activations[3 * d]) && Int8Weights.IsUnitBounded(_activations[3 * d + 2]);
-        _defaultCell = !node.HasInput(RecurrentLayer.InP) && !(_layer.Clip > 0f) && !_inputForget;
+        _defaultCell = !node.HasInput(RecurrentLayer.InP);
         for (int d = 0; d < _layer.Directions; d++)
-            _defaultCell &= IsDefaultCell(null, _activations[3 * d], _activations[3 * d + 1], _activations[3 * d + 2]);
+            _defaultCell &= new LstmCell(_activations[3 * d], _activations[3 * d + 1], _activations[3 * d + 2], _layer.Clip, _inputForget, null).IsDefault;
         // int8 when both matrices are stored int8 (asked for first: Constant would dequantize them) and the
         // biases are constants; otherwise the fp32 path, on the dequantized weights if need be.
         if (context.Quantized(node.Input(RecurrentLayer.InW)) is { } wq && context.Quantized(node.Input(RecurrentLayer.InR)) is { } rq
@@ -63,13 +66,26 @@ internal sealed class Lstm : IOperator
             _weights = _layer.PrepareWeights(
                 _layer.Constant(context, RecurrentLayer.InW), _layer.Constant(context, RecurrentLayer.InR),
                 _layer.Constant(context, RecurrentLayer.InB), _layer.Constant(context, RecurrentLayer.InP));
+        if (_weights is not null) _cells = Cells(_weights);
     }
 
-    public void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
+    private LstmCell[] Cells(RecurrentWeights weights)
+    {
+        var cells = new LstmCell[_layer.Directions];
+        for (int d = 0; d < cells.Length; d++)
+            cells[d] = new LstmCell(_activations[3 * d], _activations[3 * d + 1], _activations[3 * d + 2], _layer.Clip, _inputForget, weights.Peepholes?[d]);
+        return cells;
+    }
+
+    /// <summary>The int8 default cell: R h in int32, then the whole cell in one pass (<see cref="RecurrentCell.LstmInt8"/>).</summary>
+    private bool Fused(RecurrentWeights weights) => weights.IsInt8 && _defaultCell;
+
+    public override void Run(ReadOnlySpan<Tensor?> inputs, Span<Tensor?> outputs, NodeBuffers buffers)
     {
         var weights = _weights ?? _layer.PrepareWeights(
             RecurrentLayer.Input(inputs, RecurrentLayer.InW), RecurrentLayer.Input(inputs, RecurrentLayer.InR),
             RecurrentLayer.Input(inputs, RecurrentLayer.InB), RecurrentLayer.Input(inputs, RecurrentLayer.InP));
+        var cells = _weights is null ? Cells(weights) : _cells!;
         var (x, seq, batch) = _layer.CheckX(RecurrentLayer.Input(inputs, RecurrentLayer.InX), weights);
         int hidden = weights.Hidden;
         var lens = _layer.SequenceLengths(RecurrentLayer.Input(inputs, RecurrentLayer.InSequenceLens), seq, batch, buffers, 0);
@@ -89,37 +105,36 @@ internal sealed class Lstm : IOperator
         int gh = 4 * hidden;
         int rows = seq * batch;
         var proj = buffers.Scratch<float>(2, rows * gh);
-        bool fused = weights.IsInt8 && _defaultCell; // the int8 default cell needs no gate or cell-output scratch
-        var gates = fused ? default : buffers.Scratch<float>(3, gh);
-        var cellOut = fused ? default : buffers.Scratch<float>(6, hidden);
+        bool fused = Fused(weights); // the int8 default cell needs no gate or cell-output scratch
+        Span<float> hScale = stackalloc float[1];
+        var work = new StepScratch
+        {
+            Gates = fused ? default : buffers.Scratch<float>(3, gh),
+            Vector = fused ? default : buffers.Scratch<float>(6, hidden),
+            Scale = hScale,
+        };
         var yhs = yh.Span<float>();
         var ycs = yc.Span<float>();
         var xs = x.ReadOnlySpan<float>();
         var ys = y is null ? default : y.Span<float>();
-        Span<float> hScale = stackalloc float[1];
-        Span<sbyte> xq = default, hq = default;
+        Span<sbyte> xq = default;
         Span<float> xScales = default;
-        Span<int> acc = default;
         if (weights.IsInt8)
         {
             // X is quantized once for all directions: one scale per (time step, batch row) vector.
             xq = buffers.Scratch<sbyte>(7, rows * weights.InputSize);
             xScales = buffers.Scratch<float>(8, rows);
-            hq = buffers.Scratch<sbyte>(9, hidden);
-            acc = buffers.Scratch<int>(10, gh);
+            work.Hq = buffers.Scratch<sbyte>(9, hidden);
+            work.Acc = buffers.Scratch<int>(10, gh);
             _xRange.QuantizeRows(_gemv!, xs, rows, weights.InputSize, xq, xScales);
         }
 
+        var sequence = new Sequence { Seq = seq, Batch = batch, Proj = proj, Xq = xq, XScales = xScales, Y = ys, HasY = y is not null, GivenState = h0 is not null };
         for (int d = 0; d < _layer.Directions; d++)
         {
             // A single step from a given state (a streaming call) projects its input inside the recurrent product.
-            bool lone = fused && seq == 1 && h0 is not null;
-            if (!lone) RecurrentLayer.ProjectDirection(weights, _gemv, d, xs, xq, xScales, rows, proj, gh);
-            var peep = weights.Peepholes?[d];
-            var fAct = _activations[3 * d];
-            var gAct = _activations[3 * d + 1];
-            var hAct = _activations[3 * d + 2];
-            bool reverse = _layer.IsReverse(d);
+            sequence.Lone = fused && seq == 1 && h0 is not null;
+            if (!sequence.Lone) RecurrentLayer.ProjectDirection(weights, _gemv, d, xs, xq, xScales, rows, proj, gh);
             for (int b = 0; b < batch; b++)
             {
                 int stateAt = _layer.StateOffset(d, b, batch, hidden);
@@ -127,70 +142,7 @@ internal sealed class Lstm : IOperator
                 var c = ycs.Slice(stateAt, hidden);
                 if (h0 is null) h.Clear(); else h0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(h);
                 if (c0 is null) c.Clear(); else c0.ReadOnlySpan<float>().Slice(stateAt, hidden).CopyTo(c);
-                // The static unit range holds for every h the cell makes, and for a given initial state within it.
-                // An all-zero initial state (given as zeros, as exporters do) contributes nothing to R h: its product
-                // is skipped as for an absent one (exactly: the gates then equal the projection, which is never -0).
-                // Both are for the int8 paths; the fp32 path reads neither and skips the scan.
-                float hMax = h0 is null || h.IsEmpty || !weights.IsInt8 ? 0f : Math.Abs(TensorPrimitives.MaxMagnitude(h)); // NaN stays NaN
-                bool staticH = _hBounded[d] && hMax <= 1f;
-                bool zeroStart = hMax == 0f;
-                int len = lens[b];
-                for (int s = 0; s < len; s++)
-                {
-                    int t = reverse ? len - 1 - s : s;
-                    if (fused)
-                    {
-                        // R h in int32, then the whole cell in one pass (Gemv.LstmStepInt8).
-                        int row = _layer.XRow(t, b, seq, batch);
-                        var g = proj.Slice(row * gh, gh);
-                        int width = weights.InputSize;
-                        if (s == 0 && zeroStart)
-                        {
-                            if (lone) _gemv!.MultiplyInt8Dequantize(weights.WQ![d], xq.Slice(row * width, width), width, xScales.Slice(row, 1), 1, weights.Bias[d], g, gh, accumulate: false);
-                            RecurrentCell.LstmInt8(_gemv!.Isa, g, default, default, 0f, c, h);
-                        }
-                        else if (staticH)
-                        {
-                            // h in the unit range: quantized with the scale 1/127 straight into the product's prepared form.
-                            if (lone) _gemv!.LstmStepInt8Unit(weights.RQ![d], weights.WQ![d], xq.Slice(row * width, width), xScales[row], weights.Bias[d], g, c, h, acc);
-                            else
-                            {
-                                // The rest of the sequence in one call (its checks and scratch once); rows and Y offsets are
-                                // linear in t. It writes Y itself.
-                                int dt = reverse ? -1 : 1;
-                                int yAt = y is null ? 0 : _layer.YOffset(t, d, b, seq, batch, hidden);
-                                int yStep = y is null ? 0 : _layer.YOffset(t + dt, d, b, seq, batch, hidden) - yAt;
-                                _gemv!.LstmStepsInt8Unit(weights.RQ![d], proj, row, _layer.XRow(t + dt, b, seq, batch) - row, len - s, c, h, acc,
-                                    ys, yAt, yStep);
-                                break;
-                            }
-                        }
-                        else
-                        {
-                            float hs = _gemv!.QuantizeActivations(h, hq);
-                            if (lone) _gemv.LstmStepInt8(weights.RQ![d], hq, hs, weights.WQ![d], xq.Slice(row * width, width), xScales[row], weights.Bias[d], g, c, h, acc);
-                            else _gemv.LstmStepInt8(weights.RQ![d], hq, hs, g, c, h, acc);
-                        }
-                    }
-                    else if (weights.IsInt8)
-                    {
-                        // The projection row is used once per direction: the gates accumulate in place.
-                        var g = proj.Slice(_layer.XRow(t, b, seq, batch) * gh, gh);
-                        if (s > 0 || !zeroStart) // a zero initial state contributes nothing
-                        {
-                            hScale[0] = staticH ? _gemv!.QuantizeActivations(h, hq, 1f) : _gemv!.QuantizeActivations(h, hq);
-                            _gemv.MultiplyInt8Dequantize(weights.RQ![d], hq, hidden, hScale, 1, default, g, gh, accumulate: true);
-                        }
-                        Step(g, c, h, cellOut, peep, fAct, gAct, hAct);
-                    }
-                    else
-                    {
-                        proj.Slice(_layer.XRow(t, b, seq, batch) * gh, gh).CopyTo(gates);
-                        RecurrentLayer.AddRecurrent(h, weights.RT![d], gh, 0, gates);
-                        Step(gates, c, h, cellOut, peep, fAct, gAct, hAct);
-                    }
-                    if (y is not null) h.CopyTo(ys.Slice(_layer.YOffset(t, d, b, seq, batch, hidden), hidden));
-                }
+                RunSequence(weights, cells[d], d, b, lens[b], sequence, h, c, work);
             }
         }
 
@@ -199,71 +151,136 @@ internal sealed class Lstm : IOperator
         if (_layer.WantsOutput(2, outputs)) outputs[2] = yc;
     }
 
+    /// <summary>What one call shares across directions and batch rows.</summary>
+    private ref struct Sequence
+    {
+        public int Seq, Batch;
+        public Span<float> Proj;      // rows x 4H projections of the current direction
+        public ReadOnlySpan<sbyte> Xq; // int8: X quantized per row
+        public ReadOnlySpan<float> XScales;
+        public Span<float> Y;
+        public bool HasY, GivenState, Lone;
+    }
+
+    /// <summary>The steps of batch row <paramref name="b"/> in direction <paramref name="d"/>, from the state in h and c.</summary>
+    private void RunSequence(RecurrentWeights weights, LstmCell cell, int d, int b, int len, in Sequence call, Span<float> h, Span<float> c, StepScratch work)
+    {
+        int seq = call.Seq, batch = call.Batch, gh = 4 * weights.Hidden;
+        // The static unit range holds for every h the cell makes, and for a given initial state within it.
+        // An all-zero initial state (given as zeros, as exporters do) contributes nothing to R h: its product
+        // is skipped as for an absent one (exactly: the gates then equal the projection, which is never -0).
+        // Both are for the int8 paths; the fp32 path reads neither and skips the scan.
+        float hMax = !call.GivenState || h.IsEmpty || !weights.IsInt8 ? 0f : Math.Abs(TensorPrimitives.MaxMagnitude(h)); // NaN stays NaN
+        bool staticH = _hBounded[d] && hMax <= 1f;
+        bool zeroStart = hMax == 0f;
+        bool reverse = _layer.IsReverse(d);
+        for (int s = 0; s < len; s++)
+        {
+            int t = reverse ? len - 1 - s : s;
+            int row = _layer.XRow(t, b, seq, batch);
+            var p = call.Proj.Slice(row * gh, gh);
+            if (call.Lone)
+            {
+                StepLone(weights, d, call.Xq.Slice(row * weights.InputSize, weights.InputSize), call.XScales.Slice(row, 1), zeroStart, staticH, p, c, h, work);
+            }
+            else if (Fused(weights) && staticH && !(s == 0 && zeroStart))
+            {
+                // The rest of the sequence in one call (its checks and scratch once); rows and Y offsets are
+                // linear in t. It writes Y itself.
+                int dt = reverse ? -1 : 1;
+                int yAt = call.HasY ? _layer.YOffset(t, d, b, seq, batch, weights.Hidden) : 0;
+                int yStep = call.HasY ? _layer.YOffset(t + dt, d, b, seq, batch, weights.Hidden) - yAt : 0;
+                _gemv!.LstmStepsInt8Unit(weights.RQ![d], call.Proj, row, _layer.XRow(t + dt, b, seq, batch) - row, len - s, c, h, work.Acc,
+                    call.Y, yAt, yStep);
+                break;
+            }
+            else
+            {
+                Step(weights, cell, d, p, s == 0 && zeroStart, staticH, h, c, work);
+            }
+            if (call.HasY) h.CopyTo(call.Y.Slice(_layer.YOffset(t, d, b, seq, batch, weights.Hidden), weights.Hidden));
+        }
+    }
+
+    /// <summary>
+    /// One step of direction <paramref name="d"/> from its projection: the recurrent product (none for the int8
+    /// paths when <paramref name="zeroState"/>: the state is zero), then the cell. fp32: R h packed, then the
+    /// staged <see cref="LstmCell"/>; int8 default cell: <c>Gemv.LstmStepInt8Unit</c> (h in the static
+    /// unit range) or <c>Gemv.LstmStepInt8</c> (dynamic range); other int8 cells: the int8 product
+    /// dequantized into the gates, then the staged cell.
+    /// </summary>
+    private void Step(RecurrentWeights weights, LstmCell cell, int d, ReadOnlySpan<float> proj, bool zeroState, bool staticH,
+        Span<float> h, Span<float> c, StepScratch work)
+    {
+        if (Fused(weights))
+        {
+            if (zeroState) RecurrentCell.LstmInt8(_gemv!.Isa, proj, default, default, 0f, c, h);
+            else if (staticH) _gemv!.LstmStepInt8Unit(weights.RQ![d], proj, c, h, work.Acc);
+            else
+            {
+                float hs = _gemv!.QuantizeActivations(h, work.Hq);
+                _gemv.LstmStepInt8(weights.RQ![d], work.Hq, hs, proj, c, h, work.Acc);
+            }
+            return;
+        }
+        var gates = work.Gates;
+        proj.CopyTo(gates);
+        if (!weights.IsInt8)
+        {
+            RecurrentLayer.AddRecurrent(h, weights.RT![d], gates.Length, 0, gates);
+        }
+        else if (!zeroState)
+        {
+            work.Scale[0] = staticH ? _gemv!.QuantizeActivations(h, work.Hq, 1f) : _gemv!.QuantizeActivations(h, work.Hq);
+            _gemv.MultiplyInt8Dequantize(weights.RQ![d], work.Hq, h.Length, work.Scale, 1, default, gates, gates.Length, accumulate: true);
+        }
+        cell.Step(gates, c, h, work.Vector);
+    }
+
+    /// <summary>
+    /// A single int8 step from a given state (a streaming call): the input's projection is made inside the
+    /// recurrent product (<paramref name="proj"/> receives it for the zero-state case).
+    /// </summary>
+    private void StepLone(RecurrentWeights weights, int d, ReadOnlySpan<sbyte> xq, ReadOnlySpan<float> xScale, bool zeroState, bool staticH,
+        Span<float> proj, Span<float> c, Span<float> h, StepScratch work)
+    {
+        int width = weights.InputSize, gh = proj.Length;
+        if (zeroState)
+        {
+            _gemv!.MultiplyInt8Dequantize(weights.WQ![d], xq, width, xScale, 1, weights.Bias[d], proj, gh, accumulate: false);
+            RecurrentCell.LstmInt8(_gemv.Isa, proj, default, default, 0f, c, h);
+        }
+        else if (staticH)
+        {
+            // h in the unit range: quantized with the scale 1/127 straight into the product's prepared form.
+            _gemv!.LstmStepInt8Unit(weights.RQ![d], weights.WQ![d], xq, xScale[0], weights.Bias[d], proj, c, h, work.Acc);
+        }
+        else
+        {
+            float hs = _gemv!.QuantizeActivations(h, work.Hq);
+            _gemv.LstmStepInt8(weights.RQ![d], work.Hq, hs, weights.WQ![d], xq, xScale[0], weights.Bias[d], proj, c, h, work.Acc);
+        }
+    }
+
+    // ── the core, as the stream's cached recurrence runs it (direction 0, from a zero state) ────────────────
+
+    protected override RecurrentLayer Layer => _layer;
+
+    protected override RecurrentWeights? ConstantWeights => _weights;
+
+    protected override Gemv? Int8Kernels => _gemv;
+
+    protected override ActivationQuantization XRange => _xRange;
+
+    protected override void CoreStep(RecurrentWeights weights, ReadOnlySpan<float> proj, bool first, Span<float> h, Span<float> c, StepScratch work) =>
+        Step(weights, _cells![0], 0, proj, zeroState: first, staticH: _hBounded[0], h, c, work);
+
+
     /// <summary>A copy of a state input in scratch <paramref name="slot"/>, as a tensor of its shape.</summary>
     private static Tensor Snapshot(Tensor state, NodeBuffers buffers, int slot)
     {
         var copy = buffers.Temporary(slot, DataType.Float32, state.Shape);
         state.CopyTo(copy);
         return copy;
-    }
-
-    /// <summary>Sigmoid, tanh, tanh, no peepholes, clipping or coupled input-forget gate.</summary>
-    private bool IsDefaultCell(float[]? peep, RecurrentActivation fAct, RecurrentActivation gAct, RecurrentActivation hAct) =>
-        peep is null && !(_layer.Clip > 0f) && !_inputForget && fAct.Kind == RecurrentActivationKind.Sigmoid
-        && gAct.Kind == RecurrentActivationKind.Tanh && hAct.Kind == RecurrentActivationKind.Tanh;
-
-    /// <summary>
-    /// One cell update from the gate pre-activations [i, f, g, o] (input and recurrent parts and biases
-    /// summed): updates c and h in place. Peepholes and clipping in ONNX Runtime's order: i and f see
-    /// the previous cell, o the new one; clipping applies to each pre-activation after its peephole term.
-    /// </summary>
-    private void Step(Span<float> gates, Span<float> c, Span<float> h, Span<float> cellOut, float[]? peep,
-        RecurrentActivation fAct, RecurrentActivation gAct, RecurrentActivation hAct)
-    {
-        float clip = _layer.Clip;
-        if (IsDefaultCell(peep, fAct, gAct, hAct))
-        {
-            // The default cell: the same functions per element in fewer passes (σ over [i | f] at once, tanh(c')
-            // into the spent g instead of a copy).
-            RecurrentCell.Lstm(gates, c, h);
-            return;
-        }
-        int n = h.Length;
-        var i = gates[..n];
-        var f = gates.Slice(n, n);
-        var g = gates.Slice(2 * n, n);
-        var o = gates.Slice(3 * n, n);
-
-        if (peep is not null) TensorPrimitives.MultiplyAdd(peep.AsSpan(0, n), c, i, i);
-        RecurrentLayer.ClipInPlace(i, clip);
-        fAct.Apply(i);
-
-        if (_inputForget)
-        {
-            // f = 1 - i couples the gates (ONNX input_forget).
-            TensorPrimitives.Subtract(1f, i, f);
-        }
-        else
-        {
-            if (peep is not null) TensorPrimitives.MultiplyAdd(peep.AsSpan(n, n), c, f, f);
-            RecurrentLayer.ClipInPlace(f, clip);
-            fAct.Apply(f);
-        }
-
-        RecurrentLayer.ClipInPlace(g, clip);
-        gAct.Apply(g);
-
-        // c' = f * c + i * g
-        TensorPrimitives.Multiply(f, c, c);
-        TensorPrimitives.MultiplyAdd(i, g, c, c);
-
-        if (peep is not null) TensorPrimitives.MultiplyAdd(peep.AsSpan(2 * n, n), c, o, o);
-        RecurrentLayer.ClipInPlace(o, clip);
-        fAct.Apply(o);
-
-        // h' = o * h(c')
-        c.CopyTo(cellOut);
-        hAct.Apply(cellOut);
-        TensorPrimitives.Multiply(o, cellOut, h);
     }
 }
