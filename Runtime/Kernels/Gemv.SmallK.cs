@@ -128,10 +128,10 @@ public sealed partial class Gemv
                 c = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x2, k)), wv, c);
                 d = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref x3, k)), wv, d);
             }
-            SmallColumnsStore<Simd512, Vector512<float>>(a, ref scales, s0, ref biasRef, hasBias, ref y0, r, accumulate);
-            SmallColumnsStore<Simd512, Vector512<float>>(b, ref scales, s1, ref biasRef, hasBias, ref y1, r, accumulate);
-            SmallColumnsStore<Simd512, Vector512<float>>(c, ref scales, s2, ref biasRef, hasBias, ref y2, r, accumulate);
-            SmallColumnsStore<Simd512, Vector512<float>>(d, ref scales, s3, ref biasRef, hasBias, ref y3, r, accumulate);
+            StoreDequantized<Simd512, Vector512<float>>(a, ref scales, s0, ref biasRef, hasBias, ref y0, r, accumulate);
+            StoreDequantized<Simd512, Vector512<float>>(b, ref scales, s1, ref biasRef, hasBias, ref y1, r, accumulate);
+            StoreDequantized<Simd512, Vector512<float>>(c, ref scales, s2, ref biasRef, hasBias, ref y2, r, accumulate);
+            StoreDequantized<Simd512, Vector512<float>>(d, ref scales, s3, ref biasRef, hasBias, ref y3, r, accumulate);
         }
         return r;
     }
@@ -140,10 +140,10 @@ public sealed partial class Gemv
     private static void SmallColumnsStore4(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3, ref float scales,
         Vector512<float> xs, ref float bias, bool hasBias, ref float y, int r, bool accumulate)
     {
-        SmallColumnsStore<Simd512, Vector512<float>>(a0, ref scales, xs, ref bias, hasBias, ref y, r, accumulate);
-        SmallColumnsStore<Simd512, Vector512<float>>(a1, ref scales, xs, ref bias, hasBias, ref y, r + 16, accumulate);
-        SmallColumnsStore<Simd512, Vector512<float>>(a2, ref scales, xs, ref bias, hasBias, ref y, r + 2 * 16, accumulate);
-        SmallColumnsStore<Simd512, Vector512<float>>(a3, ref scales, xs, ref bias, hasBias, ref y, r + 3 * 16, accumulate);
+        StoreDequantized<Simd512, Vector512<float>>(a0, ref scales, xs, ref bias, hasBias, ref y, r, accumulate);
+        StoreDequantized<Simd512, Vector512<float>>(a1, ref scales, xs, ref bias, hasBias, ref y, r + 16, accumulate);
+        StoreDequantized<Simd512, Vector512<float>>(a2, ref scales, xs, ref bias, hasBias, ref y, r + 2 * 16, accumulate);
+        StoreDequantized<Simd512, Vector512<float>>(a3, ref scales, xs, ref bias, hasBias, ref y, r + 3 * 16, accumulate);
     }
 
     /// <summary>
@@ -182,17 +182,17 @@ public sealed partial class Gemv
                 a2 = Vector128.FusedMultiplyAdd(xk, Vector128.LoadUnsafe(ref wk, 8), a2);
                 a3 = Vector128.FusedMultiplyAdd(xk, Vector128.LoadUnsafe(ref wk, 12), a3);
             }
-            SmallColumnsStore<Simd128, Vector128<float>>(a0, ref scales, xs4, ref biasRef, hasBias, ref yb, r, accumulate);
-            SmallColumnsStore<Simd128, Vector128<float>>(a1, ref scales, xs4, ref biasRef, hasBias, ref yb, r + 4, accumulate);
-            SmallColumnsStore<Simd128, Vector128<float>>(a2, ref scales, xs4, ref biasRef, hasBias, ref yb, r + 8, accumulate);
-            SmallColumnsStore<Simd128, Vector128<float>>(a3, ref scales, xs4, ref biasRef, hasBias, ref yb, r + 12, accumulate);
+            StoreDequantized<Simd128, Vector128<float>>(a0, ref scales, xs4, ref biasRef, hasBias, ref yb, r, accumulate);
+            StoreDequantized<Simd128, Vector128<float>>(a1, ref scales, xs4, ref biasRef, hasBias, ref yb, r + 4, accumulate);
+            StoreDequantized<Simd128, Vector128<float>>(a2, ref scales, xs4, ref biasRef, hasBias, ref yb, r + 8, accumulate);
+            StoreDequantized<Simd128, Vector128<float>>(a3, ref scales, xs4, ref biasRef, hasBias, ref yb, r + 12, accumulate);
         }
         for (; r + 4 <= rows; r += 4)
         {
             var acc = Vector128<float>.Zero;
             for (int k = 0; k < cols; k++)
                 acc = Vector128.FusedMultiplyAdd(Vector128.Create(Unsafe.Add(ref xr, k)), Vector128.LoadUnsafe(ref wRef, (nuint)(k * stride + r)), acc);
-            SmallColumnsStore<Simd128, Vector128<float>>(acc, ref scales, xs4, ref biasRef, hasBias, ref yb, r, accumulate);
+            StoreDequantized<Simd128, Vector128<float>>(acc, ref scales, xs4, ref biasRef, hasBias, ref yb, r, accumulate);
         }
         for (; r < rows; r++)
         {
@@ -233,14 +233,14 @@ public sealed partial class Gemv
                 a6 = TWidth.FusedMultiplyAdd(xk, TWidth.Load(ref wk, 6 * n), a6);
                 a7 = TWidth.FusedMultiplyAdd(xk, TWidth.Load(ref wk, 7 * n), a7);
             }
-            SmallColumnsStore<TWidth, TVec>(a0, ref scales, xsv, ref biasRef, hasBias, ref yb, r, accumulate);
-            SmallColumnsStore<TWidth, TVec>(a1, ref scales, xsv, ref biasRef, hasBias, ref yb, r + v, accumulate);
-            SmallColumnsStore<TWidth, TVec>(a2, ref scales, xsv, ref biasRef, hasBias, ref yb, r + 2 * v, accumulate);
-            SmallColumnsStore<TWidth, TVec>(a3, ref scales, xsv, ref biasRef, hasBias, ref yb, r + 3 * v, accumulate);
-            SmallColumnsStore<TWidth, TVec>(a4, ref scales, xsv, ref biasRef, hasBias, ref yb, r + 4 * v, accumulate);
-            SmallColumnsStore<TWidth, TVec>(a5, ref scales, xsv, ref biasRef, hasBias, ref yb, r + 5 * v, accumulate);
-            SmallColumnsStore<TWidth, TVec>(a6, ref scales, xsv, ref biasRef, hasBias, ref yb, r + 6 * v, accumulate);
-            SmallColumnsStore<TWidth, TVec>(a7, ref scales, xsv, ref biasRef, hasBias, ref yb, r + 7 * v, accumulate);
+            StoreDequantized<TWidth, TVec>(a0, ref scales, xsv, ref biasRef, hasBias, ref yb, r, accumulate);
+            StoreDequantized<TWidth, TVec>(a1, ref scales, xsv, ref biasRef, hasBias, ref yb, r + v, accumulate);
+            StoreDequantized<TWidth, TVec>(a2, ref scales, xsv, ref biasRef, hasBias, ref yb, r + 2 * v, accumulate);
+            StoreDequantized<TWidth, TVec>(a3, ref scales, xsv, ref biasRef, hasBias, ref yb, r + 3 * v, accumulate);
+            StoreDequantized<TWidth, TVec>(a4, ref scales, xsv, ref biasRef, hasBias, ref yb, r + 4 * v, accumulate);
+            StoreDequantized<TWidth, TVec>(a5, ref scales, xsv, ref biasRef, hasBias, ref yb, r + 5 * v, accumulate);
+            StoreDequantized<TWidth, TVec>(a6, ref scales, xsv, ref biasRef, hasBias, ref yb, r + 6 * v, accumulate);
+            StoreDequantized<TWidth, TVec>(a7, ref scales, xsv, ref biasRef, hasBias, ref yb, r + 7 * v, accumulate);
         }
         if (single)
         {
@@ -249,15 +249,15 @@ public sealed partial class Gemv
                 TVec acc = default;
                 for (int k = 0; k < cols; k++)
                     acc = TWidth.FusedMultiplyAdd(TWidth.Create(Unsafe.Add(ref xr, k)), TWidth.Load(ref wRef, (nuint)(k * stride + r)), acc);
-                SmallColumnsStore<TWidth, TVec>(acc, ref scales, xsv, ref biasRef, hasBias, ref yb, r, accumulate);
+                StoreDequantized<TWidth, TVec>(acc, ref scales, xsv, ref biasRef, hasBias, ref yb, r, accumulate);
             }
         }
         return r;
     }
 
-    /// <summary>Dequantizes exact fp32 accumulators of rows [r, r + lanes): Dequantize's operations in its order.</summary>
+    /// <summary>Dequantizes fp32 accumulators of rows [r, r + lanes): (acc · rowScale) · xScale, + bias, then y + v (Dequantize's operations in its order).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void SmallColumnsStore<TWidth, TVec>(TVec acc, ref float scales, TVec xs, ref float bias, bool hasBias, ref float y, int r, bool accumulate)
+    private static void StoreDequantized<TWidth, TVec>(TVec acc, ref float scales, TVec xs, ref float bias, bool hasBias, ref float y, int r, bool accumulate)
         where TWidth : ISimd<TVec> where TVec : struct
     {
         var v = TWidth.Multiply(TWidth.Multiply(acc, TWidth.Load(ref scales, (nuint)r)), xs);

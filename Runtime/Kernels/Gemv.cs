@@ -280,26 +280,10 @@ public sealed partial class Gemv
             ref float bi = ref MemoryMarshal.GetReference(bias);
             ref float yo = ref MemoryMarshal.GetReference(y);
             bool hasBias = !bias.IsEmpty;
+            // The same operations per element in 8 lanes (Avx2/Avx512Vnni imply 256-bit float support), then in 4.
             if (Isa is Isa.Avx2 or Isa.Avx512Vnni && Vector256.IsHardwareAccelerated)
-            {
-                // The same operations per element in 8 lanes (Avx2/Avx512Vnni imply 256-bit float support).
-                var xs8 = Vector256.Create(xScale);
-                for (; i <= n - 8; i += 8)
-                {
-                    var v = Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)i)) * Vector256.LoadUnsafe(ref s, (nuint)i) * xs8;
-                    if (hasBias) v += Vector256.LoadUnsafe(ref bi, (nuint)i);
-                    if (accumulate) v = Vector256.LoadUnsafe(ref yo, (nuint)i) + v;
-                    v.StoreUnsafe(ref yo, (nuint)i);
-                }
-            }
-            var xs = Vector128.Create(xScale);
-            for (; i <= n - 4; i += 4)
-            {
-                var v = Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)i)) * Vector128.LoadUnsafe(ref s, (nuint)i) * xs;
-                if (hasBias) v += Vector128.LoadUnsafe(ref bi, (nuint)i);
-                if (accumulate) v = Vector128.LoadUnsafe(ref yo, (nuint)i) + v;
-                v.StoreUnsafe(ref yo, (nuint)i);
-            }
+                i = DequantizeBlocks<Simd256, Vector256<float>>(ref a, ref s, xScale, ref bi, hasBias, ref yo, i, n, accumulate);
+            i = DequantizeBlocks<Simd128, Vector128<float>>(ref a, ref s, xScale, ref bi, hasBias, ref yo, i, n, accumulate);
         }
         for (; i < n; i++)
         {
@@ -307,6 +291,18 @@ public sealed partial class Gemv
             if (!bias.IsEmpty) v += bias[i];
             y[i] = accumulate ? y[i] + v : v;
         }
+    }
+
+    /// <summary>Dequantize's vector loop from element <paramref name="i"/>, one vector at a time; returns where it stopped.</summary>
+    // Inlined so that Dequantize holds the loops (tools/arm_perf_model.py reads them there).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int DequantizeBlocks<TWidth, TVec>(ref int acc, ref float scales, float xScale, ref float bias, bool hasBias, ref float y,
+        int i, int n, bool accumulate) where TWidth : ISimd<TVec> where TVec : struct
+    {
+        var xs = TWidth.Create(xScale);
+        for (; i <= n - TWidth.Count; i += TWidth.Count)
+            StoreDequantized<TWidth, TVec>(TWidth.LoadAsSingle(ref acc, (nuint)i), ref scales, xs, ref bias, hasBias, ref y, i, accumulate);
+        return i;
     }
 
     /// <summary>

@@ -20,6 +20,8 @@ internal interface ISimd<TVec> where TVec : struct
     static abstract TVec Create(float value);
     static abstract TVec One { get; }
     static abstract TVec Load(ref float source, nuint offset);
+    /// <summary><see cref="Count"/> int32 values at source[offset..], converted to float.</summary>
+    static abstract TVec LoadAsSingle(ref int source, nuint offset);
     static abstract void Store(TVec value, ref float destination, nuint offset);
     static abstract float GetElement(TVec value, int index);
     static abstract TVec Add(TVec a, TVec b);
@@ -49,6 +51,7 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
     public static Vector128<float> One => Vector128<float>.One;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Create(float value) => Vector128.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Load(ref float source, nuint offset) => Vector128.LoadUnsafe(ref source, offset);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> LoadAsSingle(ref int source, nuint offset) => Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref source, offset));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<float> value, ref float destination, nuint offset) => value.StoreUnsafe(ref destination, offset);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float GetElement(Vector128<float> value, int index) => value.GetElement(index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
@@ -80,6 +83,7 @@ internal readonly struct Simd256 : ISimd<Vector256<float>>
     public static Vector256<float> One => Vector256<float>.One;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Create(float value) => Vector256.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Load(ref float source, nuint offset) => Vector256.LoadUnsafe(ref source, offset);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LoadAsSingle(ref int source, nuint offset) => Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref source, offset));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<float> value, ref float destination, nuint offset) => value.StoreUnsafe(ref destination, offset);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float GetElement(Vector256<float> value, int index) => value.GetElement(index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
@@ -111,6 +115,7 @@ internal readonly struct Simd512 : ISimd<Vector512<float>>
     public static Vector512<float> One => Vector512<float>.One;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Create(float value) => Vector512.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(ref float source, nuint offset) => Vector512.LoadUnsafe(ref source, offset);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LoadAsSingle(ref int source, nuint offset) => Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref source, offset));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<float> value, ref float destination, nuint offset) => value.StoreUnsafe(ref destination, offset);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float GetElement(Vector512<float> value, int index) => value.GetElement(index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
