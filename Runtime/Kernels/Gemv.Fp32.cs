@@ -69,7 +69,6 @@ public sealed partial class Gemv
     /// [-127, 127], rounded half to even (the per-element spec of <see cref="PackedInt8Matrix.QuantizeRow"/> in
     /// vector form). Returns where it stopped (fewer than a block left).
     /// </summary>
-    // Inlined so that each QuantizeVectorNNN holds its loops (tools/arm_perf_model.py reads QuantizeVector128's).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int QuantizeBlocks<TWidth, TVec>(ReadOnlySpan<float> x, Span<sbyte> q, float inv, int i)
         where TWidth : ISimd<TVec> where TVec : struct
@@ -91,15 +90,41 @@ public sealed partial class Gemv
         return i;
     }
 
-    /// <summary>The vector part of activation quantization with 128-bit vectors (NEON, and SSE): blocks of 16.</summary>
-    private static int QuantizeVector128(ReadOnlySpan<float> x, Span<sbyte> q, float inv) => QuantizeBlocks<Simd128, Vector128<float>>(x, q, inv, 0);
+    /// <summary>
+    /// The vector part of activation quantization with 128-bit vectors (NEON, and SSE): blocks of 16. Written out,
+    /// not through QuantizeBlocks: the generic loop costs a cycle more per block on Neoverse N1
+    /// (tools/arm-perf-model.sh, quant).
+    /// </summary>
+    private static int QuantizeVector128(ReadOnlySpan<float> x, Span<sbyte> q, float inv)
+    {
+        ref float src = ref MemoryMarshal.GetReference(x);
+        ref sbyte dst = ref MemoryMarshal.GetReference(q);
+        var vi = Vector128.Create(inv);
+        var lo = Vector128.Create(-127f);
+        var hi = Vector128.Create(127f);
+        int i = 0;
+        for (; i <= x.Length - 16; i += 16)
+        {
+            var a = Vector128.ConvertToInt32(Vector128.Round(Vector128.Clamp(Vector128.LoadUnsafe(ref src, (nuint)i) * vi, lo, hi)));
+            var b = Vector128.ConvertToInt32(Vector128.Round(Vector128.Clamp(Vector128.LoadUnsafe(ref src, (nuint)(i + 4)) * vi, lo, hi)));
+            var c = Vector128.ConvertToInt32(Vector128.Round(Vector128.Clamp(Vector128.LoadUnsafe(ref src, (nuint)(i + 8)) * vi, lo, hi)));
+            var d = Vector128.ConvertToInt32(Vector128.Round(Vector128.Clamp(Vector128.LoadUnsafe(ref src, (nuint)(i + 12)) * vi, lo, hi)));
+            Vector128.Narrow(Vector128.Narrow(a, b), Vector128.Narrow(c, d)).StoreUnsafe(ref dst, (nuint)i);
+        }
+        return i;
+    }
 
     /// <summary>The same with 256-bit vectors (AVX2): blocks of 32, then of 16.</summary>
-    private static int QuantizeVector256(ReadOnlySpan<float> x, Span<sbyte> q, float inv) =>
-        QuantizeBlocks<Simd128, Vector128<float>>(x, q, inv, QuantizeBlocks<Simd256, Vector256<float>>(x, q, inv, 0));
+    private static int QuantizeVector256(ReadOnlySpan<float> x, Span<sbyte> q, float inv)
+    {
+        int i = QuantizeBlocks<Simd256, Vector256<float>>(x, q, inv, 0);
+        return i + QuantizeVector128(x[i..], q[i..], inv);
+    }
 
     /// <summary>The same with 512-bit vectors (AVX-512): blocks of 64, 32, then 16.</summary>
-    private static int QuantizeVector512(ReadOnlySpan<float> x, Span<sbyte> q, float inv) =>
-        QuantizeBlocks<Simd128, Vector128<float>>(x, q, inv,
-            QuantizeBlocks<Simd256, Vector256<float>>(x, q, inv, QuantizeBlocks<Simd512, Vector512<float>>(x, q, inv, 0)));
+    private static int QuantizeVector512(ReadOnlySpan<float> x, Span<sbyte> q, float inv)
+    {
+        int i = QuantizeBlocks<Simd512, Vector512<float>>(x, q, inv, 0);
+        return i + QuantizeVector256(x[i..], q[i..], inv);
+    }
 }
