@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Edge.Runtime.Kernels;
 
@@ -12,11 +11,11 @@ namespace Edge.Runtime.Kernels;
 /// <para>exp(x): x clamped to [-87, 87] (so 2^n stays a normal float); n = round-half-even(x · log2 e);
 /// r = (x - n · ln2_hi) - n · ln2_lo with ln2 split so that n · ln2_hi is exact; e^r by a degree-6 minimax
 /// polynomial in Horner form (|r| ≤ ln2 / 2, 3.1e-9 relative in exact arithmetic; coefficients from
-/// tools/fit_exp.py; the degree-7 Taylor series it replaced cost one more multiply-add per exp, 4 % of the LSTM
-/// cell); times 2^n (vscalefps with AVX-512, else built in the exponent bits: the same rounding of p · 2^n). Within 1 ulp of e^x over the clamped range (0.87 ulp at most on a
-/// 1e-4 sweep of [-87, 87], where the Taylor form reached 0.92; Runtime.Tests GateMathTests checks against double).
-/// <see cref="Exp4(ref Vector512{float}, ref Vector512{float}, ref Vector512{float}, ref Vector512{float})"/> and its narrower forms
-/// run the same operations on four vectors at once, interleaved.</para>
+/// tools/fit_exp.py); times 2^n (vscalefps with AVX-512, else built in the exponent bits: the same rounding of
+/// p · 2^n). Within 1 ulp of e^x over the clamped range (0.87 ulp at most on a 1e-4 sweep of [-87, 87];
+/// Runtime.Tests GateMathTests checks against double). Why these choices: docs/benchmarks.md, "Gate math".</para>
+/// <para>The vector forms are written once, generic over the width (<see cref="ISimd{TVec}"/>), and compiled per
+/// width; <see cref="Exp4{TWidth, TVec}"/> runs the same operations on four vectors at once, interleaved.</para>
 /// <para>sigmoid(x) = 1 / (1 + exp(-x)); tanh(x) = 1 - 2 / (1 + exp(2x)): absolute errors below 1e-7 and
 /// 2e-7, the quantity that matters for a gate (tanh of tiny x loses relative, not absolute, precision).</para>
 /// </summary>
@@ -27,7 +26,7 @@ internal static class GateMath
     private const float Ln2Lo = 1.42860682030941723e-6f; // ln 2 - Ln2Hi
     private const float Bound = 87f;
     // e^r ≈ 1 + r + r²·(C2 + C3·r + C4·r² + C5·r³ + C6·r⁴) on |r| ≤ ln2 / 2: a minimax fit (relative error 3.1e-9
-    // in exact arithmetic; tools/fit_exp.py), one multiply-add fewer than the degree-7 Taylor series it replaced.
+    // in exact arithmetic; tools/fit_exp.py).
     private const float C2 = 0.49999994f, C3 = 0.166665211f, C4 = 0.041668389f, C5 = 0.00836871099f, C6 = 0.00138146046f;
 
     public static float Exp(float x)
@@ -77,381 +76,150 @@ internal static class GateMath
 
     public static float Tanh(float x) => 1f - 2f / (1f + Exp(x + x));
 
+    // The vector forms: one width-generic body each (ISimd), compiled per width; the per-width overloads below are
+    // the entry points the recurrent cells call.
+
+    /// <summary><see cref="Exp(float)"/> per lane, the same operations, hence the same bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Exp(Vector512<float> x)
+    internal static TVec Exp<TWidth, TVec>(TVec x) where TWidth : ISimd<TVec> where TVec : struct
     {
-        x = Vector512.MinNative(Vector512.MaxNative(x, Vector512.Create(-Bound)), Vector512.Create(Bound));
-        var n = Vector512.Round(x * Vector512.Create(Log2E));
-        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Hi), x);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Lo), r);
-        var p = Vector512.FusedMultiplyAdd(Vector512.Create(C6), r, Vector512.Create(C5));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(C4));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(C3));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(C2));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512<float>.One);
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512<float>.One);
-        // p · 2^n: vscalefps where there is one (AVX-512; 3 operations fewer), else 2^n built in the exponent bits.
-        // The same bits: n is an integer in [-126, 126], so 2^n is a normal float and both round p · 2^n once.
-        return Avx512F.IsSupported ? Avx512F.Scale(p, n) : p * Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
+        x = TWidth.MinNative(TWidth.MaxNative(x, TWidth.Create(-Bound)), TWidth.Create(Bound));
+        var n = TWidth.Round(TWidth.Multiply(x, TWidth.Create(Log2E)));
+        var r = TWidth.FusedMultiplyAdd(n, TWidth.Create(-Ln2Hi), x);
+        r = TWidth.FusedMultiplyAdd(n, TWidth.Create(-Ln2Lo), r);
+        var p = TWidth.FusedMultiplyAdd(TWidth.Create(C6), r, TWidth.Create(C5));
+        p = TWidth.FusedMultiplyAdd(p, r, TWidth.Create(C4));
+        p = TWidth.FusedMultiplyAdd(p, r, TWidth.Create(C3));
+        p = TWidth.FusedMultiplyAdd(p, r, TWidth.Create(C2));
+        p = TWidth.FusedMultiplyAdd(p, r, TWidth.One);
+        p = TWidth.FusedMultiplyAdd(p, r, TWidth.One);
+        return TWidth.ScaleByPowerOfTwo(p, n);
     }
 
     /// <summary>
-    /// <see cref="Exp(Vector512{float})"/> of four vectors, each operation issued for all four before the next: four
+    /// <see cref="Exp{TWidth, TVec}(TVec)"/> of four vectors, each operation issued for all four before the next: four
     /// independent dependency chains side by side in the instruction stream (the JIT keeps source order), so the
     /// core starts them together instead of queueing one chain's dependent operations behind another's. The same
-    /// operations per element as <see cref="Exp(Vector512{float})"/>, hence the same bits.
+    /// operations per element, hence the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Exp4(ref Vector512<float> a, ref Vector512<float> b, ref Vector512<float> c, ref Vector512<float> d)
+    internal static void Exp4<TWidth, TVec>(ref TVec a, ref TVec b, ref TVec c, ref TVec d) where TWidth : ISimd<TVec> where TVec : struct
     {
-        var lo = Vector512.Create(-Bound);
-        var hi = Vector512.Create(Bound);
-        var xa = Vector512.MinNative(Vector512.MaxNative(a, lo), hi);
-        var xb = Vector512.MinNative(Vector512.MaxNative(b, lo), hi);
-        var xc = Vector512.MinNative(Vector512.MaxNative(c, lo), hi);
-        var xd = Vector512.MinNative(Vector512.MaxNative(d, lo), hi);
-        var l2e = Vector512.Create(Log2E);
-        var na = Vector512.Round(xa * l2e);
-        var nb = Vector512.Round(xb * l2e);
-        var nc = Vector512.Round(xc * l2e);
-        var nd = Vector512.Round(xd * l2e);
-        var h = Vector512.Create(-Ln2Hi);
-        var ra = Vector512.FusedMultiplyAdd(na, h, xa);
-        var rb = Vector512.FusedMultiplyAdd(nb, h, xb);
-        var rc = Vector512.FusedMultiplyAdd(nc, h, xc);
-        var rd = Vector512.FusedMultiplyAdd(nd, h, xd);
-        var l = Vector512.Create(-Ln2Lo);
-        ra = Vector512.FusedMultiplyAdd(na, l, ra);
-        rb = Vector512.FusedMultiplyAdd(nb, l, rb);
-        rc = Vector512.FusedMultiplyAdd(nc, l, rc);
-        rd = Vector512.FusedMultiplyAdd(nd, l, rd);
-        var c6 = Vector512.Create(C6);
-        var c5 = Vector512.Create(C5);
-        var pa = Vector512.FusedMultiplyAdd(c6, ra, c5);
-        var pb = Vector512.FusedMultiplyAdd(c6, rb, c5);
-        var pc = Vector512.FusedMultiplyAdd(c6, rc, c5);
-        var pd = Vector512.FusedMultiplyAdd(c6, rd, c5);
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector512.Create(C4));
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector512.Create(C3));
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector512.Create(C2));
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector512<float>.One);
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector512<float>.One);
-        if (Avx512F.IsSupported)
-        {
-            // As in Exp(Vector512): p · 2^n by vscalefps, the same bits as building 2^n (LSTM(200) cell 0.169-0.173 -> 0.164-0.165 µs, probe).
-            a = Avx512F.Scale(pa, na);
-            b = Avx512F.Scale(pb, nb);
-            c = Avx512F.Scale(pc, nc);
-            d = Avx512F.Scale(pd, nd);
-            return;
-        }
-        var bias = Vector512.Create(127);
-        a = pa * Vector512.ShiftLeft(Vector512.ConvertToInt32Native(na) + bias, 23).AsSingle();
-        b = pb * Vector512.ShiftLeft(Vector512.ConvertToInt32Native(nb) + bias, 23).AsSingle();
-        c = pc * Vector512.ShiftLeft(Vector512.ConvertToInt32Native(nc) + bias, 23).AsSingle();
-        d = pd * Vector512.ShiftLeft(Vector512.ConvertToInt32Native(nd) + bias, 23).AsSingle();
+        var lo = TWidth.Create(-Bound);
+        var hi = TWidth.Create(Bound);
+        var xa = TWidth.MinNative(TWidth.MaxNative(a, lo), hi);
+        var xb = TWidth.MinNative(TWidth.MaxNative(b, lo), hi);
+        var xc = TWidth.MinNative(TWidth.MaxNative(c, lo), hi);
+        var xd = TWidth.MinNative(TWidth.MaxNative(d, lo), hi);
+        var l2e = TWidth.Create(Log2E);
+        var na = TWidth.Round(TWidth.Multiply(xa, l2e));
+        var nb = TWidth.Round(TWidth.Multiply(xb, l2e));
+        var nc = TWidth.Round(TWidth.Multiply(xc, l2e));
+        var nd = TWidth.Round(TWidth.Multiply(xd, l2e));
+        var h = TWidth.Create(-Ln2Hi);
+        var ra = TWidth.FusedMultiplyAdd(na, h, xa);
+        var rb = TWidth.FusedMultiplyAdd(nb, h, xb);
+        var rc = TWidth.FusedMultiplyAdd(nc, h, xc);
+        var rd = TWidth.FusedMultiplyAdd(nd, h, xd);
+        var l = TWidth.Create(-Ln2Lo);
+        ra = TWidth.FusedMultiplyAdd(na, l, ra);
+        rb = TWidth.FusedMultiplyAdd(nb, l, rb);
+        rc = TWidth.FusedMultiplyAdd(nc, l, rc);
+        rd = TWidth.FusedMultiplyAdd(nd, l, rd);
+        var c6 = TWidth.Create(C6);
+        var c5 = TWidth.Create(C5);
+        var pa = TWidth.FusedMultiplyAdd(c6, ra, c5);
+        var pb = TWidth.FusedMultiplyAdd(c6, rb, c5);
+        var pc = TWidth.FusedMultiplyAdd(c6, rc, c5);
+        var pd = TWidth.FusedMultiplyAdd(c6, rd, c5);
+        Horner4<TWidth, TVec>(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, TWidth.Create(C4));
+        Horner4<TWidth, TVec>(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, TWidth.Create(C3));
+        Horner4<TWidth, TVec>(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, TWidth.Create(C2));
+        Horner4<TWidth, TVec>(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, TWidth.One);
+        Horner4<TWidth, TVec>(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, TWidth.One);
+        a = TWidth.ScaleByPowerOfTwo(pa, na);
+        b = TWidth.ScaleByPowerOfTwo(pb, nb);
+        c = TWidth.ScaleByPowerOfTwo(pc, nc);
+        d = TWidth.ScaleByPowerOfTwo(pd, nd);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Horner4(ref Vector512<float> pa, ref Vector512<float> pb, ref Vector512<float> pc, ref Vector512<float> pd,
-        Vector512<float> ra, Vector512<float> rb, Vector512<float> rc, Vector512<float> rd, Vector512<float> k)
+    private static void Horner4<TWidth, TVec>(ref TVec pa, ref TVec pb, ref TVec pc, ref TVec pd, TVec ra, TVec rb, TVec rc, TVec rd, TVec k)
+        where TWidth : ISimd<TVec> where TVec : struct
     {
-        pa = Vector512.FusedMultiplyAdd(pa, ra, k);
-        pb = Vector512.FusedMultiplyAdd(pb, rb, k);
-        pc = Vector512.FusedMultiplyAdd(pc, rc, k);
-        pd = Vector512.FusedMultiplyAdd(pd, rd, k);
+        pa = TWidth.FusedMultiplyAdd(pa, ra, k);
+        pb = TWidth.FusedMultiplyAdd(pb, rb, k);
+        pc = TWidth.FusedMultiplyAdd(pc, rc, k);
+        pd = TWidth.FusedMultiplyAdd(pd, rd, k);
     }
 
     /// <summary>
     /// The LSTM gates in place, the operations of <see cref="LstmGates(ref float, ref float, ref float, ref float)"/> per
-    /// lane (hence the same bits), the four exps interleaved
-    /// (<see cref="Exp4(ref Vector512{float}, ref Vector512{float}, ref Vector512{float}, ref Vector512{float})"/>).
+    /// lane (hence the same bits), the four exps interleaved (<see cref="Exp4{TWidth, TVec}"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void LstmGates4(ref Vector512<float> i, ref Vector512<float> f, ref Vector512<float> g, ref Vector512<float> o)
+    internal static void LstmGates4<TWidth, TVec>(ref TVec i, ref TVec f, ref TVec g, ref TVec o) where TWidth : ISimd<TVec> where TVec : struct
     {
-        var top = Vector512.Create(GateExpTop);
-        var ei = Vector512.MinNative(-i, top);
-        var ef = Vector512.MinNative(-f, top);
-        var eg = Vector512.MinNative(g + g, top);
-        var eo = Vector512.MinNative(-o, top);
-        Exp4(ref ei, ref ef, ref eg, ref eo);
-        var one = Vector512<float>.One;
-        var ai = one + ei;
-        var af = one + ef;
-        var ag = one + eg;
-        var ao = one + eo;
-        var rif = one / (ai * af);
-        var rgo = one / (ag * ao);
-        i = af * rif;
-        f = ai * rif;
-        g = one - Vector512.Create(2f) * (ao * rgo);
-        o = ag * rgo;
+        var top = TWidth.Create(GateExpTop);
+        var ei = TWidth.MinNative(TWidth.Negate(i), top);
+        var ef = TWidth.MinNative(TWidth.Negate(f), top);
+        var eg = TWidth.MinNative(TWidth.Add(g, g), top);
+        var eo = TWidth.MinNative(TWidth.Negate(o), top);
+        Exp4<TWidth, TVec>(ref ei, ref ef, ref eg, ref eo);
+        var one = TWidth.One;
+        var ai = TWidth.Add(one, ei);
+        var af = TWidth.Add(one, ef);
+        var ag = TWidth.Add(one, eg);
+        var ao = TWidth.Add(one, eo);
+        var rif = TWidth.Divide(one, TWidth.Multiply(ai, af));
+        var rgo = TWidth.Divide(one, TWidth.Multiply(ag, ao));
+        i = TWidth.Multiply(af, rif);
+        f = TWidth.Multiply(ai, rif);
+        g = TWidth.Subtract(one, TWidth.Multiply(TWidth.Create(2f), TWidth.Multiply(ao, rgo)));
+        o = TWidth.Multiply(ag, rgo);
     }
 
-    /// <summary><see cref="Tanh(Vector512{float})"/> of four vectors in place, their exps interleaved; the same bits.</summary>
+    /// <summary><see cref="Tanh(float)"/> of four vectors in place, their exps interleaved; the same bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Tanh4(ref Vector512<float> a, ref Vector512<float> b, ref Vector512<float> c, ref Vector512<float> d)
+    internal static void Tanh4<TWidth, TVec>(ref TVec a, ref TVec b, ref TVec c, ref TVec d) where TWidth : ISimd<TVec> where TVec : struct
     {
-        var ea = a + a;
-        var eb = b + b;
-        var ec = c + c;
-        var ed = d + d;
-        Exp4(ref ea, ref eb, ref ec, ref ed);
-        var one = Vector512<float>.One;
-        var two = Vector512.Create(2f);
-        a = one - two / (one + ea);
-        b = one - two / (one + eb);
-        c = one - two / (one + ec);
-        d = one - two / (one + ed);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Sigmoid(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + Exp(-x));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Tanh(Vector512<float> x) =>
-        Vector512<float>.One - Vector512.Create(2f) / (Vector512<float>.One + Exp(x + x));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Exp(Vector256<float> x)
-    {
-        x = Vector256.MinNative(Vector256.MaxNative(x, Vector256.Create(-Bound)), Vector256.Create(Bound));
-        var n = Vector256.Round(x * Vector256.Create(Log2E));
-        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Hi), x);
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Lo), r);
-        var p = Vector256.FusedMultiplyAdd(Vector256.Create(C6), r, Vector256.Create(C5));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C4));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C3));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(C2));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        return p * Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle();
-    }
-
-    /// <summary>
-    /// <see cref="Exp(Vector256{float})"/> of four vectors, each operation issued for all four before the next: four
-    /// independent dependency chains side by side in the instruction stream (the JIT keeps source order), so the
-    /// core starts them together instead of queueing one chain's dependent operations behind another's. The same
-    /// operations per element as <see cref="Exp(Vector256{float})"/>, hence the same bits.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Exp4(ref Vector256<float> a, ref Vector256<float> b, ref Vector256<float> c, ref Vector256<float> d)
-    {
-        var lo = Vector256.Create(-Bound);
-        var hi = Vector256.Create(Bound);
-        var xa = Vector256.MinNative(Vector256.MaxNative(a, lo), hi);
-        var xb = Vector256.MinNative(Vector256.MaxNative(b, lo), hi);
-        var xc = Vector256.MinNative(Vector256.MaxNative(c, lo), hi);
-        var xd = Vector256.MinNative(Vector256.MaxNative(d, lo), hi);
-        var l2e = Vector256.Create(Log2E);
-        var na = Vector256.Round(xa * l2e);
-        var nb = Vector256.Round(xb * l2e);
-        var nc = Vector256.Round(xc * l2e);
-        var nd = Vector256.Round(xd * l2e);
-        var h = Vector256.Create(-Ln2Hi);
-        var ra = Vector256.FusedMultiplyAdd(na, h, xa);
-        var rb = Vector256.FusedMultiplyAdd(nb, h, xb);
-        var rc = Vector256.FusedMultiplyAdd(nc, h, xc);
-        var rd = Vector256.FusedMultiplyAdd(nd, h, xd);
-        var l = Vector256.Create(-Ln2Lo);
-        ra = Vector256.FusedMultiplyAdd(na, l, ra);
-        rb = Vector256.FusedMultiplyAdd(nb, l, rb);
-        rc = Vector256.FusedMultiplyAdd(nc, l, rc);
-        rd = Vector256.FusedMultiplyAdd(nd, l, rd);
-        var c6 = Vector256.Create(C6);
-        var c5 = Vector256.Create(C5);
-        var pa = Vector256.FusedMultiplyAdd(c6, ra, c5);
-        var pb = Vector256.FusedMultiplyAdd(c6, rb, c5);
-        var pc = Vector256.FusedMultiplyAdd(c6, rc, c5);
-        var pd = Vector256.FusedMultiplyAdd(c6, rd, c5);
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector256.Create(C4));
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector256.Create(C3));
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector256.Create(C2));
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector256<float>.One);
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector256<float>.One);
-        var bias = Vector256.Create(127);
-        a = pa * Vector256.ShiftLeft(Vector256.ConvertToInt32Native(na) + bias, 23).AsSingle();
-        b = pb * Vector256.ShiftLeft(Vector256.ConvertToInt32Native(nb) + bias, 23).AsSingle();
-        c = pc * Vector256.ShiftLeft(Vector256.ConvertToInt32Native(nc) + bias, 23).AsSingle();
-        d = pd * Vector256.ShiftLeft(Vector256.ConvertToInt32Native(nd) + bias, 23).AsSingle();
+        var ea = TWidth.Add(a, a);
+        var eb = TWidth.Add(b, b);
+        var ec = TWidth.Add(c, c);
+        var ed = TWidth.Add(d, d);
+        Exp4<TWidth, TVec>(ref ea, ref eb, ref ec, ref ed);
+        var one = TWidth.One;
+        var two = TWidth.Create(2f);
+        a = TWidth.Subtract(one, TWidth.Divide(two, TWidth.Add(one, ea)));
+        b = TWidth.Subtract(one, TWidth.Divide(two, TWidth.Add(one, eb)));
+        c = TWidth.Subtract(one, TWidth.Divide(two, TWidth.Add(one, ec)));
+        d = TWidth.Subtract(one, TWidth.Divide(two, TWidth.Add(one, ed)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Horner4(ref Vector256<float> pa, ref Vector256<float> pb, ref Vector256<float> pc, ref Vector256<float> pd,
-        Vector256<float> ra, Vector256<float> rb, Vector256<float> rc, Vector256<float> rd, Vector256<float> k)
-    {
-        pa = Vector256.FusedMultiplyAdd(pa, ra, k);
-        pb = Vector256.FusedMultiplyAdd(pb, rb, k);
-        pc = Vector256.FusedMultiplyAdd(pc, rc, k);
-        pd = Vector256.FusedMultiplyAdd(pd, rd, k);
-    }
-
-    /// <summary>The LSTM gates in place: <see cref="LstmGates(ref float, ref float, ref float, ref float)"/> per lane, the four exps interleaved; the same bits.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void LstmGates4(ref Vector256<float> i, ref Vector256<float> f, ref Vector256<float> g, ref Vector256<float> o)
-    {
-        var top = Vector256.Create(GateExpTop);
-        var ei = Vector256.MinNative(-i, top);
-        var ef = Vector256.MinNative(-f, top);
-        var eg = Vector256.MinNative(g + g, top);
-        var eo = Vector256.MinNative(-o, top);
-        Exp4(ref ei, ref ef, ref eg, ref eo);
-        var one = Vector256<float>.One;
-        var ai = one + ei;
-        var af = one + ef;
-        var ag = one + eg;
-        var ao = one + eo;
-        var rif = one / (ai * af);
-        var rgo = one / (ag * ao);
-        i = af * rif;
-        f = ai * rif;
-        g = one - Vector256.Create(2f) * (ao * rgo);
-        o = ag * rgo;
-    }
-
-    /// <summary><see cref="Tanh(Vector256{float})"/> of four vectors in place, their exps interleaved; the same bits.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Tanh4(ref Vector256<float> a, ref Vector256<float> b, ref Vector256<float> c, ref Vector256<float> d)
-    {
-        var ea = a + a;
-        var eb = b + b;
-        var ec = c + c;
-        var ed = d + d;
-        Exp4(ref ea, ref eb, ref ec, ref ed);
-        var one = Vector256<float>.One;
-        var two = Vector256.Create(2f);
-        a = one - two / (one + ea);
-        b = one - two / (one + eb);
-        c = one - two / (one + ec);
-        d = one - two / (one + ed);
-    }
+    internal static TVec Sigmoid<TWidth, TVec>(TVec x) where TWidth : ISimd<TVec> where TVec : struct =>
+        TWidth.Divide(TWidth.One, TWidth.Add(TWidth.One, Exp<TWidth, TVec>(TWidth.Negate(x))));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Sigmoid(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + Exp(-x));
+    internal static TVec Tanh<TWidth, TVec>(TVec x) where TWidth : ISimd<TVec> where TVec : struct =>
+        TWidth.Subtract(TWidth.One, TWidth.Divide(TWidth.Create(2f), TWidth.Add(TWidth.One, Exp<TWidth, TVec>(TWidth.Add(x, x)))));
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Tanh(Vector256<float> x) =>
-        Vector256<float>.One - Vector256.Create(2f) / (Vector256<float>.One + Exp(x + x));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Exp(Vector128<float> x)
-    {
-        x = Vector128.MinNative(Vector128.MaxNative(x, Vector128.Create(-Bound)), Vector128.Create(Bound));
-        var n = Vector128.Round(x * Vector128.Create(Log2E));
-        var r = Vector128.FusedMultiplyAdd(n, Vector128.Create(-Ln2Hi), x);
-        r = Vector128.FusedMultiplyAdd(n, Vector128.Create(-Ln2Lo), r);
-        var p = Vector128.FusedMultiplyAdd(Vector128.Create(C6), r, Vector128.Create(C5));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(C4));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(C3));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(C2));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128<float>.One);
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128<float>.One);
-        return p * Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n) + Vector128.Create(127), 23).AsSingle();
-    }
-
-    /// <summary>
-    /// <see cref="Exp(Vector128{float})"/> of four vectors, each operation issued for all four before the next: four
-    /// independent dependency chains side by side in the instruction stream (the JIT keeps source order), so the
-    /// core starts them together instead of queueing one chain's dependent operations behind another's. The same
-    /// operations per element as <see cref="Exp(Vector128{float})"/>, hence the same bits.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Exp4(ref Vector128<float> a, ref Vector128<float> b, ref Vector128<float> c, ref Vector128<float> d)
-    {
-        var lo = Vector128.Create(-Bound);
-        var hi = Vector128.Create(Bound);
-        var xa = Vector128.MinNative(Vector128.MaxNative(a, lo), hi);
-        var xb = Vector128.MinNative(Vector128.MaxNative(b, lo), hi);
-        var xc = Vector128.MinNative(Vector128.MaxNative(c, lo), hi);
-        var xd = Vector128.MinNative(Vector128.MaxNative(d, lo), hi);
-        var l2e = Vector128.Create(Log2E);
-        var na = Vector128.Round(xa * l2e);
-        var nb = Vector128.Round(xb * l2e);
-        var nc = Vector128.Round(xc * l2e);
-        var nd = Vector128.Round(xd * l2e);
-        var h = Vector128.Create(-Ln2Hi);
-        var ra = Vector128.FusedMultiplyAdd(na, h, xa);
-        var rb = Vector128.FusedMultiplyAdd(nb, h, xb);
-        var rc = Vector128.FusedMultiplyAdd(nc, h, xc);
-        var rd = Vector128.FusedMultiplyAdd(nd, h, xd);
-        var l = Vector128.Create(-Ln2Lo);
-        ra = Vector128.FusedMultiplyAdd(na, l, ra);
-        rb = Vector128.FusedMultiplyAdd(nb, l, rb);
-        rc = Vector128.FusedMultiplyAdd(nc, l, rc);
-        rd = Vector128.FusedMultiplyAdd(nd, l, rd);
-        var c6 = Vector128.Create(C6);
-        var c5 = Vector128.Create(C5);
-        var pa = Vector128.FusedMultiplyAdd(c6, ra, c5);
-        var pb = Vector128.FusedMultiplyAdd(c6, rb, c5);
-        var pc = Vector128.FusedMultiplyAdd(c6, rc, c5);
-        var pd = Vector128.FusedMultiplyAdd(c6, rd, c5);
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector128.Create(C4));
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector128.Create(C3));
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector128.Create(C2));
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector128<float>.One);
-        Horner4(ref pa, ref pb, ref pc, ref pd, ra, rb, rc, rd, Vector128<float>.One);
-        var bias = Vector128.Create(127);
-        a = pa * Vector128.ShiftLeft(Vector128.ConvertToInt32Native(na) + bias, 23).AsSingle();
-        b = pb * Vector128.ShiftLeft(Vector128.ConvertToInt32Native(nb) + bias, 23).AsSingle();
-        c = pc * Vector128.ShiftLeft(Vector128.ConvertToInt32Native(nc) + bias, 23).AsSingle();
-        d = pd * Vector128.ShiftLeft(Vector128.ConvertToInt32Native(nd) + bias, 23).AsSingle();
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Horner4(ref Vector128<float> pa, ref Vector128<float> pb, ref Vector128<float> pc, ref Vector128<float> pd,
-        Vector128<float> ra, Vector128<float> rb, Vector128<float> rc, Vector128<float> rd, Vector128<float> k)
-    {
-        pa = Vector128.FusedMultiplyAdd(pa, ra, k);
-        pb = Vector128.FusedMultiplyAdd(pb, rb, k);
-        pc = Vector128.FusedMultiplyAdd(pc, rc, k);
-        pd = Vector128.FusedMultiplyAdd(pd, rd, k);
-    }
-
-    /// <summary>The LSTM gates in place: <see cref="LstmGates(ref float, ref float, ref float, ref float)"/> per lane, the four exps interleaved; the same bits.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void LstmGates4(ref Vector128<float> i, ref Vector128<float> f, ref Vector128<float> g, ref Vector128<float> o)
-    {
-        var top = Vector128.Create(GateExpTop);
-        var ei = Vector128.MinNative(-i, top);
-        var ef = Vector128.MinNative(-f, top);
-        var eg = Vector128.MinNative(g + g, top);
-        var eo = Vector128.MinNative(-o, top);
-        Exp4(ref ei, ref ef, ref eg, ref eo);
-        var one = Vector128<float>.One;
-        var ai = one + ei;
-        var af = one + ef;
-        var ag = one + eg;
-        var ao = one + eo;
-        var rif = one / (ai * af);
-        var rgo = one / (ag * ao);
-        i = af * rif;
-        f = ai * rif;
-        g = one - Vector128.Create(2f) * (ao * rgo);
-        o = ag * rgo;
-    }
-
-    /// <summary><see cref="Tanh(Vector128{float})"/> of four vectors in place, their exps interleaved; the same bits.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Tanh4(ref Vector128<float> a, ref Vector128<float> b, ref Vector128<float> c, ref Vector128<float> d)
-    {
-        var ea = a + a;
-        var eb = b + b;
-        var ec = c + c;
-        var ed = d + d;
-        Exp4(ref ea, ref eb, ref ec, ref ed);
-        var one = Vector128<float>.One;
-        var two = Vector128.Create(2f);
-        a = one - two / (one + ea);
-        b = one - two / (one + eb);
-        c = one - two / (one + ec);
-        d = one - two / (one + ed);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Sigmoid(Vector128<float> x) => Vector128<float>.One / (Vector128<float>.One + Exp(-x));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Tanh(Vector128<float> x) =>
-        Vector128<float>.One - Vector128.Create(2f) / (Vector128<float>.One + Exp(x + x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Exp(Vector512<float> x) => Exp<Simd512, Vector512<float>>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Sigmoid(Vector512<float> x) => Sigmoid<Simd512, Vector512<float>>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Tanh(Vector512<float> x) => Tanh<Simd512, Vector512<float>>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Exp4(ref Vector512<float> a, ref Vector512<float> b, ref Vector512<float> c, ref Vector512<float> d) => Exp4<Simd512, Vector512<float>>(ref a, ref b, ref c, ref d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Tanh4(ref Vector512<float> a, ref Vector512<float> b, ref Vector512<float> c, ref Vector512<float> d) => Tanh4<Simd512, Vector512<float>>(ref a, ref b, ref c, ref d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void LstmGates4(ref Vector512<float> i, ref Vector512<float> f, ref Vector512<float> g, ref Vector512<float> o) => LstmGates4<Simd512, Vector512<float>>(ref i, ref f, ref g, ref o);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Exp(Vector256<float> x) => Exp<Simd256, Vector256<float>>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sigmoid(Vector256<float> x) => Sigmoid<Simd256, Vector256<float>>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Tanh(Vector256<float> x) => Tanh<Simd256, Vector256<float>>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Exp4(ref Vector256<float> a, ref Vector256<float> b, ref Vector256<float> c, ref Vector256<float> d) => Exp4<Simd256, Vector256<float>>(ref a, ref b, ref c, ref d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Tanh4(ref Vector256<float> a, ref Vector256<float> b, ref Vector256<float> c, ref Vector256<float> d) => Tanh4<Simd256, Vector256<float>>(ref a, ref b, ref c, ref d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void LstmGates4(ref Vector256<float> i, ref Vector256<float> f, ref Vector256<float> g, ref Vector256<float> o) => LstmGates4<Simd256, Vector256<float>>(ref i, ref f, ref g, ref o);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Exp(Vector128<float> x) => Exp<Simd128, Vector128<float>>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Sigmoid(Vector128<float> x) => Sigmoid<Simd128, Vector128<float>>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Tanh(Vector128<float> x) => Tanh<Simd128, Vector128<float>>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Exp4(ref Vector128<float> a, ref Vector128<float> b, ref Vector128<float> c, ref Vector128<float> d) => Exp4<Simd128, Vector128<float>>(ref a, ref b, ref c, ref d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Tanh4(ref Vector128<float> a, ref Vector128<float> b, ref Vector128<float> c, ref Vector128<float> d) => Tanh4<Simd128, Vector128<float>>(ref a, ref b, ref c, ref d);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void LstmGates4(ref Vector128<float> i, ref Vector128<float> f, ref Vector128<float> g, ref Vector128<float> o) => LstmGates4<Simd128, Vector128<float>>(ref i, ref f, ref g, ref o);
 }

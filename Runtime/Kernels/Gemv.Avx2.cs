@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Edge.Runtime.Kernels;
 
-// qs8-gemv 8x4c4 (grouped) avx2 (vpmaddubsw + vpmaddwd, sign trick) and f32-gemv 4x8 avx2 (Vector256).
+// qs8-gemv 8x4c4 (grouped) avx2 (vpmaddubsw + vpmaddwd, sign trick); the fp32 product is width-generic (Gemv.Fp32.cs).
 internal sealed partial class Gemv
 {
     /// <summary>
@@ -216,63 +216,5 @@ internal sealed partial class Gemv
             a2 = StepAvx2(a2, wv, ref xs, ref xa, k + 4 + 2 * s);
             a3 = StepAvx2(a3, wv, ref xs, ref xa, k + 4 + 3 * s);
         }
-    }
-
-    private static void Fp32Vector256(ReadOnlySpan<float> w, int rows, int cols, int wStride, ReadOnlySpan<float> x, ReadOnlySpan<float> bias, Span<float> y, bool accumulate)
-    {
-        ref float wRef = ref MemoryMarshal.GetReference(w);
-        ref float xRef = ref MemoryMarshal.GetReference(x);
-        int vecEnd = cols & ~7;
-        int r = 0;
-        for (; r + 4 <= rows; r += 4)
-        {
-            ref float w0 = ref Unsafe.Add(ref wRef, r * wStride);
-            ref float w1 = ref Unsafe.Add(ref w0, wStride);
-            ref float w2 = ref Unsafe.Add(ref w1, wStride);
-            ref float w3 = ref Unsafe.Add(ref w2, wStride);
-            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (int k = 0; k < vecEnd; k += 8)
-            {
-                var xv = Vector256.LoadUnsafe(ref xRef, (nuint)k);
-                s0 = MulAdd(Vector256.LoadUnsafe(ref w0, (nuint)k), xv, s0);
-                s1 = MulAdd(Vector256.LoadUnsafe(ref w1, (nuint)k), xv, s1);
-                s2 = MulAdd(Vector256.LoadUnsafe(ref w2, (nuint)k), xv, s2);
-                s3 = MulAdd(Vector256.LoadUnsafe(ref w3, (nuint)k), xv, s3);
-            }
-            float t0 = Vector256.Sum(s0), t1 = Vector256.Sum(s1), t2 = Vector256.Sum(s2), t3 = Vector256.Sum(s3);
-            for (int k = vecEnd; k < cols; k++)
-            {
-                float xk = Unsafe.Add(ref xRef, k);
-                t0 += Unsafe.Add(ref w0, k) * xk;
-                t1 += Unsafe.Add(ref w1, k) * xk;
-                t2 += Unsafe.Add(ref w2, k) * xk;
-                t3 += Unsafe.Add(ref w3, k) * xk;
-            }
-            Fp32Finish(y, bias, r, t0, accumulate);
-            Fp32Finish(y, bias, r + 1, t1, accumulate);
-            Fp32Finish(y, bias, r + 2, t2, accumulate);
-            Fp32Finish(y, bias, r + 3, t3, accumulate);
-        }
-        for (; r < rows; r++)
-        {
-            ref float w0 = ref Unsafe.Add(ref wRef, r * wStride);
-            Vector256<float> s0 = default;
-            for (int k = 0; k < vecEnd; k += 8)
-                s0 = MulAdd(Vector256.LoadUnsafe(ref w0, (nuint)k), Vector256.LoadUnsafe(ref xRef, (nuint)k), s0);
-            float t0 = Vector256.Sum(s0);
-            for (int k = vecEnd; k < cols; k++) t0 += Unsafe.Add(ref w0, k) * Unsafe.Add(ref xRef, k);
-            Fp32Finish(y, bias, r, t0, accumulate);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
-        Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Fp32Finish(Span<float> y, ReadOnlySpan<float> bias, int r, float dot, bool accumulate)
-    {
-        if (!bias.IsEmpty) dot += bias[r];
-        y[r] = accumulate ? y[r] + dot : dot;
     }
 }

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Edge.Runtime.Kernels;
 
-// qs8-gemv 8x4c4 (grouped) avxvnni (vpdpbusd, +128 offset) and f32-gemv 4x16 avx512f (Vector512).
+// qs8-gemv 8x4c4 (grouped) avxvnni (vpdpbusd, +128 offset); the fp32 product is width-generic (Gemv.Fp32.cs).
 // .NET 10 has no Avx512Vnni class: vpdpbusd is reachable only as AvxVnni (VEX, ymm), so the int8 product runs
 // 8 rows per instruction while fp32 and activation quantization use 512-bit vectors (see Isa.Avx512Vnni).
 internal sealed partial class Gemv
@@ -68,8 +68,8 @@ internal sealed partial class Gemv
     /// Batch 1 (the recurrent step): groups of four row blocks share each broadcast of x (8 accumulators), the
     /// weights read 64 bytes per 512-bit load; one method with no calls in its loops (compiled on its own, so the
     /// accumulators stay in registers), the remaining blocks one at a time. The group's stores are written out here
-    /// and in <see cref="Int8Avx512VnniBatch1WithInput"/>: as a shared inlined helper they made this loop 4 % slower
-    /// (50-step LSTM(200), 61.5-63 against 65.5-67 µs).
+    /// and in <see cref="Int8Avx512VnniBatch1WithInput"/>: as a shared inlined helper they made this loop slower
+    /// (docs/benchmarks.md, "Kernel design measurements").
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Int8Avx512VnniBatch1(ref sbyte wRef, ref int sums, ref byte xu, int kp, int rows, int blockStart, int blockEnd, ref int y)
@@ -242,53 +242,6 @@ internal sealed partial class Gemv
             a1 = StepVnni(a1, wv, ref xu, k + 4 + s);
             a2 = StepVnni(a2, wv, ref xu, k + 4 + 2 * s);
             a3 = StepVnni(a3, wv, ref xu, k + 4 + 3 * s);
-        }
-    }
-
-    private static void Fp32Vector512(ReadOnlySpan<float> w, int rows, int cols, int wStride, ReadOnlySpan<float> x, ReadOnlySpan<float> bias, Span<float> y, bool accumulate)
-    {
-        ref float wRef = ref MemoryMarshal.GetReference(w);
-        ref float xRef = ref MemoryMarshal.GetReference(x);
-        int vecEnd = cols & ~15;
-        int r = 0;
-        for (; r + 4 <= rows; r += 4)
-        {
-            ref float w0 = ref Unsafe.Add(ref wRef, r * wStride);
-            ref float w1 = ref Unsafe.Add(ref w0, wStride);
-            ref float w2 = ref Unsafe.Add(ref w1, wStride);
-            ref float w3 = ref Unsafe.Add(ref w2, wStride);
-            Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (int k = 0; k < vecEnd; k += 16)
-            {
-                var xv = Vector512.LoadUnsafe(ref xRef, (nuint)k);
-                s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w0, (nuint)k), xv, s0);
-                s1 = Avx512F.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w1, (nuint)k), xv, s1);
-                s2 = Avx512F.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w2, (nuint)k), xv, s2);
-                s3 = Avx512F.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w3, (nuint)k), xv, s3);
-            }
-            float t0 = Vector512.Sum(s0), t1 = Vector512.Sum(s1), t2 = Vector512.Sum(s2), t3 = Vector512.Sum(s3);
-            for (int k = vecEnd; k < cols; k++)
-            {
-                float xk = Unsafe.Add(ref xRef, k);
-                t0 += Unsafe.Add(ref w0, k) * xk;
-                t1 += Unsafe.Add(ref w1, k) * xk;
-                t2 += Unsafe.Add(ref w2, k) * xk;
-                t3 += Unsafe.Add(ref w3, k) * xk;
-            }
-            Fp32Finish(y, bias, r, t0, accumulate);
-            Fp32Finish(y, bias, r + 1, t1, accumulate);
-            Fp32Finish(y, bias, r + 2, t2, accumulate);
-            Fp32Finish(y, bias, r + 3, t3, accumulate);
-        }
-        for (; r < rows; r++)
-        {
-            ref float w0 = ref Unsafe.Add(ref wRef, r * wStride);
-            Vector512<float> s0 = default;
-            for (int k = 0; k < vecEnd; k += 16)
-                s0 = Avx512F.FusedMultiplyAdd(Vector512.LoadUnsafe(ref w0, (nuint)k), Vector512.LoadUnsafe(ref xRef, (nuint)k), s0);
-            float t0 = Vector512.Sum(s0);
-            for (int k = vecEnd; k < cols; k++) t0 += Unsafe.Add(ref w0, k) * Unsafe.Add(ref xRef, k);
-            Fp32Finish(y, bias, r, t0, accumulate);
         }
     }
 }

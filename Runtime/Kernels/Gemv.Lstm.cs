@@ -13,25 +13,9 @@ internal sealed partial class Gemv
     /// j pre_q = proj[q · H + j] + (float)acc[q · H + j] · rowScale[q · H + j] · hScale and the cell update of
     /// <see cref="RecurrentCell.LstmInt8"/> (c and h updated in place). <paramref name="acc"/> is scratch of 4H
     /// int32. Allocates nothing.
-    /// <para>Tried and measured slower: the cell fused into the product kernel (R's gate rows interleaved so that
-    /// a group of four row blocks holds the i, f, g, o rows of eight units, updated from the accumulator
-    /// registers): 1.64 against 0.91 + 0.20 µs for H = 200 with AVX-512, the cell's long dependency chains
-    /// (exp, division) filling the reorder buffer and stalling the weight stream. Two passes keep the product
-    /// at the L2 bandwidth and the cell at its throughput bound. Also slower: each step's small-K input projection
-    /// computed inside the recurrent product's weight stream (its float weights then compete with R for the L2 to
-    /// L1 bandwidth: 1.58 against 1.29 µs per step in a 50-step sequence; with int8 W, as the lone-step overload
-    /// below does it, 1.27-1.30 against 1.25: a sequence's projection is cheaper all at once). Also tried since:
-    /// the cell software-pipelined one group behind the product over a unit-interleaved R (the cell of units
-    /// 16w..16w+15 while the rows of the next 16 units stream; bit-identical): 1.45 against 1.15 µs per step (H =
-    /// 192; its compiled loop has no calls or spills: the product alone keeps the vector pipes busy with 5,000
-    /// 256-bit vpdpbusd per step, so the cell's arithmetic competes for the same pipes); R traversed forwards and
-    /// backwards on alternate steps, to find the last-read rows still in L1: slower (the L1 keeps none of them
-    /// against the stream, and a backward walk loses the prefetcher); non-temporal
-    /// prefetch of R: no gain; merging the cell's five divisions into three, and writing h's int8 copy from the
-    /// cell: within the noise (the cell is not division-bound, and quantizing h costs about 0.01 µs); R's row groups in
-    /// an order rotated per step so that each step starts with the groups the previous one read last: 0.045 µs faster
-    /// in a bare loop, no gain in the step (the cell's own data evicts them from L1); prefetching R's first 2-16 KB
-    /// while the cell runs: no gain (slower at 16 KB).</para>
+    /// <para>Product and cell run as two passes on purpose: the product stays at the L2 bandwidth and the cell at its
+    /// throughput bound. The fused and pipelined forms that were measured slower are in docs/benchmarks.md,
+    /// "Kernel design measurements".</para>
     /// </summary>
     public void LstmStepInt8(PackedInt8Matrix r, ReadOnlySpan<sbyte> hq, float hScale, ReadOnlySpan<float> proj, Span<float> c, Span<float> h, Span<int> acc)
     {
@@ -49,8 +33,8 @@ internal sealed partial class Gemv
     /// Span{sbyte}, float)"/> with range 1) straight into the kernel's prepared activations, then R h and the cell as
     /// <see cref="LstmStepInt8(PackedInt8Matrix, ReadOnlySpan{sbyte}, float, ReadOnlySpan{float}, Span{float}, Span{float}, Span{int})"/>
     /// does with hScale = 1/127. The same bits as quantizing into an hq and calling that overload; what it saves is
-    /// the staging copy of hq and the general product's dispatch: 1.3 µs over a 50-step LSTM(200) sequence with
-    /// AVX-512 (59.9 -> 58.6 µs, probe A/B in one process). Allocates nothing (a hidden size whose prepared row
+    /// the staging copy of hq and the general product's dispatch (docs/benchmarks.md, "Kernel design
+    /// measurements"). Allocates nothing (a hidden size whose prepared row
     /// passes the stack scratch rents it).
     /// </summary>
     public void LstmStepInt8Unit(PackedInt8Matrix r, ReadOnlySpan<float> proj, Span<float> c, Span<float> h, Span<int> acc)
@@ -62,8 +46,7 @@ internal sealed partial class Gemv
     /// <paramref name="firstRow"/> + s · <paramref name="rowStep"/> of <paramref name="proj"/> (rows of 4H floats; a negative
     /// step walks a reverse direction) and, when <paramref name="y"/> is not empty, writes its h at
     /// <paramref name="yFirst"/> + s · <paramref name="yStep"/>. The same bits as the steps one at a time; the checks, the
-    /// scratch and the dispatch are paid once per sequence instead of once per step (LSTM(200) over 50 steps
-    /// 0.4-0.6 µs faster, probe A/B in one process).
+    /// scratch and the dispatch are paid once per sequence instead of once per step.
     /// </summary>
     [SkipLocalsInit]
     public void LstmStepsInt8Unit(PackedInt8Matrix r, ReadOnlySpan<float> proj, int firstRow, int rowStep, int count,

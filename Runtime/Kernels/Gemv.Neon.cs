@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.Arm;
 
 namespace Edge.Runtime.Kernels;
 
-// qs8-gemv 8x4c4 (grouped) neon (smull/smlal + sadalp) and f32-gemv 4x4 neon (Vector128).
+// qs8-gemv 8x4c4 (grouped) neon (smull/smlal + sadalp); the fp32 product is width-generic (Gemv.Fp32.cs).
 internal sealed partial class Gemv
 {
     /// <summary>
@@ -148,57 +148,4 @@ internal sealed partial class Gemv
             NeonOctet(ref wp, BroadcastQuad(ref Unsafe.Add(ref x, k)), BroadcastQuad(ref Unsafe.Add(ref x, k + 4)), ref a01, ref a23, ref a45, ref a67);
         StoreBlock(AdvSimd.Arm64.AddPairwise(a01, a23), AdvSimd.Arm64.AddPairwise(a45, a67), ref y, 0, valid);
     }
-
-    private static void Fp32Vector128(ReadOnlySpan<float> w, int rows, int cols, int wStride, ReadOnlySpan<float> x, ReadOnlySpan<float> bias, Span<float> y, bool accumulate)
-    {
-        ref float wRef = ref MemoryMarshal.GetReference(w);
-        ref float xRef = ref MemoryMarshal.GetReference(x);
-        int vecEnd = cols & ~3;
-        int r = 0;
-        for (; r + 4 <= rows; r += 4)
-        {
-            ref float w0 = ref Unsafe.Add(ref wRef, r * wStride);
-            ref float w1 = ref Unsafe.Add(ref w0, wStride);
-            ref float w2 = ref Unsafe.Add(ref w1, wStride);
-            ref float w3 = ref Unsafe.Add(ref w2, wStride);
-            Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (int k = 0; k < vecEnd; k += 4)
-            {
-                var xv = Vector128.LoadUnsafe(ref xRef, (nuint)k);
-                s0 = MulAdd(Vector128.LoadUnsafe(ref w0, (nuint)k), xv, s0);
-                s1 = MulAdd(Vector128.LoadUnsafe(ref w1, (nuint)k), xv, s1);
-                s2 = MulAdd(Vector128.LoadUnsafe(ref w2, (nuint)k), xv, s2);
-                s3 = MulAdd(Vector128.LoadUnsafe(ref w3, (nuint)k), xv, s3);
-            }
-            float t0 = Vector128.Sum(s0), t1 = Vector128.Sum(s1), t2 = Vector128.Sum(s2), t3 = Vector128.Sum(s3);
-            for (int k = vecEnd; k < cols; k++)
-            {
-                float xk = Unsafe.Add(ref xRef, k);
-                t0 += Unsafe.Add(ref w0, k) * xk;
-                t1 += Unsafe.Add(ref w1, k) * xk;
-                t2 += Unsafe.Add(ref w2, k) * xk;
-                t3 += Unsafe.Add(ref w3, k) * xk;
-            }
-            Fp32Finish(y, bias, r, t0, accumulate);
-            Fp32Finish(y, bias, r + 1, t1, accumulate);
-            Fp32Finish(y, bias, r + 2, t2, accumulate);
-            Fp32Finish(y, bias, r + 3, t3, accumulate);
-        }
-        for (; r < rows; r++)
-        {
-            ref float w0 = ref Unsafe.Add(ref wRef, r * wStride);
-            Vector128<float> s0 = default;
-            for (int k = 0; k < vecEnd; k += 4)
-                s0 = MulAdd(Vector128.LoadUnsafe(ref w0, (nuint)k), Vector128.LoadUnsafe(ref xRef, (nuint)k), s0);
-            float t0 = Vector128.Sum(s0);
-            for (int k = vecEnd; k < cols; k++) t0 += Unsafe.Add(ref w0, k) * Unsafe.Add(ref xRef, k);
-            Fp32Finish(y, bias, r, t0, accumulate);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> MulAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) =>
-        AdvSimd.IsSupported ? AdvSimd.FusedMultiplyAdd(c, a, b)
-        : System.Runtime.Intrinsics.X86.Fma.IsSupported ? System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(a, b, c)
-        : a * b + c;
 }

@@ -10,19 +10,12 @@ internal sealed partial class Gemv
     /// The same rule and operation order as <see cref="QuantizeActivations(ReadOnlySpan{float}, Span{sbyte})"/>
     /// with max|x| replaced by <paramref name="absMax"/>; every path gives the same bytes. Returns the scale.
     /// </summary>
-    public float QuantizeActivations(ReadOnlySpan<float> x, Span<sbyte> q, float absMax)
+    public unsafe float QuantizeActivations(ReadOnlySpan<float> x, Span<sbyte> q, float absMax)
     {
         if (q.Length < x.Length) throw new ArgumentException($"q holds {q.Length} values, x has {x.Length}", nameof(q));
         if (!(absMax > 0) || !float.IsFinite(absMax)) throw new ArgumentOutOfRangeException(nameof(absMax), absMax, "a static range must be finite and positive");
         float inv = 127f / absMax;
-        int done = Isa switch
-        {
-            Isa.Scalar => 0,
-            Isa.Avx2 => QuantizeVector256(x, q, inv),
-            Isa.Avx512Vnni => QuantizeVector512(x, q, inv),
-            _ => QuantizeVector128(x, q, inv),
-        };
-        if (Isa != Isa.Scalar) done = QuantizeLastBlock(x, q, inv, done);
+        int done = _kernels.Quantize == null ? 0 : QuantizeLastBlock(x, q, inv, _kernels.Quantize(x, q, inv));
         for (int i = done; i < x.Length; i++)
             q[i] = (sbyte)Math.Clamp(MathF.Round(x[i] * inv, MidpointRounding.ToEven), -127f, 127f);
         return absMax / 127f;

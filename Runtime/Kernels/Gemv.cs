@@ -23,8 +23,11 @@ namespace Edge.Runtime.Kernels;
 /// Batch b of an input starts at <c>b * xStride</c>, of an output at <c>b * yStride</c>; nothing between or
 /// after is written. Lengths are checked once per call; the inner loops are unchecked. No call allocates
 /// (scratch is on the stack; above 16 KiB of padded activations it comes from <see cref="ArrayPool{T}"/>).
-/// One partial file per path: Gemv.Scalar.cs (the specification), Gemv.Avx2.cs, Gemv.Avx512Vnni.cs,
-/// Gemv.Neon.cs, Gemv.NeonDot.cs.
+/// The int8 product has one partial file per path, for the instructions only that path has: Gemv.Scalar.cs (the
+/// specification), Gemv.Avx2.cs (vpmaddubsw), Gemv.Avx512Vnni.cs (vpdpbusd), Gemv.Neon.cs (smull/smlal),
+/// Gemv.NeonDot.cs (sdot). The fp32 product and activation quantization are written once over the vector width
+/// (Gemv.Fp32.cs, <see cref="ISimd{TVec}"/>). Which of them a path runs is chosen once, in the kernel table
+/// (Gemv.Kernels.cs), when the Gemv is created.
 /// </summary>
 internal sealed partial class Gemv
 {
@@ -34,7 +37,11 @@ internal sealed partial class Gemv
     private const int StackScratchBytes = 16 * 1024;
     private const int DequantRowChunk = 256; // rows of int32 accumulators staged on the stack before dequantizing
 
-    private Gemv(Isa isa) => Isa = isa;
+    private Gemv(Isa isa)
+    {
+        Isa = isa;
+        _kernels = Kernels.For(isa);
+    }
 
     public Isa Isa { get; }
 
@@ -156,10 +163,10 @@ internal sealed partial class Gemv
     /// q = clamp(round-half-even(x · (127 / max|x|)), -127, 127) (all zeros: scale 0, q = 0). The spec is
     /// <see cref="PackedInt8Matrix.QuantizeRow"/>; every path gives the same bytes.
     /// </summary>
-    public float QuantizeActivations(ReadOnlySpan<float> x, Span<sbyte> q)
+    public unsafe float QuantizeActivations(ReadOnlySpan<float> x, Span<sbyte> q)
     {
         if (q.Length < x.Length) throw new ArgumentException($"q holds {q.Length} values, x has {x.Length}", nameof(q));
-        if (Isa == Isa.Scalar || x.IsEmpty) return PackedInt8Matrix.QuantizeRow(x, q);
+        if (_kernels.Quantize == null || x.IsEmpty) return PackedInt8Matrix.QuantizeRow(x, q);
         float maxAbs = Math.Abs(TensorPrimitives.MaxMagnitude(x)); // exact in any order; NaN propagates
         if (!float.IsFinite(maxAbs)) return PackedInt8Matrix.QuantizeRow(x, q); // throws, naming the value
         if (maxAbs == 0)
@@ -168,13 +175,7 @@ internal sealed partial class Gemv
             return 0;
         }
         float inv = 127f / maxAbs;
-        int done = Isa switch
-        {
-            Isa.Avx2 => QuantizeVector256(x, q, inv),
-            Isa.Avx512Vnni => QuantizeVector512(x, q, inv),
-            _ => QuantizeVector128(x, q, inv),
-        };
-        if (Isa != Isa.Scalar) done = QuantizeLastBlock(x, q, inv, done);
+        int done = QuantizeLastBlock(x, q, inv, _kernels.Quantize(x, q, inv));
         for (int i = done; i < x.Length; i++)
             q[i] = (sbyte)Math.Clamp(MathF.Round(x[i] * inv, MidpointRounding.ToEven), -127f, 127f);
         return maxAbs / 127f;
@@ -186,7 +187,7 @@ internal sealed partial class Gemv
     /// y[b * yStride + r] (+)= Σ_k W[r * wStride + k] · x[b * xStride + k] + bias[r] for r &lt; rows
     /// (bias may be empty).
     /// </summary>
-    public void MultiplyFp32(ReadOnlySpan<float> w, int rows, int cols, int wStride, ReadOnlySpan<float> x, int xStride, int batch,
+    public unsafe void MultiplyFp32(ReadOnlySpan<float> w, int rows, int cols, int wStride, ReadOnlySpan<float> x, int xStride, int batch,
         ReadOnlySpan<float> bias, Span<float> y, int yStride, bool accumulate)
     {
         CheckBatch(rows, cols, x.Length, xStride, batch, y.Length, yStride);
@@ -197,13 +198,7 @@ internal sealed partial class Gemv
         {
             var xb = x.Slice(b * xStride, cols);
             var yb = y.Slice(b * yStride, rows);
-            switch (Isa)
-            {
-                case Isa.Scalar: Fp32Scalar(w, rows, cols, wStride, xb, bias, yb, accumulate); break;
-                case Isa.Avx2: Fp32Vector256(w, rows, cols, wStride, xb, bias, yb, accumulate); break;
-                case Isa.Avx512Vnni: Fp32Vector512(w, rows, cols, wStride, xb, bias, yb, accumulate); break;
-                default: Fp32Vector128(w, rows, cols, wStride, xb, bias, yb, accumulate); break;
-            }
+            _kernels.Fp32(w, rows, cols, wStride, xb, bias, yb, accumulate);
         }
     }
 
@@ -222,7 +217,7 @@ internal sealed partial class Gemv
     }
 
     /// <summary>Bytes of prepared activations: padded x per batch item, and for AVX2 also |x|.</summary>
-    private int PreparedBytes(int paddedCols, int nb) => (Isa == Isa.Avx2 ? 2 : 1) * paddedCols * nb;
+    private int PreparedBytes(int paddedCols, int nb) => _kernels.PreparedCopies * paddedCols * nb;
 
     /// <summary>
     /// Copies nb activation vectors into zero-padded rows of <paramref name="paddedCols"/> bytes in the form the
@@ -237,7 +232,7 @@ internal sealed partial class Gemv
             var dst = xp.Slice(b * paddedCols, paddedCols);
             MemoryMarshal.AsBytes(x.Slice(b * xStride, cols)).CopyTo(dst);
             dst[cols..].Clear();
-            PrepareRow(dst, Isa == Isa.Avx2 ? xp.Slice((nb + b) * paddedCols, paddedCols) : default);
+            PrepareRow(dst, _kernels.PreparedCopies == 2 ? xp.Slice((nb + b) * paddedCols, paddedCols) : default);
         }
     }
 
@@ -245,37 +240,30 @@ internal sealed partial class Gemv
     /// The path's form of one zero-padded row of signed activations already in <paramref name="row"/> (see
     /// <see cref="PrepareX"/>): |x| into <paramref name="abs"/> (AVX2), x + 128 in place (VNNI), nothing otherwise.
     /// </summary>
-    private void PrepareRow(Span<byte> row, Span<byte> abs)
+    private unsafe void PrepareRow(Span<byte> row, Span<byte> abs)
+    {
+        if (_kernels.Prepare != null) _kernels.Prepare(row, abs);
+    }
+
+    private static void PrepareRowAvx2(Span<byte> row, Span<byte> abs)
     {
         int paddedCols = row.Length;
-        if (Isa == Isa.Avx2)
-        {
-            int k = 0;
-            for (; k + 16 <= paddedCols; k += 16)
-                Vector128.Abs(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(row), (nuint)k).AsSByte()).AsByte()
-                    .StoreUnsafe(ref MemoryMarshal.GetReference(abs), (nuint)k);
-            for (; k < paddedCols; k++) abs[k] = (byte)Math.Abs((sbyte)row[k]); // never past the row
-        }
-        else if (Isa == Isa.Avx512Vnni)
-        {
-            ref ulong d8 = ref Unsafe.As<byte, ulong>(ref MemoryMarshal.GetReference(row));
-            for (int o = 0; o < paddedCols / 8; o++) Unsafe.Add(ref d8, o) ^= 0x8080808080808080UL;
-        }
+        int k = 0;
+        for (; k + 16 <= paddedCols; k += 16)
+            Vector128.Abs(Vector128.LoadUnsafe(ref MemoryMarshal.GetReference(row), (nuint)k).AsSByte()).AsByte()
+                .StoreUnsafe(ref MemoryMarshal.GetReference(abs), (nuint)k);
+        for (; k < paddedCols; k++) abs[k] = (byte)Math.Abs((sbyte)row[k]); // never past the row
+    }
+
+    private static void PrepareRowVnni(Span<byte> row, Span<byte> abs)
+    {
+        ref ulong d8 = ref Unsafe.As<byte, ulong>(ref MemoryMarshal.GetReference(row));
+        for (int o = 0; o < row.Length / 8; o++) Unsafe.Add(ref d8, o) ^= 0x8080808080808080UL;
     }
 
     /// <summary>int32 accumulators of row blocks [blockStart, blockEnd) into y[b * yStride + r - 8 * blockStart].</summary>
-    private void Int8Core(PackedInt8Matrix w, ReadOnlySpan<byte> xp, int nb, int blockStart, int blockEnd, Span<int> y, int yStride)
-    {
-        switch (Isa)
-        {
-            case Isa.Scalar: Int8Scalar(w, xp, nb, blockStart, blockEnd, y, yStride); break;
-            case Isa.Avx2: Int8Avx2(w, xp, nb, blockStart, blockEnd, y, yStride); break;
-            case Isa.Avx512Vnni: Int8Avx512Vnni(w, xp, nb, blockStart, blockEnd, y, yStride); break;
-            case Isa.Neon: Int8Neon(w, xp, nb, blockStart, blockEnd, y, yStride); break;
-            case Isa.NeonDot: Int8NeonDot(w, xp, nb, blockStart, blockEnd, y, yStride); break;
-            default: throw new InvalidOperationException($"no int8 kernel for {Isa}");
-        }
-    }
+    private unsafe void Int8Core(PackedInt8Matrix w, ReadOnlySpan<byte> xp, int nb, int blockStart, int blockEnd, Span<int> y, int yStride) =>
+        _kernels.Int8(w, xp, nb, blockStart, blockEnd, y, yStride);
 
     /// <summary>
     /// out = (float)acc · rowScale · xScale, then + bias, then + y when accumulating: the same IEEE operations
@@ -292,26 +280,10 @@ internal sealed partial class Gemv
             ref float bi = ref MemoryMarshal.GetReference(bias);
             ref float yo = ref MemoryMarshal.GetReference(y);
             bool hasBias = !bias.IsEmpty;
+            // The same operations per element in 8 lanes (Avx2/Avx512Vnni imply 256-bit float support), then in 4.
             if (Isa is Isa.Avx2 or Isa.Avx512Vnni && Vector256.IsHardwareAccelerated)
-            {
-                // The same operations per element in 8 lanes (Avx2/Avx512Vnni imply 256-bit float support).
-                var xs8 = Vector256.Create(xScale);
-                for (; i <= n - 8; i += 8)
-                {
-                    var v = Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)i)) * Vector256.LoadUnsafe(ref s, (nuint)i) * xs8;
-                    if (hasBias) v += Vector256.LoadUnsafe(ref bi, (nuint)i);
-                    if (accumulate) v = Vector256.LoadUnsafe(ref yo, (nuint)i) + v;
-                    v.StoreUnsafe(ref yo, (nuint)i);
-                }
-            }
-            var xs = Vector128.Create(xScale);
-            for (; i <= n - 4; i += 4)
-            {
-                var v = Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)i)) * Vector128.LoadUnsafe(ref s, (nuint)i) * xs;
-                if (hasBias) v += Vector128.LoadUnsafe(ref bi, (nuint)i);
-                if (accumulate) v = Vector128.LoadUnsafe(ref yo, (nuint)i) + v;
-                v.StoreUnsafe(ref yo, (nuint)i);
-            }
+                i = DequantizeBlocks<Simd256, Vector256<float>>(ref a, ref s, xScale, ref bi, hasBias, ref yo, i, n, accumulate);
+            i = DequantizeBlocks<Simd128, Vector128<float>>(ref a, ref s, xScale, ref bi, hasBias, ref yo, i, n, accumulate);
         }
         for (; i < n; i++)
         {
@@ -319,6 +291,18 @@ internal sealed partial class Gemv
             if (!bias.IsEmpty) v += bias[i];
             y[i] = accumulate ? y[i] + v : v;
         }
+    }
+
+    /// <summary>Dequantize's vector loop from element <paramref name="i"/>, one vector at a time; returns where it stopped.</summary>
+    // Inlined so that Dequantize holds the loops (tools/arm_perf_model.py reads them there).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int DequantizeBlocks<TWidth, TVec>(ref int acc, ref float scales, float xScale, ref float bias, bool hasBias, ref float y,
+        int i, int n, bool accumulate) where TWidth : ISimd<TVec> where TVec : struct
+    {
+        var xs = TWidth.Create(xScale);
+        for (; i <= n - TWidth.Count; i += TWidth.Count)
+            StoreDequantized<TWidth, TVec>(TWidth.LoadAsSingle(ref acc, (nuint)i), ref scales, xs, ref bias, hasBias, ref y, i, accumulate);
+        return i;
     }
 
     /// <summary>
@@ -383,63 +367,5 @@ internal sealed partial class Gemv
         if (done >= x.Length || x.Length < 16) return done;
         QuantizeVector128(x[^16..], q.Slice(x.Length - 16, 16), inv);
         return x.Length;
-    }
-
-    /// <summary>v * inv, clamped to [-127, 127], rounded half to even: the per-element spec in vector form.</summary>
-    private static int QuantizeVector128(ReadOnlySpan<float> x, Span<sbyte> q, float inv)
-    {
-        ref float src = ref MemoryMarshal.GetReference(x);
-        ref sbyte dst = ref MemoryMarshal.GetReference(q);
-        var vi = Vector128.Create(inv);
-        var lo = Vector128.Create(-127f);
-        var hi = Vector128.Create(127f);
-        int i = 0;
-        for (; i <= x.Length - 16; i += 16)
-        {
-            var a = Vector128.ConvertToInt32(Vector128.Round(Vector128.Clamp(Vector128.LoadUnsafe(ref src, (nuint)i) * vi, lo, hi)));
-            var b = Vector128.ConvertToInt32(Vector128.Round(Vector128.Clamp(Vector128.LoadUnsafe(ref src, (nuint)(i + 4)) * vi, lo, hi)));
-            var c = Vector128.ConvertToInt32(Vector128.Round(Vector128.Clamp(Vector128.LoadUnsafe(ref src, (nuint)(i + 8)) * vi, lo, hi)));
-            var d = Vector128.ConvertToInt32(Vector128.Round(Vector128.Clamp(Vector128.LoadUnsafe(ref src, (nuint)(i + 12)) * vi, lo, hi)));
-            Vector128.Narrow(Vector128.Narrow(a, b), Vector128.Narrow(c, d)).StoreUnsafe(ref dst, (nuint)i);
-        }
-        return i;
-    }
-
-    private static int QuantizeVector256(ReadOnlySpan<float> x, Span<sbyte> q, float inv)
-    {
-        ref float src = ref MemoryMarshal.GetReference(x);
-        ref sbyte dst = ref MemoryMarshal.GetReference(q);
-        var vi = Vector256.Create(inv);
-        var lo = Vector256.Create(-127f);
-        var hi = Vector256.Create(127f);
-        int i = 0;
-        for (; i <= x.Length - 32; i += 32)
-        {
-            var a = Vector256.ConvertToInt32(Vector256.Round(Vector256.Clamp(Vector256.LoadUnsafe(ref src, (nuint)i) * vi, lo, hi)));
-            var b = Vector256.ConvertToInt32(Vector256.Round(Vector256.Clamp(Vector256.LoadUnsafe(ref src, (nuint)(i + 8)) * vi, lo, hi)));
-            var c = Vector256.ConvertToInt32(Vector256.Round(Vector256.Clamp(Vector256.LoadUnsafe(ref src, (nuint)(i + 16)) * vi, lo, hi)));
-            var d = Vector256.ConvertToInt32(Vector256.Round(Vector256.Clamp(Vector256.LoadUnsafe(ref src, (nuint)(i + 24)) * vi, lo, hi)));
-            Vector256.Narrow(Vector256.Narrow(a, b), Vector256.Narrow(c, d)).StoreUnsafe(ref dst, (nuint)i);
-        }
-        return i + QuantizeVector128(x[i..], q[i..], inv);
-    }
-
-    private static int QuantizeVector512(ReadOnlySpan<float> x, Span<sbyte> q, float inv)
-    {
-        ref float src = ref MemoryMarshal.GetReference(x);
-        ref sbyte dst = ref MemoryMarshal.GetReference(q);
-        var vi = Vector512.Create(inv);
-        var lo = Vector512.Create(-127f);
-        var hi = Vector512.Create(127f);
-        int i = 0;
-        for (; i <= x.Length - 64; i += 64)
-        {
-            var a = Vector512.ConvertToInt32(Vector512.Round(Vector512.Clamp(Vector512.LoadUnsafe(ref src, (nuint)i) * vi, lo, hi)));
-            var b = Vector512.ConvertToInt32(Vector512.Round(Vector512.Clamp(Vector512.LoadUnsafe(ref src, (nuint)(i + 16)) * vi, lo, hi)));
-            var c = Vector512.ConvertToInt32(Vector512.Round(Vector512.Clamp(Vector512.LoadUnsafe(ref src, (nuint)(i + 32)) * vi, lo, hi)));
-            var d = Vector512.ConvertToInt32(Vector512.Round(Vector512.Clamp(Vector512.LoadUnsafe(ref src, (nuint)(i + 48)) * vi, lo, hi)));
-            Vector512.Narrow(Vector512.Narrow(a, b), Vector512.Narrow(c, d)).StoreUnsafe(ref dst, (nuint)i);
-        }
-        return i + QuantizeVector256(x[i..], q[i..], inv);
     }
 }

@@ -150,9 +150,9 @@ internal sealed partial class PackedF32Matrix
             ref float w = ref Unsafe.Add(ref data, (nint)_segmentOffset[s]);
             ref float ys = ref Unsafe.Add(ref yr, _segmentStart[s] - firstRow);
             int rows = _segmentStart[s + 1] - _segmentStart[s];
-            if (Vector512.IsHardwareAccelerated) Segment512(ref w, ref xr, (nuint)Cols, ref ys, rows);
-            else if (Vector256.IsHardwareAccelerated) Segment256(ref w, ref xr, (nuint)Cols, ref ys, rows);
-            else if (Vector128.IsHardwareAccelerated) Segment128(ref w, ref xr, (nuint)Cols, ref ys, rows);
+            if (Vector512.IsHardwareAccelerated) Segment<Simd512, Vector512<float>>(ref w, ref xr, (nuint)Cols, ref ys, rows);
+            else if (Vector256.IsHardwareAccelerated) Segment<Simd256, Vector256<float>>(ref w, ref xr, (nuint)Cols, ref ys, rows);
+            else if (Vector128.IsHardwareAccelerated) Segment<Simd128, Vector128<float>>(ref w, ref xr, (nuint)Cols, ref ys, rows);
             else SegmentScalar(ref w, ref xr, Cols, ref ys, rows);
         }
     }

@@ -24,11 +24,10 @@ namespace Edge.Runtime.Kernels;
 /// </code>
 /// So a kernel working on four blocks at once (32 rows, the recurrent step's tile) reads one sequential stream
 /// of 256 bytes per 8 k, which the hardware prefetchers follow at full L2 bandwidth where four streams
-/// <c>PaddedCols * 8</c> bytes apart did not (measured: 0.90 vs 1.1-1.3 µs for the 800 x 200 LSTM matrix
-/// with AVX-VNNI); a kernel working on one block steps <see cref="BlockAddress"/>'s stride per k-octet.
+/// <c>PaddedCols * 8</c> bytes apart did not (docs/benchmarks.md, "Kernel design measurements"); a kernel working on one block steps <see cref="BlockAddress"/>'s stride per k-octet.
 /// K is padded to whole k-octets (8): the kernels step 8 k at a time, the one-block kernels two octets at a time
-/// with one octet left over when K / 8 is odd; the padding multiplies zeros. (Padding to 16 made the LSTM(200)
-/// recurrent matrix 4 % larger, 208 columns, and its product, bound by the L2 bandwidth, 4 % slower.)</para>
+/// with one octet left over when K / 8 is odd; the padding multiplies zeros. (Padding to 16 makes the
+/// matrix larger, and the product is bound by the L2 bandwidth.)</para>
 /// <para>Row sums (Σ_k q[r, k]) serve the VNNI path, which feeds x + 128 as unsigned bytes and subtracts
 /// 128 · Σ_k q[r, k].</para>
 /// </summary>

@@ -57,8 +57,7 @@ internal sealed class WindowEngine : StreamEngine
     private readonly int _outputIndex;
     private readonly int _window, _features;
     private readonly float[] _ring;
-    private int _head; // slot of the oldest sample when full
-    private int _count;
+    private RingSlots _slots; // not readonly: Push and Reset mutate it in place
     private Tensor? _contiguous;
 
     public WindowEngine(Session session, int inputIndex, int[] inputShape, int outputIndex, int window, int features,
@@ -71,36 +70,22 @@ internal sealed class WindowEngine : StreamEngine
         _window = window;
         _features = features;
         _ring = new float[window * features];
+        _slots = new RingSlots(window);
         _runner.Invoke(); // makes every buffer once, on zeros
         OutputLength = _runner.Output(outputIndex).Length;
     }
 
     public override int OutputLength { get; }
 
-    public override int Count => _count;
+    public override int Count => _slots.Count;
 
-    public override void Reset()
-    {
-        _head = 0;
-        _count = 0;
-    }
+    public override void Reset() => _slots.Reset();
 
-    public override void Accept(ReadOnlySpan<float> sample)
-    {
-        int slot = _head + _count;
-        if (slot >= _window) slot -= _window;
-        sample.CopyTo(_ring.AsSpan(slot * _features, _features));
-        if (_count < _window) _count++;
-        else if (++_head == _window) _head = 0;
-    }
+    public override void Accept(ReadOnlySpan<float> sample) => sample.CopyTo(_ring.AsSpan(_slots.Push() * _features, _features));
 
     public override void Forecast(Span<float> next)
     {
-        // Oldest first: [head, end) then [0, head).
-        var x = _input.Span<float>();
-        int tail = (_window - _head) * _features;
-        _ring.AsSpan(_head * _features, tail).CopyTo(x);
-        _ring.AsSpan(0, _head * _features).CopyTo(x[tail..]);
+        _slots.CopyOldestFirst(_ring, _features, _input.Span<float>());
         Run(next);
     }
 
@@ -145,8 +130,7 @@ internal sealed class CachedWindowEngine : StreamEngine
     private readonly AlignedBuffer<float> _ring;   // n x width projections
     private readonly AlignedBuffer<float> _work;   // n x width: the rollout's sliding window of projections
     private readonly AlignedBuffer<float> _scratch;
-    private int _head;
-    private int _count;
+    private RingSlots _slots; // not readonly: Push and Reset mutate it in place
     private Tensor? _contiguous;
 
     public CachedWindowEngine(Session rest, CachedRecurrence layer, bool[] slots, string output, int window, int features)
@@ -158,6 +142,7 @@ internal sealed class CachedWindowEngine : StreamEngine
         _ring = new AlignedBuffer<float>(window * _width);
         _work = new AlignedBuffer<float>(window * _width);
         _scratch = new AlignedBuffer<float>(layer.ScratchLength);
+        _slots = new RingSlots(window);
         _rest = rest.CreateRunner();
         int input = 0;
         for (int slot = 0; slot < 3; slot++)
@@ -173,24 +158,13 @@ internal sealed class CachedWindowEngine : StreamEngine
 
     public override int OutputLength { get; }
 
-    public override int Count => _count;
+    public override int Count => _slots.Count;
 
-    public override void Reset()
-    {
-        _head = 0;
-        _count = 0;
-    }
+    public override void Reset() => _slots.Reset();
 
-    public override void Accept(ReadOnlySpan<float> sample)
-    {
-        int slot = _head + _count;
-        if (slot >= _window) slot -= _window;
-        _layer.Project(sample, _ring.Span.Slice(slot * _width, _width));
-        if (_count < _window) _count++;
-        else if (++_head == _window) _head = 0;
-    }
+    public override void Accept(ReadOnlySpan<float> sample) => _layer.Project(sample, _ring.Span.Slice(_slots.Push() * _width, _width));
 
-    public override void Forecast(Span<float> next) => Run(_ring.Span, _head, next);
+    public override void Forecast(Span<float> next) => Run(_ring.Span, _slots.Head, next);
 
     private void Run(ReadOnlySpan<float> projections, int start, Span<float> next)
     {
@@ -202,9 +176,7 @@ internal sealed class CachedWindowEngine : StreamEngine
 
     public override void BeginRollout()
     {
-        int tail = (_window - _head) * _width;
-        _ring.Span.Slice(_head * _width, tail).CopyTo(_work.Span);
-        _ring.Span[..(_head * _width)].CopyTo(_work.Span[tail..]);
+        _slots.CopyOldestFirst(_ring.Span, _width, _work.Span);
     }
 
     public override void RollForward(ReadOnlySpan<float> steps, Span<float> next)
@@ -304,5 +276,43 @@ internal sealed class StatefulEngine : StreamEngine
         public readonly int Output = output;
         public readonly float[] Saved = new float[input.Length];
         public Tensor? Contiguous;
+    }
+}
+
+/// <summary>
+/// The slots of a ring of the last <c>window</c> samples, shared by the window-style engines: where the next
+/// sample goes (<see cref="Push"/>), where the oldest one is (<see cref="Head"/>), and the ring in time order.
+/// A mutable struct: hold it in a non-readonly field.
+/// </summary>
+internal struct RingSlots(int window)
+{
+    /// <summary>Slot of the oldest sample once the ring is full (0 before).</summary>
+    public int Head { get; private set; }
+
+    /// <summary>Samples held, at most the window.</summary>
+    public int Count { get; private set; }
+
+    public void Reset()
+    {
+        Head = 0;
+        Count = 0;
+    }
+
+    /// <summary>The slot the next sample goes into (overwriting the oldest when full); the ring advances by one.</summary>
+    public int Push()
+    {
+        int slot = Head + Count;
+        if (slot >= window) slot -= window;
+        if (Count < window) Count++;
+        else if (++Head == window) Head = 0;
+        return slot;
+    }
+
+    /// <summary>Copies the ring (slots of <paramref name="stride"/> floats) into <paramref name="destination"/> oldest first: [head, end) then [0, head).</summary>
+    public readonly void CopyOldestFirst(ReadOnlySpan<float> ring, int stride, Span<float> destination)
+    {
+        int tail = (window - Head) * stride;
+        ring.Slice(Head * stride, tail).CopyTo(destination);
+        ring[..(Head * stride)].CopyTo(destination[tail..]);
     }
 }
