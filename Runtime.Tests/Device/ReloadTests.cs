@@ -54,7 +54,11 @@ public sealed partial class ReloadTests
 
         public EdgeProcess(params string[] args)
         {
-            var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "edge")) { RedirectStandardError = true, RedirectStandardOutput = true };
+            // Through env --default-signal=HUP: a test run started under nohup passes SIGHUP down as ignored, and
+            // .NET keeps an inherited "ignore" (as nohup asks), so edge would never see the reload.
+            var psi = new ProcessStartInfo("env") { RedirectStandardError = true, RedirectStandardOutput = true };
+            psi.ArgumentList.Add("--default-signal=HUP");
+            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "edge"));
             foreach (var a in args) psi.ArgumentList.Add(a);
             _p = Process.Start(psi)!;
             _p.ErrorDataReceived += (_, e) => { if (e.Data is not null) Log.Enqueue(e.Data); };
