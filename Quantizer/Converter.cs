@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using System.Security.Cryptography;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Edge.Quantizer.Calibration;
 using Edge.Quantizer.Evaluation;
@@ -172,7 +173,8 @@ internal static class Converter
         if (!File.Exists(path)) throw new EdgeException($"--metadata: no such file '{path}'");
         string origin = $"--metadata {Path.GetFileName(path)}";
         JsonNode? parsed;
-        try { parsed = JsonNode.Parse(File.ReadAllText(path)); }
+        // A key written twice is refused here (JsonException): JsonObject would throw ArgumentException on first use.
+        try { parsed = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false, MaxDepth = 64 }); }
         catch (System.Text.Json.JsonException e) { throw new EdgeException($"{origin}: not valid JSON: {e.Message}", e); }
         if (parsed is not JsonObject user) throw new EdgeException($"{origin}: expected a JSON object of metadata keys");
         foreach (var (key, _) in user)

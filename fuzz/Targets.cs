@@ -70,7 +70,7 @@ internal static class Targets
             // JsonNode checks a string's UTF-8 only when it is read: refuse invalid text up front, as
             // any JSON file Edge reads would be (the blob writer would fail on it, not the reader).
             StrictUtf8.GetString(data);
-            if (JsonNode.Parse(data, documentOptions: new JsonDocumentOptions { MaxDepth = 64 }) is not JsonObject o) return;
+            if (JsonNode.Parse(data, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false, MaxDepth = 64 }) is not JsonObject o) return;
             metadata = o;
         }
         catch (Exception e) when (e is JsonException or DecoderFallbackException)

@@ -175,4 +175,27 @@ public sealed class CliReproducerTests
         foreach (var n in inputs) args.AddRange(["--input", $"{n}={npy}"]);
         AssertOneCleanLine(EdgeCli.Device([.. args]), npy, "dtype '<f4?[2J???'");
     }
+    [TestMethod]
+    public void MetadataWithAKeyWrittenTwice_ExitsOneWithOneLine()
+    {
+        // Found by the long AFL++ run of the metadata target: JsonObject threw ArgumentException ("An item with
+        // the same key has already been added") on first use, an exit 70 from convert --metadata.
+        string dir = TestPaths.NewTempDir();
+        string meta = Path.Combine(dir, "meta.json");
+        File.WriteAllText(meta, """{"features": ["a", "b", "c"], "normalization": 80, "normalization": 80}""");
+        AssertOneCleanLine(EdgeCli.Quantize("convert", SeedGruOnnx, "--output", Path.Combine(dir, "m.edge"), "--metadata", meta), meta, "normalization");
+        Assert.IsFalse(File.Exists(Path.Combine(dir, "m.edge")));
+    }
+
+    [TestMethod]
+    public void SpecWithAKeyWrittenTwice_ExitsOneWithOneLine()
+    {
+        string dir = TestPaths.NewTempDir();
+        string spec = Path.Combine(dir, "spec.json");
+        string text = File.ReadAllText(PtSpec);
+        int brace = text.IndexOf('{', StringComparison.Ordinal);
+        File.WriteAllText(spec, text[..(brace + 1)] + "\"inputs\": [], " + text[(brace + 1)..]);
+        string pt = Path.Combine(TestPaths.Fixtures, "pt", "seed_gru", "model.pt");
+        AssertOneCleanLine(EdgeCli.Quantize("convert", pt, "--spec", spec, "--output", Path.Combine(dir, "m.edge")), spec);
+    }
 }

@@ -60,7 +60,7 @@ public sealed class Spec
         JsonElement root;
         try
         {
-            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip, MaxDepth = 32 });
+            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, AllowDuplicateProperties = false, CommentHandling = JsonCommentHandling.Skip, MaxDepth = 32 });
             root = doc.RootElement.Clone();
         }
         catch (JsonException e)
