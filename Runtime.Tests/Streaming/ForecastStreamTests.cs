@@ -80,7 +80,7 @@ public sealed class ForecastStreamTests
         {
             bool ready = stream.TryPush(series[t], forecast);
             Assert.AreEqual(t >= 9, ready, $"sample {t}: a forecast once the window of 10 is full");
-            if (ready) AssertClose(Batch(session, "x", "forecast", series, t, 10), forecast, Tolerance, $"window ending at {t}");
+            if (ready) AssertClose(Batch(session, "x", "forecast", series, t, 10), forecast, Tolerance.Exact, $"window ending at {t}");
         }
     }
 
@@ -222,7 +222,7 @@ public sealed class ForecastStreamTests
             {
                 bool ra = cached.TryPush(s, a), rb = plain.TryPush(s, b);
                 Assert.AreEqual(rb, ra);
-                if (ra) AssertClose(b, a, Tolerance, name);
+                if (ra) AssertClose(b, a, Tolerance.Exact, name);
             }
         }
     }
