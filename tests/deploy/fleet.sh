@@ -91,20 +91,7 @@ for precision in int8 fp32; do
 done
 # The held-out recording repeated 40 times with continued dates, at 5 days a second: a first forecast
 # ~10 s after a start (the 50-day window) and ~35 min of forecasts, longer than the test.
-python3 - "$sample/holdout.csv" "$work/replay.csv" <<'PY'
-import csv, datetime, sys
-rows = list(csv.reader(open(sys.argv[1])))
-header, rows = rows[0], rows[1:]
-t = header.index("timestamp")
-start = datetime.datetime.fromisoformat(rows[0][t])
-with open(sys.argv[2], "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(header)
-    for i in range(40 * len(rows)):
-        r = list(rows[i % len(rows)])
-        r[t] = (start + datetime.timedelta(days=i)).isoformat()
-        w.writerow(r)
-PY
+make_replay "$sample/holdout.csv" "$work/replay.csv" 40
 
 binary=${EDGE_TEST_BINARY:-}
 if [[ -z "$binary" ]]; then

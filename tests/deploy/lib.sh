@@ -36,3 +36,22 @@ make_pi() { # rootfs root work port pubkey known_hosts
     >"$root/etc/ssh/sshd_config.d/edge-test.conf"
   mkdir -p "$root/run/sshd"
 }
+
+# make_replay SRC DST REPEATS: the held-out recording SRC repeated REPEATS times with continued daily dates,
+# so a replay source runs longer than the test without a jump back in time.
+make_replay() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import csv, datetime, sys
+rows = list(csv.reader(open(sys.argv[1])))
+header, rows = rows[0], rows[1:]
+t = header.index("timestamp")
+start = datetime.datetime.fromisoformat(rows[0][t])
+with open(sys.argv[2], "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(header)
+    for i in range(int(sys.argv[3]) * len(rows)):
+        r = list(rows[i % len(rows)])
+        r[t] = (start + datetime.timedelta(days=i)).isoformat()
+        w.writerow(r)
+PY
+}

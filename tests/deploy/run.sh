@@ -94,20 +94,7 @@ if [[ -z "$template" ]]; then
   timeout 900 dotnet run -c Release --project "$repo/Quantizer" -v quiet -- convert "$sample/forecaster.onnx" \
     --output "$work/forecaster.edge" --precision int8 --metadata "$sample/meta.json" >"$work/convert.log" 2>&1 ||
     { cat "$work/convert.log"; fail "edge-quantize convert failed"; }
-  python3 - "$sample/holdout.csv" "$work/replay.csv" <<'PY'
-import csv, datetime, sys
-rows = list(csv.reader(open(sys.argv[1])))
-header, rows = rows[0], rows[1:]
-t = header.index("timestamp")
-start = datetime.datetime.fromisoformat(rows[0][t])
-with open(sys.argv[2], "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(header)
-    for i in range(10 * len(rows)):
-        r = list(rows[i % len(rows)])
-        r[t] = (start + datetime.timedelta(days=i)).isoformat()
-        w.writerow(r)
-PY
+  make_replay "$sample/holdout.csv" "$work/replay.csv" 10
   template=$work/sample.json
   cat >"$template" <<EOF
 {
