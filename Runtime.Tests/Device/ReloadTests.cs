@@ -160,6 +160,7 @@ public sealed partial class ReloadTests
         await subscriber.ConnectAsync(TimeSpan.FromSeconds(5));
         edge.Signal("TERM");
         Assert.IsTrue(edge.Process.WaitForExit(30_000), edge.Text);
+        edge.Process.WaitForExit(); // the timed overload does not wait for the redirected stderr to drain: "stopped:" may still be in flight
         Assert.AreEqual(0, edge.Process.ExitCode, edge.Text);
 
         var stopped = edge.Log.Last(l => l.Contains("stopped:", StringComparison.Ordinal));
