@@ -38,4 +38,19 @@ public sealed class FuzzFindingsTests
         }
         Assert.IsNotNull(graph);
     }
+    [TestMethod]
+    [DataRow("fuzz_initializer_shape_without_data_1.onnx", "onnx::LSTM_109")]
+    [DataRow("fuzz_initializer_shape_without_data_2.onnx", "onnx::GRU_98")]
+    public void InitializerWhoseShapeHasNoBytesBehindIt_IsRefusedBeforeAllocating(string file, string initializer)
+    {
+        // Mutations of the seed forecaster found by the second long run: one byte of an initializer's dims
+        // became 1,342,177,279 (5.4 GB of float) with 768 bytes of raw_data; the importer allocated the declared
+        // shape before comparing it with the bytes (OutOfMemoryException under a 1 GB heap).
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<EdgeException>(() => OnnxImporter.Import(Hostile(file)));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.IsLessThan(64L << 20, allocated, $"import allocated {allocated} bytes");
+        StringAssert.Contains(e.Message, initializer);
+        StringAssert.Contains(e.Message, "raw_data holds");
+    }
 }

@@ -75,6 +75,9 @@ internal static class OnnxTensors
         int n = Tensor.ElementCount(shape);
         var raw = proto.HasRawData ? proto.RawData.Span : default;
         bool hasRaw = proto.HasRawData;
+        // The declared shape is only a claim: the bytes (or typed values) that back it must be there before
+        // anything of the shape's size is allocated, so a few bytes of protobuf cannot ask for gigabytes.
+        CheckBacking(proto, n, hasRaw, raw.Length, what);
 
         switch ((OnnxType)proto.DataType)
         {
@@ -117,6 +120,28 @@ internal static class OnnxTensors
                 throw new UnsupportedModelException(
                     $"{what} has data type {TypeName(proto.DataType)}; Edge supports FLOAT, DOUBLE (read as float32), INT64, INT32 and INT8");
         }
+    }
+
+    private static void CheckBacking(TensorProto proto, int n, bool hasRaw, int rawLength, string what)
+    {
+        var (elementSize, typedCount) = (OnnxType)proto.DataType switch
+        {
+            OnnxType.Float => (4, proto.FloatData.Count),
+            OnnxType.Double => (8, proto.DoubleData.Count),
+            OnnxType.Int64 => (8, proto.Int64Data.Count),
+            OnnxType.Int32 => (4, proto.Int32Data.Count),
+            OnnxType.Int8 => (1, proto.Int32Data.Count),
+            _ => (0, 0),
+        };
+        if (elementSize == 0) return; // refused by type below
+        if (hasRaw)
+        {
+            long need = (long)n * elementSize;
+            if (rawLength != need)
+                throw new EdgeException($"{what}: raw_data holds {rawLength} bytes, but its shape and type need {need}");
+        }
+        else if (typedCount != n)
+            throw new EdgeException($"{what}: holds {typedCount} values, but its shape needs {n}");
     }
 
     // raw_data is little-endian by the ONNX spec, as are Edge's targets (x64, arm64).
