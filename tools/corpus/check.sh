@@ -64,7 +64,9 @@ tail -n +2 "$here/manifest.tsv" | while IFS=$'\t' read -r id repo commit path fo
   if [[ $format == torch || $format == safetensors ]]; then
     spec=$here/specs/$n.json
     if [[ ! -f $spec ]]; then
-      printf '%s\t%s\t%s\t%s\tno spec\tno spec written for it yet\tno spec\t-\t-\t-\t-\t-\n' "$id" "$repo" "$path" "$format" >> "$results"
+      # specs/NNN.none says why no spec can be written (e.g. the repository has no forward())
+      why="no spec written for it yet"; [[ -f $here/specs/$n.none ]] && why="no spec: $(head -n 1 "$here/specs/$n.none")"
+      printf '%s\t%s\t%s\t%s\tno spec\t%s\tno spec\t%s\t-\t-\t-\t-\n' "$id" "$repo" "$path" "$format" "$why" "$why" >> "$results"
       continue
     fi
   fi

@@ -55,15 +55,26 @@ class SpeechBiLstm(nn.Module):  # 54: 456sjq8756/Speech-Emotion-System model.py 
         return self.fc(self.attention(out))
 
 
-class LastStepLstm(nn.Module):  # 55, 56, 58: LSTM -> out[:, -1, :] -> fc
-    def __init__(self, inp, hidden, layers):
+class LastStepLstm(nn.Module):  # 55, 56, 58, 74, 75: LSTM -> out[:, -1, :] -> fc
+    def __init__(self, inp, hidden, layers, out=1):
         super().__init__()
         self.lstm = nn.LSTM(inp, hidden, layers, batch_first=True)
-        self.fc = nn.Linear(hidden, 1)
+        self.fc = nn.Linear(hidden, out)
 
     def forward(self, x):
         out, _ = self.lstm(x)
         return self.fc(out[:, -1, :])
+
+
+class LastStepLstmFc1(nn.Module):  # 77: AstapovIE/NN_in_radiolocation neuron.ipynb LSTMModel (head named fc1)
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(240, 128, 2, batch_first=True)
+        self.fc1 = nn.Linear(128, 1)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.fc1(out[:, -1, :])
 
 
 class LstmAutoencoder(nn.Module):  # 57: Aish328/pred_proj model.py at the file's commit
@@ -120,4 +131,7 @@ MODELS = {
     59: {"build": CharLstm, "inputs": [("tokens", _ids(77, 2, 8))], "outputs": ["logits"]},
     60: {"build": BiLstmAnomaly, "inputs": [("x", _f(2, 8, 5))],
          "outputs": ["reconstructed", "classification", "attention_weights"]},
+    74: {"build": lambda: LastStepLstm(3, 64, 2, out=3), "inputs": [("x", _f(2, 8, 3))], "outputs": ["y"]},
+    75: {"build": lambda: LastStepLstm(1, 64, 2), "inputs": [("x", _f(2, 8, 1))], "outputs": ["y"]},
+    77: {"build": LastStepLstmFc1, "inputs": [("x", _f(2, 8, 240))], "outputs": ["y"]},
 }
