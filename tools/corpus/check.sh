@@ -5,8 +5,9 @@
 # for state_dicts) the max abs error of Edge's output against it. Prints the summary table.
 #
 #   tools/corpus/fetch.sh                 # once: the files into $CORPUS_DIR (default /work/corpus-files)
-#   tools/corpus/check.sh [--ids 1,5,9] [--no-build]
+#   tools/corpus/check.sh [--ids 1,5,9] [--no-build] [--update-docs]
 #
+# --update-docs rewrites the generated part of docs/coverage.md (between its corpus:begin/end markers).
 # Output: $CORPUS_OUT (default /tmp/edge-corpus)/results.tsv and summary.md (the tables docs/coverage.md holds).
 # Needs: dotnet, /usr/bin/python3 with numpy, h5py, torch, onnx (Debian's python3-torch, python3-onnx, python3-h5py).
 set -euo pipefail
@@ -15,12 +16,13 @@ root=$(cd "$here/../.." && pwd)
 files=${CORPUS_DIR:-/work/corpus-files}
 out=${CORPUS_OUT:-/tmp/edge-corpus}
 py=/usr/bin/python3
-ids="" build=1
+ids="" build=1 docs=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --ids) ids=",$2,"; shift 2 ;;
     --no-build) build=0; shift ;;
-    *) echo "check.sh: unknown option '$1' (known: --ids LIST, --no-build)" >&2; exit 1 ;;
+    --update-docs) docs=(--docs "$root/docs/coverage.md"); shift ;;
+    *) echo "check.sh: unknown option '$1' (known: --ids LIST, --no-build, --update-docs)" >&2; exit 1 ;;
   esac
 done
 [[ -d $files ]] || { echo "check.sh: no corpus folder '$files' (run tools/corpus/fetch.sh first, or set CORPUS_DIR)" >&2; exit 1; }
@@ -113,5 +115,5 @@ tail -n +2 "$here/manifest.tsv" | while IFS=$'\t' read -r id repo commit path fo
   printf '%s %-10s fp32 %-10s int8 %-10s ref %s %s %s\n' "$n" "$format" "$r32" "$r8" "${ref:0:40}" "$e32" "$e8"
 done
 
-$py "$here/summary.py" "$here/manifest.tsv" "$results" > "$out/summary.md"
+$py "$here/summary.py" "$here/manifest.tsv" "$results" "${docs[@]}" > "$out/summary.md"
 cat "$out/summary.md"

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""summary.py MANIFEST RESULTS: the Markdown tables of docs/coverage.md from manifest.tsv and check.sh's results.tsv."""
+"""summary.py MANIFEST RESULTS [--docs FILE]: the Markdown tables of docs/coverage.md from manifest.tsv and
+check.sh's results.tsv, printed; with --docs, also written into FILE between its corpus:begin/end markers."""
 import csv
 import re
 import sys
@@ -87,13 +88,30 @@ def main():
                 continue
             seen.add((r["id"], msg))
             precs = "fp32 and int8" if r["fp32_message"] == r["int8_message"] else prec
-            p(f"  - {r['id']} ({precs}, {r['status_kind'] if 'status_kind' in r else r[prec]}): `{_esc(msg)}`")
+            p(f"  - {r['id']} {r['repo']} ({precs}, {r[prec]}): `{_esc(msg)}`")
     p("")
     p("### Not retrievable (not counted)")
     p("")
     for m in gone:
         p(f"- {m['id']} {m['repo']} `{m['path']}`: {m['status'][len('not retrievable: '):]}")
-    print("\n".join(out))
+    text = "\n".join(out)
+    print(text)
+    if len(sys.argv) > 4 and sys.argv[3] == "--docs":
+        update_docs(sys.argv[4], text)
+
+
+BEGIN, END = "<!-- corpus:begin (tools/corpus/check.sh --update-docs writes this part) -->", "<!-- corpus:end -->"
+
+
+def update_docs(path, text):
+    with open(path) as f:
+        doc = f.read()
+    if BEGIN not in doc or END not in doc:
+        sys.exit(f"summary.py: {path} has no '{BEGIN}' ... '{END}' markers")
+    head, rest = doc.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    with open(path, "w") as f:
+        f.write(head + BEGIN + "\n" + text + "\n" + END + tail)
 
 
 def _num(s):
