@@ -40,10 +40,11 @@ results=$out/results.tsv
 printf 'id\trepo\tpath\tformat\tfp32\tfp32_message\tint8\tint8_message\treference\tmax_err_fp32\tmax_err_int8\tmax_abs_ref\n' > "$results"
 
 # One line for the table: the refusal's own message (from edge-quantize's "error:" line on, a spec's list of
-# problems joined with " | "), else the last line; tabs flattened, cut at 600 characters.
+# problems joined with " | "), else the last line; tabs flattened, the corpus folder taken out of paths, cut
+# at 600 characters.
 last_line() {
   if grep -q ': error: ' "$1"; then sed -n '/: error: /,$p' "$1" | sed 's/^ *//' | paste -sd'|' | sed 's/|/ | /g'
-  else grep -v '^\s*$' "$1" | tail -n 1; fi | tr '\t' ' ' | cut -c1-600
+  else grep -v '^\s*$' "$1" | tail -n 1; fi | tr '\t' ' ' | sed "s|$files/||g" | cut -c1-600
 }
 
 convert() { # convert FILE SPEC PRECISION BLOB LOG -> prints converted/refused/crashed/timeout
@@ -52,11 +53,11 @@ convert() { # convert FILE SPEC PRECISION BLOB LOG -> prints converted/refused/c
   case $rc in 0) echo converted ;; 1) echo refused ;; 124) echo timeout ;; *) echo "crashed(exit $rc)" ;; esac
 }
 
-tail -n +2 "$here/manifest.tsv" | while IFS=$'\t' read -r id repo commit path format sha bytes status query; do
+tail -n +2 "$here/manifest.tsv" | while IFS=$'\t' read -r id repo commit path format sha bytes status query companions; do
   [[ -z $ids || $ids == *",$id,"* ]] || continue
   [[ $status == ok ]] || continue
   n=$(printf '%03d' "$id")
-  file=$files/${n}_$(basename "$path")
+  file=$files/$n/$(basename "$path")
   d=$out/$n; rm -rf "$d"; mkdir -p "$d"
   if [[ ! -f $file ]] || [[ $(sha256sum "$file" | cut -d' ' -f1) != "$sha" ]]; then
     printf '%s\t%s\t%s\t%s\tmissing\tfile absent or sha256 differs (run fetch.sh)\t-\t-\t-\t-\t-\t-\n' "$id" "$repo" "$path" "$format" >> "$results"

@@ -1,6 +1,6 @@
 #!/bin/bash
-# Brings the corpus files of manifest.tsv into $CORPUS_DIR (default /work/corpus-files) as NNN_<file name>,
-# each checked against its sha256. The files stay out of the repository (their licences are unknown).
+# Brings the corpus files of manifest.tsv into $CORPUS_DIR (default /work/corpus-files) as NNN/<file name>
+# (with an ONNX model's external data files beside it), each checked against its sha256. The files stay out of the repository (their licences are unknown).
 #
 #   tools/corpus/fetch.sh [--mirror DIR] [--ids 1,5,9]
 #
@@ -21,27 +21,35 @@ while [[ $# -gt 0 ]]; do
 done
 mkdir -p "$files"
 missing=0 have=0
-while IFS=$'\t' read -r id repo commit path format sha bytes status query; do
+# get GIT_DIR COMMIT REPO_PATH OUT SHA: from the snapshot, else raw.githubusercontent.com; kept only if the sha256 matches
+get() {
+  if [[ -d $1 ]] && git --git-dir="$1" cat-file blob "$2:$3" > "$4.part" 2>/dev/null; then :
+  elif curl -fsSL --max-time 120 -o "$4.part" "https://raw.githubusercontent.com/$repo/$2/$3" 2>/dev/null; then :
+  else echo "fetch.sh: $id $repo $3: not in $mirror and not downloadable" >&2; rm -f "$4.part"; return 1; fi
+  local got; got=$(sha256sum "$4.part" | cut -d' ' -f1)
+  if [[ $got != "$5" ]]; then echo "fetch.sh: $id $repo $3: sha256 $got, manifest says $5; not kept" >&2; rm -f "$4.part"; return 1; fi
+  mv "$4.part" "$4"
+}
+while IFS=$'\t' read -r id repo commit path format sha bytes status query companions; do
   [[ -z $ids || $ids == *",$id,"* ]] || continue
   [[ $status == ok ]] || continue
-  out=$files/$(printf '%03d' "$id")_$(basename "$path")
-  if [[ -f $out && $(sha256sum "$out" | cut -d' ' -f1) == "$sha" ]]; then have=$((have + 1)); continue; fi
+  dir=$files/$(printf '%03d' "$id"); mkdir -p "$dir"
   git_dir=$mirror/${repo/\//+}/repo
   [[ -d $git_dir/.git ]] && git_dir=$git_dir/.git
-  if [[ -d $git_dir ]] && git --git-dir="$git_dir" cat-file blob "$commit:$path" > "$out.part" 2>/dev/null; then
-    :
-  elif curl -fsSL --max-time 120 -o "$out.part" "https://raw.githubusercontent.com/$repo/$commit/$path" 2>/dev/null; then
-    :
-  else
-    echo "fetch.sh: $id $repo $path: not in $mirror and not downloadable" >&2
-    rm -f "$out.part"; missing=$((missing + 1)); continue
+  ok=1
+  for c in ${companions//,/ }; do
+    [[ $c == - ]] && continue
+    name=${c%%=*} csha=${c#*=}
+    [[ $csha == missing ]] && continue
+    [[ -f $dir/$name && $(sha256sum "$dir/$name" | cut -d' ' -f1) == "$csha" ]] && continue
+    src=$(dirname "$path")/$name; src=${src#./}
+    get "$git_dir" "$commit" "$src" "$dir/$name" "$csha" || ok=0
+  done
+  out=$dir/$(basename "$path")
+  if ! [[ -f $out && $(sha256sum "$out" | cut -d' ' -f1) == "$sha" ]]; then
+    get "$git_dir" "$commit" "$path" "$out" "$sha" || ok=0
   fi
-  got=$(sha256sum "$out.part" | cut -d' ' -f1)
-  if [[ $got != "$sha" ]]; then
-    echo "fetch.sh: $id $repo $path: sha256 $got, manifest says $sha; not kept" >&2
-    rm -f "$out.part"; missing=$((missing + 1)); continue
-  fi
-  mv "$out.part" "$out"; have=$((have + 1))
+  if [[ $ok = 1 ]]; then have=$((have + 1)); else missing=$((missing + 1)); fi
 done < <(tail -n +2 "$here/manifest.tsv")
 echo "fetch.sh: $have files in $files, $missing missing"
 [[ $missing = 0 ]]

@@ -19,8 +19,12 @@ def pct(a, b):
 def cause(msg):
     """Groups refusals: the message with file paths, numbers and quoted names taken out."""
     m = re.sub(r"^edge-quantize: error: ", "", msg)
-    m = re.sub(r"/\S+/\d{3}_", "", m)          # the corpus path in front of a file name
-    m = re.sub(r"'[^']*'", "'…'", m)
+    m = re.sub(r"^\S+\.(h5|keras|onnx|pth|pt|safetensors): ", "", m)  # the file the message names
+    m = m.split("; Edge supports:")[0]
+    m = re.sub(r"(\S*/)?\d{3}[/_](?=\S)", "", m)  # the corpus folder and id in front of a file name
+    first = re.search(r"'[^']*'", m)  # the first quoted name is the cause (the op, the layer class); later ones are names
+    if first:
+        m = m[:first.end()] + re.sub(r"'[^']*'", "'…'", m[first.end():])
     m = re.sub(r"\([^()]*\)", "(…)", m)
     m = re.sub(r"\d+", "N", m)
     return m[:160]
@@ -44,15 +48,20 @@ def main():
     for r in checked:
         by_fmt.setdefault(r["format"], []).append(r)
     p("")
-    p("| format | files | fp32 converts | int8 converts | reference run | worst max abs error fp32 / int8 |")
-    p("|---|---|---|---|---|---|")
+    p("| format | files | fp32 converts | int8 converts | reference run | worst max abs error fp32 / int8 | worst error / max abs ref, fp32 / int8 |")
+    p("|---|---|---|---|---|---|---|")
     for fmt, rs in by_fmt.items():
-        errs32 = [float(r["max_err_fp32"]) for r in rs if _num(r["max_err_fp32"])]
-        errs8 = [float(r["max_err_int8"]) for r in rs if _num(r["max_err_int8"])]
-        refd = sum(_num(r["max_err_fp32"]) or _num(r["max_err_int8"]) for r in rs)
-        p(f"| {fmt} | {len(rs)} | {sum(r['fp32'] == 'converted' for r in rs)} | {sum(r['int8'] == 'converted' for r in rs)} "
-          f"| {refd} | {max(errs32):.1e} / {max(errs8):.1e} |" if errs32 and errs8 else
-          f"| {fmt} | {len(rs)} | {sum(r['fp32'] == 'converted' for r in rs)} | {sum(r['int8'] == 'converted' for r in rs)} | {refd} | - |")
+        conv32 = sum(r["fp32"] == "converted" for r in rs)
+        conv8 = sum(r["int8"] == "converted" for r in rs)
+        refd = [r for r in rs if _num(r["max_err_fp32"]) and _num(r["max_err_int8"])]
+        if refd:
+            e32 = max(float(r["max_err_fp32"]) for r in refd)
+            e8 = max(float(r["max_err_int8"]) for r in refd)
+            rel32 = max(float(r["max_err_fp32"]) / max(float(r["max_abs_ref"]), 1e-30) for r in refd)
+            rel8 = max(float(r["max_err_int8"]) / max(float(r["max_abs_ref"]), 1e-30) for r in refd)
+            p(f"| {fmt} | {len(rs)} | {conv32} | {conv8} | {len(refd)} | {e32:.1e} / {e8:.1e} | {rel32:.1e} / {rel8:.1e} |")
+        else:
+            p(f"| {fmt} | {len(rs)} | {conv32} | {conv8} | 0 | - | - |")
     p("")
     p("### Every file")
     p("")
