@@ -25,6 +25,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "check.sh: unknown option '$1' (known: --ids LIST, --no-build, --update-docs)" >&2; exit 1 ;;
   esac
 done
+[[ -n $ids && ${#docs[@]} -gt 0 ]] && { echo "check.sh: --update-docs writes the whole corpus's tables; it cannot be combined with --ids" >&2; exit 1; }
 [[ -d $files ]] || { echo "check.sh: no corpus folder '$files' (run tools/corpus/fetch.sh first, or set CORPUS_DIR)" >&2; exit 1; }
 if [[ $build = 1 ]]; then
   for p in Quantizer/Edge.Quantizer.csproj Device/Edge.Device.csproj tools/corpus/ort-run/OrtRun.csproj; do
