@@ -286,6 +286,29 @@ def make_dual_encoder(out):
     assert 0.02 < float(score.min()) and float(score.max()) < 0.98 and float(score.std()) > 0.05, score
 
 
+def make_dual_encoder_vocab(out):
+    """The same dual encoder with a realistic vocabulary: the embedding table (1000, 64) is most of the
+    weights, which is what int8 embedding tables are for (the int8 blob must be <= 30 % of fp32)."""
+    rng = seeded(14)
+    model = DualEncoder(vocab=1000, emb=64, hidden=32)
+    with torch.no_grad():
+        for lstm in (model.context_encoder, model.response_encoder):
+            for p in lstm.parameters():
+                p.mul_(1.5)
+        model.M.mul_(0.5)
+    context = torch.from_numpy(rng.randint(0, 1000, size=(16, 10)).astype(np.int64))
+    response = torch.from_numpy(rng.randint(0, 1000, size=(16, 8)).astype(np.int64))
+    _, outs = onnx_case(out, "dual_encoder_vocab",
+                        "The dual encoder with a realistic vocabulary: shared nn.Embedding(1000, 64) (the "
+                        "table is 83 % of the weights), context and response nn.LSTM(64, 32, batch_first=True), "
+                        "M (32, 32), score = sigmoid((c @ M * r).sum(1, keepdim=True)) (N, 1). context (16, 10) "
+                        "and response (16, 8) int64. Batch axis dynamic.",
+                        model, [("context", context), ("response", response)], ["score"],
+                        {"context": {0: "batch"}, "response": {0: "batch"}, "score": {0: "batch"}})
+    score = outs[0]
+    assert 0.02 < float(score.min()) and float(score.max()) < 0.98 and float(score.std()) > 0.05, score
+
+
 # ── e. the seed's character LSTM and its (N, C, D) cross-entropy ────────────────────────────────
 
 class CharLstm(nn.Module):
@@ -439,7 +462,7 @@ def make_lstm_bidir(out):
 
 
 MAKERS = [make_seed_gru, make_gru2_batchfirst, make_forecaster, make_dual_encoder, make_char_lstm,
-          make_local_linear, make_stack, make_lstm_multilayer, make_lstm_bidir]
+          make_local_linear, make_stack, make_lstm_multilayer, make_lstm_bidir, make_dual_encoder_vocab]
 
 
 def digest(root):

@@ -22,6 +22,7 @@ public sealed class PyTorchParityTests
         ["gru2_batchfirst", "model_opset17.onnx"],
         ["forecaster", "model.onnx"],
         ["dual_encoder", "model.onnx"],
+        ["dual_encoder_vocab", "model.onnx"],
         ["char_lstm", "model.onnx"],
         ["lstm_multilayer", "model.onnx"],
         ["lstm_bidir", "model.onnx"],
