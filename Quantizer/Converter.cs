@@ -100,17 +100,24 @@ internal static class Converter
         {
             quantized = ModelQuantizer.QuantizeWeights(graph);
             log?.WriteLine($"quantized {quantized.Count} weight matrices to int8 (per-row symmetric); lowest weight SQNR {(quantized.Count == 0 ? "n/a" : quantized.Min(q => q.SqnrDb).ToString("F1", CultureInfo.InvariantCulture) + " dB")}");
+            foreach (var t in quantized.Where(q => q.Kind == OpKind.Embedding))
+                log?.WriteLine($"embedding table '{t.Name}' ({string.Join(", ", t.Shape)}) is int8, one scale per row");
         }
         if (quantized.Count > 0)
             metadata["quantization"] = new JsonObject
             {
                 ["scheme"] = "int8 per-row symmetric",
-                ["weights"] = new JsonArray(quantized.Select(q => (JsonNode)new JsonObject
+                ["weights"] = new JsonArray(quantized.Select(q =>
                 {
-                    ["name"] = q.Name,
-                    ["node"] = q.Node,
-                    ["rows"] = q.Rows,
-                    ["sqnr_db"] = double.IsFinite(q.SqnrDb) ? Math.Round(q.SqnrDb, 2) : null,
+                    var entry = new JsonObject
+                    {
+                        ["name"] = q.Name,
+                        ["node"] = q.Node,
+                        ["rows"] = q.Rows,
+                        ["sqnr_db"] = double.IsFinite(q.SqnrDb) ? Math.Round(q.SqnrDb, 2) : null,
+                    };
+                    if (q.Kind == OpKind.Embedding) entry["role"] = "embedding table";
+                    return (JsonNode)entry;
                 }).ToArray()),
             };
         string? dir = Path.GetDirectoryName(Path.GetFullPath(options.OutputPath));

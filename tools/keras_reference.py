@@ -212,6 +212,12 @@ def dot(cfg, w, xs, k):
     return [np.sum(a * b, axis=1, keepdims=True)]
 
 
+def prelu(cfg, w, x, k):
+    """Keras PReLU: relu(x) - alpha * relu(-x), alpha (input shape without batch, 1 on shared_axes) broadcast."""
+    alpha = w[0]
+    return [np.maximum(x, 0) - alpha * np.maximum(-x, 0)]
+
+
 def call(layer, w, xs, k):
     cls, cfg = layer["class_name"], layer["config"]
     x = xs[0]
@@ -243,6 +249,8 @@ def call(layer, w, xs, k):
         return [np.concatenate(xs, axis=cfg.get("axis", -1))]
     if cls == "Dot":
         return dot(cfg, w, xs, k)
+    if cls == "PReLU":
+        return prelu(cfg, w, x, k)
     raise ValueError(f"layer {cls} not in the reference")
 
 
@@ -327,6 +335,7 @@ CASES = {
     "hard_sigmoid_k3": ("model.h5", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
     "hard_sigmoid_k3_keras": ("model.keras", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
     "lstm_relu": ("model.h5", lambda: {"x": np.random.default_rng(12).uniform(0, 1, (4, 10, 13)).astype(np.float32)}),
+    "prelu": ("model.h5", lambda: {"x": rnd(13, 4, 6, 4) * 1.5}),
 }
 
 

@@ -286,6 +286,29 @@ def make_dual_encoder(out):
     assert 0.02 < float(score.min()) and float(score.max()) < 0.98 and float(score.std()) > 0.05, score
 
 
+def make_dual_encoder_vocab(out):
+    """The same dual encoder with a realistic vocabulary: the embedding table (1000, 64) is most of the
+    weights, which is what int8 embedding tables are for (the int8 blob must be <= 30 % of fp32)."""
+    rng = seeded(14)
+    model = DualEncoder(vocab=1000, emb=64, hidden=32)
+    with torch.no_grad():
+        for lstm in (model.context_encoder, model.response_encoder):
+            for p in lstm.parameters():
+                p.mul_(1.5)
+        model.M.mul_(0.5)
+    context = torch.from_numpy(rng.randint(0, 1000, size=(16, 10)).astype(np.int64))
+    response = torch.from_numpy(rng.randint(0, 1000, size=(16, 8)).astype(np.int64))
+    _, outs = onnx_case(out, "dual_encoder_vocab",
+                        "The dual encoder with a realistic vocabulary: shared nn.Embedding(1000, 64) (the "
+                        "table is 83 % of the weights), context and response nn.LSTM(64, 32, batch_first=True), "
+                        "M (32, 32), score = sigmoid((c @ M * r).sum(1, keepdim=True)) (N, 1). context (16, 10) "
+                        "and response (16, 8) int64. Batch axis dynamic.",
+                        model, [("context", context), ("response", response)], ["score"],
+                        {"context": {0: "batch"}, "response": {0: "batch"}, "score": {0: "batch"}})
+    score = outs[0]
+    assert 0.02 < float(score.min()) and float(score.max()) < 0.98 and float(score.std()) > 0.05, score
+
+
 # ── e. the seed's character LSTM and its (N, C, D) cross-entropy ────────────────────────────────
 
 class CharLstm(nn.Module):
@@ -438,8 +461,92 @@ def make_lstm_bidir(out):
               {"x": batch1, "output": batch1, "h_n": batch1, "c_n": batch1})
 
 
+# ── j. reduce-max pooling over time and a PReLU head (issue 17) ─────────────────────────────────
+
+class MaxPoolGru(nn.Module):
+    """Max-pooling over time: fc(out.max(dim=1).values), and the pooled values with keepdim."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(5, 12, batch_first=True)
+        self.fc = nn.Linear(12, 3)
+
+    def forward(self, x):
+        out, _ = self.gru(x)
+        pooled = out.max(dim=1).values                 # (N, 12)
+        return self.fc(pooled), out.max(dim=1, keepdim=True).values  # (N, 3), (N, 1, 12)
+
+
+def make_max_pool_gru(out):
+    rng = seeded(15)
+    model = MaxPoolGru()
+    x = torch.from_numpy(rng.standard_normal((4, 9, 5)).astype(np.float32))
+    batch0 = {0: "batch"}
+    folder, _ = onnx_case(out, "max_pool_gru",
+                          "nn.GRU(5, 12, batch_first=True), max over time (out.max(dim=1).values, exported as "
+                          "ReduceMax with attribute axes), Linear(12, 3); also the pooled values with keepdim. "
+                          "model_opset18.onnx is the opset-17 export with ReduceMax rewritten to opset 18 (axes as an "
+                          "input), same outputs. Batch axis dynamic.",
+                          model, [("x", x)], ["y", "pooled"],
+                          {"x": batch0, "y": batch0, "pooled": batch0}, opsets=(13, 17))
+    # torch 1.13 exports up to opset 17; opset 18 moved ReduceMax's axes from an attribute to an input.
+    proto = onnx.load(os.path.join(folder, "model_opset17.onnx"))
+    reduce_max = [n for n in proto.graph.node if n.op_type == "ReduceMax"]
+    assert len(reduce_max) == 2, [n.op_type for n in proto.graph.node]
+    for i, node in enumerate(reduce_max):
+        axes = [a for a in node.attribute if a.name == "axes"][0]
+        name = f"reduce_max_axes_{i}"
+        proto.graph.initializer.append(onnx.helper.make_tensor(name, onnx.TensorProto.INT64, [len(axes.ints)], list(axes.ints)))
+        node.input.append(name)
+        node.attribute.remove(axes)
+    for imp in proto.opset_import:
+        if imp.domain in ("", "ai.onnx"):
+            imp.version = 18
+    with open(os.path.join(folder, "model_opset18.onnx"), "wb") as f:
+        f.write(proto.SerializeToString())
+    with open(os.path.join(folder, "case.json")) as f:
+        case = json.load(f)
+    case["models"].append({"file": "model_opset18.onnx", "opset": 18, "onnx_ops": case["models"][-1]["onnx_ops"]})
+    write_case(folder, case)
+
+
+class PReluHead(nn.Module):
+    """LSTM -> last step -> Linear -> PReLU(6) -> Linear; and PReLU(8) over the (N, C, L) sequence, PReLU() on it."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 8, batch_first=True)
+        self.fc1 = nn.Linear(8, 6)
+        self.act = nn.PReLU(6)
+        self.fc2 = nn.Linear(6, 2)
+        self.act_channels = nn.PReLU(8)
+        self.act_one = nn.PReLU(init=0.1)
+        with torch.no_grad():  # distinct slopes (the default is 0.25 for all), some negative
+            self.act.weight.uniform_(-0.5, 0.8)
+            self.act_channels.weight.uniform_(-0.5, 0.8)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        y = self.fc2(self.act(self.fc1(out[:, -1])))
+        seq = self.act_one(self.act_channels(out.transpose(1, 2)))  # (N, 8, L): one slope per channel (axis 1)
+        return y, seq
+
+
+def make_prelu_head(out):
+    rng = seeded(16)
+    model = PReluHead()
+    x = torch.from_numpy(rng.standard_normal((3, 6, 4)).astype(np.float32))
+    batch0 = {0: "batch"}
+    onnx_case(out, "prelu_head",
+              "nn.LSTM(4, 8, batch_first=True) -> out[:, -1] -> Linear(8, 6) -> nn.PReLU(6) -> Linear(6, 2); and "
+              "nn.PReLU() (one slope, 0.1) after nn.PReLU(8) over out.transpose(1, 2) (N, 8, L). Slopes uniform in "
+              "[-0.5, 0.8]. Batch axis dynamic.",
+              model, [("x", x)], ["y", "seq"], {"x": batch0, "y": batch0, "seq": batch0})
+
+
 MAKERS = [make_seed_gru, make_gru2_batchfirst, make_forecaster, make_dual_encoder, make_char_lstm,
-          make_local_linear, make_stack, make_lstm_multilayer, make_lstm_bidir]
+          make_local_linear, make_stack, make_lstm_multilayer, make_lstm_bidir, make_dual_encoder_vocab,
+          make_max_pool_gru, make_prelu_head]
 
 
 def digest(root):

@@ -498,6 +498,33 @@ def case_weights_only(out):
         g.create_dataset("dense/bias:0", data=w(2), track_times=False)
 
 
+def case_prelu(out):
+    """PReLU (Keras 2): LSTM(return_sequences) -> PReLU(shared_axes=[1]) (alpha (1, 5)) -> LSTM -> Dense -> PReLU()
+    (alpha (3,), one per unit) -> Dense. Alphas uniform in [-0.5, 0.8] (the Keras default is all zeros)."""
+    w = W(120)
+    rng = np.random.default_rng(121)
+    l1, l2 = w.lstm(4, 5), w.lstm(5, 4)
+    d1, d2 = [w(4, 3), w(3, scale=0.3)], [w(3, 2), w(2, scale=0.3)]
+    a1 = rng.uniform(-0.5, 0.8, (1, 5)).astype(np.float32)
+    a2 = rng.uniform(-0.5, 0.8, (3,)).astype(np.float32)
+    prelu = lambda name, shared: k2("PReLU", name, alpha_initializer=ZEROS, alpha_regularizer=None, alpha_constraint=None,
+                                    shared_axes=shared)
+    cfg = sequential("prelu", [
+        k2_input("x", [6, 4]),
+        k2_rnn("LSTM", "lstm", 5, return_sequences=True),
+        prelu("p_re_lu", [1]),
+        k2_rnn("LSTM", "lstm_1", 4),
+        k2_dense("dense", 3),
+        prelu("p_re_lu_1", None),
+        k2_dense("head", 2),
+    ])
+    names = ["lstm", "p_re_lu", "lstm_1", "dense", "p_re_lu_1", "head"]
+    weights = [("lstm", list(zip(rnn_names("lstm", "LSTM", 3), l1))), ("p_re_lu", [("p_re_lu/alpha", a1)]),
+               ("lstm_1", list(zip(rnn_names("lstm_1", "LSTM", 3), l2))), ("dense", list(zip(dense_names("dense"), d1))),
+               ("p_re_lu_1", [("p_re_lu_1/alpha", a2)]), ("head", list(zip(dense_names("head"), d2)))]
+    write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", names)
+
+
 CASES = {
     "conv_forecaster": case_conv_forecaster,
     "conv_causal_head": case_conv_causal_head,
@@ -511,6 +538,7 @@ CASES = {
     "hard_sigmoid_k3_keras": case_hard_sigmoid_k3_keras,
     "lstm_relu": case_lstm_relu,
     "refuse": case_refusals,
+    "prelu": case_prelu,
 }
 
 

@@ -751,7 +751,75 @@ def pt_kinds_self_attention(out):
                "softmax(bmm(out, out^T), -1) @ out, mean over time, Linear (bmm, matmul, softmax, mean); seed 15.")
 
 
-KIND_MAKERS = [pt_kinds_attention, pt_kinds_batch_norm, pt_kinds_residual, pt_kinds_layer_norm, pt_kinds_self_attention]
+class MaxPool(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(3, 6, batch_first=True)
+        self.fc = nn.Linear(6, 2)
+
+    def forward(self, x):
+        out, _ = self.gru(x)
+        return self.fc(out.max(dim=1).values), out.max(dim=1, keepdim=True).values
+
+
+def pt_kinds_max_pool(out):
+    torch.manual_seed(16)
+    spec = {
+        "name": "max_pool",
+        "inputs": [{"name": "x", "shape": [None, None, 3]}],
+        "layers": [
+            {"name": "gru", "kind": "gru", "batch_first": True},
+            {"name": "pool", "kind": "max", "dim": 1},
+            {"name": "fc", "kind": "linear"},
+            {"name": "pool_keep", "kind": "max", "input": "gru", "dim": 1, "keepdim": True}],
+        "outputs": [{"name": "y", "from": "fc"}, {"name": "pooled", "from": "pool_keep"}],
+    }
+    kinds_case(out, "max_pool", MaxPool(), spec, {"x": seq_input(6, 3, 7, 3)},
+               "fc(out.max(dim=1).values) over a batch-first nn.GRU(3, 6), and out.max(dim=1, keepdim=True).values; seed 16.")
+
+
+class PReluHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 8, batch_first=True)
+        self.fc1 = nn.Linear(8, 5)
+        self.act = nn.PReLU(5)
+        self.fc2 = nn.Linear(5, 2)
+        self.act_channels = nn.PReLU(8)
+        self.act_one = nn.PReLU(init=0.1)
+        with torch.no_grad():  # distinct slopes (the default is 0.25 for all), some negative
+            self.act.weight.uniform_(-0.5, 0.8)
+            self.act_channels.weight.uniform_(-0.5, 0.8)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        y = self.fc2(self.act(self.fc1(out[:, -1])))
+        return y, self.act_one(self.act_channels(out.transpose(1, 2)))
+
+
+def pt_kinds_prelu(out):
+    torch.manual_seed(17)
+    spec = {
+        "name": "prelu_head",
+        "inputs": [{"name": "x", "shape": [None, None, 4]}],
+        "layers": [
+            {"name": "lstm", "kind": "lstm", "batch_first": True},
+            {"name": "last", "kind": "last_step", "batch_first": True},
+            {"name": "fc1", "kind": "linear"},
+            {"name": "act", "kind": "prelu", "num_parameters": 5},
+            {"name": "fc2", "kind": "linear"},
+            {"name": "seq_ncl", "kind": "transpose", "input": "lstm", "dims": [1, 2]},
+            {"name": "act_channels", "kind": "prelu"},
+            {"name": "act_one", "kind": "prelu", "num_parameters": 1}],
+        "outputs": [{"name": "y", "from": "fc2"}, {"name": "seq", "from": "act_one"}],
+    }
+    kinds_case(out, "prelu_head", PReluHead(), spec, {"x": seq_input(7, 3, 6, 4)},
+               "LSTM -> last step -> Linear -> nn.PReLU(5) -> Linear, and nn.PReLU() after nn.PReLU(8) on (N, 8, L) "
+               "(one slope per channel of axis 1); slopes uniform in [-0.5, 0.8]; seed 17.")
+
+
+KIND_MAKERS = [pt_kinds_attention, pt_kinds_batch_norm, pt_kinds_residual, pt_kinds_layer_norm, pt_kinds_self_attention,
+               pt_kinds_max_pool, pt_kinds_prelu]
 
 
 def main():

@@ -89,7 +89,7 @@ internal static class Evaluator
         };
     }
 
-    /// <summary>"W", "R" or "M" for every int8 weight, from the input slot its node reads it in (OpKind's input order).</summary>
+    /// <summary>"W", "R", "M" or "table" (embedding) for every int8 weight, from the input slot its node reads it in (OpKind's input order).</summary>
     public static Dictionary<string, string> WeightRoles(Graph graph)
     {
         ArgumentNullException.ThrowIfNull(graph);
@@ -102,6 +102,7 @@ internal static class Evaluator
                 {
                     (OpKind.Lstm or OpKind.Gru, 2) => "R",
                     (OpKind.Bilinear, 2) => "M",
+                    (OpKind.Embedding, 1) => "table",
                     (_, 1) => "W",
                     _ => $"input {i}",
                 };

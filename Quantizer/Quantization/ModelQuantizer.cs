@@ -10,8 +10,9 @@ internal sealed record QuantizedWeightReport(string Name, string Node, OpKind Ki
 
 /// <summary>
 /// Turns the matrix weights of a graph into int8 (docs/format.md, quantization scheme 1): symmetric, one scale
-/// per output row, zero point 0, range [-127, 127]. Biases, embeddings and everything that is not a
-/// matrix product's weight stay float32.
+/// per output row, zero point 0, range [-127, 127]. Embedding tables (V, D) too, one scale per row (per
+/// token): in a dual encoder or a text model the table is most of the weights, and the runtime gathers
+/// int8 rows and dequantizes each by its scale. Biases and everything else stay float32.
 /// LocallyConnected1D's W (folds, K*C, F) has one output row per (fold, output feature), which is not a
 /// leading axis: it is stored transposed, (folds, F, K*C) with row axis 1, and its nodes get the
 /// attribute weight_layout = "folds_out_in", which the runtime honours in fp32 and int8 alike.
@@ -29,6 +30,7 @@ internal static class ModelQuantizer
         OpKind.Conv1D => [(1, 0, 3)],               // W (M, C/group, K): a scale per output channel
         OpKind.Bilinear => [(2, 0, 2)],             // M (D1, D2): score = c . (M r), a scale per row of M
         OpKind.LocallyConnected1D => [(1, 1, 3)],   // W stored (folds, F, K*C): a scale per (fold, output feature)
+        OpKind.Embedding => [(1, 0, 2)],            // table (V, D): a scale per row (a tied Dense W (V, D) agrees)
         _ => [],
     };
 

@@ -63,6 +63,7 @@ public sealed class KerasImportTests
     [DataRow("hard_sigmoid_k2")]
     [DataRow("hard_sigmoid_k3")]
     [DataRow("hard_sigmoid_k3_keras")]
+    [DataRow("prelu")]
     public void Model_MatchesNumpyKerasReference(string caseName)
     {
         var graph = KerasImporter.Import(ModelPath(caseName));

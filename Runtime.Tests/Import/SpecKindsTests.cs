@@ -42,7 +42,7 @@ public sealed class SpecKindsTests
     {
         var kinds = Cases.SelectMany(c => JsonDocument.Parse(File.ReadAllText(SpecOf((string)c[0]))).RootElement.GetProperty("layers")
             .EnumerateArray().Select(l => l.GetProperty("kind").GetString()!)).ToHashSet();
-        foreach (var k in new[] { "add", "sub", "mul", "div", "slice", "dropout", "softmax", "sum", "mean", "matmul", "bmm", "batch_norm", "layer_norm", "repeat_vector" })
+        foreach (var k in new[] { "add", "sub", "mul", "div", "slice", "dropout", "softmax", "sum", "mean", "matmul", "bmm", "batch_norm", "layer_norm", "repeat_vector", "max", "prelu" })
             Assert.Contains(k, kinds, $"no pt_kinds fixture uses kind '{k}'");
     }
 
@@ -139,7 +139,8 @@ public sealed class SpecKindsTests
             ("""{"kind": "softmax", "dim": 5}""", "layers[0].dim: axis 5 is out of range for rank 3"),
             ("""{"kind": "sum"}""", "layers[0].dim: required"),
             ("""{"kind": "mean", "dim": []}""", "layers[0].dim: [] names no axis"),
-            ("""{"kind": "max", "dim": 1}""", "layers[0].kind: 'max' over an axis needs a reduce-max operator"),
+            ("""{"kind": "max", "dim": 3}""", "layers[0].dim: axis 3 is out of range for rank 3"),
+            ("""{"kind": "prelu", "num_parameters": 0}""", "layers[0].num_parameters: 0 must be at least 1"),
             ("""{"kind": "bmm", "inputs": ["x", "z"]}""", "layers[0].inputs: bmm needs (B, N, M) and (B, M, P), got (?, 3, 4) and (?, 5)"),
             ("""{"kind": "matmul", "inputs": ["x", "x"]}""", "layers[0].inputs: cannot multiply (?, 3, 4) by (?, 3, 4) (4 vs 3)"),
             ("""{"kind": "layer_norm", "normalized_shape": [5]}""", "layers[0].normalized_shape: [5] does not match the trailing axes of the input (?, 3, 4)"),

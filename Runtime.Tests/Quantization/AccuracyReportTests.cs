@@ -160,6 +160,26 @@ public sealed class AccuracyReportTests
             new() { ["context"] = Npy.Read(ctx), ["response"] = Npy.Read(resp) }, expectedNodes: 3);
     }
 
+    /// <summary>The report and the convert output say the embedding table is int8, and the scores stay within the int8 targets.</summary>
+    [TestMethod]
+    public void DualEncoderVocab_ReportAndOutput_SayTheEmbeddingTableIsInt8()
+    {
+        string dir = TestPaths.NewTempDir();
+        var (json, _, model, stdout) = ConvertWithReport(dir, Fixture("dual_encoder_vocab", "model.onnx"),
+            "--calibration", "context=" + Fixture("dual_encoder_vocab", "context.npy"), "--calibration", "response=" + Fixture("dual_encoder_vocab", "response.npy"));
+        var tables = json["weights"]!.AsArray().Where(w => w!["kind"]!.GetValue<string>() == "Embedding").ToList();
+        Assert.AreEqual(1, tables.Count, json["weights"]!.ToJsonString());
+        Assert.AreEqual("table", tables[0]!["role"]!.GetValue<string>());
+        CollectionAssert.AreEqual(new[] { 1000, 64 }, tables[0]!["shape"]!.AsArray().Select(x => x!.GetValue<int>()).ToArray());
+        Assert.AreEqual(1000, tables[0]!["rows"]!.GetValue<int>());
+        string name = tables[0]!["name"]!.GetValue<string>();
+        StringAssert.Contains(stdout, $"embedding table '{name}' (1000, 64) is int8, one scale per row");
+        Assert.IsTrue(model.Graph.QuantizedConstants.ContainsKey(name));
+        Assert.IsTrue(json["ranking"]!["pearson"]!.GetValue<double>() > 0.99, json["ranking"]!.ToJsonString());
+        var meta = model.Metadata["quantization"]!["weights"]!.AsArray().Single(w => w!["name"]!.GetValue<string>() == name);
+        Assert.AreEqual("embedding table", meta!["role"]!.GetValue<string>());
+    }
+
     [TestMethod]
     public void SameInputs_GiveByteIdenticalBlobAndReport()
     {

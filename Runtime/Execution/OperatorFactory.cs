@@ -43,6 +43,8 @@ internal static class OperatorFactory
             OpKind.Tile => new Tile(node, context),
             OpKind.ReduceSum => new ReduceSum(node, context),
             OpKind.Pad => new Pad(node, context),
+            OpKind.ReduceMax => new ReduceMax(node, context),
+            OpKind.PRelu => new PRelu(node, context),
             _ => throw new EdgeException($"node '{node.Name}': op kind {node.Kind} has no implementation"),
         };
     }

@@ -171,4 +171,14 @@ internal enum OpKind
     /// <summary>Inputs X, pads (int64, [begins..., ends...], may be negative), constant_value? (scalar), axes? (int64);
     /// attribute mode ("constant" | "reflect" | "edge").</summary>
     Pad,
+
+    // ── added later (appended: values are never renumbered) ───────────────────────────────────
+
+    /// <summary>Inputs X, axes? (int64); attributes keepdims (1), noop_with_empty_axes (0); or attribute axes.
+    /// ONNX ReduceMax; torch x.max(dim).values / amax. NaN in a group gives NaN; an empty group the lowest value.</summary>
+    ReduceMax,
+
+    /// <summary>Inputs X, slope (float32, broadcast to X's shape). Y = X if X &gt;= 0 else slope * X (ONNX PRelu,
+    /// torch nn.PReLU with slope (C, 1, ...) on axis 1, Keras PReLU with alpha broadcast over shared_axes).</summary>
+    PRelu,
 }

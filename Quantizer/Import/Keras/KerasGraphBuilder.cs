@@ -128,6 +128,8 @@ internal sealed partial class KerasGraphBuilder
                 return;
             case var c when Identities.Contains(c):
                 return;
+            case "PReLU":
+                return;
             case "Lambda" or "TFOpLambda" or "SlicingOpLambda":
                 throw new UnsupportedModelException(
                     $"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}'): it holds Python code, which Edge never runs; replace it with built-in layers");
@@ -188,6 +190,8 @@ internal sealed partial class KerasGraphBuilder
                 return [ConvertConcatenate(layer, prefix, inputs, output)];
             case "Dot":
                 return [ConvertDot(layer, prefix, inputs, output)];
+            case "PReLU":
+                return [ConvertPRelu(layer, prefix, x, output)];
             default:
                 if (Identities.Contains(layer.ClassName))
                 {

@@ -34,7 +34,7 @@ internal sealed partial class OnnxGraphConverter
     {
         "Abs", "Add", "Cast", "Concat", "Constant", "ConstantOfShape", "Conv", "Div", "Dropout", "Elu", "Exp",
         "Expand", "Flatten", "GRU", "Gather", "Gemm", "HardSigmoid", "Identity", "LSTM", "LeakyRelu",
-        "LogSoftmax", "MatMul", "Mul", "Neg", "Pad", "ReduceSum", "Relu", "Reshape", "Shape", "Sigmoid",
+        "LogSoftmax", "MatMul", "Mul", "Neg", "PRelu", "Pad", "ReduceMax", "ReduceSum", "Relu", "Reshape", "Shape", "Sigmoid",
         "Slice", "Softmax", "Softplus", "Softsign", "Sqrt", "Squeeze", "Sub", "Tanh", "Tile", "Transpose", "Unsqueeze",
     };
 
@@ -353,6 +353,25 @@ internal sealed partial class OnnxGraphConverter
                     Emit(n, OpKind.ReduceSum, new[] { n.Input(0), n.Input(1) }, new[] { n.Output(0) })
                         .Set("keepdims", n.Int("keepdims", 1)).Set("noop_with_empty_axes", n.Int("noop_with_empty_axes", 0));
                 }
+                break;
+            case "ReduceMax":
+                // Opsets before 18 give the axes as an attribute; 18 as an optional input, with noop_with_empty_axes.
+                if (_opset < 18)
+                {
+                    n.Allow("axes", "keepdims");
+                    var node = Emit(n, OpKind.ReduceMax, new[] { n.Input(0) }, new[] { n.Output(0) }).Set("keepdims", n.Int("keepdims", 1));
+                    if (n.Ints("axes") is { } axes) node.Set("axes", axes);
+                }
+                else
+                {
+                    n.Allow("keepdims", "noop_with_empty_axes");
+                    Emit(n, OpKind.ReduceMax, new[] { n.Input(0), n.Input(1) }, new[] { n.Output(0) })
+                        .Set("keepdims", n.Int("keepdims", 1)).Set("noop_with_empty_axes", n.Int("noop_with_empty_axes", 0));
+                }
+                break;
+            case "PRelu":
+                n.Allow();
+                Emit(n, OpKind.PRelu, new[] { n.Input(0), n.Input(1) }, new[] { n.Output(0) });
                 break;
             case "Tile":
                 ConvertTile(n);

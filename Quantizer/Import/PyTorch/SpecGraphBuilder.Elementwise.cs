@@ -69,9 +69,15 @@ internal sealed partial class SpecGraphBuilder
         if (dims.Length == 0) throw l.Error($"dim: [] names no axis; list the axes of {x.ShapeString} to reduce");
         var axes = dims.Select(d => Axis(l, (int)d, x.Rank, "dim")).Distinct().Order().ToArray();
         bool keep = l.Bool("keepdim", false);
-        if (kind == "max")
-            throw new UnsupportedModelException($"{_spec.Source}: {l.Path}.kind: 'max' over an axis needs a reduce-max operator, which the Edge runtime does not have yet; 'sum' and 'mean' are supported");
         var shape = keep ? x.Shape.Select((d, i) => axes.Contains(i) ? 1 : d).ToArray() : x.Shape.Where((_, i) => !axes.Contains(i)).ToArray();
+        if (kind == "max")
+        {
+            // torch.max(x, dim) returns (values, indices): the spec's max is the values (x.max(dim).values, amax).
+            var max = _ir.NewValue(l.Name, shape, x.Type);
+            _ir.Emit(OpKind.ReduceMax, $"{l.Name}/reduce_max", [x.Name, _ir.Int64s($"{l.Name}/axes", axes.Select(a => (long)a).ToArray())], [max.Name])
+                .Set("keepdims", keep ? 1L : 0L);
+            return max;
+        }
         var sum = _ir.NewValue(kind == "sum" ? l.Name : $"{l.Name}/sum", shape, x.Type);
         _ir.Emit(OpKind.ReduceSum, $"{l.Name}/reduce_sum", [x.Name, _ir.Int64s($"{l.Name}/axes", axes.Select(a => (long)a).ToArray())], [sum.Name])
             .Set("keepdims", keep ? 1L : 0L);

@@ -64,6 +64,7 @@ internal sealed partial class SpecGraphBuilder
         ["sum"] = ReduceFields,
         ["mean"] = ReduceFields,
         ["max"] = ReduceFields,
+        ["prelu"] = ["prefix", "num_parameters"],
         ["matmul"] = ["inputs"],
         ["bmm"] = ["inputs"],
         ["batch_norm"] = ["prefix", "eps", "affine", "num_features", "momentum", "track_running_stats"],
@@ -159,6 +160,7 @@ internal sealed partial class SpecGraphBuilder
                 "matmul" or "bmm" => MatMulLayer(layer, kind),
                 "batch_norm" => BatchNormLayer(layer),
                 "layer_norm" => LayerNormLayer(layer),
+                "prelu" => PReluLayer(layer),
                 _ => throw new InvalidOperationException(kind),
             };
             Define(layer.Name, main);
