@@ -49,26 +49,38 @@ def load(path):
             weights = {}
             for lname in [_s(n) for n in g.attrs["layer_names"]]:
                 lg = g[lname]
-                weights[lname] = [np.array(lg[_s(w)], dtype=np.float64) for w in lg.attrs["weight_names"]]
+                names = [_s(w) for w in lg.attrs["weight_names"]]
+                weights[lname] = Weights([np.array(lg[w], dtype=np.float64) for w in names], names)
     return config, int(version.split(".")[0]), weights
 
 
 def _keras3_weights(f):
     """.keras: groups layers/<class-derived key>; the vars group's 'name' attribute is the configured layer name."""
-    def collect(g):
+    def collect(g, path):
         out = []
         if "vars" in g:
             v = g["vars"]
-            out += [np.array(v[k], dtype=np.float64) for k in sorted(v.keys(), key=int)]
+            out += [(f"{path}/vars/{k}", np.array(v[k], dtype=np.float64)) for k in sorted(v.keys(), key=int)]
         for k in sorted(g.keys()):
             if k != "vars" and isinstance(g[k], h5py.Group):
-                out += collect(g[k])
+                out += collect(g[k], f"{path}/{k}")
         return out
     weights = {}
     for key in f["layers"]:
         g = f["layers"][key]
-        weights[_s(g["vars"].attrs["name"])] = collect(g)
+        pairs = collect(g, key)
+        weights[_s(g["vars"].attrs["name"])] = Weights([a for _, a in pairs], [n for n, _ in pairs])
     return weights
+
+
+class Weights(list):
+    """A layer's arrays in file order, with their paths (Bidirectional tells its halves apart by path)."""
+    def __init__(self, arrays, names):
+        super().__init__(arrays)
+        self.names = names
+
+    def part(self, word):
+        return [a for a, n in zip(self, self.names) if word in n]
 
 
 # ── Keras semantics ────────────────────────────────────────────────────────────────────────────
@@ -148,6 +160,126 @@ def gru(cfg, w, x, k):
     return [out, h] if cfg.get("return_state") else [out]
 
 
+def lstm_keras1(cfg, w, x, k):
+    """Keras 1.x LSTM with separate per-gate weights W_i, U_i, b_i, W_c, U_c, b_c, W_f, U_f, b_f, W_o, U_o, b_o."""
+    u = cfg["output_dim"]
+    W_, U_, b_ = {}, {}, {}
+    for j, gate in enumerate("icfo"):
+        W_[gate], U_[gate], b_[gate] = w[3 * j], w[3 * j + 1], w[3 * j + 2]
+    act, inner = activation(cfg["activation"], k), activation(cfg["inner_activation"], k)
+    n, T, _ = x.shape
+    h, c = np.zeros((n, u)), np.zeros((n, u))
+    ys = []
+    for t in (range(T - 1, -1, -1) if cfg.get("go_backwards") else range(T)):
+        xt = x[:, t]
+        i = inner(xt @ W_["i"] + h @ U_["i"] + b_["i"])
+        f = inner(xt @ W_["f"] + h @ U_["f"] + b_["f"])
+        c = f * c + i * act(xt @ W_["c"] + h @ U_["c"] + b_["c"])
+        o = inner(xt @ W_["o"] + h @ U_["o"] + b_["o"])
+        h = o * act(c)
+        ys.append(h)
+    return [np.stack(ys, 1) if cfg.get("return_sequences") else h]
+
+
+def gru_keras1(cfg, w, x, k):
+    """Keras 1.x GRU, weights W_z, U_z, b_z, W_r, U_r, b_r, W_h, U_h, b_h; the reset gate applies before U_h."""
+    u = cfg["output_dim"]
+    (Wz, Uz, bz), (Wr, Ur, br), (Wh, Uh, bh) = w[0:3], w[3:6], w[6:9]
+    act, inner = activation(cfg["activation"], k), activation(cfg["inner_activation"], k)
+    n, T, _ = x.shape
+    h = np.zeros((n, u))
+    ys = []
+    for t in (range(T - 1, -1, -1) if cfg.get("go_backwards") else range(T)):
+        xt = x[:, t]
+        z = inner(xt @ Wz + h @ Uz + bz)
+        r = inner(xt @ Wr + h @ Ur + br)
+        hh = act(xt @ Wh + (r * h) @ Uh + bh)
+        h = z * h + (1 - z) * hh
+        ys.append(h)
+    return [np.stack(ys, 1) if cfg.get("return_sequences") else h]
+
+
+def conv1d_keras1(cfg, w, x, k):
+    """Keras 1.x Convolution1D: W (filter_length, 1, input_dim, nb_filter), border_mode, subsample_length."""
+    c2 = {"padding": cfg["border_mode"], "strides": cfg.get("subsample_length", 1), "dilation_rate": 1,
+          "use_bias": cfg.get("bias", True), "activation": cfg.get("activation")}
+    return conv1d(c2, [w[0][:, 0]] + list(w[1:]), x, k)
+
+
+def _last_axis(cfg, x):
+    axis = cfg.get("axis", -1)
+    axis = axis[0] if isinstance(axis, list) else axis
+    assert axis in (-1, x.ndim - 1), axis
+    return -1
+
+
+def batch_norm(cfg, w, x, k):
+    """Inference: (x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta; weights in Keras order
+    gamma (scale=True), beta (center=True), moving_mean, moving_variance."""
+    _last_axis(cfg, x)
+    w = list(w)
+    gamma = w.pop(0) if cfg.get("scale", True) else 1.0
+    beta = w.pop(0) if cfg.get("center", True) else 0.0
+    mean, var = w
+    return [(x - mean) / np.sqrt(var + cfg.get("epsilon", 1e-3)) * gamma + beta]
+
+
+def layer_norm(cfg, w, x, k):
+    _last_axis(cfg, x)
+    w = list(w)
+    gamma = w.pop(0) if cfg.get("scale", True) else 1.0
+    beta = w.pop(0) if cfg.get("center", True) else 0.0
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return [(x - mean) / np.sqrt(var + cfg.get("epsilon", 1e-3)) * gamma + beta]
+
+
+def merge(cls, xs):
+    if cls == "Add":
+        return [sum(xs[1:], xs[0])]
+    if cls == "Subtract":
+        a, b = xs
+        return [a - b]
+    if cls == "Multiply":
+        y = xs[0]
+        for v in xs[1:]:
+            y = y * v
+        return [y]
+    if cls == "Average":
+        return [sum(xs[1:], xs[0]) / len(xs)]
+    raise ValueError(cls)
+
+
+def bidirectional(cfg, w, x, k):
+    """Keras's Bidirectional: forward layer, backward layer (go_backwards=True, its config or the forward one's),
+    the backward sequence flipped back to input order, then merged; states forward then backward."""
+    inner = cfg["layer"]
+    back = cfg.get("backward_layer") or {"class_name": inner["class_name"], "config": dict(inner["config"], go_backwards=True)}
+    fw, bw = w.part("forward"), w.part("backward")
+    assert len(fw) == len(bw) == len(w) // 2, w.names
+    run_one = {"LSTM": lstm, "GRU": gru}
+    y = run_one[inner["class_name"]](inner["config"], fw, x, k)
+    y_rev = run_one[back["class_name"]](dict(back["config"], go_backwards=True), bw, x, k)
+    states = y[1:] + y_rev[1:]
+    a, b = y[0], y_rev[0]
+    if inner["config"].get("return_sequences"):
+        b = b[:, ::-1]
+    mode = cfg.get("merge_mode", "concat")
+    if mode == "concat":
+        out = [np.concatenate([a, b], -1)]
+    elif mode == "sum":
+        out = [a + b]
+    elif mode == "ave":
+        out = [(a + b) / 2]
+    elif mode == "mul":
+        out = [a * b]
+    elif mode is None:
+        out = [a, b]
+    else:
+        raise ValueError(mode)
+    return out + states
+
+
 def _one(v):
     return v[0] if isinstance(v, (list, tuple)) else v
 
@@ -215,6 +347,29 @@ def dot(cfg, w, xs, k):
 def call(layer, w, xs, k):
     cls, cfg = layer["class_name"], layer["config"]
     x = xs[0]
+    if k == 1:  # Keras 1.x classes and weight layouts
+        if cls == "LSTM" and len(w) == 12:
+            return lstm_keras1(cfg, w, x, k)
+        if cls == "GRU" and len(w) == 9:
+            return gru_keras1(cfg, w, x, k)
+        if cls == "Convolution1D":
+            return conv1d_keras1(cfg, w, x, k)
+        if cls == "Dense" and "output_dim" in cfg:
+            return dense({"use_bias": cfg.get("bias", True), "activation": cfg.get("activation")}, w, x, k)
+    if cls == "BatchNormalization":
+        return batch_norm(cfg, w, x, k)
+    if cls == "LayerNormalization":
+        return layer_norm(cfg, w, x, k)
+    if cls in ("Add", "Subtract", "Multiply", "Average"):
+        return merge(cls, xs)
+    if cls == "Bidirectional":
+        return bidirectional(cfg, w, x, k)
+    if cls == "GlobalAveragePooling1D":
+        return [x.mean(axis=2 if cfg.get("data_format") == "channels_first" else 1, keepdims=cfg.get("keepdims", False))]
+    if cls == "Reshape":
+        return [x.reshape((x.shape[0],) + tuple(cfg["target_shape"]))]
+    if cls == "Permute":
+        return [x.transpose([0] + list(cfg["dims"]))]
     if cls in ("LSTM",):
         return lstm(cfg, w, x, k)
     if cls == "GRU":
@@ -268,7 +423,8 @@ def _refs(node):
 
 def run(config, k, weights, inputs):
     """inputs: {input layer name: array}. Returns {output layer name: array}, as Keras's predict would."""
-    layers = config["config"]["layers"]
+    # Keras 1.x and 2.0-2.2 wrote a Sequential config as the bare list of its layers.
+    layers = config["config"] if isinstance(config["config"], list) else config["config"]["layers"]
     if config["class_name"] == "Sequential":
         x = None
         for layer in layers:
@@ -292,7 +448,8 @@ def run(config, k, weights, inputs):
     outs = config["config"]["output_layers"]
     if outs and not isinstance(outs[0], list):
         outs = [outs]
-    return {o[0]: values[(o[0], o[1], o[2])] for o in outs}
+    # Named as Edge names graph outputs: the layer for its first call's first tensor, else "layer:node:tensor".
+    return {(o[0] if (o[1], o[2]) == (0, 0) else f"{o[0]}:{o[1]}:{o[2]}"): values[(o[0], o[1], o[2])] for o in outs}
 
 
 # ── cases ──────────────────────────────────────────────────────────────────────────────────────
@@ -327,6 +484,13 @@ CASES = {
     "hard_sigmoid_k3": ("model.h5", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
     "hard_sigmoid_k3_keras": ("model.keras", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
     "lstm_relu": ("model.h5", lambda: {"x": np.random.default_rng(12).uniform(0, 1, (4, 10, 13)).astype(np.float32)}),
+    "keras22_sequential": ("model.h5", lambda: {"lstm_1_input": rnd(13, 4, 6, 3)}),
+    "keras1_sequential": ("model.h5", lambda: {"convolution1d_1_input": rnd(14, 4, 7, 3)}),
+    "normalization": ("model.h5", lambda: {"x": rnd(15, 4, 8, 3) * 1.5 + 0.5}),
+    "merges": ("model.h5", lambda: {"a": rnd(16, 5, 4), "b": rnd(17, 5, 3)}),
+    "bidirectional_k2": ("model.h5", lambda: {"x": rnd(18, 4, 6, 3)}),
+    "bidirectional_k3": ("model.keras", lambda: {"x": rnd(19, 4, 5, 3)}),
+    "pool_reshape": ("model.h5", lambda: {"x": rnd(20, 4, 6, 4)}),
 }
 
 

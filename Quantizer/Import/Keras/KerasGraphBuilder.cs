@@ -123,14 +123,23 @@ internal sealed partial class KerasGraphBuilder
     {
         switch (layer.ClassName)
         {
+            case var _ when layer.Custom:
+                throw new UnsupportedModelException(
+                    $"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}'): a custom layer class, whose Python code is not in the file; "
+                    + "express it with built-in Keras layers (see the Keras section of README.md for the supported ones) and save the model again");
             case "LSTM" or "GRU" or "Dense" or "TimeDistributed" or "Conv1D" or "Convolution1D" or "LocallyConnected1D"
-                or "RepeatVector" or "Embedding" or "Activation" or "Flatten" or "Concatenate" or "Dot":
+                or "RepeatVector" or "Embedding" or "Activation" or "Flatten" or "Concatenate" or "Dot"
+                or "BatchNormalization" or "LayerNormalization" or "GlobalAveragePooling1D" or "Reshape" or "Permute" or "Bidirectional":
+                return;
+            case var m when Merges.Contains(m):
                 return;
             case var c when Identities.Contains(c):
                 return;
             case "Lambda" or "TFOpLambda" or "SlicingOpLambda":
                 throw new UnsupportedModelException(
-                    $"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}'): it holds Python code, which Edge never runs; replace it with built-in layers");
+                    $"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}'): it holds Python code, which Edge never runs; "
+                    + "rebuild the model with built-in layers (tensor arithmetic: Add, Subtract, Multiply, Average; scale and shift: Dense or BatchNormalization; "
+                    + "reshaping: Reshape, Permute, Flatten; the last time step: return_sequences=False; a mean over time: GlobalAveragePooling1D), load the weights and save it again");
             default:
                 throw new UnsupportedModelException($"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}')");
         }
@@ -141,7 +150,7 @@ internal sealed partial class KerasGraphBuilder
         string prefix = call == 0 ? layer.Name : $"{layer.Name}:{call}";
         string output = ValueName(layer, call, 0);
         var c = layer.Config;
-        if (layer.ClassName is not ("Concatenate" or "Dot") && inputs.Count != 1)
+        if (layer.ClassName is not ("Concatenate" or "Dot") && !Merges.Contains(layer.ClassName) && inputs.Count != 1)
             throw new EdgeException($"{File}: layer {layer} takes one input, but is called with {inputs.Count}");
         var x = inputs[0];
         switch (layer.ClassName)
@@ -188,6 +197,20 @@ internal sealed partial class KerasGraphBuilder
                 return [ConvertConcatenate(layer, prefix, inputs, output)];
             case "Dot":
                 return [ConvertDot(layer, prefix, inputs, output)];
+            case "BatchNormalization":
+                return [ConvertBatchNorm(layer, prefix, x, output)];
+            case "LayerNormalization":
+                return [ConvertLayerNorm(layer, prefix, x, output)];
+            case "GlobalAveragePooling1D":
+                return [ConvertGlobalAveragePooling1D(layer, prefix, x, output)];
+            case "Reshape":
+                return [ConvertReshape(layer, prefix, x, output)];
+            case "Permute":
+                return [ConvertPermute(layer, prefix, x, output)];
+            case "Bidirectional":
+                return ConvertBidirectional(layer, call, prefix, x);
+            case var m when Merges.Contains(m):
+                return [ConvertMerge(layer, prefix, inputs, output)];
             default:
                 if (Identities.Contains(layer.ClassName))
                 {
@@ -431,8 +454,8 @@ internal sealed partial class KerasGraphBuilder
     {
         if (!_weights.TryGetValue(layer.Name, out var w))
         {
-            w = _file.Weights(layer.Name, layer.ClassName)
-                ?? throw new EdgeException($"{File}: the file holds no weights for layer {layer}; expected {names}");
+            w = Legacy(layer, _file.Weights(layer.Name, layer.ClassName)
+                ?? throw new EdgeException($"{File}: the file holds no weights for layer {layer}; expected {names}"));
             _weights[layer.Name] = w;
         }
         if (w.Count != count)
