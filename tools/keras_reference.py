@@ -247,6 +247,12 @@ def merge(cls, xs):
         return [y]
     if cls == "Average":
         return [sum(xs[1:], xs[0]) / len(xs)]
+    if cls in ("Maximum", "Minimum"):
+        f = np.maximum if cls == "Maximum" else np.minimum
+        y = xs[0]
+        for v in xs[1:]:
+            y = f(y, v)
+        return [y]
     raise ValueError(cls)
 
 
@@ -360,7 +366,7 @@ def call(layer, w, xs, k):
         return batch_norm(cfg, w, x, k)
     if cls == "LayerNormalization":
         return layer_norm(cfg, w, x, k)
-    if cls in ("Add", "Subtract", "Multiply", "Average"):
+    if cls in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"):
         return merge(cls, xs)
     if cls == "Bidirectional":
         return bidirectional(cfg, w, x, k)

@@ -565,7 +565,7 @@ def case_normalization(out):
 
 
 def case_merges(out):
-    """Functional (Keras 2): Add of three, Subtract, Multiply, Average of two branches; four outputs."""
+    """Functional (Keras 2): Add of three, Subtract, Multiply, Average, Maximum of three, Minimum; six outputs."""
     w = W(116)
     da, db = [w(4, 5), w(5, scale=0.3)], [w(3, 5), w(5, scale=0.3)]
     layers = [
@@ -577,9 +577,11 @@ def case_merges(out):
         dict(k2("Subtract", "sub"), name="sub", inbound_nodes=inbound_k2(("da", 0, 0), ("db", 0, 0))),
         dict(k2("Multiply", "mul"), name="mul", inbound_nodes=inbound_k2(("add", 0, 0), ("sub", 0, 0))),
         dict(k2("Average", "avg"), name="avg", inbound_nodes=inbound_k2(("mul", 0, 0), ("db", 0, 0), ("sub", 0, 0))),
+        dict(k2("Maximum", "max"), name="max", inbound_nodes=inbound_k2(("da", 0, 0), ("db", 0, 0), ("sub", 0, 0))),
+        dict(k2("Minimum", "min"), name="min", inbound_nodes=inbound_k2(("da", 0, 0), ("db", 0, 0))),
     ]
-    cfg = functional_k2("merges", layers, ["a", "b"], ["add", "sub", "mul", "avg"])
-    names = ["a", "b", "da", "db", "add", "sub", "mul", "avg"]
+    cfg = functional_k2("merges", layers, ["a", "b"], ["add", "sub", "mul", "avg", "max", "min"])
+    names = ["a", "b", "da", "db", "add", "sub", "mul", "avg", "max", "min"]
     weights = [("da", list(zip(dense_names("da"), da))), ("db", list(zip(dense_names("db"), db)))]
     write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", names)
 

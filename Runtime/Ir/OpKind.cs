@@ -171,4 +171,8 @@ internal enum OpKind
     /// <summary>Inputs X, pads (int64, [begins..., ends...], may be negative), constant_value? (scalar), axes? (int64);
     /// attribute mode ("constant" | "reflect" | "edge").</summary>
     Pad,
+
+    /// <summary>Elementwise maximum / minimum of two operands with numpy broadcasting (as Add); NaN in either gives NaN. Keras Maximum / Minimum.</summary>
+    Max,
+    Min,
 }

@@ -15,14 +15,14 @@ namespace Edge.Quantizer.Import.Keras;
 ///   nothing else reads (and that is called once) it folds into that layer's kernel and bias instead.</item>
 /// <item>LayerNormalization over the last axis: (x - mean) / sqrt(var + eps) * gamma + beta, biased variance,
 ///   in the IR form the spec's layer_norm uses.</item>
-/// <item>Add, Subtract, Multiply, Average: chains of IR Add/Sub/Mul (numpy broadcasting, as Keras's merges).</item>
+/// <item>Add, Subtract, Multiply, Average, Maximum, Minimum: chains of IR Add/Sub/Mul/Max/Min (numpy broadcasting, as Keras's merges).</item>
 /// <item>GlobalAveragePooling1D: ReduceSum over the steps divided by their count; Reshape and Permute leave the
 ///   batch axis alone.</item>
 /// </list>
 /// </summary>
 internal sealed partial class KerasGraphBuilder
 {
-    private static readonly HashSet<string> Merges = new(StringComparer.Ordinal) { "Add", "Subtract", "Multiply", "Average" };
+    private static readonly HashSet<string> Merges = new(StringComparer.Ordinal) { "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum" };
 
     /// <summary>The Keras axis of a normalization layer, which Edge supports only as the last one.</summary>
     private void RequireLastAxis(KerasLayer layer, Value x)
@@ -172,7 +172,7 @@ internal sealed partial class KerasGraphBuilder
             }
             shape[a] = dim;
         }
-        var kind = cls switch { "Subtract" => OpKind.Sub, "Multiply" => OpKind.Mul, _ => OpKind.Add };
+        var kind = cls switch { "Subtract" => OpKind.Sub, "Multiply" => OpKind.Mul, "Maximum" => OpKind.Max, "Minimum" => OpKind.Min, _ => OpKind.Add };
         bool average = cls == "Average";
         string current = inputs[0].Name;
         for (int i = 1; i < inputs.Count; i++)
