@@ -286,6 +286,38 @@ def bidirectional(cfg, w, x, k):
     return out + states
 
 
+def attention(cls, cfg, w, xs, k, call_kwargs):
+    """Keras Attention (Luong: dot or concat scores) and AdditiveAttention (Bahdanau), inputs [query, value(, key)].
+    Causal: tf.keras 2's config 'causal' or Keras 3's call argument use_causal_mask; masked scores get -1e9 before
+    the softmax, as Keras does. Returns [output] or [output, attention scores] (return_attention_scores)."""
+    q, v = xs[0], xs[1]
+    key = xs[2] if len(xs) > 2 else v
+    w = list(w)
+    if cls == "Attention":
+        scale = w.pop(0) if cfg.get("use_scale") else None
+        if cfg.get("score_mode", "dot") == "dot":
+            scores = q @ key.transpose(0, 2, 1)
+            if scale is not None:
+                scores = scores * scale
+        else:
+            concat_weight = w.pop(0)
+            s = q[:, :, None, :] + key[:, None, :, :]
+            if scale is not None:
+                s = scale * s
+            scores = concat_weight * np.tanh(s).sum(-1)
+    else:
+        scale = w.pop(0) if cfg.get("use_scale", True) else 1.0
+        scores = (scale * np.tanh(q[:, :, None, :] + key[:, None, :, :])).sum(-1)
+    if cfg.get("causal") or call_kwargs.get("use_causal_mask"):
+        Tq, Tv = scores.shape[1:]
+        allowed = np.arange(Tq)[:, None] >= np.arange(Tv)[None, :]
+        scores = scores - 1e9 * (~allowed)
+    e = np.exp(scores - scores.max(-1, keepdims=True))
+    weights = e / e.sum(-1, keepdims=True)
+    out = [weights @ v]
+    return out + [weights] if call_kwargs.get("return_attention_scores") else out
+
+
 def _one(v):
     return v[0] if isinstance(v, (list, tuple)) else v
 
@@ -350,8 +382,10 @@ def dot(cfg, w, xs, k):
     return [np.sum(a * b, axis=1, keepdims=True)]
 
 
-def call(layer, w, xs, k):
+def call(layer, w, xs, k, call_kwargs=None):
     cls, cfg = layer["class_name"], layer["config"]
+    if cls in ("Attention", "AdditiveAttention"):
+        return attention(cls, cfg, w, xs, k, call_kwargs or {})
     x = xs[0]
     if k == 1:  # Keras 1.x classes and weight layouts
         if cls == "LSTM" and len(w) == 12:
@@ -449,7 +483,8 @@ def run(config, k, weights, inputs):
             continue
         for ni, node in enumerate(layer["inbound_nodes"]):
             xs = [values[r] for r in _refs(node)]
-            for ti, y in enumerate(call(layer, weights.get(name, []), xs, k)):
+            kwargs = node.get("kwargs", {}) if isinstance(node, dict) else (node[0][3] if len(node[0]) > 3 else {})
+            for ti, y in enumerate(call(layer, weights.get(name, []), xs, k, kwargs)):
                 values[(name, ni, ti)] = y
     outs = config["config"]["output_layers"]
     if outs and not isinstance(outs[0], list):
@@ -497,6 +532,8 @@ CASES = {
     "bidirectional_k2": ("model.h5", lambda: {"x": rnd(18, 4, 6, 3)}),
     "bidirectional_k3": ("model.keras", lambda: {"x": rnd(19, 4, 5, 3)}),
     "pool_reshape": ("model.h5", lambda: {"x": rnd(20, 4, 6, 4)}),
+    "attention_k2": ("model.h5", lambda: {"x": rnd(21, 4, 5, 3)}),
+    "attention_k3": ("model.keras", lambda: {"x": rnd(22, 4, 4, 3)}),
 }
 
 

@@ -668,6 +668,58 @@ def case_pool_reshape(out):
     write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", names)
 
 
+def case_attention_k2(out):
+    """tf.keras 2.x Functional: GRU encoder (sequences) -> Attention([query, value]) dot with use_scale and causal=True
+    (the tf.keras 2 config key) -> AdditiveAttention([query, value, key]) with use_scale -> GlobalAveragePooling1D -> Dense."""
+    w = W(121)
+    T, C, H = 5, 3, 4
+    g, q = w.gru(C, H), [w(C, H), w(H, scale=0.3)]
+    d = [w(H, 2), w(2, scale=0.3)]
+    layers = [
+        dict(k2_input("x", [T, C]), name="x", inbound_nodes=[]),
+        dict(k2_rnn("GRU", "encoder", H, return_sequences=True), name="encoder", inbound_nodes=inbound_k2(("x", 0, 0))),
+        dict(k2_dense("query", H, activation="tanh"), name="query", inbound_nodes=inbound_k2(("x", 0, 0))),
+        dict(k2("Attention", "attention", use_scale=True, score_mode="dot", dropout=0.0, causal=True), name="attention",
+             inbound_nodes=inbound_k2(("query", 0, 0), ("encoder", 0, 0))),
+        dict(k2("AdditiveAttention", "additive", use_scale=True, dropout=0.0, causal=False), name="additive",
+             inbound_nodes=inbound_k2(("attention", 0, 0), ("encoder", 0, 0), ("query", 0, 0))),
+        dict(k2("GlobalAveragePooling1D", "pool", data_format="channels_last", keepdims=False), name="pool", inbound_nodes=inbound_k2(("additive", 0, 0))),
+        dict(k2_dense("out", 2), name="out", inbound_nodes=inbound_k2(("pool", 0, 0))),
+    ]
+    cfg = functional_k2("attention_k2", layers, ["x"], ["out", "attention"])
+    names = ["x", "encoder", "query", "attention", "additive", "pool", "out"]
+    weights = [("encoder", list(zip(rnn_names("encoder", "GRU", 3), g))), ("query", list(zip(dense_names("query"), q))),
+               ("attention", [("attention/scale", np.float32(1.7))]),
+               ("additive", [("additive/scale", w(H, scale=0.8))]),
+               ("out", list(zip(dense_names("out"), d)))]
+    write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", names)
+
+
+def case_attention_k3(out):
+    """Keras 3 .keras: Attention(score_mode='concat', use_scale=True) called with use_causal_mask=True and
+    return_attention_scores=True (call kwargs), both outputs returned; value and key from two LSTMs."""
+    w = W(122)
+    T, C, H = 4, 3, 5
+    l1, l2 = w.lstm(C, H), w.lstm(C, H)
+    t = k3_tensor
+    layers = [
+        dict(k3_input("x", [T, C]), name="x", inbound_nodes=[]),
+        k3_call(k3_rnn("LSTM", "values", H, return_sequences=True), [t([None, T, C], ("x", 0, 0))], {"training": False, "mask": None}),
+        k3_call(k3_rnn("LSTM", "keys", H, return_sequences=True), [t([None, T, C], ("x", 0, 0))], {"training": False, "mask": None}),
+        k3_call(k3("Attention", "attention", use_scale=True, score_mode="concat", dropout=0.0, seed=None),
+                [[t([None, T, H], ("values", 0, 0)), t([None, T, H], ("values", 0, 0)), t([None, T, H], ("keys", 0, 0))]],
+                {"use_causal_mask": True, "return_attention_scores": True}),
+    ]
+    cfg = {"module": "keras.src.models.functional", "class_name": "Functional",
+           "config": {"name": "attention_k3", "trainable": True, "layers": layers,
+                      "input_layers": [["x", 0, 0]],
+                      "output_layers": [["attention", 0, 0], ["attention", 0, 1]]},
+           "registered_name": "Functional", "build_config": {"input_shape": None}}
+    zip_layers = [("InputLayer", "x", [], None), ("LSTM", "values", [], l1), ("LSTM", "keys", [], l2),
+                  ("Attention", "attention", [np.float32(0.6), np.float32(1.3)], None)]
+    write_keras_zip(os.path.join(out, "model.keras"), cfg, zip_layers)
+
+
 # ── files that must be refused ─────────────────────────────────────────────────────────────────
 
 def refusal_base(extra_layer, extra_weights=None):
@@ -699,9 +751,10 @@ def case_refusals(out):
     cfg, weights, names = refusal_base(lam)
     write_legacy_h5(os.path.join(out, "lambda.h5"), cfg, weights, "2.15.0", names)
 
-    att = k2("Attention", "attention_1", use_scale=False, score_mode="dot", dropout=0.0)
-    cfg, weights, names = refusal_base(att)
-    write_legacy_h5(os.path.join(out, "attention.h5"), cfg, weights, "2.15.0", names)
+    # A built-in Keras layer Edge does not implement.
+    pool = k2("MaxPooling2D", "max_pooling2d", pool_size=[2, 2], padding="valid", strides=[2, 2], data_format="channels_last")
+    cfg, weights, names = refusal_base(pool)
+    write_legacy_h5(os.path.join(out, "unknown.h5"), cfg, weights, "2.15.0", names)
 
     # 'head' lists weight_names kernel and bias, but the bias dataset is not in the file.
     w = W(110)
@@ -768,6 +821,8 @@ CASES = {
     "bidirectional_k2": case_bidirectional_k2,
     "bidirectional_k3": case_bidirectional_k3,
     "pool_reshape": case_pool_reshape,
+    "attention_k2": case_attention_k2,
+    "attention_k3": case_attention_k3,
     "refuse": case_refusals,
 }
 

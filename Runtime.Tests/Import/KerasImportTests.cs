@@ -70,6 +70,8 @@ public sealed class KerasImportTests
     [DataRow("bidirectional_k2")]
     [DataRow("bidirectional_k3")]
     [DataRow("pool_reshape")]
+    [DataRow("attention_k2")]
+    [DataRow("attention_k3")]
     public void Model_MatchesNumpyKerasReference(string caseName)
     {
         var graph = KerasImporter.Import(ModelPath(caseName));
@@ -106,6 +108,8 @@ public sealed class KerasImportTests
     [DataRow("bidirectional_k2")]
     [DataRow("bidirectional_k3")]
     [DataRow("pool_reshape")]
+    [DataRow("attention_k2")]
+    [DataRow("attention_k3")]
     public void Model_Int8_HasCosineAtLeast0999AgainstReference(string caseName)
     {
         var (_, int8) = Int8.Int8ModelTests.Converted("keras:" + caseName);
@@ -308,9 +312,9 @@ public sealed class KerasImportTests
     [TestMethod]
     public void UnknownLayer_IsRefusedByClassAndName()
     {
-        string path = Path.Combine(FixtureDir("refuse"), "attention.h5");
+        string path = Path.Combine(FixtureDir("refuse"), "unknown.h5");
         var e = Assert.ThrowsExactly<UnsupportedModelException>(() => KerasImporter.Import(path));
-        StringAssert.Contains(e.Message, "unsupported Keras layer 'Attention' (name 'attention_1')");
+        StringAssert.Contains(e.Message, "unsupported Keras layer 'MaxPooling2D' (name 'max_pooling2d')");
     }
 
     [TestMethod]

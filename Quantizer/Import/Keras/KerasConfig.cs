@@ -27,6 +27,9 @@ internal sealed class KerasLayer
     public JsonElement Config { get; }
     public List<List<KerasTensorRef>> Calls { get; }
 
+    /// <summary>Each call's non-tensor keyword arguments (Keras 3 "kwargs"; Keras 2 the dict after [layer, node, tensor]), or null.</summary>
+    public List<JsonElement?> CallKwargs { get; init; } = [];
+
     /// <summary>A class the user wrote (Keras 3 registered_name "package>Class", or a module outside keras), not a Keras layer.</summary>
     public bool Custom { get; init; }
 
@@ -121,10 +124,14 @@ internal sealed class KerasModelConfig
             var (cls, lconfig, name) = Header(l, file);
             if (KerasJson.Str(l, "name") is { } outer) name = outer;
             var calls = new List<List<KerasTensorRef>>();
+            var kwargs = new List<JsonElement?>();
             if (KerasJson.Get(l, "inbound_nodes") is { ValueKind: JsonValueKind.Array } nodes)
                 foreach (var node in nodes.EnumerateArray())
+                {
                     calls.Add(ParseCall(node, name, cls, file));
-            result.Add(new KerasLayer(cls, name, lconfig, calls) { Custom = IsCustom(l) });
+                    kwargs.Add(CallKwargs(node));
+                }
+            result.Add(new KerasLayer(cls, name, lconfig, calls) { Custom = IsCustom(l), CallKwargs = kwargs });
         }
         var inputs = Refs(KerasJson.Get(config, "input_layers"), "input_layers", file);
         var outputs = Refs(KerasJson.Get(config, "output_layers"), "output_layers", file);
@@ -175,6 +182,15 @@ internal sealed class KerasModelConfig
             refs.Add(new KerasTensorRef(r[0].GetString()!, r[1].GetInt32(), r[2].GetInt32()));
         }
         return refs;
+    }
+
+    private static JsonElement? CallKwargs(JsonElement node)
+    {
+        if (node.ValueKind == JsonValueKind.Object) return KerasJson.Get(node, "kwargs") is { ValueKind: JsonValueKind.Object } k ? k : null;
+        if (node.ValueKind == JsonValueKind.Array && node.GetArrayLength() > 0 && node[0] is { ValueKind: JsonValueKind.Array } first
+            && first.GetArrayLength() > 3 && first[3].ValueKind == JsonValueKind.Object)
+            return first[3];
+        return null;
     }
 
     private static void Walk(JsonElement e, List<KerasTensorRef> into)

@@ -129,7 +129,8 @@ internal sealed partial class KerasGraphBuilder
                     + "express it with built-in Keras layers (see the Keras section of README.md for the supported ones) and save the model again");
             case "LSTM" or "GRU" or "Dense" or "TimeDistributed" or "Conv1D" or "Convolution1D" or "LocallyConnected1D"
                 or "RepeatVector" or "Embedding" or "Activation" or "Flatten" or "Concatenate" or "Dot"
-                or "BatchNormalization" or "LayerNormalization" or "GlobalAveragePooling1D" or "Reshape" or "Permute" or "Bidirectional":
+                or "BatchNormalization" or "LayerNormalization" or "GlobalAveragePooling1D" or "Reshape" or "Permute" or "Bidirectional"
+                or "Attention" or "AdditiveAttention":
                 return;
             case var m when Merges.Contains(m):
                 return;
@@ -150,7 +151,7 @@ internal sealed partial class KerasGraphBuilder
         string prefix = call == 0 ? layer.Name : $"{layer.Name}:{call}";
         string output = ValueName(layer, call, 0);
         var c = layer.Config;
-        if (layer.ClassName is not ("Concatenate" or "Dot") && !Merges.Contains(layer.ClassName) && inputs.Count != 1)
+        if (layer.ClassName is not ("Concatenate" or "Dot" or "Attention" or "AdditiveAttention") && !Merges.Contains(layer.ClassName) && inputs.Count != 1)
             throw new EdgeException($"{File}: layer {layer} takes one input, but is called with {inputs.Count}");
         var x = inputs[0];
         switch (layer.ClassName)
@@ -209,6 +210,8 @@ internal sealed partial class KerasGraphBuilder
                 return [ConvertPermute(layer, prefix, x, output)];
             case "Bidirectional":
                 return ConvertBidirectional(layer, call, prefix, x);
+            case "Attention" or "AdditiveAttention":
+                return ConvertAttention(layer, call, prefix, inputs);
             case var m when Merges.Contains(m):
                 return [ConvertMerge(layer, prefix, inputs, output)];
             default:
