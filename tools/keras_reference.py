@@ -571,7 +571,36 @@ def self_check():
         xt = torch.nn.functional.pad(torch.tensor(x).transpose(1, 2), (l, r))
         ref = torch.nn.functional.conv1d(xt, torch.tensor(kern).permute(2, 1, 0), stride=s, dilation=d).transpose(1, 2).numpy()
         assert mine.shape == ref.shape and np.abs(mine - ref).max() < 1e-10, f"Conv1D {pad} s{s} d{d}"
-    print("self-check: numpy LSTM, GRU and Conv1D equal PyTorch's")
+    # BatchNormalization (eval) and LayerNormalization against torch's functional forms.
+    xn = rng.standard_normal((3, 5, 6))
+    g, b, m, v = rng.standard_normal(6), rng.standard_normal(6), rng.standard_normal(6), rng.uniform(0.2, 2, 6)
+    mine = batch_norm({"epsilon": 0.01}, [g, b, m, v], xn, 2)[0]
+    ref = torch.nn.functional.batch_norm(torch.tensor(xn).transpose(1, 2), torch.tensor(m), torch.tensor(v), torch.tensor(g),
+                                         torch.tensor(b), training=False, eps=0.01).transpose(1, 2).numpy()
+    assert np.abs(mine - ref).max() < 1e-10, "BatchNormalization"
+    mine = layer_norm({"epsilon": 0.001}, [g, b], xn, 2)[0]
+    ref = torch.nn.functional.layer_norm(torch.tensor(xn), (6,), torch.tensor(g), torch.tensor(b), eps=0.001).numpy()
+    assert np.abs(mine - ref).max() < 1e-10, "LayerNormalization"
+    # Bidirectional(LSTM, concat, sequences) against torch's bidirectional LSTM (backward half in input order).
+    wf = [rng.standard_normal((4, 4 * u)) * 0.5, rng.standard_normal((u, 4 * u)) * 0.5, rng.standard_normal(4 * u) * 0.3]
+    wb = [rng.standard_normal((4, 4 * u)) * 0.5, rng.standard_normal((u, 4 * u)) * 0.5, rng.standard_normal(4 * u) * 0.3]
+    m = torch.nn.LSTM(4, u, batch_first=True, bidirectional=True)
+    with torch.no_grad():
+        for sfx, ww in (("", wf), ("_reverse", wb)):
+            getattr(m, "weight_ih_l0" + sfx).copy_(torch.tensor(ww[0].T)); getattr(m, "weight_hh_l0" + sfx).copy_(torch.tensor(ww[1].T))
+            getattr(m, "bias_ih_l0" + sfx).copy_(torch.tensor(ww[2])); getattr(m, "bias_hh_l0" + sfx).zero_()
+        ref = m(torch.tensor(x))[0].numpy()
+    inner = {"class_name": "LSTM", "config": {"units": u, "activation": "tanh", "recurrent_activation": "sigmoid", "return_sequences": True}}
+    mine = bidirectional({"layer": inner, "merge_mode": "concat"}, Weights(wf + wb, ["forward"] * 3 + ["backward"] * 3), x, 2)[0]
+    assert np.abs(mine - ref).max() < 1e-10, "Bidirectional"
+    # Attention (dot, causal): torch softmax of q k^T with the future masked to -inf, times v.
+    q, kv = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 4, 3))
+    mine = attention("Attention", {"score_mode": "dot"}, [], [q, kv], 3, {"use_causal_mask": True})[0]
+    tq, tk = torch.tensor(q), torch.tensor(kv)
+    s = (tq @ tk.transpose(1, 2)).masked_fill(torch.ones(4, 4, dtype=torch.bool).triu(1), float("-inf"))
+    ref = (torch.softmax(s, -1) @ tk).numpy()
+    assert np.abs(mine - ref).max() < 1e-10, "Attention"
+    print("self-check: numpy LSTM, GRU, Conv1D, BatchNormalization, LayerNormalization, Bidirectional and causal Attention equal PyTorch's")
 
 
 def main():
