@@ -48,8 +48,8 @@ internal sealed partial class KerasGraphBuilder
             throw new UnsupportedModelException($"{File}: layer {layer} has time_major=True, which Edge does not support");
         if (KerasJson.Bool(c, "stateful", false))
             throw new UnsupportedModelException(
-                $"{File}: layer {layer} has stateful=True: Keras carries its state from one predict() batch to the next, which a converted model would silently drop; "
-                + "rebuild the model with stateful=False and no fixed batch size, load these weights into it (model.set_weights) and save it again");
+                $"{File}: layer {layer} has stateful=True: Keras carries its state between predict() batches, which a converted model would drop; "
+                + "rebuild it with stateful=False and no fixed batch, set_weights from this one and save it");
         int units = KerasJson.Int(c, "units") ?? throw Bad(layer, "has no 'units'");
         bool useBias = KerasJson.Bool(c, "use_bias", true);
         bool returnSequences = KerasJson.Bool(c, "return_sequences", false);

@@ -125,8 +125,8 @@ internal sealed partial class KerasGraphBuilder
         {
             case var _ when layer.Custom:
                 throw new UnsupportedModelException(
-                    $"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}'): a custom layer class, whose Python code is not in the file; "
-                    + "express it with built-in Keras layers (see the Keras section of README.md for the supported ones) and save the model again");
+                    $"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}'): a custom layer class, whose Python code is not in the file: "
+                    + "express it with built-in Keras layers (docs/keras.md lists them) and save the model again");
             case "LSTM" or "GRU" or "Dense" or "TimeDistributed" or "Conv1D" or "Convolution1D" or "LocallyConnected1D"
                 or "RepeatVector" or "Embedding" or "Activation" or "Flatten" or "Concatenate" or "Dot"
                 or "BatchNormalization" or "LayerNormalization" or "GlobalAveragePooling1D" or "Reshape" or "Permute" or "Bidirectional"
@@ -138,9 +138,8 @@ internal sealed partial class KerasGraphBuilder
                 return;
             case "Lambda" or "TFOpLambda" or "SlicingOpLambda":
                 throw new UnsupportedModelException(
-                    $"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}'): it holds Python code, which Edge never runs; "
-                    + "rebuild the model with built-in layers (tensor arithmetic: Add, Subtract, Multiply, Average; scale and shift: Dense or BatchNormalization; "
-                    + "reshaping: Reshape, Permute, Flatten; the last time step: return_sequences=False; a mean over time: GlobalAveragePooling1D), load the weights and save it again");
+                    $"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}'): it holds Python code, which Edge never runs: "
+                    + "use built-in layers (Add/Subtract/Multiply, Dense or BatchNormalization to scale, Reshape/Permute, return_sequences=False for the last step)");
             default:
                 throw new UnsupportedModelException($"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}')");
         }
