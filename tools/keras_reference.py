@@ -49,26 +49,38 @@ def load(path):
             weights = {}
             for lname in [_s(n) for n in g.attrs["layer_names"]]:
                 lg = g[lname]
-                weights[lname] = [np.array(lg[_s(w)], dtype=np.float64) for w in lg.attrs["weight_names"]]
+                names = [_s(w) for w in lg.attrs["weight_names"]]
+                weights[lname] = Weights([np.array(lg[w], dtype=np.float64) for w in names], names)
     return config, int(version.split(".")[0]), weights
 
 
 def _keras3_weights(f):
     """.keras: groups layers/<class-derived key>; the vars group's 'name' attribute is the configured layer name."""
-    def collect(g):
+    def collect(g, path):
         out = []
         if "vars" in g:
             v = g["vars"]
-            out += [np.array(v[k], dtype=np.float64) for k in sorted(v.keys(), key=int)]
+            out += [(f"{path}/vars/{k}", np.array(v[k], dtype=np.float64)) for k in sorted(v.keys(), key=int)]
         for k in sorted(g.keys()):
             if k != "vars" and isinstance(g[k], h5py.Group):
-                out += collect(g[k])
+                out += collect(g[k], f"{path}/{k}")
         return out
     weights = {}
     for key in f["layers"]:
         g = f["layers"][key]
-        weights[_s(g["vars"].attrs["name"])] = collect(g)
+        pairs = collect(g, key)
+        weights[_s(g["vars"].attrs["name"])] = Weights([a for _, a in pairs], [n for n, _ in pairs])
     return weights
+
+
+class Weights(list):
+    """A layer's arrays in file order, with their paths (Bidirectional tells its halves apart by path)."""
+    def __init__(self, arrays, names):
+        super().__init__(arrays)
+        self.names = names
+
+    def part(self, word):
+        return [a for a, n in zip(self, self.names) if word in n]
 
 
 # ── Keras semantics ────────────────────────────────────────────────────────────────────────────
@@ -148,6 +160,164 @@ def gru(cfg, w, x, k):
     return [out, h] if cfg.get("return_state") else [out]
 
 
+def lstm_keras1(cfg, w, x, k):
+    """Keras 1.x LSTM with separate per-gate weights W_i, U_i, b_i, W_c, U_c, b_c, W_f, U_f, b_f, W_o, U_o, b_o."""
+    u = cfg["output_dim"]
+    W_, U_, b_ = {}, {}, {}
+    for j, gate in enumerate("icfo"):
+        W_[gate], U_[gate], b_[gate] = w[3 * j], w[3 * j + 1], w[3 * j + 2]
+    act, inner = activation(cfg["activation"], k), activation(cfg["inner_activation"], k)
+    n, T, _ = x.shape
+    h, c = np.zeros((n, u)), np.zeros((n, u))
+    ys = []
+    for t in (range(T - 1, -1, -1) if cfg.get("go_backwards") else range(T)):
+        xt = x[:, t]
+        i = inner(xt @ W_["i"] + h @ U_["i"] + b_["i"])
+        f = inner(xt @ W_["f"] + h @ U_["f"] + b_["f"])
+        c = f * c + i * act(xt @ W_["c"] + h @ U_["c"] + b_["c"])
+        o = inner(xt @ W_["o"] + h @ U_["o"] + b_["o"])
+        h = o * act(c)
+        ys.append(h)
+    return [np.stack(ys, 1) if cfg.get("return_sequences") else h]
+
+
+def gru_keras1(cfg, w, x, k):
+    """Keras 1.x GRU, weights W_z, U_z, b_z, W_r, U_r, b_r, W_h, U_h, b_h; the reset gate applies before U_h."""
+    u = cfg["output_dim"]
+    (Wz, Uz, bz), (Wr, Ur, br), (Wh, Uh, bh) = w[0:3], w[3:6], w[6:9]
+    act, inner = activation(cfg["activation"], k), activation(cfg["inner_activation"], k)
+    n, T, _ = x.shape
+    h = np.zeros((n, u))
+    ys = []
+    for t in (range(T - 1, -1, -1) if cfg.get("go_backwards") else range(T)):
+        xt = x[:, t]
+        z = inner(xt @ Wz + h @ Uz + bz)
+        r = inner(xt @ Wr + h @ Ur + br)
+        hh = act(xt @ Wh + (r * h) @ Uh + bh)
+        h = z * h + (1 - z) * hh
+        ys.append(h)
+    return [np.stack(ys, 1) if cfg.get("return_sequences") else h]
+
+
+def conv1d_keras1(cfg, w, x, k):
+    """Keras 1.x Convolution1D: W (filter_length, 1, input_dim, nb_filter), border_mode, subsample_length."""
+    c2 = {"padding": cfg["border_mode"], "strides": cfg.get("subsample_length", 1), "dilation_rate": 1,
+          "use_bias": cfg.get("bias", True), "activation": cfg.get("activation")}
+    return conv1d(c2, [w[0][:, 0]] + list(w[1:]), x, k)
+
+
+def _last_axis(cfg, x):
+    axis = cfg.get("axis", -1)
+    axis = axis[0] if isinstance(axis, list) else axis
+    assert axis in (-1, x.ndim - 1), axis
+    return -1
+
+
+def batch_norm(cfg, w, x, k):
+    """Inference: (x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta; weights in Keras order
+    gamma (scale=True), beta (center=True), moving_mean, moving_variance."""
+    _last_axis(cfg, x)
+    w = list(w)
+    gamma = w.pop(0) if cfg.get("scale", True) else 1.0
+    beta = w.pop(0) if cfg.get("center", True) else 0.0
+    mean, var = w
+    return [(x - mean) / np.sqrt(var + cfg.get("epsilon", 1e-3)) * gamma + beta]
+
+
+def layer_norm(cfg, w, x, k):
+    _last_axis(cfg, x)
+    w = list(w)
+    gamma = w.pop(0) if cfg.get("scale", True) else 1.0
+    beta = w.pop(0) if cfg.get("center", True) else 0.0
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return [(x - mean) / np.sqrt(var + cfg.get("epsilon", 1e-3)) * gamma + beta]
+
+
+def merge(cls, xs):
+    if cls == "Add":
+        return [sum(xs[1:], xs[0])]
+    if cls == "Subtract":
+        a, b = xs
+        return [a - b]
+    if cls == "Multiply":
+        y = xs[0]
+        for v in xs[1:]:
+            y = y * v
+        return [y]
+    if cls == "Average":
+        return [sum(xs[1:], xs[0]) / len(xs)]
+    if cls in ("Maximum", "Minimum"):
+        f = np.maximum if cls == "Maximum" else np.minimum
+        y = xs[0]
+        for v in xs[1:]:
+            y = f(y, v)
+        return [y]
+    raise ValueError(cls)
+
+
+def bidirectional(cfg, w, x, k):
+    """Keras's Bidirectional: forward layer, backward layer (go_backwards=True, its config or the forward one's),
+    the backward sequence flipped back to input order, then merged; states forward then backward."""
+    inner = cfg["layer"]
+    back = cfg.get("backward_layer") or {"class_name": inner["class_name"], "config": dict(inner["config"], go_backwards=True)}
+    fw, bw = w.part("forward"), w.part("backward")
+    assert len(fw) == len(bw) == len(w) // 2, w.names
+    run_one = {"LSTM": lstm, "GRU": gru}
+    y = run_one[inner["class_name"]](inner["config"], fw, x, k)
+    y_rev = run_one[back["class_name"]](dict(back["config"], go_backwards=True), bw, x, k)
+    states = y[1:] + y_rev[1:]
+    a, b = y[0], y_rev[0]
+    if inner["config"].get("return_sequences"):
+        b = b[:, ::-1]
+    mode = cfg.get("merge_mode", "concat")
+    if mode == "concat":
+        out = [np.concatenate([a, b], -1)]
+    elif mode == "sum":
+        out = [a + b]
+    elif mode == "ave":
+        out = [(a + b) / 2]
+    elif mode == "mul":
+        out = [a * b]
+    elif mode is None:
+        out = [a, b]
+    else:
+        raise ValueError(mode)
+    return out + states
+
+
+def attention(cls, cfg, w, xs, k, call_kwargs):
+    """Keras Attention (Luong: dot or concat scores) and AdditiveAttention (Bahdanau), inputs [query, value(, key)].
+    Causal: tf.keras 2's config 'causal' or Keras 3's call argument use_causal_mask; masked scores get -1e9 before
+    the softmax, as Keras does. Returns [output] or [output, attention scores] (return_attention_scores)."""
+    q, v = xs[0], xs[1]
+    key = xs[2] if len(xs) > 2 else v
+    w = list(w)
+    if cls == "Attention":
+        scale = w.pop(0) if cfg.get("use_scale") else None
+        if cfg.get("score_mode", "dot") == "dot":
+            scores = q @ key.transpose(0, 2, 1)
+            if scale is not None:
+                scores = scores * scale
+        else:
+            concat_weight = w.pop(0)
+            s = q[:, :, None, :] + key[:, None, :, :]
+            if scale is not None:
+                s = scale * s
+            scores = concat_weight * np.tanh(s).sum(-1)
+    else:
+        scale = w.pop(0) if cfg.get("use_scale", True) else 1.0
+        scores = (scale * np.tanh(q[:, :, None, :] + key[:, None, :, :])).sum(-1)
+    if cfg.get("causal") or call_kwargs.get("use_causal_mask"):
+        Tq, Tv = scores.shape[1:]
+        allowed = np.arange(Tq)[:, None] >= np.arange(Tv)[None, :]
+        scores = scores - 1e9 * (~allowed)
+    e = np.exp(scores - scores.max(-1, keepdims=True))
+    weights = e / e.sum(-1, keepdims=True)
+    out = [weights @ v]
+    return out + [weights] if call_kwargs.get("return_attention_scores") else out
+
+
 def _one(v):
     return v[0] if isinstance(v, (list, tuple)) else v
 
@@ -218,9 +388,34 @@ def prelu(cfg, w, x, k):
     return [np.maximum(x, 0) - alpha * np.maximum(-x, 0)]
 
 
-def call(layer, w, xs, k):
+def call(layer, w, xs, k, call_kwargs=None):
     cls, cfg = layer["class_name"], layer["config"]
+    if cls in ("Attention", "AdditiveAttention"):
+        return attention(cls, cfg, w, xs, k, call_kwargs or {})
     x = xs[0]
+    if k == 1:  # Keras 1.x classes and weight layouts
+        if cls == "LSTM" and len(w) == 12:
+            return lstm_keras1(cfg, w, x, k)
+        if cls == "GRU" and len(w) == 9:
+            return gru_keras1(cfg, w, x, k)
+        if cls == "Convolution1D":
+            return conv1d_keras1(cfg, w, x, k)
+        if cls == "Dense" and "output_dim" in cfg:
+            return dense({"use_bias": cfg.get("bias", True), "activation": cfg.get("activation")}, w, x, k)
+    if cls == "BatchNormalization":
+        return batch_norm(cfg, w, x, k)
+    if cls == "LayerNormalization":
+        return layer_norm(cfg, w, x, k)
+    if cls in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"):
+        return merge(cls, xs)
+    if cls == "Bidirectional":
+        return bidirectional(cfg, w, x, k)
+    if cls == "GlobalAveragePooling1D":
+        return [x.mean(axis=2 if cfg.get("data_format") == "channels_first" else 1, keepdims=cfg.get("keepdims", False))]
+    if cls == "Reshape":
+        return [x.reshape((x.shape[0],) + tuple(cfg["target_shape"]))]
+    if cls == "Permute":
+        return [x.transpose([0] + list(cfg["dims"]))]
     if cls in ("LSTM",):
         return lstm(cfg, w, x, k)
     if cls == "GRU":
@@ -276,7 +471,8 @@ def _refs(node):
 
 def run(config, k, weights, inputs):
     """inputs: {input layer name: array}. Returns {output layer name: array}, as Keras's predict would."""
-    layers = config["config"]["layers"]
+    # Keras 1.x and 2.0-2.2 wrote a Sequential config as the bare list of its layers.
+    layers = config["config"] if isinstance(config["config"], list) else config["config"]["layers"]
     if config["class_name"] == "Sequential":
         x = None
         for layer in layers:
@@ -295,12 +491,14 @@ def run(config, k, weights, inputs):
             continue
         for ni, node in enumerate(layer["inbound_nodes"]):
             xs = [values[r] for r in _refs(node)]
-            for ti, y in enumerate(call(layer, weights.get(name, []), xs, k)):
+            kwargs = node.get("kwargs", {}) if isinstance(node, dict) else (node[0][3] if len(node[0]) > 3 else {})
+            for ti, y in enumerate(call(layer, weights.get(name, []), xs, k, kwargs)):
                 values[(name, ni, ti)] = y
     outs = config["config"]["output_layers"]
     if outs and not isinstance(outs[0], list):
         outs = [outs]
-    return {o[0]: values[(o[0], o[1], o[2])] for o in outs}
+    # Named as Edge names graph outputs: the layer for its first call's first tensor, else "layer:node:tensor".
+    return {(o[0] if (o[1], o[2]) == (0, 0) else f"{o[0]}:{o[1]}:{o[2]}"): values[(o[0], o[1], o[2])] for o in outs}
 
 
 # ── cases ──────────────────────────────────────────────────────────────────────────────────────
@@ -336,6 +534,15 @@ CASES = {
     "hard_sigmoid_k3_keras": ("model.keras", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
     "lstm_relu": ("model.h5", lambda: {"x": np.random.default_rng(12).uniform(0, 1, (4, 10, 13)).astype(np.float32)}),
     "prelu": ("model.h5", lambda: {"x": rnd(13, 4, 6, 4) * 1.5}),
+    "keras22_sequential": ("model.h5", lambda: {"lstm_1_input": rnd(13, 4, 6, 3)}),
+    "keras1_sequential": ("model.h5", lambda: {"convolution1d_1_input": rnd(14, 4, 7, 3)}),
+    "normalization": ("model.h5", lambda: {"x": rnd(15, 4, 8, 3) * 1.5 + 0.5}),
+    "merges": ("model.h5", lambda: {"a": rnd(16, 5, 4), "b": rnd(17, 5, 3)}),
+    "bidirectional_k2": ("model.h5", lambda: {"x": rnd(18, 4, 6, 3)}),
+    "bidirectional_k3": ("model.keras", lambda: {"x": rnd(19, 4, 5, 3)}),
+    "pool_reshape": ("model.h5", lambda: {"x": rnd(20, 4, 6, 4)}),
+    "attention_k2": ("model.h5", lambda: {"x": rnd(21, 4, 5, 3)}),
+    "attention_k3": ("model.keras", lambda: {"x": rnd(22, 4, 4, 3)}),
 }
 
 
@@ -373,7 +580,36 @@ def self_check():
         xt = torch.nn.functional.pad(torch.tensor(x).transpose(1, 2), (l, r))
         ref = torch.nn.functional.conv1d(xt, torch.tensor(kern).permute(2, 1, 0), stride=s, dilation=d).transpose(1, 2).numpy()
         assert mine.shape == ref.shape and np.abs(mine - ref).max() < 1e-10, f"Conv1D {pad} s{s} d{d}"
-    print("self-check: numpy LSTM, GRU and Conv1D equal PyTorch's")
+    # BatchNormalization (eval) and LayerNormalization against torch's functional forms.
+    xn = rng.standard_normal((3, 5, 6))
+    g, b, m, v = rng.standard_normal(6), rng.standard_normal(6), rng.standard_normal(6), rng.uniform(0.2, 2, 6)
+    mine = batch_norm({"epsilon": 0.01}, [g, b, m, v], xn, 2)[0]
+    ref = torch.nn.functional.batch_norm(torch.tensor(xn).transpose(1, 2), torch.tensor(m), torch.tensor(v), torch.tensor(g),
+                                         torch.tensor(b), training=False, eps=0.01).transpose(1, 2).numpy()
+    assert np.abs(mine - ref).max() < 1e-10, "BatchNormalization"
+    mine = layer_norm({"epsilon": 0.001}, [g, b], xn, 2)[0]
+    ref = torch.nn.functional.layer_norm(torch.tensor(xn), (6,), torch.tensor(g), torch.tensor(b), eps=0.001).numpy()
+    assert np.abs(mine - ref).max() < 1e-10, "LayerNormalization"
+    # Bidirectional(LSTM, concat, sequences) against torch's bidirectional LSTM (backward half in input order).
+    wf = [rng.standard_normal((4, 4 * u)) * 0.5, rng.standard_normal((u, 4 * u)) * 0.5, rng.standard_normal(4 * u) * 0.3]
+    wb = [rng.standard_normal((4, 4 * u)) * 0.5, rng.standard_normal((u, 4 * u)) * 0.5, rng.standard_normal(4 * u) * 0.3]
+    m = torch.nn.LSTM(4, u, batch_first=True, bidirectional=True)
+    with torch.no_grad():
+        for sfx, ww in (("", wf), ("_reverse", wb)):
+            getattr(m, "weight_ih_l0" + sfx).copy_(torch.tensor(ww[0].T)); getattr(m, "weight_hh_l0" + sfx).copy_(torch.tensor(ww[1].T))
+            getattr(m, "bias_ih_l0" + sfx).copy_(torch.tensor(ww[2])); getattr(m, "bias_hh_l0" + sfx).zero_()
+        ref = m(torch.tensor(x))[0].numpy()
+    inner = {"class_name": "LSTM", "config": {"units": u, "activation": "tanh", "recurrent_activation": "sigmoid", "return_sequences": True}}
+    mine = bidirectional({"layer": inner, "merge_mode": "concat"}, Weights(wf + wb, ["forward"] * 3 + ["backward"] * 3), x, 2)[0]
+    assert np.abs(mine - ref).max() < 1e-10, "Bidirectional"
+    # Attention (dot, causal): torch softmax of q k^T with the future masked to -inf, times v.
+    q, kv = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 4, 3))
+    mine = attention("Attention", {"score_mode": "dot"}, [], [q, kv], 3, {"use_causal_mask": True})[0]
+    tq, tk = torch.tensor(q), torch.tensor(kv)
+    s = (tq @ tk.transpose(1, 2)).masked_fill(torch.ones(4, 4, dtype=torch.bool).triu(1), float("-inf"))
+    ref = (torch.softmax(s, -1) @ tk).numpy()
+    assert np.abs(mine - ref).max() < 1e-10, "Attention"
+    print("self-check: numpy LSTM, GRU, Conv1D, BatchNormalization, LayerNormalization, Bidirectional and causal Attention equal PyTorch's")
 
 
 def main():

@@ -143,7 +143,7 @@ def k3_call(layer, args, kwargs=None):
 
 # ── writers ────────────────────────────────────────────────────────────────────────────────────
 
-def write_legacy_h5(path, config, weights, keras_version, layer_names, colon=True, fixed_strings=True):
+def write_legacy_h5(path, config, weights, keras_version, layer_names, colon=True, fixed_strings=True, backend=True):
     """weights: list of (layer_name, [(weight_path, array)]). Keras 2 wrote fixed-length byte strings for
     layer_names / weight_names (and older files still have them); modern h5py writes variable-length ones."""
     def strings(names):
@@ -154,13 +154,15 @@ def write_legacy_h5(path, config, weights, keras_version, layer_names, colon=Tru
     by_layer = dict(weights)
     with h5py.File(path, "w", track_order=False) as f:
         text = (lambda v: np.bytes_(v.encode("utf8"))) if fixed_strings else (lambda v: v)
-        f.attrs["backend"] = text("tensorflow")
+        if backend:  # Keras 1 wrote no backend attribute
+            f.attrs["backend"] = text("tensorflow")
         f.attrs["keras_version"] = text(keras_version)
         f.attrs["model_config"] = text(json.dumps(config))
         f.attrs["training_config"] = text(json.dumps({"loss": "mean_squared_error"}))
         g = f.create_group("model_weights")
         g.attrs["layer_names"] = strings(layer_names)
-        g.attrs["backend"] = "tensorflow"
+        if backend:
+            g.attrs["backend"] = "tensorflow"
         g.attrs["keras_version"] = keras_version
         for lname in layer_names:
             lg = g.create_group(lname)
@@ -169,8 +171,9 @@ def write_legacy_h5(path, config, weights, keras_version, layer_names, colon=Tru
             lg.attrs["weight_names"] = strings(names)
             for n, (_, a) in zip(names, entries):
                 lg.create_dataset(n, data=np.asarray(a, dtype=np.float32), track_times=False)
-        t = g.create_group("top_level_model_weights")
-        t.attrs["weight_names"] = np.array([], dtype="float64")
+        if backend:
+            t = g.create_group("top_level_model_weights")
+            t.attrs["weight_names"] = np.array([], dtype="float64")
 
 
 def to_snake(name):
@@ -197,7 +200,15 @@ def write_keras_zip(path, config, layers, keras_version="3.3.3"):
             v.attrs["name"] = lname
             for i, a in enumerate(own):
                 v.create_dataset(str(i), data=np.asarray(a, dtype=np.float32), track_times=False)
-            if cell is not None:
+            if isinstance(cell, dict):  # Bidirectional: {sub-layer attribute: its cell's vars}
+                for sub, sub_vars in cell.items():
+                    sg = g.create_group(sub)
+                    sg.create_group("vars").attrs["name"] = sub
+                    cv = sg.create_group("cell").create_group("vars")
+                    cv.attrs["name"] = sub + "_cell"
+                    for i, a in enumerate(sub_vars):
+                        cv.create_dataset(str(i), data=np.asarray(a, dtype=np.float32), track_times=False)
+            elif cell is not None:
                 cv = g.create_group("cell").create_group("vars")
                 cv.attrs["name"] = to_snake(cls) + "_cell"
                 for i, a in enumerate(cell):
@@ -431,6 +442,284 @@ def case_hard_sigmoid_k3_keras(out):
                     [("LSTM", "lstm", [], lstm), ("GRU", "gru", [], gru), ("Dense", "dense", d, None)])
 
 
+# ── Keras 1.x and 2.0-2.2 files ───────────────────────────────────────────────────────────────
+
+def case_keras22_sequential(out):
+    """Keras 2.2.4 model.save(): the Sequential config is the bare list of layers (no 'layers' key, no model name),
+    the input shape sits on the first layer, and GRU writes reset_after=False (that version's default)."""
+    w = W(113)
+    l, g, d = w.lstm(3, 5), w.gru(5, 4, reset_after=False), [w(4, 2), w(2, scale=0.3)]
+    first = k2_rnn("LSTM", "lstm_1", 5, return_sequences=True)
+    first["config"]["batch_input_shape"] = [None, 6, 3]
+    del first["config"]["time_major"]
+    gru = k2_rnn("GRU", "gru_1", 4, reset_after=False)
+    del gru["config"]["time_major"]
+    cfg = {"class_name": "Sequential", "config": [first, gru, k2_dense("dense_1", 2, activation="tanh")]}
+    weights = [("lstm_1", list(zip(["lstm_1/kernel", "lstm_1/recurrent_kernel", "lstm_1/bias"], l))),
+               ("gru_1", list(zip(["gru_1/kernel", "gru_1/recurrent_kernel", "gru_1/bias"], g))),
+               ("dense_1", list(zip(dense_names("dense_1"), d)))]
+    write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.2.4", ["lstm_1", "gru_1", "dense_1"])
+
+
+def k1(class_name, name, **config):
+    c = {"name": name, "trainable": True}
+    c.update(config)
+    return {"class_name": class_name, "config": c}
+
+
+def case_keras1_sequential(out):
+    """Keras 1.2.2 model.save(): bare-list Sequential config with Keras 1 classes and keys (Convolution1D nb_filter /
+    filter_length / border_mode / subsample_length, output_dim, inner_activation, bias, Dropout p, input_dtype), and
+    Keras 1 weights: Convolution1D W (filter_length, 1, input_dim, nb_filter); LSTM (consume_less 'cpu') as twelve
+    arrays W_i, U_i, b_i, W_c, U_c, b_c, W_f, U_f, b_f, W_o, U_o, b_o; GRU as nine W_z, U_z, b_z, W_r, U_r, b_r,
+    W_h, U_h, b_h; Dense W, b. Weight names are TensorFlow variable names ('lstm_1_W_i:0'), stored flat in the layer group."""
+    w = W(114)
+    T, C, F, H, G = 7, 3, 4, 5, 4
+    conv = [w(3, 1, C, F), w(F, scale=0.3)]
+    lstm = []
+    for gate in "icfo":
+        lstm += [w(F, H), w(H, H), w(H, scale=0.3)]
+    gru = []
+    for gate in "zrh":
+        gru += [w(H, G), w(G, G), w(G, scale=0.3)]
+    dense = [w(G, 2), w(2, scale=0.3)]
+    rnn_common = dict(return_sequences=False, go_backwards=False, stateful=False, unroll=False, consume_less="cpu",
+                      init="glorot_uniform", inner_init="orthogonal", activation="tanh", inner_activation="hard_sigmoid",
+                      W_regularizer=None, U_regularizer=None, b_regularizer=None, dropout_W=0.0, dropout_U=0.0, input_dim=None, input_length=None)
+    cfg = {"class_name": "Sequential", "config": [
+        k1("Convolution1D", "convolution1d_1", nb_filter=F, filter_length=3, init="glorot_uniform", activation="relu",
+           border_mode="same", subsample_length=1, W_regularizer=None, b_regularizer=None, activity_regularizer=None,
+           W_constraint=None, b_constraint=None, bias=True, input_dim=C, input_length=T, batch_input_shape=[None, T, C], input_dtype="float32"),
+        k1("LSTM", "lstm_1", output_dim=H, forget_bias_init="one", **dict(rnn_common, return_sequences=True, input_dim=F)),
+        k1("Dropout", "dropout_1", p=0.25),
+        k1("GRU", "gru_1", output_dim=G, **dict(rnn_common, input_dim=H)),
+        k1("Dense", "dense_1", output_dim=2, init="glorot_uniform", activation="linear", W_regularizer=None, b_regularizer=None,
+           activity_regularizer=None, W_constraint=None, b_constraint=None, bias=True, input_dim=G),
+    ]}
+    weights = [("convolution1d_1", list(zip(["convolution1d_1_W", "convolution1d_1_b"], conv))),
+               ("lstm_1", list(zip([f"lstm_1_{k}_{g}" for g in "icfo" for k in "WUb"], lstm))),
+               ("gru_1", list(zip([f"gru_1_{k}_{g}" for g in "zrh" for k in "WUb"], gru))),
+               ("dense_1", list(zip(["dense_1_W", "dense_1_b"], dense)))]
+    write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "1.2.2", ["convolution1d_1", "lstm_1", "dropout_1", "gru_1", "dense_1"],
+                    backend=False)
+
+
+# ── normalization, merges, Bidirectional, pooling and shape layers ───────────────────────────────
+
+def bn_weights(w, n, scale=True, center=True):
+    out = []
+    if scale:
+        out.append(1.0 + w(n, scale=0.3))
+    if center:
+        out.append(w(n, scale=0.3))
+    out.append(w(n, scale=0.5))
+    out.append(np.abs(w(n, scale=0.8)) + 0.2)
+    return out
+
+
+def bn_names(layer, scale=True, center=True):
+    names = (["gamma"] if scale else []) + (["beta"] if center else []) + ["moving_mean", "moving_variance"]
+    return [f"{layer}/{n}" for n in names]
+
+
+def case_normalization(out):
+    """BatchNormalization after a linear Conv1D (folds), after the input (does not), after an LSTM with scale=False,
+    then LayerNormalization and BatchNormalization after a linear Dense (folds), epsilon set."""
+    w = W(115)
+    T, C = 8, 3
+    bn0 = bn_weights(w, C)
+    conv = [w(3, C, 4), w(4, scale=0.3)]
+    bn1 = bn_weights(w, 4)
+    l = w.lstm(4, 6)
+    bn2 = bn_weights(w, 6, scale=False)
+    ln = [1.0 + w(6, scale=0.3), w(6, scale=0.3)]
+    d = [w(6, 3), w(3, scale=0.3)]
+    bn3 = bn_weights(w, 3, center=False)
+
+    def bn(name, **kw):
+        c = dict(axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True, beta_initializer=ZEROS,
+                 gamma_initializer={"class_name": "Ones", "config": {}}, moving_mean_initializer=ZEROS,
+                 moving_variance_initializer={"class_name": "Ones", "config": {}}, beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None)
+        c.update(kw)
+        return k2("BatchNormalization", name, **c)
+    cfg = sequential("normalization", [
+        k2_input("x", [T, C]),
+        bn("bn_input", axis=[2]),
+        k2_conv1d("conv", 4, 3, padding="same"),
+        bn("bn_conv", epsilon=0.01),
+        k2_rnn("LSTM", "lstm", 6, return_sequences=True),
+        bn("bn_lstm", scale=False),
+        k2("LayerNormalization", "ln", axis=[2], epsilon=0.001, center=True, scale=True, beta_initializer=ZEROS,
+           gamma_initializer={"class_name": "Ones", "config": {}}),
+        k2("GlobalAveragePooling1D", "pool", data_format="channels_last", keepdims=False),
+        k2_dense("dense", 3),
+        bn("bn_dense", center=False, epsilon=0.1),
+    ])
+    names = ["bn_input", "conv", "bn_conv", "lstm", "bn_lstm", "ln", "pool", "dense", "bn_dense"]
+    weights = [("bn_input", list(zip(bn_names("bn_input"), bn0))), ("conv", list(zip(dense_names("conv"), conv))),
+               ("bn_conv", list(zip(bn_names("bn_conv"), bn1))), ("lstm", list(zip(rnn_names("lstm", "LSTM", 3), l))),
+               ("bn_lstm", list(zip(bn_names("bn_lstm", scale=False), bn2))), ("ln", list(zip(["ln/gamma", "ln/beta"], ln))),
+               ("dense", list(zip(dense_names("dense"), d))), ("bn_dense", list(zip(bn_names("bn_dense", center=False), bn3)))]
+    write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", names)
+
+
+def case_merges(out):
+    """Functional (Keras 2): Add of three, Subtract, Multiply, Average, Maximum of three, Minimum; six outputs."""
+    w = W(116)
+    da, db = [w(4, 5), w(5, scale=0.3)], [w(3, 5), w(5, scale=0.3)]
+    layers = [
+        dict(k2_input("a", [4]), name="a", inbound_nodes=[]),
+        dict(k2_input("b", [3]), name="b", inbound_nodes=[]),
+        dict(k2_dense("da", 5, activation="tanh"), name="da", inbound_nodes=inbound_k2(("a", 0, 0))),
+        dict(k2_dense("db", 5), name="db", inbound_nodes=inbound_k2(("b", 0, 0))),
+        dict(k2("Add", "add"), name="add", inbound_nodes=inbound_k2(("da", 0, 0), ("db", 0, 0), ("da", 0, 0))),
+        dict(k2("Subtract", "sub"), name="sub", inbound_nodes=inbound_k2(("da", 0, 0), ("db", 0, 0))),
+        dict(k2("Multiply", "mul"), name="mul", inbound_nodes=inbound_k2(("add", 0, 0), ("sub", 0, 0))),
+        dict(k2("Average", "avg"), name="avg", inbound_nodes=inbound_k2(("mul", 0, 0), ("db", 0, 0), ("sub", 0, 0))),
+        dict(k2("Maximum", "max"), name="max", inbound_nodes=inbound_k2(("da", 0, 0), ("db", 0, 0), ("sub", 0, 0))),
+        dict(k2("Minimum", "min"), name="min", inbound_nodes=inbound_k2(("da", 0, 0), ("db", 0, 0))),
+    ]
+    cfg = functional_k2("merges", layers, ["a", "b"], ["add", "sub", "mul", "avg", "max", "min"])
+    names = ["a", "b", "da", "db", "add", "sub", "mul", "avg", "max", "min"]
+    weights = [("da", list(zip(dense_names("da"), da))), ("db", list(zip(dense_names("db"), db)))]
+    write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", names)
+
+
+def bidi_names(layer, cls, n):
+    cell = {"LSTM": "lstm_cell", "GRU": "gru_cell"}[cls]
+    inner = cls.lower()
+    return [f"{layer}/{d}_{inner}/{cell}/{w}" for d in ("forward", "backward") for w in ["kernel", "recurrent_kernel", "bias"][:n]]
+
+
+def case_bidirectional_k2(out):
+    """Keras 2 (tf.keras 2.x) .h5: Bidirectional(LSTM, concat, sequences) -> Bidirectional(GRU, sum, sequences, no bias)
+    -> Bidirectional(LSTM, mul, last step) -> Dense. Weights listed forward then backward."""
+    w = W(117)
+    T, C = 6, 3
+    b1 = w.lstm(C, 4) + w.lstm(C, 4)
+    b2 = w.gru(8, 5, bias=False) + w.gru(8, 5, bias=False)
+    b3 = w.lstm(5, 3) + w.lstm(5, 3)
+    d = [w(3, 2), w(2, scale=0.3)]
+
+    def bidi(name, inner, merge_mode):
+        return k2("Bidirectional", name, layer=inner, merge_mode=merge_mode)
+    cfg = sequential("bidi_k2", [
+        k2_input("x", [T, C]),
+        bidi("bidirectional", k2_rnn("LSTM", "lstm", 4, return_sequences=True), "concat"),
+        bidi("bidirectional_1", k2_rnn("GRU", "gru", 5, return_sequences=True, use_bias=False), "sum"),
+        bidi("bidirectional_2", k2_rnn("LSTM", "lstm_1", 3), "mul"),
+        k2_dense("out", 2),
+    ])
+    names = ["bidirectional", "bidirectional_1", "bidirectional_2", "out"]
+    weights = [("bidirectional", list(zip(bidi_names("bidirectional", "LSTM", 3), b1))),
+               ("bidirectional_1", list(zip(bidi_names("bidirectional_1", "GRU", 2), b2))),
+               ("bidirectional_2", list(zip(bidi_names("bidirectional_2", "LSTM", 3), b3))),
+               ("out", list(zip(dense_names("out"), d)))]
+    write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", names)
+
+
+def case_bidirectional_k3(out):
+    """Keras 3 .keras: Functional, Bidirectional(GRU, ave, sequences) -> Bidirectional(LSTM, merge_mode None) whose two
+    outputs are the model's outputs. Config has backward_layer (go_backwards=True); weights live in groups
+    layers/bidirectional/{forward_layer,backward_layer}/cell/vars."""
+    w = W(118)
+    T, C = 5, 3
+    g = w.gru(C, 4) + w.gru(C, 4)
+    l = w.lstm(4, 3) + w.lstm(4, 3)
+    t = k3_tensor
+
+    def bidi(name, cls, inner_name, units, merge_mode, **kw):
+        fwd = k3_rnn(cls, "forward_" + inner_name, units, **kw)
+        bwd = k3_rnn(cls, "backward_" + inner_name, units, go_backwards=True, **kw)
+        return k3("Bidirectional", name, merge_mode=merge_mode, layer=fwd, backward_layer=bwd)
+    layers = [
+        dict(k3_input("x", [T, C]), name="x", inbound_nodes=[]),
+        k3_call(bidi("bidirectional", "GRU", "gru", 4, "ave", return_sequences=True), [t([None, T, C], ("x", 0, 0))], {"training": False, "mask": None}),
+        k3_call(bidi("bidirectional_1", "LSTM", "lstm", 3, None), [t([None, T, 4], ("bidirectional", 0, 0))], {"training": False, "mask": None}),
+    ]
+    cfg = {"module": "keras.src.models.functional", "class_name": "Functional",
+           "config": {"name": "bidi_k3", "trainable": True, "layers": layers,
+                      "input_layers": [["x", 0, 0]],
+                      "output_layers": [["bidirectional_1", 0, 0], ["bidirectional_1", 0, 1]]},
+           "registered_name": "Functional", "build_config": {"input_shape": None}}
+    zip_layers = [("InputLayer", "x", [], None),
+                  ("Bidirectional", "bidirectional", [], {"forward_layer": g[:3], "backward_layer": g[3:]}),
+                  ("Bidirectional", "bidirectional_1", [], {"forward_layer": l[:3], "backward_layer": l[3:]})]
+    write_keras_zip(os.path.join(out, "model.keras"), cfg, zip_layers)
+
+
+def case_pool_reshape(out):
+    """Permute((2, 1)) -> TimeDistributed-like Dense on the last axis -> Reshape((12,)) -> Reshape((3, -1))
+    -> GlobalAveragePooling1D -> Dense(softmax)."""
+    w = W(119)
+    d1, d2 = [w(6, 3), w(3, scale=0.3)], [w(4, 2), w(2, scale=0.3)]
+    cfg = sequential("pool_reshape", [
+        k2_input("x", [6, 4]),
+        k2("Permute", "permute", dims=[2, 1]),
+        k2_dense("mix", 3, activation="tanh"),
+        k2("Reshape", "flat", target_shape=[12]),
+        k2("Reshape", "regroup", target_shape=[3, -1]),
+        k2("GlobalAveragePooling1D", "pool", data_format="channels_last", keepdims=False),
+        k2_dense("probs", 2, activation="softmax"),
+    ])
+    names = ["permute", "mix", "flat", "regroup", "pool", "probs"]
+    weights = [("mix", list(zip(dense_names("mix"), d1))), ("probs", list(zip(dense_names("probs"), d2)))]
+    write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", names)
+
+
+def case_attention_k2(out):
+    """tf.keras 2.x Functional: GRU encoder (sequences) -> Attention([query, value]) dot with use_scale and causal=True
+    (the tf.keras 2 config key) -> AdditiveAttention([query, value, key]) with use_scale -> GlobalAveragePooling1D -> Dense."""
+    w = W(121)
+    T, C, H = 5, 3, 4
+    g, q = w.gru(C, H), [w(C, H), w(H, scale=0.3)]
+    d = [w(H, 2), w(2, scale=0.3)]
+    layers = [
+        dict(k2_input("x", [T, C]), name="x", inbound_nodes=[]),
+        dict(k2_rnn("GRU", "encoder", H, return_sequences=True), name="encoder", inbound_nodes=inbound_k2(("x", 0, 0))),
+        dict(k2_dense("query", H, activation="tanh"), name="query", inbound_nodes=inbound_k2(("x", 0, 0))),
+        dict(k2("Attention", "attention", use_scale=True, score_mode="dot", dropout=0.0, causal=True), name="attention",
+             inbound_nodes=inbound_k2(("query", 0, 0), ("encoder", 0, 0))),
+        dict(k2("AdditiveAttention", "additive", use_scale=True, dropout=0.0, causal=False), name="additive",
+             inbound_nodes=inbound_k2(("attention", 0, 0), ("encoder", 0, 0), ("query", 0, 0))),
+        dict(k2("GlobalAveragePooling1D", "pool", data_format="channels_last", keepdims=False), name="pool", inbound_nodes=inbound_k2(("additive", 0, 0))),
+        dict(k2_dense("out", 2), name="out", inbound_nodes=inbound_k2(("pool", 0, 0))),
+    ]
+    cfg = functional_k2("attention_k2", layers, ["x"], ["out", "attention"])
+    names = ["x", "encoder", "query", "attention", "additive", "pool", "out"]
+    weights = [("encoder", list(zip(rnn_names("encoder", "GRU", 3), g))), ("query", list(zip(dense_names("query"), q))),
+               ("attention", [("attention/scale", np.float32(1.7))]),
+               ("additive", [("additive/scale", w(H, scale=0.8))]),
+               ("out", list(zip(dense_names("out"), d)))]
+    write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", names)
+
+
+def case_attention_k3(out):
+    """Keras 3 .keras: Attention(score_mode='concat', use_scale=True) called with use_causal_mask=True and
+    return_attention_scores=True (call kwargs), both outputs returned; value and key from two LSTMs."""
+    w = W(122)
+    T, C, H = 4, 3, 5
+    l1, l2 = w.lstm(C, H), w.lstm(C, H)
+    t = k3_tensor
+    layers = [
+        dict(k3_input("x", [T, C]), name="x", inbound_nodes=[]),
+        k3_call(k3_rnn("LSTM", "values", H, return_sequences=True), [t([None, T, C], ("x", 0, 0))], {"training": False, "mask": None}),
+        k3_call(k3_rnn("LSTM", "keys", H, return_sequences=True), [t([None, T, C], ("x", 0, 0))], {"training": False, "mask": None}),
+        k3_call(k3("Attention", "attention", use_scale=True, score_mode="concat", dropout=0.0, seed=None),
+                [[t([None, T, H], ("values", 0, 0)), t([None, T, H], ("values", 0, 0)), t([None, T, H], ("keys", 0, 0))]],
+                {"use_causal_mask": True, "return_attention_scores": True}),
+    ]
+    cfg = {"module": "keras.src.models.functional", "class_name": "Functional",
+           "config": {"name": "attention_k3", "trainable": True, "layers": layers,
+                      "input_layers": [["x", 0, 0]],
+                      "output_layers": [["attention", 0, 0], ["attention", 0, 1]]},
+           "registered_name": "Functional", "build_config": {"input_shape": None}}
+    zip_layers = [("InputLayer", "x", [], None), ("LSTM", "values", [], l1), ("LSTM", "keys", [], l2),
+                  ("Attention", "attention", [np.float32(0.6), np.float32(1.3)], None)]
+    write_keras_zip(os.path.join(out, "model.keras"), cfg, zip_layers)
+
+
 # ── files that must be refused ─────────────────────────────────────────────────────────────────
 
 def refusal_base(extra_layer, extra_weights=None):
@@ -462,9 +751,10 @@ def case_refusals(out):
     cfg, weights, names = refusal_base(lam)
     write_legacy_h5(os.path.join(out, "lambda.h5"), cfg, weights, "2.15.0", names)
 
-    att = k2("Attention", "attention_1", use_scale=False, score_mode="dot", dropout=0.0)
-    cfg, weights, names = refusal_base(att)
-    write_legacy_h5(os.path.join(out, "attention.h5"), cfg, weights, "2.15.0", names)
+    # A built-in Keras layer Edge does not implement.
+    pool = k2("MaxPooling2D", "max_pooling2d", pool_size=[2, 2], padding="valid", strides=[2, 2], data_format="channels_last")
+    cfg, weights, names = refusal_base(pool)
+    write_legacy_h5(os.path.join(out, "unknown.h5"), cfg, weights, "2.15.0", names)
 
     # 'head' lists weight_names kernel and bias, but the bias dataset is not in the file.
     w = W(110)
@@ -481,6 +771,20 @@ def case_refusals(out):
     with h5py.File(path, "a") as f:
         del f["model_weights/head/head/bias:0"]
         f["model_weights/head/head"].create_dataset("bias:0", shape=(1 << 20, 1 << 20), dtype="f4", track_times=False)
+
+    # stateful=True with the fixed batch Keras requires for it: Keras carries state between predict() calls.
+    w = W(120)
+    cfg = sequential("stateful", [k2_rnn("LSTM", "lstm", 3, stateful=True, batch_input_shape=[64, 4, 2]), k2_dense("head", 1)])
+    write_legacy_h5(os.path.join(out, "stateful.h5"), cfg,
+                    [("lstm", list(zip(rnn_names("lstm", "LSTM", 3), w.lstm(2, 3)))), ("head", list(zip(dense_names("head"), [w(3, 1), w(1)])))],
+                    "2.15.0", ["lstm", "head"])
+
+    # A user's own layer class (Keras 3 registers it as "package>Class").
+    custom = k2("Scale", "my_scale", factor=2.0)
+    custom["module"] = None
+    custom["registered_name"] = "my_layers>Scale"
+    cfg, weights, names = refusal_base(custom)
+    write_legacy_h5(os.path.join(out, "custom.h5"), cfg, weights, "3.3.3", names, colon=False)
 
     case_weights_only(out)
 
@@ -537,6 +841,15 @@ CASES = {
     "hard_sigmoid_k3": case_hard_sigmoid_k3,
     "hard_sigmoid_k3_keras": case_hard_sigmoid_k3_keras,
     "lstm_relu": case_lstm_relu,
+    "keras22_sequential": case_keras22_sequential,
+    "keras1_sequential": case_keras1_sequential,
+    "normalization": case_normalization,
+    "merges": case_merges,
+    "bidirectional_k2": case_bidirectional_k2,
+    "bidirectional_k3": case_bidirectional_k3,
+    "pool_reshape": case_pool_reshape,
+    "attention_k2": case_attention_k2,
+    "attention_k3": case_attention_k3,
     "refuse": case_refusals,
     "prelu": case_prelu,
 }

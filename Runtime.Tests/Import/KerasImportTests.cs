@@ -64,6 +64,15 @@ public sealed class KerasImportTests
     [DataRow("hard_sigmoid_k3")]
     [DataRow("hard_sigmoid_k3_keras")]
     [DataRow("prelu")]
+    [DataRow("keras22_sequential")]
+    [DataRow("keras1_sequential")]
+    [DataRow("normalization")]
+    [DataRow("merges")]
+    [DataRow("bidirectional_k2")]
+    [DataRow("bidirectional_k3")]
+    [DataRow("pool_reshape")]
+    [DataRow("attention_k2")]
+    [DataRow("attention_k3")]
     public void Model_MatchesNumpyKerasReference(string caseName)
     {
         var graph = KerasImporter.Import(ModelPath(caseName));
@@ -89,6 +98,30 @@ public sealed class KerasImportTests
         var actual = new Session(loaded).Run(feeds);
         foreach (var (name, want) in expected)
             AssertClose(want, actual[name], Close, $"{caseName} from .edge: output '{name}'");
+    }
+
+    /// <summary>The int8 conversion of the layers added for issue 17, against the numpy reference (cosine, as Int8ModelTests holds the real models).</summary>
+    [TestMethod]
+    [DataRow("keras22_sequential")]
+    [DataRow("keras1_sequential")]
+    [DataRow("normalization")]
+    [DataRow("merges")]
+    [DataRow("bidirectional_k2")]
+    [DataRow("bidirectional_k3")]
+    [DataRow("pool_reshape")]
+    [DataRow("attention_k2")]
+    [DataRow("attention_k3")]
+    public void Model_Int8_HasCosineAtLeast0999AgainstReference(string caseName)
+    {
+        var (_, int8) = Int8.Int8ModelTests.Converted("keras:" + caseName);
+        var (inputs, expected) = Golden(caseName);
+        var feeds = inputs.ToDictionary(kv => kv.Key, kv => AsInputType(int8.Graph, kv.Key, kv.Value), StringComparer.Ordinal);
+        var actual = int8.CreateSession().Run(feeds);
+        foreach (var (name, want) in expected)
+        {
+            double cos = Int8.Int8ModelTests.Cosine(want, actual[name]);
+            Assert.IsTrue(cos >= 0.999, $"{caseName} output '{name}': cosine int8 vs reference = {cos:F6} < 0.999");
+        }
     }
 
     // ── what the IR looks like ───────────────────────────────────────────────────────────────────
@@ -206,6 +239,38 @@ public sealed class KerasImportTests
         CollectionAssert.AreEqual(new[] { -1, 2, 3 }, graph.Outputs.Single().Shape);
     }
 
+    [TestMethod]
+    public void Keras1Sequential_ReadsKeras1KeysAndPerGateWeights()
+    {
+        var graph = KerasImporter.Import(ModelPath("keras1_sequential"));
+        Assert.AreEqual("convolution1d_1_input", graph.Inputs.Single().Name);
+        var lstm = graph.Nodes.Single(n => n.Kind == OpKind.Lstm);
+        CollectionAssert.AreEqual(new[] { "HardSigmoid", "Tanh", "Tanh" }, lstm.GetStrings("activations"), "inner_activation is the gate activation");
+        Assert.AreEqual(0.2f, lstm.GetFloats("activation_alpha")![0], "Keras 1 hard_sigmoid");
+        Assert.AreEqual(0L, graph.Nodes.Single(n => n.Kind == OpKind.Gru).GetInt("linear_before_reset", -1), "a Keras 1 GRU resets before U_h");
+        Assert.AreEqual("SAME_UPPER", graph.Nodes.Single(n => n.Kind == OpKind.Conv1D).GetString("auto_pad", ""));
+    }
+
+    [TestMethod]
+    public void Normalization_FoldsBatchNormOnlyWhereExact()
+    {
+        var graph = KerasImporter.Import(ModelPath("normalization"));
+        var names = graph.Nodes.Select(n => n.Name).ToHashSet();
+        Assert.IsFalse(names.Contains("bn_conv/mul") || names.Contains("bn_dense/mul"), "BatchNormalization after a linear Conv1D / Dense folds into it");
+        Assert.IsTrue(names.Contains("bn_input/mul") && names.Contains("bn_lstm/mul"), "after the input or an LSTM it stays a per-channel affine");
+        Assert.IsTrue(graph.Nodes.Any(n => n.Kind == OpKind.Sqrt && n.Name == "ln/sqrt"), "LayerNormalization");
+    }
+
+    [TestMethod]
+    public void Bidirectional_IsAForwardAndAReverseNodePerLayer()
+    {
+        var graph = KerasImporter.Import(ModelPath("bidirectional_k2"));
+        var recurrent = graph.Nodes.Where(n => n.Kind is OpKind.Lstm or OpKind.Gru).ToList();
+        Assert.AreEqual(6, recurrent.Count);
+        CollectionAssert.AreEqual(new[] { "forward", "reverse", "forward", "reverse", "forward", "reverse" }, recurrent.Select(n => n.GetString("direction", "")).ToList());
+        Assert.IsFalse(graph.Nodes.Any(n => n.Kind == OpKind.Slice), "the reverse direction already returns input order; nothing to flip");
+    }
+
     // ── refusals ─────────────────────────────────────────────────────────────────────────────────
 
     [TestMethod]
@@ -218,11 +283,39 @@ public sealed class KerasImportTests
     }
 
     [TestMethod]
+    public void LambdaLayer_MessageNamesTheBuiltInAlternatives()
+    {
+        var e = Assert.ThrowsExactly<UnsupportedModelException>(() => KerasImporter.Import(Path.Combine(FixtureDir("refuse"), "lambda.h5")));
+        StringAssert.Contains(e.Message, "Add/Subtract/Multiply");
+        Assert.IsFalse(e.Message.Contains('\n'), "one line");
+    }
+
+    [TestMethod]
+    public void CustomLayer_IsRefusedByClassAndNameAsCustom()
+    {
+        string path = Path.Combine(FixtureDir("refuse"), "custom.h5");
+        var e = Assert.ThrowsExactly<UnsupportedModelException>(() => KerasImporter.Import(path));
+        StringAssert.Contains(e.Message, "unsupported Keras layer 'Scale' (name 'my_scale'): a custom layer class");
+        StringAssert.Contains(e.Message, path);
+    }
+
+    [TestMethod]
+    public void StatefulRecurrentLayer_IsRefusedNotConvertedWithZeroState()
+    {
+        string path = Path.Combine(FixtureDir("refuse"), "stateful.h5");
+        var e = Assert.ThrowsExactly<UnsupportedModelException>(() => KerasImporter.Import(path));
+        StringAssert.Contains(e.Message, path);
+        StringAssert.Contains(e.Message, "layer 'lstm' (LSTM) has stateful=True");
+        StringAssert.Contains(e.Message, "stateful=False");
+        Assert.IsFalse(e.Message.Contains('\n'), "one line");
+    }
+
+    [TestMethod]
     public void UnknownLayer_IsRefusedByClassAndName()
     {
-        string path = Path.Combine(FixtureDir("refuse"), "attention.h5");
+        string path = Path.Combine(FixtureDir("refuse"), "unknown.h5");
         var e = Assert.ThrowsExactly<UnsupportedModelException>(() => KerasImporter.Import(path));
-        StringAssert.Contains(e.Message, "unsupported Keras layer 'Attention' (name 'attention_1')");
+        StringAssert.Contains(e.Message, "unsupported Keras layer 'MaxPooling2D' (name 'max_pooling2d')");
     }
 
     [TestMethod]

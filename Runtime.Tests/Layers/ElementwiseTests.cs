@@ -27,6 +27,19 @@ public sealed class ElementwiseTests
     }
 
     [TestMethod]
+    public void MaxMin_BroadcastEveryWay_AndPropagateNaN()
+    {
+        // np.maximum / np.minimum of [[0], [10], [20]] and [5, 15]: [[5, 15], [10, 15], [20, 20]] and [[0, 0], [5, 10], [5, 15]]
+        AssertValues(new float[] { 5, 15, 10, 15, 20, 20 }, [3, 2], Run(OpKind.Max, null, F([0, 10, 20], 3, 1), F([5, 15], 2)));
+        AssertValues(new float[] { 0, 0, 5, 10, 5, 15 }, [3, 2], Run(OpKind.Min, null, F([0, 10, 20], 3, 1), F([5, 15], 2)));
+        AssertValues(new float[] { 2, 2, 3 }, [3], Run(OpKind.Max, null, Tensor.Scalar(2f), F([1, -4, 3], 3)));
+        AssertValues(new float[] { 1, -4, 2 }, [3], Run(OpKind.Min, null, F([1, -4, 3], 3), Tensor.Scalar(2f)));
+        AssertValues(new long[] { 3, -1 }, [2], Run(OpKind.Max, null, L(3, -7), L(-1, -1)));
+        var nan = Run(OpKind.Max, null, F([float.NaN, 1], 2), F([0, float.NaN], 2)).ToDoubleArray();
+        Assert.IsTrue(nan.All(double.IsNaN), "np.maximum propagates NaN from either side");
+    }
+
+    [TestMethod]
     public void Mul_Int64ShapeArithmetic()
     {
         AssertValues(new long[] { 6, 12 }, [2], Run(OpKind.Mul, null, L(2, 4), L(3)));

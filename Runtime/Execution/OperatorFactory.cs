@@ -22,7 +22,7 @@ internal static class OperatorFactory
             OpKind.Bilinear => new Bilinear(node, context),
             OpKind.Embedding => new Embedding(node, context),
             OpKind.RepeatVector => new RepeatVector(node, context),
-            OpKind.Add or OpKind.Sub or OpKind.Mul or OpKind.Div => new Binary(node, context),
+            OpKind.Add or OpKind.Sub or OpKind.Mul or OpKind.Div or OpKind.Max or OpKind.Min => new Binary(node, context),
             OpKind.Relu or OpKind.Sigmoid or OpKind.Tanh or OpKind.HardSigmoid or OpKind.LeakyRelu or OpKind.Elu
                 or OpKind.Softsign or OpKind.Softplus or OpKind.Exp or OpKind.Neg or OpKind.Abs or OpKind.Sqrt => new Unary(node, context),
             OpKind.Softmax or OpKind.LogSoftmax => new Softmax(node, context),

@@ -6,7 +6,7 @@ using Edge.Runtime.Tensors;
 namespace Edge.Runtime.Layers;
 
 /// <summary>
-/// Add, Sub, Mul, Div with numpy broadcasting on float32, int64 and int32 (both operands of one type).
+/// Add, Sub, Mul, Div, Max, Min with numpy broadcasting on float32, int64 and int32 (both operands of one type).
 /// Integer Div truncates toward zero (C#, C and ONNX agree); division by zero is an error.
 /// The broadcast is walked in rows of the innermost axis, each row handled by one vectorized
 /// <see cref="TensorPrimitives"/> call (span-span, span-scalar or scalar-span).
@@ -51,6 +51,8 @@ internal sealed class Binary : IOperator
             case OpKind.Add: Apply<T, AddOp<T>>(a, b, y); break;
             case OpKind.Sub: Apply<T, SubOp<T>>(a, b, y); break;
             case OpKind.Mul: Apply<T, MulOp<T>>(a, b, y); break;
+            case OpKind.Max: Apply<T, MaxOp<T>>(a, b, y); break;
+            case OpKind.Min: Apply<T, MinOp<T>>(a, b, y); break;
             case OpKind.Div:
                 if (typeof(T) != typeof(float) && ContainsZero(b.Contiguous().ReadOnlySpan<T>()))
                     throw OpUtil.Error(_node, $"integer division by zero (B {b.ShapeString} contains 0)");
@@ -133,6 +135,22 @@ internal sealed class Binary : IOperator
         public static void Rows(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Add(x, y, d);
         public static void RowScalar(ReadOnlySpan<T> x, T y, Span<T> d) => TensorPrimitives.Add(x, y, d);
         public static void ScalarRow(T x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Add(y, x, d);
+    }
+
+    private readonly struct MaxOp<T> : IBinaryRowOp<T> where T : unmanaged, System.Numerics.INumber<T>
+    {
+        public static T Scalar(T x, T y) => T.Max(x, y);
+        public static void Rows(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Max(x, y, d);
+        public static void RowScalar(ReadOnlySpan<T> x, T y, Span<T> d) => TensorPrimitives.Max(x, y, d);
+        public static void ScalarRow(T x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Max(y, x, d);
+    }
+
+    private readonly struct MinOp<T> : IBinaryRowOp<T> where T : unmanaged, System.Numerics.INumber<T>
+    {
+        public static T Scalar(T x, T y) => T.Min(x, y);
+        public static void Rows(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Min(x, y, d);
+        public static void RowScalar(ReadOnlySpan<T> x, T y, Span<T> d) => TensorPrimitives.Min(x, y, d);
+        public static void ScalarRow(T x, ReadOnlySpan<T> y, Span<T> d) => TensorPrimitives.Min(y, x, d);
     }
 
     private readonly struct SubOp<T> : IBinaryRowOp<T> where T : unmanaged, System.Numerics.INumber<T>

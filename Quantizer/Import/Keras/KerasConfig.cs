@@ -27,6 +27,12 @@ internal sealed class KerasLayer
     public JsonElement Config { get; }
     public List<List<KerasTensorRef>> Calls { get; }
 
+    /// <summary>Each call's non-tensor keyword arguments (Keras 3 "kwargs"; Keras 2 the dict after [layer, node, tensor]), or null.</summary>
+    public List<JsonElement?> CallKwargs { get; init; } = [];
+
+    /// <summary>A class the user wrote (Keras 3 registered_name "package>Class", or a module outside keras), not a Keras layer.</summary>
+    public bool Custom { get; init; }
+
     /// <summary>As messages show it: names from the file printable and cut (<see cref="MessageText"/>).</summary>
     public override string ToString() => $"'{MessageText.Printable(Name)}' ({MessageText.Printable(ClassName)})";
 }
@@ -57,6 +63,11 @@ internal sealed class KerasModelConfig
     {
         string cls = KerasJson.Str(root, "class_name") ?? throw new EdgeException($"{file}: the model config has no class_name");
         var config = KerasJson.Get(root, "config") ?? throw new EdgeException($"{file}: the model config has no 'config'");
+        if (cls == "Sequential" && config.ValueKind == JsonValueKind.Array)
+        {
+            // Keras 1.x and 2.0-2.2 saved a Sequential model's config as the bare list of its layers.
+            return ParseSequential("sequential", config, config, file);
+        }
         string name = KerasJson.Str(config, "name") ?? "model";
         var layersJson = KerasJson.Get(config, "layers");
         if (layersJson is not { ValueKind: JsonValueKind.Array } layers)
@@ -88,7 +99,8 @@ internal sealed class KerasModelConfig
             {
                 // Keras 2 put the input shape on the first layer (batch_input_shape) and named the input after it;
                 // Keras 3 keeps it in the model's build_input_shape.
-                var shape = KerasJson.Get(lconfig, "batch_input_shape") ?? KerasJson.Get(lconfig, "batch_shape") ?? KerasJson.Get(config, "build_input_shape");
+                var shape = KerasJson.Get(lconfig, "batch_input_shape") ?? KerasJson.Get(lconfig, "batch_shape")
+                    ?? (config.ValueKind == JsonValueKind.Object ? KerasJson.Get(config, "build_input_shape") : null);
                 if (shape is null)
                     throw new EdgeException($"{file}: the Sequential model declares no input shape (no InputLayer, no batch_input_shape on '{MessageText.Printable(name)}')");
                 string inputName = name + "_input";
@@ -97,7 +109,7 @@ internal sealed class KerasModelConfig
                 result.Add(new KerasLayer("InputLayer", inputName, synthetic, []));
                 previous = new KerasTensorRef(inputName, 0, 0);
             }
-            result.Add(new KerasLayer(cls, name, lconfig, [[previous.Value]]));
+            result.Add(new KerasLayer(cls, name, lconfig, [[previous.Value]]) { Custom = IsCustom(l) });
             previous = new KerasTensorRef(name, 0, 0);
         }
         if (previous is null || result.Count < 2) throw new EdgeException($"{file}: the Sequential model has no layers");
@@ -112,15 +124,23 @@ internal sealed class KerasModelConfig
             var (cls, lconfig, name) = Header(l, file);
             if (KerasJson.Str(l, "name") is { } outer) name = outer;
             var calls = new List<List<KerasTensorRef>>();
+            var kwargs = new List<JsonElement?>();
             if (KerasJson.Get(l, "inbound_nodes") is { ValueKind: JsonValueKind.Array } nodes)
                 foreach (var node in nodes.EnumerateArray())
+                {
                     calls.Add(ParseCall(node, name, cls, file));
-            result.Add(new KerasLayer(cls, name, lconfig, calls));
+                    kwargs.Add(CallKwargs(node));
+                }
+            result.Add(new KerasLayer(cls, name, lconfig, calls) { Custom = IsCustom(l), CallKwargs = kwargs });
         }
         var inputs = Refs(KerasJson.Get(config, "input_layers"), "input_layers", file);
         var outputs = Refs(KerasJson.Get(config, "output_layers"), "output_layers", file);
         return new KerasModelConfig(modelName, result, inputs, outputs);
     }
+
+    private static bool IsCustom(JsonElement layer) =>
+        KerasJson.Str(layer, "registered_name") is { } r && r.Contains('>', StringComparison.Ordinal)
+        || KerasJson.Str(layer, "module") is { } m && !m.StartsWith("keras", StringComparison.Ordinal) && !m.StartsWith("tf_keras", StringComparison.Ordinal);
 
     private static (string Class, JsonElement Config, string Name) Header(JsonElement layer, string file)
     {
@@ -128,6 +148,7 @@ internal sealed class KerasModelConfig
         var config = KerasJson.Get(layer, "config") ?? throw new EdgeException($"{file}: layer of class '{MessageText.Printable(cls)}' has no config");
         string name = (config.ValueKind == JsonValueKind.Object ? KerasJson.Str(config, "name") : null)
             ?? throw new EdgeException($"{file}: layer of class '{MessageText.Printable(cls)}' has no name");
+        (cls, config) = KerasLegacy.Normalize(cls, config);
         return (cls, config, name);
     }
 
@@ -161,6 +182,15 @@ internal sealed class KerasModelConfig
             refs.Add(new KerasTensorRef(r[0].GetString()!, r[1].GetInt32(), r[2].GetInt32()));
         }
         return refs;
+    }
+
+    private static JsonElement? CallKwargs(JsonElement node)
+    {
+        if (node.ValueKind == JsonValueKind.Object) return KerasJson.Get(node, "kwargs") is { ValueKind: JsonValueKind.Object } k ? k : null;
+        if (node.ValueKind == JsonValueKind.Array && node.GetArrayLength() > 0 && node[0] is { ValueKind: JsonValueKind.Array } first
+            && first.GetArrayLength() > 3 && first[3].ValueKind == JsonValueKind.Object)
+            return first[3];
+        return null;
     }
 
     private static void Walk(JsonElement e, List<KerasTensorRef> into)
@@ -197,6 +227,55 @@ internal sealed class KerasModelConfig
         {
             throw new EdgeException($"{file}: malformed {what}: {MessageText.Printable(a.GetRawText())}", ex);
         }
+    }
+}
+
+/// <summary>
+/// Keras 1.x layer configs in Keras 2 terms, so the graph builder reads one vocabulary: class Convolution1D is
+/// Conv1D; keys output_dim (Dense and recurrent layers; an Embedding's output_dim keeps its meaning),
+/// inner_activation, bias, nb_filter, filter_length, subsample_length, border_mode, p (Dropout) and
+/// input_dtype become units, recurrent_activation, use_bias, filters, kernel_size, strides, padding, rate
+/// and dtype. A key already in Keras 2 form wins. Wrapped layers (TimeDistributed, Bidirectional) are
+/// normalized too. Keras 1 weight layouts are converted where the weights are read (the graph builder).
+/// </summary>
+internal static class KerasLegacy
+{
+    private static readonly (string Old, string New)[] Common =
+    [
+        ("inner_activation", "recurrent_activation"), ("bias", "use_bias"), ("nb_filter", "filters"), ("filter_length", "kernel_size"),
+        ("subsample_length", "strides"), ("border_mode", "padding"), ("input_dtype", "dtype"),
+    ];
+
+    public static (string Class, JsonElement Config) Normalize(string cls, JsonElement config)
+    {
+        if (config.ValueKind != JsonValueKind.Object) return (cls, config);
+        if (cls == "Convolution1D") cls = "Conv1D";
+        var renames = new List<(string, string)>(Common);
+        if (cls is "Dense" or "LSTM" or "GRU" or "SimpleRNN") renames.Add(("output_dim", "units"));
+        if (cls == "Dropout") renames.Add(("p", "rate"));
+        bool wrapper = cls is "TimeDistributed" or "Bidirectional";
+        if (!wrapper && !renames.Any(r => config.TryGetProperty(r.Item1, out _) && !config.TryGetProperty(r.Item2, out _)))
+            return (cls, config);
+
+        var obj = System.Text.Json.Nodes.JsonNode.Parse(config.GetRawText())!.AsObject();
+        foreach (var (oldKey, newKey) in renames)
+            if (obj.ContainsKey(oldKey) && !obj.ContainsKey(newKey))
+            {
+                var v = obj[oldKey];
+                obj.Remove(oldKey);
+                obj[newKey] = v;
+            }
+        if (wrapper && KerasJson.Get(config, "layer") is { ValueKind: JsonValueKind.Object } inner
+            && KerasJson.Str(inner, "class_name") is { } innerClass && KerasJson.Get(inner, "config") is { } innerConfig)
+        {
+            var (c2, cfg2) = Normalize(innerClass, innerConfig);
+            var innerObj = System.Text.Json.Nodes.JsonNode.Parse(inner.GetRawText())!.AsObject();
+            innerObj["class_name"] = c2;
+            innerObj["config"] = System.Text.Json.Nodes.JsonNode.Parse(cfg2.GetRawText());
+            obj["layer"] = innerObj;
+        }
+        using var doc = JsonDocument.Parse(obj.ToJsonString());
+        return (cls, doc.RootElement.Clone());
     }
 }
 

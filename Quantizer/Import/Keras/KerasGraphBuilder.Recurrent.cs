@@ -2,6 +2,7 @@ using Edge.Runtime.Format;
 using Edge.Runtime;
 using Edge.Runtime.Ir;
 using Edge.Runtime.Tensors;
+using System.Text.Json;
 using Value = Edge.Quantizer.Import.IrValue;
 
 namespace Edge.Quantizer.Import.Keras;
@@ -26,27 +27,44 @@ internal sealed partial class KerasGraphBuilder
     private List<Value> ConvertRecurrent(KerasLayer layer, int call, string prefix, Value x)
     {
         var c = layer.Config;
-        bool lstm = layer.ClassName == "LSTM";
+        bool useBias = KerasJson.Bool(c, "use_bias", true);
+        var w = Weights(layer, useBias ? 3 : 2, useBias ? "kernel, recurrent_kernel, bias" : "kernel, recurrent_kernel");
+        return Recurrent(layer, layer.ClassName, c, w, "", prefix, x, KerasJson.Bool(c, "go_backwards", false), kerasOrder: true,
+            t => ValueName(layer, call, t));
+    }
+
+    /// <summary>
+    /// One recurrent layer from its config <paramref name="c"/> and weights; constants are named
+    /// "layer/<paramref name="tag"/>W" etc. With <paramref name="backwards"/> and <paramref name="kerasOrder"/> a
+    /// returned sequence is in Keras's processing order (reversed); Bidirectional wants input order.
+    /// </summary>
+    private List<Value> Recurrent(KerasLayer layer, string cls, JsonElement c, IReadOnlyList<KerasWeight> w, string tag, string prefix, Value x,
+        bool backwards, bool kerasOrder, Func<int, string> outName)
+    {
+        bool lstm = cls == "LSTM";
         int gates = lstm ? 4 : 3;
         if (x.Rank != 3) throw Bad(layer, $"expects (batch, steps, features) input, got {x.ShapeList}");
         if (KerasJson.Bool(c, "time_major", false))
             throw new UnsupportedModelException($"{File}: layer {layer} has time_major=True, which Edge does not support");
+        if (KerasJson.Bool(c, "stateful", false))
+            throw new UnsupportedModelException(
+                $"{File}: layer {layer} has stateful=True: Keras carries its state between predict() batches, which a converted model would drop; "
+                + "rebuild it with stateful=False and no fixed batch, set_weights from this one and save it");
         int units = KerasJson.Int(c, "units") ?? throw Bad(layer, "has no 'units'");
         bool useBias = KerasJson.Bool(c, "use_bias", true);
         bool returnSequences = KerasJson.Bool(c, "return_sequences", false);
         bool returnState = KerasJson.Bool(c, "return_state", false);
-        bool backwards = KerasJson.Bool(c, "go_backwards", false);
-        bool resetAfter = !lstm && KerasJson.Bool(c, "reset_after", true);
-
-        var w = Weights(layer, useBias ? 3 : 2, useBias ? "kernel, recurrent_kernel, bias" : "kernel, recurrent_kernel");
+        // Keras 1 and 2.0-2.1 had no reset_after (their GRU is reset_after=False); where the key is missing the
+        // bias tells: (2, 3H) holds input and recurrent rows, (3H,) the input bias only.
+        bool resetAfter = !lstm && KerasJson.Bool(c, "reset_after", useBias ? w[2].Shape.Length == 2 : _file.KerasMajor >= 3);
         int inputSize = x.Last >= 0 ? x.Last : w[0].Shape[0];
         var kernel = Expect(layer, w[0], "kernel", inputSize, gates * units);
         var recurrent = Expect(layer, w[1], "recurrent_kernel", units, gates * units);
         // IR gate g takes Keras gate order[g].
         int[] order = lstm ? [0, 1, 2, 3] : [1, 0, 2];
 
-        string wName = Constant(layer, "W", () => GateRows(kernel, order, units));
-        string rName = Constant(layer, "R", () => GateRows(recurrent, order, units));
+        string wName = Constant(layer, tag + "W", () => GateRows(kernel, order, units));
+        string rName = Constant(layer, tag + "R", () => GateRows(recurrent, order, units));
         var inputs = new List<string> { x.Name, wName, rName };
         if (useBias)
         {
@@ -67,7 +85,7 @@ internal sealed partial class KerasGraphBuilder
                 Expect(layer, bias, "bias", gates * units);
                 (input, rec) = (bias.Data, new float[gates * units]);
             }
-            inputs.Add(Constant(layer, "B", () =>
+            inputs.Add(Constant(layer, tag + "B", () =>
             {
                 var b = new float[2 * gates * units];
                 for (int g = 0; g < gates; g++)
@@ -99,13 +117,13 @@ internal sealed partial class KerasGraphBuilder
 
         int batch = x.Shape[0], steps = x.Shape[1];
         var result = new List<Value>();
-        string out0 = ValueName(layer, call, 0);
+        string out0 = outName(0);
         if (returnSequences)
         {
             // Y (batch, steps, 1, H) -> (batch, steps, H)
-            string squeezed = backwards ? prefix + "/Y_input_order" : out0;
+            string squeezed = backwards && kerasOrder ? prefix + "/Y_input_order" : out0;
             Emit(OpKind.Squeeze, prefix + "/squeeze_Y", [y], [squeezed]).Set("axes", new long[] { 2 });
-            if (backwards)
+            if (backwards && kerasOrder)
             {
                 Emit(OpKind.Slice, prefix + "/reverse_Y",
                     [squeezed, Int64Constant(layer, "reverse_starts", -1), Int64Constant(layer, "reverse_ends", long.MinValue),
@@ -121,12 +139,12 @@ internal sealed partial class KerasGraphBuilder
         if (returnState)
         {
             // Keras returns [output, h] (GRU) or [output, h, c] (LSTM), states (batch, H).
-            string h = ValueName(layer, call, 1);
+            string h = outName(1);
             Emit(OpKind.Squeeze, prefix + "/squeeze_h", [yh], [h]).Set("axes", new long[] { 1 });
             result.Add(new Value(h, [batch, units], DataType.Float32));
             if (lstm)
             {
-                string cs = ValueName(layer, call, 2);
+                string cs = outName(2);
                 Emit(OpKind.Squeeze, prefix + "/squeeze_c", [yc], [cs]).Set("axes", new long[] { 1 });
                 result.Add(new Value(cs, [batch, units], DataType.Float32));
             }

@@ -123,8 +123,16 @@ internal sealed partial class KerasGraphBuilder
     {
         switch (layer.ClassName)
         {
+            case var _ when layer.Custom:
+                throw new UnsupportedModelException(
+                    $"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}'): a custom layer class, whose Python code is not in the file: "
+                    + "express it with built-in Keras layers (docs/keras.md lists them) and save the model again");
             case "LSTM" or "GRU" or "Dense" or "TimeDistributed" or "Conv1D" or "Convolution1D" or "LocallyConnected1D"
-                or "RepeatVector" or "Embedding" or "Activation" or "Flatten" or "Concatenate" or "Dot":
+                or "RepeatVector" or "Embedding" or "Activation" or "Flatten" or "Concatenate" or "Dot"
+                or "BatchNormalization" or "LayerNormalization" or "GlobalAveragePooling1D" or "Reshape" or "Permute" or "Bidirectional"
+                or "Attention" or "AdditiveAttention":
+                return;
+            case var m when Merges.Contains(m):
                 return;
             case var c when Identities.Contains(c):
                 return;
@@ -132,7 +140,8 @@ internal sealed partial class KerasGraphBuilder
                 return;
             case "Lambda" or "TFOpLambda" or "SlicingOpLambda":
                 throw new UnsupportedModelException(
-                    $"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}'): it holds Python code, which Edge never runs; replace it with built-in layers");
+                    $"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}'): it holds Python code, which Edge never runs: "
+                    + "use built-in layers (Add/Subtract/Multiply, Dense or BatchNormalization to scale, Reshape/Permute, return_sequences=False for the last step)");
             default:
                 throw new UnsupportedModelException($"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}')");
         }
@@ -143,7 +152,7 @@ internal sealed partial class KerasGraphBuilder
         string prefix = call == 0 ? layer.Name : $"{layer.Name}:{call}";
         string output = ValueName(layer, call, 0);
         var c = layer.Config;
-        if (layer.ClassName is not ("Concatenate" or "Dot") && inputs.Count != 1)
+        if (layer.ClassName is not ("Concatenate" or "Dot" or "Attention" or "AdditiveAttention") && !Merges.Contains(layer.ClassName) && inputs.Count != 1)
             throw new EdgeException($"{File}: layer {layer} takes one input, but is called with {inputs.Count}");
         var x = inputs[0];
         switch (layer.ClassName)
@@ -192,6 +201,22 @@ internal sealed partial class KerasGraphBuilder
                 return [ConvertDot(layer, prefix, inputs, output)];
             case "PReLU":
                 return [ConvertPRelu(layer, prefix, x, output)];
+            case "BatchNormalization":
+                return [ConvertBatchNorm(layer, prefix, x, output)];
+            case "LayerNormalization":
+                return [ConvertLayerNorm(layer, prefix, x, output)];
+            case "GlobalAveragePooling1D":
+                return [ConvertGlobalAveragePooling1D(layer, prefix, x, output)];
+            case "Reshape":
+                return [ConvertReshape(layer, prefix, x, output)];
+            case "Permute":
+                return [ConvertPermute(layer, prefix, x, output)];
+            case "Bidirectional":
+                return ConvertBidirectional(layer, call, prefix, x);
+            case "Attention" or "AdditiveAttention":
+                return ConvertAttention(layer, call, prefix, inputs);
+            case var m when Merges.Contains(m):
+                return [ConvertMerge(layer, prefix, inputs, output)];
             default:
                 if (Identities.Contains(layer.ClassName))
                 {
@@ -435,8 +460,8 @@ internal sealed partial class KerasGraphBuilder
     {
         if (!_weights.TryGetValue(layer.Name, out var w))
         {
-            w = _file.Weights(layer.Name, layer.ClassName)
-                ?? throw new EdgeException($"{File}: the file holds no weights for layer {layer}; expected {names}");
+            w = Legacy(layer, _file.Weights(layer.Name, layer.ClassName)
+                ?? throw new EdgeException($"{File}: the file holds no weights for layer {layer}; expected {names}"));
             _weights[layer.Name] = w;
         }
         if (w.Count != count)
