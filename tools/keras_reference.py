@@ -412,6 +412,8 @@ def call(layer, w, xs, k, call_kwargs=None):
         return bidirectional(cfg, w, x, k)
     if cls == "GlobalAveragePooling1D":
         return [x.mean(axis=2 if cfg.get("data_format") == "channels_first" else 1, keepdims=cfg.get("keepdims", False))]
+    if cls == "GlobalMaxPooling1D":
+        return [x.max(axis=2 if cfg.get("data_format") == "channels_first" else 1, keepdims=cfg.get("keepdims", False))]
     if cls == "Reshape":
         return [x.reshape((x.shape[0],) + tuple(cfg["target_shape"]))]
     if cls == "Permute":
@@ -534,6 +536,7 @@ CASES = {
     "hard_sigmoid_k3_keras": ("model.keras", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
     "lstm_relu": ("model.h5", lambda: {"x": np.random.default_rng(12).uniform(0, 1, (4, 10, 13)).astype(np.float32)}),
     "prelu": ("model.h5", lambda: {"x": rnd(13, 4, 6, 4) * 1.5}),
+    "global_max_pool": ("model.h5", lambda: {"x": rnd(23, 4, 6, 3)}),
     "keras22_sequential": ("model.h5", lambda: {"lstm_1_input": rnd(13, 4, 6, 3)}),
     "keras1_sequential": ("model.h5", lambda: {"convolution1d_1_input": rnd(14, 4, 7, 3)}),
     "normalization": ("model.h5", lambda: {"x": rnd(15, 4, 8, 3) * 1.5 + 0.5}),

@@ -668,6 +668,23 @@ def case_pool_reshape(out):
     write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", names)
 
 
+def case_global_max_pool(out):
+    """LSTM (sequences) -> GlobalMaxPooling1D (channels_last) -> Dense, and the same pooling channels_first with
+    keepdims on a second branch is not needed: one form keeps the fixture small."""
+    w = W(123)
+    T, C, H = 6, 3, 5
+    l, d = w.lstm(C, H), [w(H, 2), w(2, scale=0.3)]
+    cfg = sequential("global_max_pool", [
+        k2_input("x", [T, C]),
+        k2_rnn("LSTM", "lstm", H, return_sequences=True),
+        k2("GlobalMaxPooling1D", "pool", data_format="channels_last", keepdims=False),
+        k2_dense("out", 2),
+    ])
+    names = ["lstm", "pool", "out"]
+    weights = [("lstm", list(zip(rnn_names("lstm", "LSTM", 3), l))), ("out", list(zip(dense_names("out"), d)))]
+    write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", names)
+
+
 def case_attention_k2(out):
     """tf.keras 2.x Functional: GRU encoder (sequences) -> Attention([query, value]) dot with use_scale and causal=True
     (the tf.keras 2 config key) -> AdditiveAttention([query, value, key]) with use_scale -> GlobalAveragePooling1D -> Dense."""
@@ -841,6 +858,7 @@ CASES = {
     "hard_sigmoid_k3": case_hard_sigmoid_k3,
     "hard_sigmoid_k3_keras": case_hard_sigmoid_k3_keras,
     "lstm_relu": case_lstm_relu,
+    "global_max_pool": case_global_max_pool,
     "keras22_sequential": case_keras22_sequential,
     "keras1_sequential": case_keras1_sequential,
     "normalization": case_normalization,

@@ -64,6 +64,7 @@ public sealed class KerasImportTests
     [DataRow("hard_sigmoid_k3")]
     [DataRow("hard_sigmoid_k3_keras")]
     [DataRow("prelu")]
+    [DataRow("global_max_pool")]
     [DataRow("keras22_sequential")]
     [DataRow("keras1_sequential")]
     [DataRow("normalization")]
@@ -102,6 +103,7 @@ public sealed class KerasImportTests
 
     /// <summary>The int8 conversion of the layers added for issue 17, against the numpy reference (cosine, as Int8ModelTests holds the real models).</summary>
     [TestMethod]
+    [DataRow("global_max_pool")]
     [DataRow("keras22_sequential")]
     [DataRow("keras1_sequential")]
     [DataRow("normalization")]

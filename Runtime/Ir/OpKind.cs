@@ -181,6 +181,7 @@ internal enum OpKind
     /// <summary>Inputs X, slope (float32, broadcast to X's shape). Y = X if X &gt;= 0 else slope * X (ONNX PRelu,
     /// torch nn.PReLU with slope (C, 1, ...) on axis 1, Keras PReLU with alpha broadcast over shared_axes).</summary>
     PRelu,
+
     /// <summary>Elementwise maximum / minimum of two operands with numpy broadcasting (as Add); NaN in either gives NaN. Keras Maximum / Minimum.</summary>
     Max,
     Min,

@@ -16,7 +16,7 @@ namespace Edge.Quantizer.Import.Keras;
 /// <item>LayerNormalization over the last axis: (x - mean) / sqrt(var + eps) * gamma + beta, biased variance,
 ///   in the IR form the spec's layer_norm uses.</item>
 /// <item>Add, Subtract, Multiply, Average, Maximum, Minimum: chains of IR Add/Sub/Mul/Max/Min (numpy broadcasting, as Keras's merges).</item>
-/// <item>GlobalAveragePooling1D: ReduceSum over the steps divided by their count; Reshape and Permute leave the
+/// <item>GlobalAveragePooling1D: ReduceSum over the steps divided by their count; GlobalMaxPooling1D: ReduceMax over them; Reshape and Permute leave the
 ///   batch axis alone.</item>
 /// </list>
 /// </summary>
@@ -207,6 +207,17 @@ internal sealed partial class KerasGraphBuilder
             Emit(OpKind.Cast, prefix + "/cast", [prefix + "/steps"], [count]).Set("to", (long)DataType.Float32);
         }
         Emit(OpKind.Div, prefix, [sum, count], [output]);
+        int[] shape = keepDims ? [x.Shape[0], channelsFirst ? x.Shape[1] : 1, channelsFirst ? 1 : x.Shape[2]] : [x.Shape[0], channelsFirst ? x.Shape[1] : x.Shape[2]];
+        return new Value(output, shape, DataType.Float32);
+    }
+
+    private Value ConvertGlobalMaxPooling1D(KerasLayer layer, string prefix, Value x, string output)
+    {
+        if (x.Rank != 3) throw Bad(layer, $"expects (batch, steps, features) input, got {x.ShapeList}");
+        bool channelsFirst = KerasJson.Str(layer.Config, "data_format") == "channels_first";
+        bool keepDims = KerasJson.Bool(layer.Config, "keepdims", false);
+        int axis = channelsFirst ? 2 : 1;
+        Emit(OpKind.ReduceMax, prefix, [x.Name], [output]).Set("axes", new long[] { axis }).Set("keepdims", keepDims ? 1L : 0L);
         int[] shape = keepDims ? [x.Shape[0], channelsFirst ? x.Shape[1] : 1, channelsFirst ? 1 : x.Shape[2]] : [x.Shape[0], channelsFirst ? x.Shape[1] : x.Shape[2]];
         return new Value(output, shape, DataType.Float32);
     }

@@ -129,7 +129,7 @@ internal sealed partial class KerasGraphBuilder
                     + "express it with built-in Keras layers (docs/keras.md lists them) and save the model again");
             case "LSTM" or "GRU" or "Dense" or "TimeDistributed" or "Conv1D" or "Convolution1D" or "LocallyConnected1D"
                 or "RepeatVector" or "Embedding" or "Activation" or "Flatten" or "Concatenate" or "Dot"
-                or "BatchNormalization" or "LayerNormalization" or "GlobalAveragePooling1D" or "Reshape" or "Permute" or "Bidirectional"
+                or "BatchNormalization" or "LayerNormalization" or "GlobalAveragePooling1D" or "GlobalMaxPooling1D" or "Reshape" or "Permute" or "Bidirectional"
                 or "Attention" or "AdditiveAttention":
                 return;
             case var m when Merges.Contains(m):
@@ -207,6 +207,8 @@ internal sealed partial class KerasGraphBuilder
                 return [ConvertLayerNorm(layer, prefix, x, output)];
             case "GlobalAveragePooling1D":
                 return [ConvertGlobalAveragePooling1D(layer, prefix, x, output)];
+            case "GlobalMaxPooling1D":
+                return [ConvertGlobalMaxPooling1D(layer, prefix, x, output)];
             case "Reshape":
                 return [ConvertReshape(layer, prefix, x, output)];
             case "Permute":
