@@ -171,4 +171,15 @@ internal enum OpKind
     /// <summary>Inputs X, pads (int64, [begins..., ends...], may be negative), constant_value? (scalar), axes? (int64);
     /// attribute mode ("constant" | "reflect" | "edge").</summary>
     Pad,
+
+    // ── appended (values are written by name, but the order stays append-only) ─────────────────────
+
+    /// <summary>
+    /// One vanilla RNN layer (ONNX RNN I/O contract). Inputs: X, W [dirs, H, I], R [dirs, H, H],
+    /// B? [dirs, 2H] (Wb then Rb), sequence_lens?, initial_h?. Attributes: hidden_size, direction, layout
+    /// (as Lstm), activations (1 per direction, default Tanh; names as Lstm: PyTorch nonlinearity 'relu' is
+    /// Relu, Keras SimpleRNN 'linear' is Linear), activation_alpha/beta, clip.
+    /// h' = f(x W^T + b_W + h R^T + b_R). Outputs: Y?, Y_h?. Multi-layer RNNs are several Rnn nodes in a chain.
+    /// </summary>
+    Rnn,
 }
