@@ -114,6 +114,7 @@ public sealed class CachedRecurrenceTests
     [DataRow("models/forecaster/model.onnx", null, null)]                      // LSTM(200) encoder and decoder, Conv1D head
     [DataRow("fixed_batch/seed_forecaster/model.onnx", null, null)]            // LSTM(20) x 2
     [DataRow("models/gru2_batchfirst/model_opset17.onnx", "output", null)]    // GRU(13) x 2, linear_before_reset = 1
+    [DataRow("rnn/tanh_last/model.onnx", null, null)]                       // RNN(16) tanh, Gemm head on the last step
     public void Fp32Fixture_CachedStream_EqualsTheBatchSession_BitForBit(string file, string? output, int? window)
     {
         string path = Path.Combine(TestPaths.Fixtures, file);
