@@ -148,6 +148,22 @@ def gru(cfg, w, x, k):
     return [out, h] if cfg.get("return_state") else [out]
 
 
+def simple_rnn(cfg, w, x, k):
+    u = cfg["units"]
+    kernel, rec = w[0], w[1]
+    bias = w[2] if cfg.get("use_bias", True) else np.zeros(u)
+    act = activation(cfg.get("activation", "tanh"), k)
+    n, T, _ = x.shape
+    h = np.zeros((n, u))
+    steps = range(T - 1, -1, -1) if cfg.get("go_backwards") else range(T)
+    ys = []
+    for t in steps:
+        h = act(x[:, t] @ kernel + bias + h @ rec)
+        ys.append(h)
+    out = np.stack(ys, 1) if cfg.get("return_sequences") else h
+    return [out, h] if cfg.get("return_state") else [out]
+
+
 def _one(v):
     return v[0] if isinstance(v, (list, tuple)) else v
 
@@ -219,6 +235,8 @@ def call(layer, w, xs, k):
         return lstm(cfg, w, x, k)
     if cls == "GRU":
         return gru(cfg, w, x, k)
+    if cls == "SimpleRNN":
+        return simple_rnn(cfg, w, x, k)
     if cls == "Dense":
         return dense(cfg, w, x, k)
     if cls == "TimeDistributed":
@@ -327,6 +345,7 @@ CASES = {
     "hard_sigmoid_k3": ("model.h5", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
     "hard_sigmoid_k3_keras": ("model.keras", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
     "lstm_relu": ("model.h5", lambda: {"x": np.random.default_rng(12).uniform(0, 1, (4, 10, 13)).astype(np.float32)}),
+    "simple_rnn": ("model.h5", lambda: {"x": rnd(13, 3, 8, 4)}),
 }
 
 
@@ -364,7 +383,17 @@ def self_check():
         xt = torch.nn.functional.pad(torch.tensor(x).transpose(1, 2), (l, r))
         ref = torch.nn.functional.conv1d(xt, torch.tensor(kern).permute(2, 1, 0), stride=s, dilation=d).transpose(1, 2).numpy()
         assert mine.shape == ref.shape and np.abs(mine - ref).max() < 1e-10, f"Conv1D {pad} s{s} d{d}"
-    print("self-check: numpy LSTM, GRU and Conv1D equal PyTorch's")
+    # SimpleRNN tanh and relu against nn.RNN: kernel (I, u) is weight_ih transposed, one bias.
+    for nl in ("tanh", "relu"):
+        w = [rng.standard_normal((4, u)) * 0.5, rng.standard_normal((u, u)) * 0.4, rng.standard_normal(u) * 0.3]
+        m = torch.nn.RNN(4, u, batch_first=True, nonlinearity=nl)
+        with torch.no_grad():
+            m.weight_ih_l0.copy_(torch.tensor(w[0].T)); m.weight_hh_l0.copy_(torch.tensor(w[1].T))
+            m.bias_ih_l0.copy_(torch.tensor(w[2])); m.bias_hh_l0.zero_()
+            ref = m(torch.tensor(x))[0].numpy()
+        mine = simple_rnn({"units": u, "activation": nl, "return_sequences": True}, w, x, 2)[0]
+        assert np.abs(mine - ref).max() < 1e-10, f"SimpleRNN {nl}"
+    print("self-check: numpy LSTM, GRU, SimpleRNN and Conv1D equal PyTorch's")
 
 
 def main():

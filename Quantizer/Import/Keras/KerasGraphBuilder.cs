@@ -123,6 +123,7 @@ internal sealed partial class KerasGraphBuilder
     {
         switch (layer.ClassName)
         {
+            case "SimpleRNN": return;
             case "LSTM" or "GRU" or "Dense" or "TimeDistributed" or "Conv1D" or "Convolution1D" or "LocallyConnected1D"
                 or "RepeatVector" or "Embedding" or "Activation" or "Flatten" or "Concatenate" or "Dot":
                 return;
@@ -146,6 +147,7 @@ internal sealed partial class KerasGraphBuilder
         var x = inputs[0];
         switch (layer.ClassName)
         {
+            case "SimpleRNN": return ConvertSimpleRnn(layer, call, prefix, x);
             case "LSTM":
             case "GRU":
                 return ConvertRecurrent(layer, call, prefix, x);
