@@ -82,6 +82,29 @@ public sealed class RnnModelTests
     }
 
     [TestMethod]
+    [DataRow("bidir_head", Precision.Fp32)]
+    [DataRow("bidir_head", Precision.Int8)]
+    [DataRow("relu_2layer", Precision.Int8)]
+    public void Runner_WarmCall_IsBitForBitSessionRun_AndAllocatesNothing_OnEveryIsa(string name, Precision precision)
+    {
+        string dir = TestPaths.NewTempDir();
+        Converter.Convert(Options(name, "onnx", Path.Combine(dir, "m.edge"), precision));
+        var model = EdgeModel.Load(Path.Combine(dir, "m.edge"));
+        var (inputs, _) = Case(name);
+        foreach (var isa in Edge.Runtime.Kernels.IsaSelector.Supported)
+        {
+            var session = model.CreateSession(new SessionOptions { Isa = isa });
+            var runner = session.CreateRunner();
+            var expected = session.Run(inputs);
+            for (int i = 0; i < session.Inputs.Count; i++) runner.Bind(i, inputs[session.Inputs[i].Name]);
+            runner.Invoke();
+            string what = $"{name} {precision} runner on {Edge.Runtime.Kernels.IsaSelector.Name(isa)}";
+            Sessions.SessionRunnerTests.AssertSameOutputs(session.Graph, expected, runner, what);
+            Sessions.SessionRunnerTests.AssertNoAllocation(runner, what);
+        }
+    }
+
+    [TestMethod]
     public void Spec_Nonlinearity_SetsTheActivation_AndAnUnknownOneIsOneLine()
     {
         var graph = Import("relu_2layer", "spec");
