@@ -316,6 +316,20 @@ def attention(cls, cfg, w, xs, k, call_kwargs):
     weights = e / e.sum(-1, keepdims=True)
     out = [weights @ v]
     return out + [weights] if call_kwargs.get("return_attention_scores") else out
+def simple_rnn(cfg, w, x, k):
+    u = cfg["units"]
+    kernel, rec = w[0], w[1]
+    bias = w[2] if cfg.get("use_bias", True) else np.zeros(u)
+    act = activation(cfg.get("activation", "tanh"), k)
+    n, T, _ = x.shape
+    h = np.zeros((n, u))
+    steps = range(T - 1, -1, -1) if cfg.get("go_backwards") else range(T)
+    ys = []
+    for t in steps:
+        h = act(x[:, t] @ kernel + bias + h @ rec)
+        ys.append(h)
+    out = np.stack(ys, 1) if cfg.get("return_sequences") else h
+    return [out, h] if cfg.get("return_state") else [out]
 
 
 def _one(v):
@@ -422,6 +436,8 @@ def call(layer, w, xs, k, call_kwargs=None):
         return lstm(cfg, w, x, k)
     if cls == "GRU":
         return gru(cfg, w, x, k)
+    if cls == "SimpleRNN":
+        return simple_rnn(cfg, w, x, k)
     if cls == "Dense":
         return dense(cfg, w, x, k)
     if cls == "TimeDistributed":
@@ -546,6 +562,7 @@ CASES = {
     "pool_reshape": ("model.h5", lambda: {"x": rnd(20, 4, 6, 4)}),
     "attention_k2": ("model.h5", lambda: {"x": rnd(21, 4, 5, 3)}),
     "attention_k3": ("model.keras", lambda: {"x": rnd(22, 4, 4, 3)}),
+    "simple_rnn": ("model.h5", lambda: {"x": rnd(13, 3, 8, 4)}),
 }
 
 
@@ -613,6 +630,17 @@ def self_check():
     ref = (torch.softmax(s, -1) @ tk).numpy()
     assert np.abs(mine - ref).max() < 1e-10, "Attention"
     print("self-check: numpy LSTM, GRU, Conv1D, BatchNormalization, LayerNormalization, Bidirectional and causal Attention equal PyTorch's")
+    # SimpleRNN tanh and relu against nn.RNN: kernel (I, u) is weight_ih transposed, one bias.
+    for nl in ("tanh", "relu"):
+        w = [rng.standard_normal((4, u)) * 0.5, rng.standard_normal((u, u)) * 0.4, rng.standard_normal(u) * 0.3]
+        m = torch.nn.RNN(4, u, batch_first=True, nonlinearity=nl)
+        with torch.no_grad():
+            m.weight_ih_l0.copy_(torch.tensor(w[0].T)); m.weight_hh_l0.copy_(torch.tensor(w[1].T))
+            m.bias_ih_l0.copy_(torch.tensor(w[2])); m.bias_hh_l0.zero_()
+            ref = m(torch.tensor(x))[0].numpy()
+        mine = simple_rnn({"units": u, "activation": nl, "return_sequences": True}, w, x, 2)[0]
+        assert np.abs(mine - ref).max() < 1e-10, f"SimpleRNN {nl}"
+    print("self-check: numpy LSTM, GRU, SimpleRNN and Conv1D equal PyTorch's")
 
 
 def main():

@@ -762,6 +762,36 @@ def case_lstm_relu(out):
     write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", ["lstm", "out"])
 
 
+def case_simple_rnn(out):
+    """SimpleRNN (tanh, return_sequences) -> SimpleRNN (relu, go_backwards, return_sequences) -> SimpleRNN (linear,
+    bias-free) -> Dense, Keras 2 .h5. Weights kernel (I, u), recurrent_kernel (u, u), bias (u,) under simple_rnn_cell."""
+    w = W(113)
+    names3 = lambda layer, n: [f"{layer}/simple_rnn_cell/{k}" for k in ["kernel", "recurrent_kernel", "bias"][:n]]
+    a = [w(4, 6), w(6, 6, scale=0.35), w(6, scale=0.3)]
+    b = [w(6, 5), w(5, 5, scale=0.3), w(5, scale=0.3) + 0.3]  # relu: biases up, so most units stay alive
+    c = [w(5, 3), w(3, 3, scale=0.3)]
+    d = [w(3, 2), w(2, scale=0.3)]
+    rnn = lambda name, units, **kw: k2("SimpleRNN", name, **{**dict(
+        return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False, time_major=False,
+        units=units, activation="tanh", use_bias=True, kernel_initializer=GLOROT,
+        recurrent_initializer={"class_name": "Orthogonal", "config": {"gain": 1.0, "seed": None}},
+        bias_initializer=ZEROS, dropout=0.0, recurrent_dropout=0.0), **kw})
+    cfg = sequential("simple_rnn", [
+        k2_input("x", [8, 4]),
+        rnn("rnn_tanh", 6, return_sequences=True),
+        rnn("rnn_relu", 5, activation="relu", go_backwards=True, return_sequences=True),
+        rnn("rnn_linear", 3, activation="linear", use_bias=False),
+        k2_dense("out", 2),
+    ])
+    weights = [("rnn_tanh", list(zip(names3("rnn_tanh", 3), a))), ("rnn_relu", list(zip(names3("rnn_relu", 3), b))),
+               ("rnn_linear", list(zip(names3("rnn_linear", 2), c))), ("out", list(zip(dense_names("out"), d)))]
+    write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", ["rnn_tanh", "rnn_relu", "rnn_linear", "out"])
+    # Refused in one line each: an activation no recurrent cell runs, and state carried between calls.
+    for file, extra in [("refuse_selu.h5", dict(activation="selu")), ("refuse_stateful.h5", dict(stateful=True))]:
+        one = sequential("simple_rnn_refused", [k2_input("x", [8, 4]), rnn("rnn_tanh", 6, **extra)])
+        write_legacy_h5(os.path.join(out, file), one, weights[:1], "2.15.0", ["rnn_tanh"])
+
+
 def case_refusals(out):
     lam = k2("Lambda", "scale_by_two", function=["4wEAAAAAAAAAAAAAAAEAAAACAAAAUwAAAHMIAAAAfABkARQAUwApAk7pAgAAAKkAKQHaAXhyAgAAAHICAAAA+gc8c3RkaW4+2gg8bGFtYmRhPgEAAADzAAAAAA==\n", None, None],
              function_type="lambda", module="__main__", output_shape=None, output_shape_type="raw", arguments={})
@@ -870,6 +900,7 @@ CASES = {
     "attention_k3": case_attention_k3,
     "refuse": case_refusals,
     "prelu": case_prelu,
+    "simple_rnn": case_simple_rnn,
 }
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Make the golden fixtures of the fp32 Lstm/Gru layers: Runtime.Tests/Fixtures/recurrent/<case>/.
+"""Make the golden fixtures of the fp32 Lstm/Gru/Rnn layers: Runtime.Tests/Fixtures/recurrent/<case>/.
 
 Run with Debian's interpreter (python3-torch 1.13, python3-onnx 1.12, numpy):
 
@@ -7,22 +7,22 @@ Run with Debian's interpreter (python3-torch 1.13, python3-onnx 1.12, numpy):
 
 Each case directory holds case.json and .npy files:
 
-    {"op": "Lstm" | "Gru", "X": "X.npy", "Y": "Y.npy" | null,
+    {"op": "Lstm" | "Gru" | "Rnn", "X": "X.npy", "Y": "Y.npy" | null,
      "layers": [{"attrs": {IR attributes}, "inputs": {"W": ..., "R": ..., "B": ..., "sequence_lens": ...,
                  "initial_h": ..., "initial_c": ..., "P": ...}, "outputs": {"Y_h": ..., "Y_c": ...}}]}
 
-Weights are in the IR layout and gate order (LSTM i,f,g,o; GRU r,z,n; see Runtime/Ir/OpKind.cs);
+Weights are in the IR layout and gate order (LSTM i,f,g,o; GRU r,z,n; RNN one block; see Runtime/Ir/OpKind.cs);
 expected outputs are in the IR layout of the layer's `layout` attribute. A multi-layer case is a chain
 of layers: the test feeds layer k's Y, with its (dirs, H) axes merged into features, to layer k+1;
 "Y" is the last layer's output.
 
 Where the golden values come from:
-  * nn.LSTM / nn.GRU (PyTorch's own kernels), incl. pack_padded_sequence for sequence_lens;
+  * nn.LSTM / nn.GRU / nn.RNN (tanh and relu; PyTorch's own kernels), incl. pack_padded_sequence for sequence_lens;
   * for what nn.LSTM/nn.GRU cannot do (other activations, peepholes, GRU linear_before_reset=0, clip,
     input_forget), `ref_lstm` / `ref_gru` below: explicit gate math in float64 torch ops. They are
-    checked first against nn.LSTM/nn.GRU (tanh, linear_before_reset=1, bidirectional, lengths) and
+    checked first against nn.LSTM/nn.GRU/nn.RNN (tanh, linear_before_reset=1, bidirectional, lengths) and
     against ONNX's own conformance outputs (peepholes, linear_before_reset=0);
-  * ONNX's backend node tests (Debian libonnx-testdata): test_lstm_*, test_gru_*, converted from
+  * ONNX's backend node tests (Debian libonnx-testdata): test_lstm_*, test_gru_*, test_rnn_*, test_simple_rnn_*, converted from
     ONNX gate order (LSTM i,o,f,c; GRU z,r,h) to the IR's.
 """
 
@@ -177,8 +177,8 @@ def ref_recurrent(cell, gates, x, W, R, B, lens=None, h0=None, c0=None, P=None, 
     H = R.shape[2]
     B = d64(B) if B is not None else torch.zeros(dirs, 2 * gates * H, dtype=torch.float64)
     lens = list(lens) if lens is not None else [L] * N
-    per_dir = 3 if cell == "lstm" else 2
-    names = acts or (["Sigmoid", "Tanh", "Tanh"] if cell == "lstm" else ["Sigmoid", "Tanh"])
+    per_dir = {"lstm": 3, "gru": 2, "rnn": 1}[cell]
+    names = acts or {"lstm": ["Sigmoid", "Tanh", "Tanh"], "gru": ["Sigmoid", "Tanh"], "rnn": ["Tanh"]}[cell]
     if len(names) == per_dir and dirs == 2:
         names = names * 2
     fns = resolve_activations(names, alphas, betas)
@@ -187,7 +187,8 @@ def ref_recurrent(cell, gates, x, W, R, B, lens=None, h0=None, c0=None, P=None, 
     Yc = torch.zeros(dirs, N, H, dtype=torch.float64)
     for d in range(dirs):
         reverse = direction == "reverse" or d == 1
-        f, g = fns[per_dir * d], fns[per_dir * d + 1]
+        f = fns[per_dir * d]
+        g = fns[per_dir * d + 1] if per_dir > 1 else None
         Wb, Rb = B[d, :gates * H], B[d, gates * H:]
         for b in range(N):
             h = d64(h0[d, b]) if h0 is not None else torch.zeros(H, dtype=torch.float64)
@@ -212,6 +213,8 @@ def ref_recurrent(cell, gates, x, W, R, B, lens=None, h0=None, c0=None, P=None, 
                         o = o + d64(P[d])[2 * H:] * c
                     o = f(_clip(o, clip))
                     h = o * hfn(c)
+                elif cell == "rnn":
+                    h = f(_clip(xw + R[d] @ h + Rb, clip))
                 else:
                     xr, xz, xn = xw.split(H)
                     Rr, Rz, Rn = R[d].split(H)
@@ -237,6 +240,10 @@ def ref_gru(x, W, R, B, **kw):
     return ref_recurrent("gru", 3, x, W, R, B, **kw)
 
 
+def ref_rnn(x, W, R, B, **kw):
+    return ref_recurrent("rnn", 1, x, W, R, B, **kw)
+
+
 def assert_close(name, got, want, tol=1e-5):
     err = np.max(np.abs(np.asarray(got, np.float64) - np.asarray(want, np.float64))) if np.size(want) else 0.0
     assert err <= tol, f"self-check {name}: max abs error {err}"
@@ -245,8 +252,10 @@ def assert_close(name, got, want, tol=1e-5):
 # ── PyTorch module cases ────────────────────────────────────────────────────────────────────────
 
 def module_case(name, module, x, lens=None, h0=None, c0=None):
-    """Runs an nn.LSTM/nn.GRU (eval, no grad), writes the IR layers and PyTorch's outputs."""
+    """Runs an nn.LSTM/nn.GRU/nn.RNN (eval, no grad), writes the IR layers and PyTorch's outputs."""
     is_lstm = isinstance(module, nn.LSTM)
+    is_rnn = isinstance(module, nn.RNN)
+    rnn_acts = ["Relu" if module.nonlinearity == "relu" else "Tanh"] if is_rnn else None
     module.eval()
     dirs = 2 if module.bidirectional else 1
     bf = module.batch_first
@@ -264,7 +273,7 @@ def module_case(name, module, x, lens=None, h0=None, c0=None):
             out, hs = module(x, state)
     hn, cn = hs if is_lstm else (hs, None)
 
-    case = Case(name, "Lstm" if is_lstm else "Gru")
+    case = Case(name, "Lstm" if is_lstm else "Rnn" if is_rnn else "Gru")
     case.x(x)
     x_layer = x.numpy() if not bf else x.numpy().transpose(1, 0, 2)  # seq-first, for the self-check
     for k in range(module.num_layers):
@@ -277,7 +286,12 @@ def module_case(name, module, x, lens=None, h0=None, c0=None):
         outputs = {"Y_h": state_to_ir(hn, k, dirs, bf)}
         if is_lstm:
             outputs["Y_c"] = state_to_ir(cn, k, dirs, bf)
-        attrs = attrs_of(H, dirs, bf) if is_lstm else attrs_of(H, dirs, bf, linear_before_reset=1)
+        if is_lstm:
+            attrs = attrs_of(H, dirs, bf)
+        elif is_rnn:
+            attrs = attrs_of(H, dirs, bf, activations=rnn_acts)
+        else:
+            attrs = attrs_of(H, dirs, bf, linear_before_reset=1)
         case.layer(attrs, inputs, outputs)
 
         # Self-check of the explicit reference against PyTorch, layer by layer (states).
@@ -287,6 +301,9 @@ def module_case(name, module, x, lens=None, h0=None, c0=None):
             Yr, Yhr, Ycr = ref_lstm(x_layer, W, R, B, lens=lens, h0=h0k, c0=c0k,
                                     direction="bidirectional" if dirs == 2 else "forward")
             assert_close(f"{name} layer {k} c_n", Ycr, to_np(cn)[k * dirs:(k + 1) * dirs])
+        elif is_rnn:
+            Yr, Yhr, _ = ref_rnn(x_layer, W, R, B, lens=lens, h0=h0k, acts=rnn_acts,
+                                 direction="bidirectional" if dirs == 2 else "forward")
         else:
             Yr, Yhr, _ = ref_gru(x_layer, W, R, B, lens=lens, h0=h0k, lbr=1,
                                  direction="bidirectional" if dirs == 2 else "forward")
@@ -329,13 +346,30 @@ def torch_cases():
     module_case("gru_seq_lens_bidirectional_batch_first", m, torch.randn(4, 5, 3), lens=[2, 5, 3, 1],
                 h0=torch.randn(2, 4, 5))
 
+    rnn_module_cases()
+
+
+def rnn_module_cases():
+    # nn.RNN: tanh and relu, 1-2 layers, bidirectional, batch first, lengths and initial state.
+    torch.manual_seed(20)
+    module_case("rnn_tanh", nn.RNN(4, 6), torch.randn(7, 3, 4))
+    torch.manual_seed(21)
+    module_case("rnn_relu_2layer_batch_first", nn.RNN(5, 7, num_layers=2, nonlinearity="relu", batch_first=True),
+                torch.randn(3, 6, 5))
+    torch.manual_seed(22)
+    module_case("rnn_tanh_bidirectional_2layer_state", nn.RNN(3, 5, num_layers=2, bidirectional=True), torch.randn(5, 2, 3),
+                h0=torch.randn(4, 2, 5))
+    torch.manual_seed(23)
+    module_case("rnn_relu_seq_lens_bidirectional_batch_first", nn.RNN(3, 4, nonlinearity="relu", bidirectional=True, batch_first=True),
+                torch.randn(4, 5, 3), lens=[5, 2, 4, 1])
+
 
 # ── explicit-reference cases ────────────────────────────────────────────────────────────────────
 
 def ref_case(name, op, L, N, I, H, seed, dirs=1, batch_first=False, lens=None, initial=False, peepholes=False,
              attrs=None):
     rng = np.random.RandomState(seed)
-    gates = 4 if op == "Lstm" else 3
+    gates = {"Lstm": 4, "Gru": 3, "Rnn": 1}[op]
     s = 1.0 / np.sqrt(H)
     W = f32(rng.uniform(-s, s, (dirs, gates * H, I)))
     R = f32(rng.uniform(-s, s, (dirs, gates * H, H)))
@@ -350,6 +384,8 @@ def ref_case(name, op, L, N, I, H, seed, dirs=1, batch_first=False, lens=None, i
               betas=attrs.get("activation_beta"), clip=attrs.get("clip", 0.0))
     if op == "Lstm":
         Y, Yh, Yc = ref_lstm(x, W, R, B, c0=c0, P=P, input_forget=attrs.get("input_forget", 0), **kw)
+    elif op == "Rnn":
+        Y, Yh, Yc = ref_rnn(x, W, R, B, **kw)
     else:
         Y, Yh, Yc = ref_gru(x, W, R, B, lbr=attrs.get("linear_before_reset", 0), **kw)
 
@@ -390,6 +426,15 @@ def reference_cases():
     ref_case("lstm_more_activations", "Lstm", L=4, N=2, I=3, H=3, seed=15, dirs=2,
              attrs={"activations": ["Affine", "LeakyRelu", "Softplus", "Sigmoid", "ThresholdedRelu", "Linear"],
                     "activation_alpha": [0.5, 0.1, 0.2], "activation_beta": [0.3]})
+    rnn_reference_cases()
+
+
+def rnn_reference_cases():
+    # What nn.RNN cannot do: Keras SimpleRNN's linear/sigmoid, activations per direction, clip, reverse.
+    ref_case("rnn_linear_reverse_lengths", "Rnn", L=6, N=3, I=3, H=4, seed=30, lens=[6, 2, 4], initial=True,
+             attrs={"direction": "reverse", "activations": ["Linear"]})
+    ref_case("rnn_activations_per_direction_clip", "Rnn", L=5, N=2, I=4, H=3, seed=31, dirs=2, batch_first=True,
+             initial=True, attrs={"activations": ["Sigmoid", "LeakyRelu"], "activation_alpha": [0.2], "clip": 0.8})
 
 
 # ── ONNX conformance cases ──────────────────────────────────────────────────────────────────────
@@ -401,7 +446,7 @@ def reorder(a, axis, order, parts):
 
 def onnx_cases():
     for test in sorted(os.listdir(ONNX_NODE_TESTS)):
-        if not (test.startswith("test_lstm_") or test.startswith("test_gru_")):
+        if not test.startswith(("test_lstm_", "test_gru_", "test_rnn_", "test_simple_rnn_")):
             continue
         model = onnx.load(os.path.join(ONNX_NODE_TESTS, test, "model.onnx"))
         node = model.graph.node[0]
@@ -419,9 +464,10 @@ def onnx_cases():
         attrs = {k: (v.decode() if isinstance(v, bytes) else [s.decode() for s in v] if k == "activations" else v)
                  for k, v in attrs.items()}
         lstm = node.op_type == "LSTM"
-        g = 4 if lstm else 3
-        # ONNX gate order -> IR: LSTM i,o,f,c -> i,f,g(c),o; GRU z,r,h -> r,z,n; peepholes i,o,f -> i,f,o.
-        order = [0, 2, 3, 1] if lstm else [1, 0, 2]
+        rnn = node.op_type == "RNN"
+        g = 4 if lstm else 1 if rnn else 3
+        # ONNX gate order -> IR: LSTM i,o,f,c -> i,f,g(c),o; GRU z,r,h -> r,z,n; peepholes i,o,f -> i,f,o; RNN one block.
+        order = [0, 2, 3, 1] if lstm else [0] if rnn else [1, 0, 2]
         ins = {}
         for slot, key in enumerate(["X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"]):
             if slot < len(node.input) and node.input[slot]:
@@ -445,13 +491,15 @@ def onnx_cases():
         kw = dict(lens=ins.get("sequence_lens"), h0=sf(ins.get("initial_h")), clip=attrs.get("clip", 0.0))
         if lstm:
             Y, Yh, _ = ref_lstm(x_sf, ins["W"], ins["R"], ins.get("B"), c0=sf(ins.get("initial_c")), P=ins.get("P"), **kw)
+        elif rnn:
+            Y, Yh, _ = ref_rnn(x_sf, ins["W"], ins["R"], ins.get("B"), acts=attrs.get("activations"), **kw)
         else:
             Y, Yh, _ = ref_gru(x_sf, ins["W"], ins["R"], ins.get("B"), lbr=attrs.get("linear_before_reset", 0), **kw)
         assert_close(f"{test} Y_h", sf(Yh), outs["Y_h"])
         if "Y" in outs:
             assert_close(f"{test} Y", Y.transpose(2, 0, 1, 3) if bf else Y, outs["Y"])
 
-        case = Case("onnx_" + test[len("test_"):], "Lstm" if lstm else "Gru")
+        case = Case("onnx_" + test[len("test_"):], "Lstm" if lstm else "Rnn" if rnn else "Gru")
         case.x(ins.pop("X"))
         if "Y" in outs:
             case.y(outs.pop("Y"))

@@ -7,7 +7,8 @@ namespace Edge.Device.SelfTest;
 /// <summary>
 /// <c>edge selftest</c>: on every kernel path this CPU supports, (1) kernel parity against the scalar
 /// specification and a plain unpacked reference over a sweep of shapes, and (2) a small int8 and fp32
-/// LSTM end to end against an fp64 reference whose output is also stored here. Prints each path and
+/// LSTM end to end against an fp64 reference whose output is also stored here, and (3) the runtime's int8 vanilla
+/// RNN layer (tanh and relu) bit-identical to the scalar path and close to an fp64 reference. Prints each path and
 /// check with PASS or FAIL; returns 1 on any failure. Runs in seconds natively and under qemu-user, so
 /// tools/arm64-selftest.sh can run it on emulated Cortex-A53, A72 and A76.
 /// </summary>
@@ -20,6 +21,9 @@ public static class KernelSelfTest
         int failures = 0;
         var model = new TinyLstm();
         var scalarInt8 = model.Run(Gemv.Create(Isa.Scalar), int8: true);
+        var rnn = new TinyRnn();
+        var rnnScalar = new[] { rnn.Run(Isa.Scalar, relu: false), rnn.Run(Isa.Scalar, relu: true) };
+        var rnnReference = new[] { rnn.Reference(relu: false), rnn.Reference(relu: true) };
 
         // The fp64 reference against the values stored when this test was written (x64); catches a broken
         // reference or a platform whose Math.Exp/Tanh differ beyond rounding.
@@ -50,6 +54,22 @@ public static class KernelSelfTest
                         return $"h[{i}] = {h[i]:R}, scalar path {scalarInt8[i]:R}";
                     if (Math.Abs(h[i] - reference[i]) > 0.03)
                         return $"h[{i}] = {h[i]:R}, fp64 reference {reference[i]:R}: int8 error above 0.03";
+                }
+                return null;
+            });
+            failures += Check(output, name, "int8 RNN tanh, relu", () =>
+            {
+                for (int k = 0; k < 2; k++)
+                {
+                    var y = rnn.Run(isa, relu: k == 1);
+                    string act = k == 1 ? "relu" : "tanh";
+                    for (int i = 0; i < y.Length; i++)
+                    {
+                        if (BitConverter.SingleToInt32Bits(y[i]) != BitConverter.SingleToInt32Bits(rnnScalar[k][i]))
+                            return $"{act} y[{i}] = {y[i]:R}, scalar path {rnnScalar[k][i]:R}";
+                        if (Math.Abs(y[i] - rnnReference[k][i]) > 0.05)
+                            return $"{act} y[{i}] = {y[i]:R}, fp64 reference {rnnReference[k][i]:R}: int8 error above 0.05";
+                    }
                 }
                 return null;
             });

@@ -30,7 +30,7 @@ internal static class Calibrator
     /// </summary>
     public static int? ActivationInput(OpKind kind) => kind switch
     {
-        OpKind.Dense or OpKind.Lstm or OpKind.Gru or OpKind.Conv1D or OpKind.LocallyConnected1D or OpKind.Bilinear => 0,
+        OpKind.Dense or OpKind.Lstm or OpKind.Gru or OpKind.Rnn or OpKind.Conv1D or OpKind.LocallyConnected1D or OpKind.Bilinear => 0,
         _ => null,
     };
 

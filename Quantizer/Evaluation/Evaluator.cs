@@ -100,7 +100,7 @@ internal static class Evaluator
                 if (!graph.QuantizedConstants.ContainsKey(node.Inputs[i]) || roles.ContainsKey(node.Inputs[i])) continue;
                 roles[node.Inputs[i]] = (node.Kind, i) switch
                 {
-                    (OpKind.Lstm or OpKind.Gru, 2) => "R",
+                    (OpKind.Lstm or OpKind.Gru or OpKind.Rnn, 2) => "R",
                     (OpKind.Bilinear, 2) => "M",
                     (OpKind.Embedding, 1) => "table",
                     (_, 1) => "W",

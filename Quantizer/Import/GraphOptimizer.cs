@@ -328,7 +328,7 @@ internal static class GraphOptimizer
     /// </summary>
     private static void DropZeroInitialStates(Graph graph)
     {
-        foreach (var node in graph.Nodes.Where(n => n.Kind is OpKind.Lstm or OpKind.Gru))
+        foreach (var node in graph.Nodes.Where(n => n.Kind is OpKind.Lstm or OpKind.Gru or OpKind.Rnn))
         {
             int last = node.Kind == OpKind.Lstm ? 6 : 5;
             for (int i = 5; i <= last && i < node.Inputs.Count; i++)
@@ -439,7 +439,7 @@ internal static class GraphOptimizer
                 continue;
             }
             // Y, Y_h, Y_c of a recurrent layer are optional: an unused Y saves storing every step.
-            if (node.Kind is OpKind.Lstm or OpKind.Gru)
+            if (node.Kind is OpKind.Lstm or OpKind.Gru or OpKind.Rnn)
                 for (int o = 0; o < node.Outputs.Count; o++)
                     if (!live.Contains(node.Outputs[o])) node.Outputs[o] = "";
             foreach (var input in node.Inputs) if (input.Length > 0) live.Add(input);

@@ -26,7 +26,7 @@ internal static class ModelQuantizer
     private static IEnumerable<(int Input, int Axis, int Rank)> MatrixInputs(OpKind kind) => kind switch
     {
         OpKind.Dense => [(1, 0, 2)],                // W (out, in)
-        OpKind.Lstm or OpKind.Gru => [(1, 1, 3), (2, 1, 3)], // W (dirs, G*H, I), R (dirs, G*H, H): a scale per gate row
+        OpKind.Lstm or OpKind.Gru or OpKind.Rnn => [(1, 1, 3), (2, 1, 3)], // W (dirs, G*H, I), R (dirs, G*H, H): a scale per gate row
         OpKind.Conv1D => [(1, 0, 3)],               // W (M, C/group, K): a scale per output channel
         OpKind.Bilinear => [(2, 0, 2)],             // M (D1, D2): score = c . (M r), a scale per row of M
         OpKind.LocallyConnected1D => [(1, 1, 3)],   // W stored (folds, F, K*C): a scale per (fold, output feature)

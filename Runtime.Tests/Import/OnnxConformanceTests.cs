@@ -68,8 +68,9 @@ public sealed partial class OnnxConformanceTests
         var reportPath = Environment.GetEnvironmentVariable("EDGE_ONNX_REPORT");
         if (!string.IsNullOrEmpty(reportPath)) File.WriteAllText(reportPath, report.ToString());
 
-        var recurrent = results.Where(r => r.Test.StartsWith("test_lstm_", StringComparison.Ordinal) || r.Test.StartsWith("test_gru_", StringComparison.Ordinal)).ToList();
-        Assert.HasCount(8, recurrent, "the ONNX test data should hold 8 test_lstm_*/test_gru_* tests");
+        var recurrent = results.Where(r => r.Test.StartsWith("test_lstm_", StringComparison.Ordinal) || r.Test.StartsWith("test_gru_", StringComparison.Ordinal)
+            || r.Test.StartsWith("test_rnn_", StringComparison.Ordinal) || r.Test.StartsWith("test_simple_rnn_", StringComparison.Ordinal)).ToList();
+        Assert.HasCount(12, recurrent, "the ONNX test data should hold 12 test_lstm_*/test_gru_*/test_rnn_*/test_simple_rnn_* tests");
         foreach (var r in recurrent)
             Assert.AreEqual(Outcome.Pass, r.Outcome, $"{r.Test} must pass: {r.Reason}");
         Assert.IsGreaterThan(100, passed, "suspiciously few node tests passed");

@@ -8,7 +8,7 @@ using static Edge.Runtime.Tests.Assertions;
 namespace Edge.Runtime.Tests.Int8;
 
 /// <summary>
-/// The int8 paths of Dense, LSTM, GRU (both reset variants), Conv1D, Bilinear and LocallyConnected1D, one
+/// The int8 paths of Dense, LSTM, GRU (both reset variants), RNN (tanh, relu), Conv1D, Bilinear and LocallyConnected1D, one
 /// node in a session per ISA path this CPU supports, against <see cref="Int8Reference"/> (the documented
 /// quantization rule in plain loops) to a tight tolerance; and the structural variants of the recurrent
 /// layers (directions, batch-first layout, sequence_lens, peepholes, clip, initial state, relu cells)
@@ -103,6 +103,36 @@ public sealed class Int8LayerTests
         }
     }
 
+    // ── RNN ─────────────────────────────────────────────────────────────────────────────────────
+
+    [TestMethod]
+    [DynamicData(nameof(Isas))]
+    public void Rnn_Int8_MatchesReference_TanhStaticStateAndReluDynamicState(string isa)
+    {
+        var rng = new Random(15);
+        int seq = 8, batch = 3, input = 9, hidden = 21;
+        var x = Random(rng, seq * batch * input, 1f);
+        var w = Quantized(rng, [1, hidden, input], 1, 0.5f);
+        var r = Quantized(rng, [1, hidden, hidden], 1, 0.3f);
+        var b = Random(rng, 2 * hidden, 0.2f);
+        foreach (bool relu in new[] { false, true })
+        {
+            foreach (float absMax in new[] { 0f, 0.8f })
+            {
+                var g = OneNode(OpKind.Rnn, ["x", "w", "r", "b"], 2, n =>
+                {
+                    n.Set("hidden_size", (long)hidden);
+                    if (relu) n.Set("activations", ["Relu"]);
+                    if (absMax > 0) n.Set("input_absmax", absMax);
+                });
+                AddRecurrentWeights(g, w, r, b);
+                var outs = Run(g, isa, ("x", Tensor.FromArray(x, seq, batch, input)));
+                var expected = Int8Reference.Rnn(x, seq, batch, w, r, b, hidden, absMax, relu);
+                AssertClose(expected, outs[0], Close, $"RNN relu={relu} absmax {absMax} on {isa}: Y");
+            }
+        }
+    }
+
     // ── structure: int8 vs fp32 on the same weights ─────────────────────────────────────────────
 
     public static IEnumerable<object[]> RecurrentVariants() =>
@@ -113,6 +143,9 @@ public sealed class Int8LayerTests
         ["Gru1", "bidirectional", 1L, true, false, 0f, true],
         ["Gru0", "bidirectional", 0L, true, false, 2.5f, true],
         ["Gru0", "reverse", 1L, false, false, 0f, false],
+        ["RnnTanh", "bidirectional", 1L, true, false, 2.5f, true],
+        ["RnnRelu", "reverse", 0L, true, false, 0f, true],
+        ["RnnRelu", "bidirectional", 0L, false, false, 0f, false],
     ];
 
     [TestMethod]
@@ -121,8 +154,8 @@ public sealed class Int8LayerTests
     {
         var rng = new Random(14);
         int seq = 9, batch = 3, input = 8, hidden = 16, dirs = direction == "bidirectional" ? 2 : 1;
-        bool lstm = kind == "Lstm";
-        int gates = lstm ? 4 : 3;
+        bool lstm = kind == "Lstm", rnn = kind.StartsWith("Rnn", StringComparison.Ordinal);
+        int gates = lstm ? 4 : rnn ? 1 : 3;
         var w = Quantized(rng, [dirs, gates * hidden, input], 1, 0.5f);
         var r = Quantized(rng, [dirs, gates * hidden, hidden], 1, 0.3f);
         var b = Random(rng, dirs * 2 * gates * hidden, 0.2f);
@@ -144,13 +177,14 @@ public sealed class Int8LayerTests
 
         Graph Build(bool int8)
         {
-            var g = OneNode(lstm ? OpKind.Lstm : OpKind.Gru, names.ToArray(), lstm ? 3 : 2, n =>
+            var g = OneNode(lstm ? OpKind.Lstm : rnn ? OpKind.Rnn : OpKind.Gru, names.ToArray(), lstm ? 3 : 2, n =>
             {
                 n.Set("hidden_size", (long)hidden);
                 n.Set("direction", direction);
                 n.Set("layout", layout);
                 if (clip > 0) n.Set("clip", clip);
-                if (!lstm) n.Set("linear_before_reset", kind == "Gru1" ? 1L : 0L);
+                if (kind == "RnnRelu") n.Set("activations", ["Relu"]);
+                if (!lstm && !rnn) n.Set("linear_before_reset", kind == "Gru1" ? 1L : 0L);
             });
             foreach (var (name, t) in feeds)
             {

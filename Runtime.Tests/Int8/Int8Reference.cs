@@ -140,6 +140,32 @@ internal static class Int8Reference
     }
 
     /// <summary>
+    /// Vanilla RNN, forward, layout 0, zero state: h = f(W x + b_W + R h + b_R) with x quantized per row and h per
+    /// step (tanh: |h| &lt;= 1, the static scale 1/127; relu: h's own range).
+    /// </summary>
+    public static float[] Rnn(float[] x, int seq, int batch, QuantizedWeight w, QuantizedWeight r, float[] b, int hidden, float xAbsMax, bool relu)
+    {
+        int inputSize = w.Values.Dim(2);
+        var y = new float[seq * batch * hidden];
+        for (int bi = 0; bi < batch; bi++)
+        {
+            var h = new float[hidden];
+            for (int t = 0; t < seq; t++)
+            {
+                var xp = Product(w, 0, hidden, x.AsSpan((t * batch + bi) * inputSize, inputSize), xAbsMax);
+                var hp = Product(r, 0, hidden, h, relu ? 0f : 1f);
+                for (int j = 0; j < hidden; j++)
+                {
+                    float pre = xp[j] + b[j] + b[hidden + j] + hp[j];
+                    h[j] = relu ? Math.Max(pre, 0f) : MathF.Tanh(pre);
+                }
+                h.CopyTo(y, (t * batch + bi) * hidden);
+            }
+        }
+        return y;
+    }
+
+    /// <summary>
     /// Conv1D, X (N, C, L), W (M, C/group, K): each X[n] quantized as one tensor; for each output position the
     /// (C/group · K) window (zeros in the padding) dotted with each output channel's row.
     /// </summary>

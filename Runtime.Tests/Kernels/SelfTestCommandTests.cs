@@ -21,6 +21,8 @@ public sealed class SelfTestCommandTests
             string name = IsaSelector.Name(isa);
             Assert.IsTrue(text.Split('\n').Any(l => l.TrimStart().StartsWith(name + " ", StringComparison.Ordinal) && l.Contains("int8 LSTM end to end", StringComparison.Ordinal) && l.Contains("PASS", StringComparison.Ordinal)),
                 $"no passing end-to-end line for {name}:\n{text}");
+            Assert.IsTrue(text.Split('\n').Any(l => l.TrimStart().StartsWith(name + " ", StringComparison.Ordinal) && l.Contains("int8 RNN tanh, relu", StringComparison.Ordinal) && l.Contains("PASS", StringComparison.Ordinal)),
+                $"no passing RNN line for {name}:\n{text}");
         }
     }
 }

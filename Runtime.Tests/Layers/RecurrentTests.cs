@@ -7,7 +7,7 @@ using static Edge.Runtime.Tests.Assertions;
 namespace Edge.Runtime.Tests.Layers;
 
 /// <summary>
-/// The fp32 Lstm and Gru operators against goldens from PyTorch (nn.LSTM / nn.GRU, and explicit
+/// The fp32 Lstm, Gru and Rnn operators against goldens from PyTorch (nn.LSTM / nn.GRU / nn.RNN, and explicit
 /// float64 gate math where nn.LSTM/nn.GRU cannot express the configuration) and ONNX's own
 /// conformance data, all made by tools/make_recurrent_fixtures.py into Fixtures/recurrent/&lt;case&gt;/.
 /// </summary>
@@ -44,6 +44,16 @@ public sealed class RecurrentTests
     [DataRow("onnx_lstm_defaults")]
     [DataRow("onnx_lstm_with_initial_bias")]
     [DataRow("onnx_lstm_with_peepholes")]
+    [DataRow("rnn_tanh")]
+    [DataRow("rnn_relu_2layer_batch_first")]
+    [DataRow("rnn_tanh_bidirectional_2layer_state")]
+    [DataRow("rnn_relu_seq_lens_bidirectional_batch_first")]
+    [DataRow("rnn_linear_reverse_lengths")]
+    [DataRow("rnn_activations_per_direction_clip")]
+    [DataRow("onnx_rnn_seq_length")]
+    [DataRow("onnx_simple_rnn_batchwise")]
+    [DataRow("onnx_simple_rnn_defaults")]
+    [DataRow("onnx_simple_rnn_with_initial_bias")]
     public void Case_MatchesGolden_WithConstantAndRuntimeWeights(string name)
     {
         var c = FixtureCase.Load(name);
@@ -354,7 +364,7 @@ public sealed class RecurrentTests
             using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "case.json")));
             var root = doc.RootElement;
             Tensor Npy(JsonElement file) => Edge.Runtime.Tensors.Npy.Read(Path.Combine(dir, file.GetString()!));
-            var kind = root.GetProperty("op").GetString() == "Lstm" ? OpKind.Lstm : OpKind.Gru;
+            var kind = root.GetProperty("op").GetString() switch { "Lstm" => OpKind.Lstm, "Rnn" => OpKind.Rnn, _ => OpKind.Gru };
             var y = root.GetProperty("Y");
             var layers = new List<FixtureLayer>();
             foreach (var l in root.GetProperty("layers").EnumerateArray())

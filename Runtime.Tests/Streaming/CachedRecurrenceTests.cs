@@ -12,7 +12,7 @@ namespace Edge.Runtime.Tests.Streaming;
 /// <summary>
 /// The fp32 stream with cached input projections runs the batch layer's own recurrent core (project the
 /// inputs, run steps from projections), so every forecast equals the batch session's on the same window bit
-/// for bit, on every kernel path: the LSTM and GRU fixture models, and small layers built here whose hidden
+/// for bit, on every kernel path: the LSTM and GRU fixture models, RNNs (tanh, relu, linear), and small layers built here whose hidden
 /// sizes leave vector tails (1, 3, 5, 20) with and without clip and in both GRU reset variants
 /// (no fixture streams a cached GRU with linear_before_reset = 0: the Keras one runs reverse).
 /// </summary>
@@ -21,10 +21,11 @@ public sealed class CachedRecurrenceTests
 {
     private const int Window = 6, Features = 3;
 
-    /// <summary>x (1, window, 3) -> LSTM or GRU (batch first) -> Y_h (1, 1, H) -> Dense -> y (1, 1, 2).</summary>
-    private static EdgeModel Tiny(bool lstm, int hidden, float clip, long linearBeforeReset)
+    /// <summary>x (1, window, 3) -> LSTM, GRU or RNN (batch first) -> Y_h (1, 1, H) -> Dense -> y (1, 1, 2).</summary>
+    private static EdgeModel Tiny(bool lstm, int hidden, float clip, long linearBeforeReset, string? rnnActivation = null)
     {
-        var rng = new Random(hidden * 7 + (lstm ? 1 : 2) + (int)linearBeforeReset * 3 + (clip > 0 ? 5 : 0));
+        bool rnn = rnnActivation is not null;
+        var rng = new Random(hidden * 7 + (lstm ? 1 : rnn ? 4 : 2) + (int)linearBeforeReset * 3 + (clip > 0 ? 5 : 0));
         Tensor Rand(float scale, params int[] shape)
         {
             var t = Tensor.Zeros<float>(shape);
@@ -32,16 +33,17 @@ public sealed class CachedRecurrenceTests
             for (int i = 0; i < s.Length; i++) s[i] = (float)((rng.NextDouble() - 0.5) * 2 * scale);
             return t;
         }
-        int gates = lstm ? 4 : 3;
+        int gates = lstm ? 4 : rnn ? 1 : 3;
         var g = new Graph { Name = "tiny" };
         g.Inputs.Add(new ValueInfo("x", DataType.Float32, [ValueInfo.Dynamic, Window, Features]));
         g.Constants["W"] = Rand(1.5f, 1, gates * hidden, Features);
         g.Constants["R"] = Rand(1.5f, 1, gates * hidden, hidden);
         g.Constants["B"] = Rand(0.5f, 1, 2 * gates * hidden);
         g.Constants["D"] = Rand(1f, 2, hidden);
-        var node = new Node(lstm ? OpKind.Lstm : OpKind.Gru, "rnn", ["x", "W", "R", "B"], ["", "h"]).Set("hidden_size", (long)hidden).Set("layout", 1L);
+        var node = new Node(lstm ? OpKind.Lstm : rnn ? OpKind.Rnn : OpKind.Gru, "rnn", ["x", "W", "R", "B"], ["", "h"]).Set("hidden_size", (long)hidden).Set("layout", 1L);
         if (clip > 0) node.Set("clip", clip);
-        if (!lstm) node.Set("linear_before_reset", linearBeforeReset);
+        if (rnn) node.Set("activations", new[] { rnnActivation! });
+        else if (!lstm) node.Set("linear_before_reset", linearBeforeReset);
         g.Nodes.Add(node);
         g.Nodes.Add(new Node(OpKind.Dense, "head", ["h", "D"], ["y"]));
         g.Outputs.Add(new ValueInfo("y", DataType.Float32, [ValueInfo.Dynamic, 1, 2]));
@@ -99,9 +101,20 @@ public sealed class CachedRecurrenceTests
         AssertStreamEqualsBatch(Tiny(lstm: false, hidden, 0f, linearBeforeReset), $"GRU({hidden}) linear_before_reset {linearBeforeReset}");
 
     [TestMethod]
+    [DataRow(1, "Tanh", 0f)]
+    [DataRow(3, "Tanh", 0f)]
+    [DataRow(5, "Relu", 0f)]
+    [DataRow(20, "Tanh", 0.8f)]
+    [DataRow(20, "Relu", 0f)]
+    [DataRow(7, "Linear", 0f)]
+    public void Fp32Rnn_CachedStream_EqualsTheBatchSession_BitForBit(int hidden, string activation, float clip) =>
+        AssertStreamEqualsBatch(Tiny(lstm: false, hidden, clip, 0, activation), $"RNN({hidden}) {activation} clip {clip}");
+
+    [TestMethod]
     [DataRow("models/forecaster/model.onnx", null, null)]                      // LSTM(200) encoder and decoder, Conv1D head
     [DataRow("fixed_batch/seed_forecaster/model.onnx", null, null)]            // LSTM(20) x 2
     [DataRow("models/gru2_batchfirst/model_opset17.onnx", "output", null)]    // GRU(13) x 2, linear_before_reset = 1
+    [DataRow("rnn/tanh_last/model.onnx", null, null)]                       // RNN(16) tanh, Gemm head on the last step
     public void Fp32Fixture_CachedStream_EqualsTheBatchSession_BitForBit(string file, string? output, int? window)
     {
         string path = Path.Combine(TestPaths.Fixtures, file);

@@ -14,6 +14,7 @@ internal static class OperatorFactory
         {
             OpKind.Lstm => new Lstm(node, context),
             OpKind.Gru => new Gru(node, context),
+            OpKind.Rnn => new Rnn(node, context),
             OpKind.Dense => new Dense(node, context),
             OpKind.Gemm => new Gemm(node, context),
             OpKind.MatMul => new MatMul(node, context),

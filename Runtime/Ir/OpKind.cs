@@ -185,4 +185,12 @@ internal enum OpKind
     /// <summary>Elementwise maximum / minimum of two operands with numpy broadcasting (as Add); NaN in either gives NaN. Keras Maximum / Minimum.</summary>
     Max,
     Min,
+    /// <summary>
+    /// One vanilla RNN layer (ONNX RNN I/O contract). Inputs: X, W [dirs, H, I], R [dirs, H, H],
+    /// B? [dirs, 2H] (Wb then Rb), sequence_lens?, initial_h?. Attributes: hidden_size, direction, layout
+    /// (as Lstm), activations (1 per direction, default Tanh; names as Lstm: PyTorch nonlinearity 'relu' is
+    /// Relu, Keras SimpleRNN 'linear' is Linear), activation_alpha/beta, clip.
+    /// h' = f(x W^T + b_W + h R^T + b_R). Outputs: Y?, Y_h?. Multi-layer RNNs are several Rnn nodes in a chain.
+    /// </summary>
+    Rnn,
 }

@@ -5,7 +5,7 @@ using Edge.Runtime.Tensors;
 namespace Edge.Runtime.Layers;
 
 /// <summary>
-/// The recurrent core of <see cref="Lstm"/> and <see cref="Gru"/> as the stream's cached recurrence uses it
+/// The recurrent core of <see cref="Lstm"/>, <see cref="Gru"/> and <see cref="Rnn"/> as the stream's cached recurrence uses it
 /// (Runtime/Streaming/CachedRecurrence.cs): "project the inputs" for one sample, and "run a step from a
 /// projection", both for the forward direction of a sequence that starts from a zero state. The batch layer runs
 /// the same two methods over all time steps, so a cached forecast equals the batch run bit for bit in fp32 and
@@ -51,7 +51,7 @@ internal ref struct StepScratch
 }
 
 /// <summary>
-/// What <see cref="Lstm"/> and <see cref="Gru"/> share as <see cref="IRecurrentCore"/>: the sizes and the one-sample
+/// What <see cref="Lstm"/>, <see cref="Gru"/> and <see cref="Rnn"/> share as <see cref="IRecurrentCore"/>: the sizes and the one-sample
 /// projection (the layer's own, <see cref="RecurrentLayer.ProjectDirection"/>) of direction 0 with constant weights.
 /// </summary>
 internal abstract class RecurrentOperator : IOperator, IRecurrentCore

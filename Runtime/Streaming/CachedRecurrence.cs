@@ -12,13 +12,13 @@ namespace Edge.Runtime.Streaming;
 /// projection W·x_t + b is computed once per sample, when the sample arrives, and kept in the stream's ring;
 /// a forecast then runs only the recurrent part h_t = cell(proj_t + R·h_{t-1}) over the window, from zero state.
 /// <para>
-/// Both parts are the batch layer's own recurrent core (<see cref="IRecurrentCore"/>: <see cref="Lstm"/> or
-/// <see cref="Gru"/> built on the node and the graph's weights), so a cached forecast equals the batch session's
+/// Both parts are the batch layer's own recurrent core (<see cref="IRecurrentCore"/>: <see cref="Lstm"/>,
+/// <see cref="Gru"/> or <see cref="Rnn"/> built on the node and the graph's weights), so a cached forecast equals the batch session's
 /// bit for bit, fp32 and int8 alike. The weights run as the batch layer runs them: int8 for an LSTM whose W and R
 /// are int8 (per-row scales), fp32 otherwise (dequantized when stored int8: <see cref="FromInt8"/> without
 /// <see cref="IsInt8"/>, which the stream takes only when asked to). Only what needs no per-call input is taken:
 /// one forward direction, no sequence_lens, no initial state, no peepholes, no input_forget, the default
-/// activations (Sigmoid, Tanh[, Tanh]); clip is applied as the layer applies it. Anything else is refused by
+/// activations (Sigmoid, Tanh[, Tanh]; an Rnn's one activation, whatever it is); clip is applied as the layer applies it. Anything else is refused by
 /// <see cref="TryCreate"/> with the reason, and the stream runs the plain window path.
 /// </para>
 /// </summary>
@@ -63,9 +63,9 @@ internal sealed class CachedRecurrence
     /// </summary>
     public static CachedRecurrence? TryCreate(Graph graph, Node node, Gemv? gemv, out string reason)
     {
-        bool lstm = node.Kind == OpKind.Lstm;
-        if (!lstm && node.Kind != OpKind.Gru) { reason = $"node '{node.Name}' is {node.Kind}, not Lstm or Gru"; return null; }
-        int gates = lstm ? 4 : 3;
+        bool lstm = node.Kind == OpKind.Lstm, rnn = node.Kind == OpKind.Rnn;
+        if (!lstm && !rnn && node.Kind != OpKind.Gru) { reason = $"node '{node.Name}' is {node.Kind}, not Lstm, Gru or Rnn"; return null; }
+        int gates = lstm ? 4 : rnn ? 1 : 3;
         string direction = node.GetString("direction", "forward");
         if (direction != "forward") { reason = $"'{node.Name}' runs {direction}"; return null; }
         // inputs: X, W, R, B?, sequence_lens?, initial_h?, initial_c?, P?
@@ -74,7 +74,8 @@ internal sealed class CachedRecurrence
         if (node.HasInput(7)) { reason = $"'{node.Name}' has peepholes"; return null; }
         if (node.GetInt("input_forget", 0) != 0) { reason = $"'{node.Name}' couples its input and forget gates"; return null; }
         string[] defaults = lstm ? ["Sigmoid", "Tanh", "Tanh"] : ["Sigmoid", "Tanh"];
-        if (node.GetStrings("activations") is { } acts && !acts.SequenceEqual(defaults, StringComparer.OrdinalIgnoreCase))
+        // An RNN's one activation (Tanh or PyTorch's Relu, ...) is all of its cell: the core applies it as the layer does.
+        if (!rnn && node.GetStrings("activations") is { } acts && !acts.SequenceEqual(defaults, StringComparer.OrdinalIgnoreCase))
         {
             reason = $"'{node.Name}' uses activations {string.Join(", ", acts)}";
             return null;
@@ -118,7 +119,7 @@ internal sealed class CachedRecurrence
         try
         {
             var context = new OperatorContext(constants, quantized, gemv);
-            core = lstm ? new Lstm(node, context) : new Gru(node, context);
+            core = lstm ? new Lstm(node, context) : rnn ? new Rnn(node, context) : new Gru(node, context);
         }
         catch (EdgeException e)
         {

@@ -16,7 +16,7 @@ namespace Edge.Runtime.Streaming;
 /// Two model styles (docs/architecture.md, The stream):
 /// <list type="bullet">
 /// <item><see cref="StreamStyle.Window"/> (Keras style): every forecast runs the model from zero state over the
-///   last <see cref="Window"/> samples, kept in a ring. When the graph starts with input -> [Transpose] -> Lstm/Gru,
+///   last <see cref="Window"/> samples, kept in a ring. When the graph starts with input -> [Transpose] -> Lstm/Gru/Rnn,
 ///   the layer's input projections W·x + b are cached per sample, so a forecast redoes only the recurrent part
 ///   and the rest of the graph (<see cref="CachesInputProjections"/>).</item>
 /// <item><see cref="StreamStyle.Stateful"/> (PyTorch style): the graph takes one sample per run with state

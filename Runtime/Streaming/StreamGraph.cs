@@ -7,7 +7,7 @@ namespace Edge.Runtime.Streaming;
 internal static class StreamGraph
 {
     /// <summary>
-    /// State pairs of <paramref name="graph"/>: for every Lstm/Gru, initial_h (initial_c) fed straight from a
+    /// State pairs of <paramref name="graph"/>: for every Lstm/Gru/Rnn, initial_h (initial_c) fed straight from a
     /// graph input whose final Y_h (Y_c) is a graph output (directly or through Identity); then the graph
     /// inputs left over (other than <paramref name="dataInput"/>) with the graph output of the same declared
     /// shape, in order.
@@ -34,7 +34,7 @@ internal static class StreamGraph
         var usedOut = new HashSet<string>(StringComparer.Ordinal);
         foreach (var n in graph.Nodes)
         {
-            if (n.Kind is not (OpKind.Lstm or OpKind.Gru)) continue;
+            if (n.Kind is not (OpKind.Lstm or OpKind.Gru or OpKind.Rnn)) continue;
             foreach (var (inSlot, outSlot) in n.Kind == OpKind.Lstm ? new[] { (5, 1), (6, 2) } : new[] { (5, 1) })
             {
                 string i = n.Input(inSlot);
@@ -75,7 +75,7 @@ internal static class StreamGraph
     }
 
     /// <summary>
-    /// The graph from the first recurrent layer on, when the sample input reaches an Lstm/Gru directly
+    /// The graph from the first recurrent layer on, when the sample input reaches an Lstm/Gru/Rnn directly
     /// (batch-first layout) or through a Transpose (1, 0, 2) (sequence-first layout), and nothing else reads
     /// it: the layer is returned as a <see cref="CachedRecurrence"/> and the rest of the graph with the layer's
     /// outputs (Y, Y_h, Y_c as the rest reads them) as its inputs. Null with the reason otherwise.
@@ -100,7 +100,7 @@ internal static class StreamGraph
             prefix.Add(rnn);
             viaTranspose = true;
         }
-        if (rnn.Kind is not (OpKind.Lstm or OpKind.Gru)) { reason = $"the input goes to {rnn.Kind} '{rnn.Name}', not an Lstm or Gru"; return null; }
+        if (rnn.Kind is not (OpKind.Lstm or OpKind.Gru or OpKind.Rnn)) { reason = $"the input goes to {rnn.Kind} '{rnn.Name}', not an Lstm, Gru or Rnn"; return null; }
         if (rnn.Input(0) != (viaTranspose ? first.Outputs[0] : input.Name) || rnn.Inputs.Skip(1).Contains(rnn.Input(0)))
         {
             reason = $"'{rnn.Name}' reads the input other than as its sequence X";

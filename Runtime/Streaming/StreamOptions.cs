@@ -32,7 +32,7 @@ public enum NonFinitePolicy
 public enum ProjectionCache
 {
     /// <summary>
-    /// On when the graph starts with input -> [Transpose] -> Lstm/Gru that the cache can run and the layer's
+    /// On when the graph starts with input -> [Transpose] -> Lstm/Gru/Rnn that the cache can run and the layer's
     /// weights are float32; off for int8 weights, whose products belong to the layer's int8 kernels (the
     /// cache would compute them in fp32 from the dequantized weights and so differ from the batch session).
     /// </summary>
@@ -84,7 +84,7 @@ public sealed class StreamOptions
 
     /// <summary>
     /// State input -> state output pairs of a stateful model (default: metadata "state" as
-    /// [{"input": "h0", "output": "h_n"}], else detected: an Lstm/Gru whose initial state is a graph input
+    /// [{"input": "h0", "output": "h_n"}], else detected: an Lstm/Gru/Rnn whose initial state is a graph input
     /// and whose final state is a graph output, else inputs and outputs of the same declared shape, in order).
     /// </summary>
     public IReadOnlyList<StatePair>? State { get; init; }

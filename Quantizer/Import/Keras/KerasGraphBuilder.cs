@@ -127,6 +127,7 @@ internal sealed partial class KerasGraphBuilder
                 throw new UnsupportedModelException(
                     $"{File}: unsupported Keras layer '{MessageText.Printable(layer.ClassName)}' (name '{MessageText.Printable(layer.Name)}'): a custom layer class, whose Python code is not in the file: "
                     + "express it with built-in Keras layers (docs/keras.md lists them) and save the model again");
+            case "SimpleRNN": return;
             case "LSTM" or "GRU" or "Dense" or "TimeDistributed" or "Conv1D" or "Convolution1D" or "LocallyConnected1D"
                 or "RepeatVector" or "Embedding" or "Activation" or "Flatten" or "Concatenate" or "Dot"
                 or "BatchNormalization" or "LayerNormalization" or "GlobalAveragePooling1D" or "GlobalMaxPooling1D" or "Reshape" or "Permute" or "Bidirectional"
@@ -157,6 +158,7 @@ internal sealed partial class KerasGraphBuilder
         var x = inputs[0];
         switch (layer.ClassName)
         {
+            case "SimpleRNN": return ConvertSimpleRnn(layer, call, prefix, x);
             case "LSTM":
             case "GRU":
                 return ConvertRecurrent(layer, call, prefix, x);

@@ -33,7 +33,7 @@ internal static class OnnxBatchRelaxation
         ArgumentNullException.ThrowIfNull(graph);
         // Only graphs with every input axis fixed (an export without dynamic_axes): a graph with a dynamic
         // axis says which axes its author meant to vary.
-        if (graph.Inputs.Count == 0 || !graph.Nodes.Any(n => n.Kind is OpKind.Lstm or OpKind.Gru)
+        if (graph.Inputs.Count == 0 || !graph.Nodes.Any(n => n.Kind is OpKind.Lstm or OpKind.Gru or OpKind.Rnn)
             || graph.Inputs.Any(i => i.Shape.Any(d => d < 0)))
             return new Result(false, -1, 0, null);
         // Batch-first (N, T, F) first, then sequence-first (T, N, F) as nn.LSTM/nn.GRU take by default.

@@ -3,7 +3,7 @@ using Edge.Runtime.Tensors;
 
 namespace Edge.Quantizer.Import.Onnx;
 
-// ONNX LSTM and GRU into the IR's gate order. The IR keeps PyTorch's orders (LSTM i,f,g,o; GRU r,z,n);
+// ONNX LSTM, GRU and RNN into the IR's gate order (RNN has one gate block: nothing to reorder). The IR keeps PyTorch's orders (LSTM i,f,g,o; GRU r,z,n);
 // ONNX stores LSTM gates i,o,f,c, peepholes i,o,f, and GRU gates z,r,h. Each table below lists, for
 // each IR gate block in order, the ONNX block it comes from.
 internal sealed partial class OnnxGraphConverter
@@ -50,6 +50,17 @@ internal sealed partial class OnnxGraphConverter
         var node = Emit(n, OpKind.Gru, inputs, new[] { n.Output(0), n.Output(1) });
         SetRecurrentAttributes(n, node, hidden);
         node.Set("linear_before_reset", n.Int("linear_before_reset", 0));
+    }
+
+    private void ConvertRnn(OnnxNode n)
+    {
+        n.Allow("activation_alpha", "activation_beta", "activations", "clip", "direction", "hidden_size", "layout");
+        long hidden = HiddenSize(n);
+        var inputs = new[] { n.Input(0), n.Input(1), n.Input(2), n.Input(3), n.Input(4), n.Input(5) };
+        int last = inputs.Length;
+        while (last > 1 && inputs[last - 1].Length == 0) last--;
+        var node = Emit(n, OpKind.Rnn, inputs[..last], new[] { n.Output(0), n.Output(1) });
+        SetRecurrentAttributes(n, node, hidden);
     }
 
     private static void SetRecurrentAttributes(OnnxNode n, Node node, long hidden)

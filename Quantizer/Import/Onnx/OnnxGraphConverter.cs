@@ -34,7 +34,7 @@ internal sealed partial class OnnxGraphConverter
     {
         "Abs", "Add", "Cast", "Concat", "Constant", "ConstantOfShape", "Conv", "Div", "Dropout", "Elu", "Exp",
         "Expand", "Flatten", "GRU", "Gather", "Gemm", "HardSigmoid", "Identity", "LSTM", "LeakyRelu",
-        "LogSoftmax", "MatMul", "Mul", "Neg", "PRelu", "Pad", "ReduceMax", "ReduceSum", "Relu", "Reshape", "Shape", "Sigmoid",
+        "LogSoftmax", "MatMul", "Mul", "Neg", "PRelu", "Pad", "RNN", "ReduceMax", "ReduceSum", "Relu", "Reshape", "Shape", "Sigmoid",
         "Slice", "Softmax", "Softplus", "Softsign", "Sqrt", "Squeeze", "Sub", "Tanh", "Tile", "Transpose", "Unsqueeze",
     };
 
@@ -381,6 +381,9 @@ internal sealed partial class OnnxGraphConverter
                 break;
             case "GRU":
                 ConvertGru(n);
+                break;
+            case "RNN":
+                ConvertRnn(n);
                 break;
             default:
                 throw new UnsupportedModelException(

@@ -4,14 +4,14 @@ using Edge.Runtime.Tensors;
 
 namespace Edge.Quantizer.Import.PyTorch;
 
-/// <summary>Spec kinds lstm and gru: the IR's ONNX-style recurrent nodes with the glue to nn.LSTM/nn.GRU layouts.</summary>
+/// <summary>Spec kinds lstm, gru and rnn: the IR's ONNX-style recurrent nodes with the glue to nn.LSTM/nn.GRU/nn.RNN layouts.</summary>
 internal sealed partial class SpecGraphBuilder
 {
     // ── recurrent layers ────────────────────────────────────────────────────────────────────────
 
-    private IrValue Recurrent(SpecObject l, bool lstm)
+    private IrValue Recurrent(SpecObject l, bool lstm, bool rnn = false)
     {
-        string kind = lstm ? "lstm" : "gru";
+        string kind = lstm ? "lstm" : rnn ? "rnn" : "gru";
         string prefix = Prefix(l);
         var x = Input(l);
         int layers = l.Int("num_layers", 1, 1, 64);
@@ -28,8 +28,20 @@ internal sealed partial class SpecGraphBuilder
         string? head = l.OptString("head");
         string? h0Ref = l.OptString("initial_h");
         string? c0Ref = lstm ? l.OptString("initial_c") : null;
+        // nn.RNN's nonlinearity: the IR Rnn's one activation.
+        string? activation = null;
+        if (rnn)
+        {
+            string nonlinearity = l.String("nonlinearity", "tanh");
+            activation = nonlinearity switch
+            {
+                "tanh" => "Tanh",
+                "relu" => "Relu",
+                _ => throw l.Error($"nonlinearity: '{nonlinearity}' is not one of tanh, relu (what nn.RNN accepts)"),
+            };
+        }
 
-        int gates = lstm ? 4 : 3, dirs = bidirectional ? 2 : 1;
+        int gates = lstm ? 4 : rnn ? 1 : 3, dirs = bidirectional ? 2 : 1;
         if (x.Rank != 3)
             throw l.Error($"input: {kind} needs a rank-3 input {(batchFirst ? "(batch, seq, features)" : "(seq, batch, features)")}, got {x.ShapeString}");
         if (x.Type != DataType.Float32) throw l.Error($"input: {kind} needs float32, got {x.Type.Name()}");
@@ -93,11 +105,12 @@ internal sealed partial class SpecGraphBuilder
                 string ck = c0 is null ? "" : LayerState(l, c0, k, dirs, batchFirst, "initial_c").Name;
                 var inputs = lstm ? new[] { current.Name, wName, rName, bName, "", hk, ck } : [current.Name, wName, rName, bName, "", hk];
                 while (inputs[^1].Length == 0) inputs = inputs[..^1];
-                var node = _ir.Emit(lstm ? OpKind.Lstm : OpKind.Gru, $"{layerTag}/{kind}", inputs, lstm ? [y.Name, yh.Name, yc.Name] : [y.Name, yh.Name])
+                var node = _ir.Emit(lstm ? OpKind.Lstm : rnn ? OpKind.Rnn : OpKind.Gru, $"{layerTag}/{kind}", inputs, lstm ? [y.Name, yh.Name, yc.Name] : [y.Name, yh.Name])
                     .Set("hidden_size", (long)hidden)
                     .Set("direction", bidirectional ? "bidirectional" : "forward")
                     .Set("layout", batchFirst ? 1L : 0L);
-                if (!lstm) node.Set("linear_before_reset", 1L); // PyTorch applies the reset gate after the recurrent product
+                if (rnn) node.Set("activations", new[] { activation! });
+                else if (!lstm) node.Set("linear_before_reset", 1L); // PyTorch applies the reset gate after the recurrent product
             }
             // To the module's layouts: output (seq, batch, dirs*H) or (batch, seq, dirs*H); states (dirs, batch, H).
             IrValue seqOut = batchFirst

@@ -38,6 +38,7 @@ internal sealed partial class SpecGraphBuilder
     {
         ["lstm"] = [.. RecurrentFields, "initial_c"],
         ["gru"] = RecurrentFields,
+        ["rnn"] = [.. RecurrentFields, "nonlinearity"],
         ["linear"] = ["prefix", "bias", "out_features", .. ActivationFields],
         ["dense"] = ["prefix", "bias", "out_features", .. ActivationFields],
         ["conv1d"] = ["prefix", "channels_last", "bias", "stride", "dilation", "groups", "kernel_size", "out_channels", "padding", .. ActivationFields],
@@ -134,6 +135,7 @@ internal sealed partial class SpecGraphBuilder
             {
                 "lstm" => Recurrent(layer, lstm: true),
                 "gru" => Recurrent(layer, lstm: false),
+                "rnn" => Recurrent(layer, lstm: false, rnn: true),
                 "linear" or "dense" => LinearLayer(layer),
                 "conv1d" => Conv1D(layer),
                 "local_linear" => LocalLinear(layer),
