@@ -23,11 +23,14 @@ Deploy:
   --config FILE.json     the `edge run` configuration (docs/config.md; comments allowed); the input
                          files it names (the replay source's path, a sink's password_file or
                          ca_file) are shipped in the release's files/ and the paths rewritten
-  --target BOARD         pi3 | pi4 | pi5 | arm64 (default arm64). pi5 builds for Cortex-A76 with the
-                         dot-product extension (and refuses a CPU without it); pi3/pi4 (Cortex-A53/A72,
-                         no dot product) and arm64 build the portable binary that picks its kernels at
-                         run time
-  --binary FILE          deploy this linux-arm64 `edge` instead of cross-publishing one (a CI artifact;
+  --target BOARD         pi3 | pi4 | pi5 | arm64 | x64 | x64-v3 | x64-v4 (default arm64). pi5 builds for
+                         Cortex-A76 with the dot-product extension (and refuses a CPU without it); pi3/pi4
+                         (Cortex-A53/A72, no dot product) and arm64 build the portable binary that picks
+                         its kernels at run time. x64 is an x86_64 Linux machine: the preflight reads its
+                         /proc/cpuinfo and builds x86-64-v4 (the avx512 kernels) when it has AVX-512 and
+                         AVX-VNNI, else x86-64-v3 (deploy/x64-build.sh); x64-v3 / x64-v4 force one
+  --binary FILE          deploy this `edge` (linux-arm64; linux-x64 for the x64 targets) instead of
+                         publishing one (a CI artifact;
                          the end-to-end test deploys deliberately broken binaries this way)
   --model-only           a new model and config for the binary already on the Pi: nothing is built and
                          the binary is not copied (the new release links the current release's); checked
@@ -145,11 +148,19 @@ fi
 
 # Per board: the ILC instruction set (empty: the portable build, kernels chosen at run time by
 # Dp.IsSupported) and the /proc/cpuinfo features the build relies on.
+# x64 targets: the runtime identifier, the machine uname -m must report, and x64_build: v3, v4, or auto (chosen
+# from the target's /proc/cpuinfo after the preflight).
+rid=linux-arm64 want_arch=aarch64 x64_build=""
 case "$target" in
   pi3 | pi4 | arm64) ilc_isa="" cpu_features="" ;;
   pi5) ilc_isa="armv8.2-a,dotprod" cpu_features="asimddp" ;;
-  *) usage_error "--target '$target' is not one of pi3, pi4, pi5, arm64" ;;
+  x64) ilc_isa="" cpu_features="" x64_build=auto ;;
+  x64-v3) ilc_isa="" cpu_features="" x64_build=v3 ;;
+  # What the v4 binary refuses to start without (deploy/x64-build.sh has the whole list).
+  x64-v4) ilc_isa="" cpu_features="avx512f,avx512bw,avx512vl,avx_vnni" x64_build=v4 ;;
+  *) usage_error "--target '$target' is not one of pi3, pi4, pi5, arm64, x64, x64-v3, x64-v4" ;;
 esac
+[[ -z "$x64_build" ]] || rid=linux-x64 want_arch=x86_64
 
 # ---------------------------------------------------------------- bench
 if [[ "$action" == bench ]]; then
@@ -295,6 +306,8 @@ if [[ -n "$binary" ]]; then
   [[ -f "$binary" ]] || die "--binary $binary: no such file"
 elif ((!model_only)); then
   command -v dotnet >/dev/null || die "the .NET SDK is not installed: see https://dot.net (global.json pins the SDK)"
+fi
+if [[ -z "$binary" && "$rid" == linux-arm64 ]] && ((!model_only)); then
   missing=()
   command -v clang >/dev/null || missing+=(clang)
   command -v ld.lld >/dev/null || missing+=(lld)
@@ -434,9 +447,23 @@ need_mb=$((bin_mb * 2 + $(du -sm "$stage" | cut -f 1) + $(du -sm "$model" | cut 
 if [[ -n "$package_only" ]]; then
   :
 elif ((reachable)); then
-  remote --unprivileged preflight "$groups" "$need_mb" "$glibc_min" "$cpu_features"
+  remote --unprivileged preflight "$groups" "$need_mb" "$glibc_min" "$cpu_features" "$want_arch"
 else
-  info "not run: host unreachable: the read-only checks on the Pi (aarch64, sudo without a password, ${need_mb} MB free under $remote_base, groups: ${groups:-none}${cpu_features:+, CPU features: $cpu_features}${glibc_min:+, glibc >= $glibc_min}, rsync, coreutils, util-linux, systemd or --no-systemd)"
+  info "not run: host unreachable: the read-only checks on the Pi ($want_arch, sudo without a password, ${need_mb} MB free under $remote_base, groups: ${groups:-none}${cpu_features:+, CPU features: $cpu_features}${glibc_min:+, glibc >= $glibc_min}, rsync, coreutils, util-linux, systemd or --no-systemd)"
+fi
+
+# The x64 instruction-set build: from the target's CPU flags (read-only, like the preflight) unless forced.
+if [[ "$x64_build" == auto ]] && ((!model_only)) && [[ -z "$binary" ]]; then
+  if ((reachable)); then
+    x64_choice=$("${ssh_cmd[@]}" "$dest" cat /proc/cpuinfo | EDGE_X64_BUILD='' "$repo/deploy/x64-build.sh" -) ||
+      die "cannot choose the x64 build from $dest's /proc/cpuinfo (above); force one with --target x64-v3 or x64-v4"
+  else
+    x64_choice="v3 not run: host unreachable: its CPU flags decide; without them the x86-64-v3 build, which runs on every x86-64-v3 CPU"
+  fi
+  x64_build=${x64_choice%% *}
+  info "x64 build: x86-64-$x64_build (${x64_choice#* })"
+elif [[ -n "$x64_build" && "$x64_build" != auto ]]; then
+  info "x64 build: x86-64-$x64_build (forced by --target $target)"
 fi
 
 # ---------------------------------------------------------------- build
@@ -460,13 +487,14 @@ if ((model_only)); then
     info "not run: host unreachable: the binary of the current release (its SHA256SUMS) is read on the Pi"
   fi
 elif [[ -z "$binary" ]]; then
-  step "cross-publish edge (NativeAOT, linux-arm64, target $target${ilc_isa:+: $ilc_isa})"
-  publish=(dotnet publish "$repo/Device/Edge.Device.csproj" -c Release -r linux-arm64 -p:PublishAot=true -nologo -v quiet)
+  step "publish edge (NativeAOT, $rid, target $target${ilc_isa:+: $ilc_isa}${x64_build:+: x86-64-$x64_build})"
+  publish=(dotnet publish "$repo/Device/Edge.Device.csproj" -c Release -r "$rid" -p:PublishAot=true -nologo -v quiet)
+  [[ "$x64_build" == v4 ]] && publish+=(-p:EdgeX64Avx512=true)
   # MSBuild splits -p: values at commas: %2C is its escaped comma.
   [[ -n "$ilc_isa" ]] && publish+=("-p:IlcInstructionSet=${ilc_isa//,/%2C}")
   # shellcheck disable=SC2206 # EDGE_PUBLISH_ARGS is a list of words on purpose
   publish+=(${EDGE_PUBLISH_ARGS:-})
-  binary=$art/publish/Edge.Device/release_linux-arm64/edge
+  binary=$art/publish/Edge.Device/release_$rid/edge
   if ((dry_run)); then
     change env "EDGE_ARTIFACTS=$art" "${publish[@]}"
     [[ -f "$binary" ]] && info "(the dry run packages the binary of the last publish: $binary)"
@@ -486,9 +514,10 @@ elif [[ -z "$binary" ]]; then
   fi
 fi
 if [[ -f "$binary" ]]; then
-  # ELF header: class 2 (64-bit) at byte 4, machine 0xb7 (aarch64) at byte 18.
-  [[ "$(od -An -tx1 -j4 -N1 "$binary" | tr -d ' ')$(od -An -tx1 -j18 -N2 "$binary" | tr -d ' ')" == 02b700 ]] ||
-    die "$binary is not a linux-arm64 (aarch64) executable"
+  # ELF header: class 2 (64-bit) at byte 4, machine 0xb7 (aarch64) or 0x3e (x86-64) at byte 18.
+  if [[ "$rid" == linux-arm64 ]]; then elf=02b700; else elf=023e00; fi
+  [[ "$(od -An -tx1 -j4 -N1 "$binary" | tr -d ' ')$(od -An -tx1 -j18 -N2 "$binary" | tr -d ' ')" == "$elf" ]] ||
+    die "$binary is not a $rid ($want_arch) executable${x64_build:+ (--target $target deploys linux-x64)}"
 fi
 
 # ---------------------------------------------------------------- package the release

@@ -54,13 +54,15 @@ glibc_check() { # min: prints what it found; non-zero when the Pi's glibc is old
 }
 
 preflight() {
-  local groups=$1 need_mb=$2 glibc_min=$3 features=$4 problems=0 g
+  local groups=$1 need_mb=$2 glibc_min=$3 features=$4 want_arch=${5:-aarch64} problems=0 g
   problem() { printf '  [pi] problem: %s\n' "$*" >&2; problems=$((problems + 1)); }
 
   local arch
   arch=$(uname -m)
-  if [[ "$arch" == aarch64 ]]; then
+  if [[ "$arch" == "$want_arch" ]]; then
     say "ok: architecture $arch"
+  elif [[ "$want_arch" == x86_64 ]]; then
+    problem "the machine is $arch, --target x64 deploys linux-x64 (x86_64): use --target arm64 (or pi3, pi4, pi5) for an ARM board"
   else
     problem "the machine is $arch, Edge deploys linux-arm64 (aarch64): install the 64-bit Raspberry Pi OS (armv7l means the 32-bit image)"
   fi
@@ -96,14 +98,15 @@ preflight() {
   done
 
   local have
-  have=$(sed -n '0,/^Features/s/^Features[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null || true)
+  # ARM lists them as Features, x86 as flags.
+  have=$(sed -n '0,/^\(Features\|flags\)[[:space:]]*:/s/^\(Features\|flags\)[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null || true)
   for g in ${features//,/ }; do
     if [[ -z "$have" ]]; then
       say "note: /proc/cpuinfo lists no CPU features (an emulator?); cannot check for $g, edge selftest will"
     elif [[ " $have " == *" $g "* ]]; then
       say "ok: CPU has $g"
     else
-      problem "the CPU lacks '$g' that this --target's build uses: pick the target of this board (pi3|pi4 for Cortex-A53/A72, pi5 for Cortex-A76) or --target arm64"
+      problem "the CPU lacks '$g' that this --target's build uses: pick the target of this board (pi3|pi4 for Cortex-A53/A72, pi5 for Cortex-A76) or --target arm64; on x86_64 --target x64 (it picks the build) or x64-v3"
     fi
   done
   if [[ -r /proc/device-tree/model ]]; then

@@ -25,8 +25,11 @@ NM = os.environ.get("LLVM_NM", "llvm-nm-19")
 # and cortex-a76 both select the Cortex-A57 model (checked below: identical results). The A72 is an evolved A57
 # (same pipes: one 128-bit integer-multiply pipe), so the A57 model stands for the Pi 4; the Pi 5's A76 is
 # modelled by Neoverse N1 (an A76 derivative: same pipes, two 128-bit ASIMD pipes, both with SDOT).
+# `path` is the int8 product each core runs: the in-order cores (A53, A55) get the NEON kernel table's in-order
+# variant (Gemv.Int8NeonGroupInOrder, chosen at start from the CPU part; "neon-io" here) on the neon path. The A55
+# has the dot product, so it runs neondot; its neon-io figure is printed for comparison.
 CORES = {
-    "cortex-a53": dict(path="neon", attr=""),
+    "cortex-a53": dict(path="neon-io", attr=""),
     "cortex-a55": dict(path="neondot", attr="+dotprod"),
     "cortex-a57": dict(path="neon", attr=""),
     "neoverse-n1": dict(path="neondot", attr="+dotprod"),
@@ -271,8 +274,13 @@ def build(binary, dbg):
     loops_ = {}
 
     # int8 products: the 32-row group kernels, or the older one-block kernels (8 rows per block).
-    for path, pats, want in (("neondot", [r"Gemv__Int8NeonDotGroup$", r"Gemv__Int8NeonDot$"], {"sdot"}),
-                             ("neon", [r"Gemv__Int8NeonGroup$", r"Gemv__Int8Neon$"], {"smull", "smull2", "smlal", "smlal2"})):
+    products = [("neondot", [r"Gemv__Int8NeonDotGroup$", r"Gemv__Int8NeonDot$"], {"sdot"}),
+                ("neon", [r"Gemv__Int8NeonGroup$", r"Gemv__Int8Neon$"], {"smull", "smull2", "smlal", "smlal2"})]
+    if any(re.search(r"Gemv__Int8NeonGroupInOrder$", n) for n in table):
+        products.append(("neon-io", [r"Gemv__Int8NeonGroupInOrder$"], {"smull", "smull2", "smlal", "smlal2"}))
+    else:  # a binary from before the in-order variant: the A53 runs the one NEON kernel
+        CORES["cortex-a53"]["path"] = "neon"
+    for path, pats, want in products:
         pat = first_symbol(table, pats)
         k = Kernel(binary, table, pat)
         lp = k.pick(want)
@@ -393,8 +401,12 @@ def main():
     print(f"cortex-a72 and cortex-a76 {'select' if same else 'do NOT select'} LLVM's Cortex-A57 model"
           f"{' (no A72/A76 schedule in LLVM 19)' if same else ''}; neoverse-n1 (A76-derived, +dotprod) stands for the Pi 5.\n")
     print(f"{'loop':34} {'core model':12} {'insns':>5} {'cyc/it':>7} {'MAC/it':>6} {'MAC/cyc':>7} {'peak':>5} {'%peak':>6} {'per-unit cyc':>12}")
-    for name, kind, lpname in (("Int8Neon (smull/smlal/sadalp)", "neon", "neon"), ("Int8NeonDot (sdot)", "sdot", "neondot"),
-                               ("SmallColumnsRows (fp32 fmla)", "fmla", "proj")):
+    print("(* = the int8 product this core runs; `neon.CORE` below is the NEON variant CORE runs: in-order on the A53)")
+    rows = [("Int8NeonGroup (smull/smlal/sadalp)", "neon", "neon"), ("Int8NeonGroupInOrder (in-order)", "neon", "neon-io"),
+            ("Int8NeonDot (sdot)", "sdot", "neondot"), ("SmallColumnsRows (fp32 fmla)", "fmla", "proj")]
+    for name, kind, lpname in rows:
+        if lpname not in loops_:
+            continue
         lp = loops_[lpname]
         for cpu, info in CORES.items():
             if kind == "sdot" and "dotprod" not in info["attr"]:
@@ -404,7 +416,14 @@ def main():
             rate = lp.work / it
             pk = peak(cpu, attr, kind)
             results[f"{lpname}.{cpu}.mac_per_cycle"] = rate
-            print(f"{name:34} {cpu:12} {len(lp.insns):5d} {it:7.2f} {lp.work:6d} {rate:7.2f} {pk:5.1f} {100 * rate / pk:5.0f}% {around:12.1f}")
+            mark = "*" if info["path"] == lpname else " "
+            print(f"{name:34} {cpu:12}{mark}{len(lp.insns):5d} {it:7.2f} {lp.work:6d} {rate:7.2f} {pk:5.1f} {100 * rate / pk:5.0f}% {around:12.1f}")
+    # neon.CORE: the NEON variant each core runs (the in-order one on in-order cores, when the binary has it).
+    for cpu, info in CORES.items():
+        if cpu in ("cortex-a53", "cortex-a55") and "neon-io" in loops_:
+            results[f"neon.{cpu}.mac_per_cycle"] = results[f"neon-io.{cpu}.mac_per_cycle"]
+            print(f"neon.{cpu}: the in-order variant (Int8NeonGroupInOrder) = {results[f'neon.{cpu}.mac_per_cycle']:.2f} MAC/cycle"
+                  f" (Int8NeonGroup would reach {loops_['neon'].work / loops_['neon'].cycles(cpu)[0]:.2f})")
     for name in ("cell1", "cell2", "quant", "dequant"):
         lp = loops_[name]
         for cpu in ("cortex-a53", "cortex-a57", "neoverse-n1"):

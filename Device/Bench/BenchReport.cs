@@ -143,6 +143,7 @@ public static class BenchReport
         parts.Add(Get("architecture") ?? "?");
         parts.Add(Get("os") ?? "?");
         parts.Add($"{Get("dotnet") ?? ".NET ?"} ({Get("runtime") ?? "?"})");
+        if (Get("build") is { } build) parts.Add($"build {build}");
         parts.Add($"Edge {Get("edge_version") ?? "?"}");
         parts.Add($"emulated: {Get("emulated") ?? "unknown"}");
         return string.Join(", ", parts);

@@ -91,6 +91,9 @@ internal static class BenchRunner
         var finished = runs.Select(r => r.Run with { Execution = BenchSessions.Execution(model, r.Session) }).ToList();
 
         var notes = new List<string>();
+        notes.Add($"build: {machine.Build}");
+        if (isas.Contains(Isa.Neon))
+            notes.Add($"neon ran the {ArmCores.Description} int8 product (EDGE_NEON_KERNEL=inorder|outoforder forces one)");
         if (machine.Emulated == "yes")
             notes.Add($"ran under emulation ({machine.EmulationDetail}): the timings say nothing about real hardware; the run shows that the build and its kernel paths work");
         else if (machine.Emulated == "unknown")

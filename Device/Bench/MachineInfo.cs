@@ -30,6 +30,8 @@ public sealed record MachineInfo
     public required string Dotnet { get; init; }
     /// <summary>"nativeaot" or "jit": the JIT honours DOTNET_EnableAVX2=0 and friends, NativeAOT fixes its baseline at publish.</summary>
     public required string RuntimeKind { get; init; }
+    /// <summary>The instruction-set build of this binary (<see cref="BuildInfo.Describe(string)"/>).</summary>
+    public required string Build { get; init; }
     public required string EdgeVersion { get; init; }
     /// <summary>"yes", "no" or "unknown".</summary>
     public required string Emulated { get; init; }
@@ -48,6 +50,7 @@ public sealed record MachineInfo
     {
         ArgumentNullException.ThrowIfNull(fs);
         var arch = RuntimeInformation.ProcessArchitecture;
+        var runtimeKind = RuntimeKindOf(fs);
         var cpuinfo = CpuInfo.Parse(fs.Read("/proc/cpuinfo"));
         bool cpuinfoIsArm = cpuinfo.First("CPU implementer") is not null;
         bool cpuinfoIsX86 = cpuinfo.First("vendor_id") is not null || cpuinfo.First("flags") is not null;
@@ -91,7 +94,8 @@ public sealed record MachineInfo
             Os = OsName(fs.Read("/etc/os-release")) ?? RuntimeInformation.OSDescription,
             Kernel = Clean(fs.Read("/proc/sys/kernel/osrelease")) is { } release ? $"Linux {release}" : RuntimeInformation.OSDescription,
             Dotnet = RuntimeInformation.FrameworkDescription,
-            RuntimeKind = RuntimeKindOf(fs),
+            RuntimeKind = runtimeKind,
+            Build = BuildInfo.Describe(runtimeKind),
             EdgeVersion = EdgeVersionString(),
             Emulated = emulated,
             EmulationDetail = detail,
@@ -106,7 +110,7 @@ public sealed record MachineInfo
     /// turns that switch off in its JIT builds too (so that they behave like the AOT build). A JIT process has
     /// the JIT library mapped; a NativeAOT one has no libclrjit/libcoreclr at all.
     /// </summary>
-    private static string RuntimeKindOf(ISystemFiles fs)
+    internal static string RuntimeKindOf(ISystemFiles fs)
     {
         var maps = fs.Read("/proc/self/maps");
         if (maps is not null) return maps.Contains("libclrjit", StringComparison.Ordinal) || maps.Contains("libcoreclr", StringComparison.Ordinal) ? "jit" : "nativeaot";
@@ -216,6 +220,7 @@ public sealed record MachineInfo
         ["kernel"] = Kernel,
         ["dotnet"] = Dotnet,
         ["runtime"] = RuntimeKind,
+        ["build"] = Build,
         ["edge_version"] = EdgeVersion,
         ["emulated"] = Emulated,
         ["emulation_detail"] = EmulationDetail,

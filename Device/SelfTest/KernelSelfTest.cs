@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Edge.Device.Bench;
 using Edge.Runtime.Kernels;
 
 namespace Edge.Device.SelfTest;
@@ -18,6 +19,9 @@ public static class KernelSelfTest
     {
         ArgumentNullException.ThrowIfNull(output);
         output.WriteLine($"edge selftest: {RuntimeInformation.ProcessArchitecture}, kernel paths: {IsaSelector.SupportedList} (best {IsaSelector.Name(IsaSelector.Best)})");
+        output.WriteLine($"  build: {BuildInfo.Describe(MachineInfo.RuntimeKindOf(new LiveSystem()))}");
+        if (IsaSelector.IsSupported(Isa.Neon))
+            output.WriteLine($"  neon int8 kernel: {ArmCores.Description}; both variants are checked (neon = out-of-order, neon-io = in-order)");
         int failures = 0;
         var model = new TinyLstm();
         var scalarInt8 = model.Run(Gemv.Create(Isa.Scalar), int8: true);
@@ -36,10 +40,12 @@ public static class KernelSelfTest
             return null;
         });
 
-        foreach (var isa in IsaSelector.Supported)
+        // The neon path twice: each int8 variant (ArmCores) must equal the scalar one on every CPU, whichever it runs.
+        var kernels = IsaSelector.Supported.SelectMany(isa => isa == Isa.Neon
+            ? new[] { (Gemv.CreateNeon(inOrder: false), "neon"), (Gemv.CreateNeon(inOrder: true), "neon-io") }
+            : new[] { (Gemv.Create(isa), IsaSelector.Name(isa)) });
+        foreach (var (kernel, name) in kernels)
         {
-            var kernel = Gemv.Create(isa);
-            string name = IsaSelector.Name(isa);
             failures += Check(output, name, "int8 gemv parity", () => Int8Parity(kernel));
             failures += Check(output, name, "int8 extreme values", () => Int8Extremes(kernel));
             failures += Check(output, name, "int8 dequantize parity", () => DequantizeParity(kernel));

@@ -27,7 +27,12 @@ internal sealed partial class Gemv
         /// <summary>Prepared copies of each activation row: 2 when the kernel also reads |x| (AVX2), else 1.</summary>
         public int PreparedCopies = 1;
 
-        public static Kernels For(Isa isa) => isa switch
+        /// <summary>The NEON int8 product's variant (<see cref="ArmCores"/>): true for the in-order one, null off the neon path.</summary>
+        public bool? NeonInOrder;
+
+        public static Kernels For(Isa isa) => For(isa, isa == Isa.Neon && ArmCores.InOrder);
+
+        public static Kernels For(Isa isa, bool neonInOrder) => isa switch
         {
             Isa.Scalar => new Kernels { Int8 = &Int8Scalar, Fp32 = &Fp32Scalar },
             Isa.Avx2 => new Kernels
@@ -40,7 +45,11 @@ internal sealed partial class Gemv
                 Int8 = &Int8Avx512Vnni, Fp32 = &Fp32Vector<Simd512, Vector512<float>>, Quantize = &QuantizeVector512,
                 Prepare = &PrepareRowVnni,
             },
-            Isa.Neon => new Kernels { Int8 = &Int8Neon, Fp32 = &Fp32Vector<Simd128, Vector128<float>>, Quantize = &QuantizeVector128 },
+            Isa.Neon => new Kernels
+            {
+                Int8 = neonInOrder ? &Int8NeonInOrder : &Int8Neon, NeonInOrder = neonInOrder,
+                Fp32 = &Fp32Vector<Simd128, Vector128<float>>, Quantize = &QuantizeVector128,
+            },
             Isa.NeonDot => new Kernels { Int8 = &Int8NeonDot, Fp32 = &Fp32Vector<Simd128, Vector128<float>>, Quantize = &QuantizeVector128 },
             _ => throw new ArgumentOutOfRangeException(nameof(isa), isa, "no kernels for this path"),
         };

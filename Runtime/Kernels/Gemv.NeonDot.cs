@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -58,40 +59,9 @@ internal sealed partial class Gemv
         while (Unsafe.IsAddressLessThan(ref xk, ref xEnd16))
         {
             var xv = Vector128.LoadUnsafe(ref xk);
-            // octet o: block j's 64 bytes at 64 j = [rows 0-3 k0-3 | rows 4-7 k0-3 | rows 0-3 k4-7 | rows 4-7 k4-7]
-            a0 = Dp.DotProductBySelectedQuadruplet(a0, Vector128.LoadUnsafe(ref wp, 0), xv, 0);
-            b0 = Dp.DotProductBySelectedQuadruplet(b0, Vector128.LoadUnsafe(ref wp, 16), xv, 0);
-            a1 = Dp.DotProductBySelectedQuadruplet(a1, Vector128.LoadUnsafe(ref wp, 64), xv, 0);
-            b1 = Dp.DotProductBySelectedQuadruplet(b1, Vector128.LoadUnsafe(ref wp, 80), xv, 0);
-            a2 = Dp.DotProductBySelectedQuadruplet(a2, Vector128.LoadUnsafe(ref wp, 128), xv, 0);
-            b2 = Dp.DotProductBySelectedQuadruplet(b2, Vector128.LoadUnsafe(ref wp, 144), xv, 0);
-            a3 = Dp.DotProductBySelectedQuadruplet(a3, Vector128.LoadUnsafe(ref wp, 192), xv, 0);
-            b3 = Dp.DotProductBySelectedQuadruplet(b3, Vector128.LoadUnsafe(ref wp, 208), xv, 0);
-            a0 = Dp.DotProductBySelectedQuadruplet(a0, Vector128.LoadUnsafe(ref wp, 32), xv, 1);
-            b0 = Dp.DotProductBySelectedQuadruplet(b0, Vector128.LoadUnsafe(ref wp, 48), xv, 1);
-            a1 = Dp.DotProductBySelectedQuadruplet(a1, Vector128.LoadUnsafe(ref wp, 96), xv, 1);
-            b1 = Dp.DotProductBySelectedQuadruplet(b1, Vector128.LoadUnsafe(ref wp, 112), xv, 1);
-            a2 = Dp.DotProductBySelectedQuadruplet(a2, Vector128.LoadUnsafe(ref wp, 160), xv, 1);
-            b2 = Dp.DotProductBySelectedQuadruplet(b2, Vector128.LoadUnsafe(ref wp, 176), xv, 1);
-            a3 = Dp.DotProductBySelectedQuadruplet(a3, Vector128.LoadUnsafe(ref wp, 224), xv, 1);
-            b3 = Dp.DotProductBySelectedQuadruplet(b3, Vector128.LoadUnsafe(ref wp, 240), xv, 1);
+            DotGroupOctet(ref wp, xv, 0, 1, ref a0, ref b0, ref a1, ref b1, ref a2, ref b2, ref a3, ref b3);
             // octet o + 1, 256 bytes on: x's groups 2 and 3
-            a0 = Dp.DotProductBySelectedQuadruplet(a0, Vector128.LoadUnsafe(ref wp, 256), xv, 2);
-            b0 = Dp.DotProductBySelectedQuadruplet(b0, Vector128.LoadUnsafe(ref wp, 272), xv, 2);
-            a1 = Dp.DotProductBySelectedQuadruplet(a1, Vector128.LoadUnsafe(ref wp, 320), xv, 2);
-            b1 = Dp.DotProductBySelectedQuadruplet(b1, Vector128.LoadUnsafe(ref wp, 336), xv, 2);
-            a2 = Dp.DotProductBySelectedQuadruplet(a2, Vector128.LoadUnsafe(ref wp, 384), xv, 2);
-            b2 = Dp.DotProductBySelectedQuadruplet(b2, Vector128.LoadUnsafe(ref wp, 400), xv, 2);
-            a3 = Dp.DotProductBySelectedQuadruplet(a3, Vector128.LoadUnsafe(ref wp, 448), xv, 2);
-            b3 = Dp.DotProductBySelectedQuadruplet(b3, Vector128.LoadUnsafe(ref wp, 464), xv, 2);
-            a0 = Dp.DotProductBySelectedQuadruplet(a0, Vector128.LoadUnsafe(ref wp, 288), xv, 3);
-            b0 = Dp.DotProductBySelectedQuadruplet(b0, Vector128.LoadUnsafe(ref wp, 304), xv, 3);
-            a1 = Dp.DotProductBySelectedQuadruplet(a1, Vector128.LoadUnsafe(ref wp, 352), xv, 3);
-            b1 = Dp.DotProductBySelectedQuadruplet(b1, Vector128.LoadUnsafe(ref wp, 368), xv, 3);
-            a2 = Dp.DotProductBySelectedQuadruplet(a2, Vector128.LoadUnsafe(ref wp, 416), xv, 3);
-            b2 = Dp.DotProductBySelectedQuadruplet(b2, Vector128.LoadUnsafe(ref wp, 432), xv, 3);
-            a3 = Dp.DotProductBySelectedQuadruplet(a3, Vector128.LoadUnsafe(ref wp, 480), xv, 3);
-            b3 = Dp.DotProductBySelectedQuadruplet(b3, Vector128.LoadUnsafe(ref wp, 496), xv, 3);
+            DotGroupOctet(ref Unsafe.Add(ref wp, 256), xv, 2, 3, ref a0, ref b0, ref a1, ref b1, ref a2, ref b2, ref a3, ref b3);
             wp = ref Unsafe.Add(ref wp, 512);
             xk = ref Unsafe.Add(ref xk, 16);
         }
@@ -99,22 +69,7 @@ internal sealed partial class Gemv
         {
             // One k-octet left: its 8 bytes of x in the low half (no read past the padded row).
             var xv = Vector128.Create(Vector64.LoadUnsafe(ref xk), Vector64<sbyte>.Zero);
-            a0 = Dp.DotProductBySelectedQuadruplet(a0, Vector128.LoadUnsafe(ref wp, 0), xv, 0);
-            b0 = Dp.DotProductBySelectedQuadruplet(b0, Vector128.LoadUnsafe(ref wp, 16), xv, 0);
-            a1 = Dp.DotProductBySelectedQuadruplet(a1, Vector128.LoadUnsafe(ref wp, 64), xv, 0);
-            b1 = Dp.DotProductBySelectedQuadruplet(b1, Vector128.LoadUnsafe(ref wp, 80), xv, 0);
-            a2 = Dp.DotProductBySelectedQuadruplet(a2, Vector128.LoadUnsafe(ref wp, 128), xv, 0);
-            b2 = Dp.DotProductBySelectedQuadruplet(b2, Vector128.LoadUnsafe(ref wp, 144), xv, 0);
-            a3 = Dp.DotProductBySelectedQuadruplet(a3, Vector128.LoadUnsafe(ref wp, 192), xv, 0);
-            b3 = Dp.DotProductBySelectedQuadruplet(b3, Vector128.LoadUnsafe(ref wp, 208), xv, 0);
-            a0 = Dp.DotProductBySelectedQuadruplet(a0, Vector128.LoadUnsafe(ref wp, 32), xv, 1);
-            b0 = Dp.DotProductBySelectedQuadruplet(b0, Vector128.LoadUnsafe(ref wp, 48), xv, 1);
-            a1 = Dp.DotProductBySelectedQuadruplet(a1, Vector128.LoadUnsafe(ref wp, 96), xv, 1);
-            b1 = Dp.DotProductBySelectedQuadruplet(b1, Vector128.LoadUnsafe(ref wp, 112), xv, 1);
-            a2 = Dp.DotProductBySelectedQuadruplet(a2, Vector128.LoadUnsafe(ref wp, 160), xv, 1);
-            b2 = Dp.DotProductBySelectedQuadruplet(b2, Vector128.LoadUnsafe(ref wp, 176), xv, 1);
-            a3 = Dp.DotProductBySelectedQuadruplet(a3, Vector128.LoadUnsafe(ref wp, 224), xv, 1);
-            b3 = Dp.DotProductBySelectedQuadruplet(b3, Vector128.LoadUnsafe(ref wp, 240), xv, 1);
+            DotGroupOctet(ref wp, xv, 0, 1, ref a0, ref b0, ref a1, ref b1, ref a2, ref b2, ref a3, ref b3);
         }
         StoreGroup(a0, b0, a1, b1, a2, b2, a3, b3, ref y, valid);
     }
@@ -138,26 +93,56 @@ internal sealed partial class Gemv
             for (; k + 16 <= (nuint)kp; k += 16, at += 2 * (nuint)octetStride)
             {
                 var xv = Vector128.LoadUnsafe(ref x, k);
-                nuint at2 = at + (nuint)octetStride; // the next k-octet
-                lo0 = Dp.DotProductBySelectedQuadruplet(lo0, Vector128.LoadUnsafe(ref wb, at), xv, 0);
-                hi0 = Dp.DotProductBySelectedQuadruplet(hi0, Vector128.LoadUnsafe(ref wb, at + 16), xv, 0);
-                lo1 = Dp.DotProductBySelectedQuadruplet(lo1, Vector128.LoadUnsafe(ref wb, at + 32), xv, 1);
-                hi1 = Dp.DotProductBySelectedQuadruplet(hi1, Vector128.LoadUnsafe(ref wb, at + 48), xv, 1);
-                lo0 = Dp.DotProductBySelectedQuadruplet(lo0, Vector128.LoadUnsafe(ref wb, at2), xv, 2);
-                hi0 = Dp.DotProductBySelectedQuadruplet(hi0, Vector128.LoadUnsafe(ref wb, at2 + 16), xv, 2);
-                lo1 = Dp.DotProductBySelectedQuadruplet(lo1, Vector128.LoadUnsafe(ref wb, at2 + 32), xv, 3);
-                hi1 = Dp.DotProductBySelectedQuadruplet(hi1, Vector128.LoadUnsafe(ref wb, at2 + 48), xv, 3);
+                DotBlockOctet(ref Unsafe.Add(ref wb, at), xv, 0, 1, ref lo0, ref hi0, ref lo1, ref hi1);
+                DotBlockOctet(ref Unsafe.Add(ref wb, at + (nuint)octetStride), xv, 2, 3, ref lo0, ref hi0, ref lo1, ref hi1); // the next k-octet
             }
             if (k < (nuint)kp)
             {
                 var xv = Vector128.Create(Vector64.LoadUnsafe(ref x, k), Vector64<sbyte>.Zero);
-                lo0 = Dp.DotProductBySelectedQuadruplet(lo0, Vector128.LoadUnsafe(ref wb, at), xv, 0);
-                hi0 = Dp.DotProductBySelectedQuadruplet(hi0, Vector128.LoadUnsafe(ref wb, at + 16), xv, 0);
-                lo1 = Dp.DotProductBySelectedQuadruplet(lo1, Vector128.LoadUnsafe(ref wb, at + 32), xv, 1);
-                hi1 = Dp.DotProductBySelectedQuadruplet(hi1, Vector128.LoadUnsafe(ref wb, at + 48), xv, 1);
+                DotBlockOctet(ref Unsafe.Add(ref wb, at), xv, 0, 1, ref lo0, ref hi0, ref lo1, ref hi1);
             }
             StoreBlock(lo0 + lo1, hi0 + hi1, ref yRef, b * yStride + outRow, valid);
         }
+    }
+
+    /// <summary>
+    /// One k-octet of a full group (256 bytes at <paramref name="w"/>) into its eight accumulators, x's quadruplet
+    /// <paramref name="l0"/> for k 0-3 and <paramref name="l1"/> for k 4-7: the main loop's two octets and the odd
+    /// tail octet are this one sequence. Block j's 64 bytes at 64 j = [rows 0-3 k0-3 | rows 4-7 k0-3 | rows 0-3 k4-7 |
+    /// rows 4-7 k4-7].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DotGroupOctet(ref sbyte w, Vector128<sbyte> xv, [ConstantExpected(Max = (byte)3)] byte l0, [ConstantExpected(Max = (byte)3)] byte l1,
+        ref Vector128<int> a0, ref Vector128<int> b0, ref Vector128<int> a1, ref Vector128<int> b1,
+        ref Vector128<int> a2, ref Vector128<int> b2, ref Vector128<int> a3, ref Vector128<int> b3)
+    {
+        a0 = Dp.DotProductBySelectedQuadruplet(a0, Vector128.LoadUnsafe(ref w, 0), xv, l0);
+        b0 = Dp.DotProductBySelectedQuadruplet(b0, Vector128.LoadUnsafe(ref w, 16), xv, l0);
+        a1 = Dp.DotProductBySelectedQuadruplet(a1, Vector128.LoadUnsafe(ref w, 64), xv, l0);
+        b1 = Dp.DotProductBySelectedQuadruplet(b1, Vector128.LoadUnsafe(ref w, 80), xv, l0);
+        a2 = Dp.DotProductBySelectedQuadruplet(a2, Vector128.LoadUnsafe(ref w, 128), xv, l0);
+        b2 = Dp.DotProductBySelectedQuadruplet(b2, Vector128.LoadUnsafe(ref w, 144), xv, l0);
+        a3 = Dp.DotProductBySelectedQuadruplet(a3, Vector128.LoadUnsafe(ref w, 192), xv, l0);
+        b3 = Dp.DotProductBySelectedQuadruplet(b3, Vector128.LoadUnsafe(ref w, 208), xv, l0);
+        a0 = Dp.DotProductBySelectedQuadruplet(a0, Vector128.LoadUnsafe(ref w, 32), xv, l1);
+        b0 = Dp.DotProductBySelectedQuadruplet(b0, Vector128.LoadUnsafe(ref w, 48), xv, l1);
+        a1 = Dp.DotProductBySelectedQuadruplet(a1, Vector128.LoadUnsafe(ref w, 96), xv, l1);
+        b1 = Dp.DotProductBySelectedQuadruplet(b1, Vector128.LoadUnsafe(ref w, 112), xv, l1);
+        a2 = Dp.DotProductBySelectedQuadruplet(a2, Vector128.LoadUnsafe(ref w, 160), xv, l1);
+        b2 = Dp.DotProductBySelectedQuadruplet(b2, Vector128.LoadUnsafe(ref w, 176), xv, l1);
+        a3 = Dp.DotProductBySelectedQuadruplet(a3, Vector128.LoadUnsafe(ref w, 224), xv, l1);
+        b3 = Dp.DotProductBySelectedQuadruplet(b3, Vector128.LoadUnsafe(ref w, 240), xv, l1);
+    }
+
+    /// <summary>One block's k-octet (64 bytes at <paramref name="w"/>): <see cref="DotGroupOctet"/> for 8 rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DotBlockOctet(ref sbyte w, Vector128<sbyte> xv, [ConstantExpected(Max = (byte)3)] byte l0, [ConstantExpected(Max = (byte)3)] byte l1,
+        ref Vector128<int> lo0, ref Vector128<int> hi0, ref Vector128<int> lo1, ref Vector128<int> hi1)
+    {
+        lo0 = Dp.DotProductBySelectedQuadruplet(lo0, Vector128.LoadUnsafe(ref w, 0), xv, l0);
+        hi0 = Dp.DotProductBySelectedQuadruplet(hi0, Vector128.LoadUnsafe(ref w, 16), xv, l0);
+        lo1 = Dp.DotProductBySelectedQuadruplet(lo1, Vector128.LoadUnsafe(ref w, 32), xv, l1);
+        hi1 = Dp.DotProductBySelectedQuadruplet(hi1, Vector128.LoadUnsafe(ref w, 48), xv, l1);
     }
 
     /// <summary>Stores a group's 32 accumulators (rows 0-3, 4-7 of blocks 0..3), or only the first <paramref name="valid"/>.</summary>

@@ -103,3 +103,86 @@ internal static class IsaSelector
         return list.ToArray();
     }
 }
+
+/// <summary>
+/// Whether this arm64 CPU is an in-order core (Cortex-A53: Pi 3, Zero 2 W; Cortex-A55), whose NEON path runs the
+/// in-order schedule of the int8 product (<see cref="Gemv"/>'s Int8NeonGroupInOrder); mature ARM libraries choose
+/// per-core kernels the same way, from the CPU's part number. Read once: MIDR_EL1 from sysfs, else /proc/cpuinfo's
+/// "CPU implementer"/"CPU part" of the first core (a Pi's cores are all alike). qemu-user shows neither (its
+/// /proc/cpuinfo is the host's), so <c>EDGE_NEON_KERNEL=inorder|outoforder</c> forces the variant (tests, and a
+/// comparison on a Pi); <c>auto</c> or unset decides from the part.
+/// </summary>
+internal static class ArmCores
+{
+    /// <summary>The environment variable that forces the NEON variant.</summary>
+    public const string EnvironmentVariable = "EDGE_NEON_KERNEL";
+
+    private static readonly Lazy<(bool InOrder, string Why)> s_choice = new(() =>
+        Choose(Environment.GetEnvironmentVariable(EnvironmentVariable), ReadOrNull(MidrPath), ReadOrNull("/proc/cpuinfo")));
+
+    private const string MidrPath = "/sys/devices/system/cpu/cpu0/regs/identification/midr_el1";
+
+    /// <summary>True when the NEON path runs the in-order variant on this CPU (or <c>EDGE_NEON_KERNEL</c> says so).</summary>
+    public static bool InOrder => s_choice.Value.InOrder;
+
+    /// <summary>"in-order (Cortex-A53, CPU part 0xd03)", "out-of-order (CPU part 0xd08)", "in-order (EDGE_NEON_KERNEL=inorder)", ...</summary>
+    public static string Description => s_choice.Value.Why;
+
+    /// <summary>The variant's name: "in-order" or "out-of-order".</summary>
+    public static string VariantName(bool inOrder) => inOrder ? "in-order" : "out-of-order";
+
+    /// <summary>
+    /// The choice from an <c>EDGE_NEON_KERNEL</c> value, the text of midr_el1 (e.g. "0x00000000410fd034") and of
+    /// /proc/cpuinfo (either may be null). A bad <c>EDGE_NEON_KERNEL</c> is an <see cref="EdgeException"/>.
+    /// </summary>
+    public static (bool InOrder, string Why) Choose(string? forced, string? midr, string? cpuinfo)
+    {
+        if (!string.IsNullOrWhiteSpace(forced) && !forced.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase))
+        {
+            bool inOrder = forced.Trim().ToLowerInvariant() switch
+            {
+                "inorder" or "in-order" => true,
+                "outoforder" or "out-of-order" => false,
+                _ => throw new EdgeException($"{EnvironmentVariable}={forced}: expected inorder, outoforder or auto"),
+            };
+            return (inOrder, $"{VariantName(inOrder)} ({EnvironmentVariable}={forced.Trim()})");
+        }
+        var (implementer, part) = PartOf(midr, cpuinfo);
+        if (part is null) return (false, "out-of-order (CPU part unknown)");
+        string? core = implementer == 0x41 ? part switch { 0xd03 => "Cortex-A53", 0xd05 => "Cortex-A55", _ => null } : null;
+        return core is not null
+            ? (true, $"in-order ({core}, CPU part 0x{part:x3})")
+            : (false, $"out-of-order (CPU part 0x{part:x3})");
+    }
+
+    /// <summary>Implementer and part: MIDR_EL1 bits 31-24 and 15-4, else the cpuinfo fields; nulls when neither says.</summary>
+    private static (int? Implementer, int? Part) PartOf(string? midr, string? cpuinfo)
+    {
+        if (midr is not null && TryHex(midr, out long m))
+            return ((int)((m >> 24) & 0xff), (int)((m >> 4) & 0xfff));
+        if (cpuinfo is null) return (null, null);
+        int? implementer = null, part = null;
+        foreach (var line in cpuinfo.Split('\n'))
+        {
+            int colon = line.IndexOf(':');
+            if (colon < 0) continue;
+            var key = line[..colon].Trim();
+            if (key == "CPU implementer" && implementer is null && TryHex(line[(colon + 1)..], out long i)) implementer = (int)i;
+            else if (key == "CPU part" && part is null && TryHex(line[(colon + 1)..], out long p)) part = (int)p;
+        }
+        return (implementer, part);
+    }
+
+    private static bool TryHex(string text, out long value)
+    {
+        var t = text.Trim();
+        if (t.StartsWith("0x", StringComparison.OrdinalIgnoreCase)) t = t[2..];
+        return long.TryParse(t, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out value);
+    }
+
+    private static string? ReadOrNull(string path)
+    {
+        try { return File.Exists(path) ? File.ReadAllText(path) : null; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+}

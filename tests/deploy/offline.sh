@@ -111,6 +111,49 @@ if run 1 --binary "$work/edge" --model "$work/model.edge" --config "$work/edge.j
   if grep -q '==> package the release' "$work/out"; then fail "a deploy to an unreachable host went on to package"; fi
 fi
 
+echo "### x64: which instruction-set build a CPU gets (deploy/x64-build.sh, fake /proc/cpuinfo)"
+v3flags="fpu sse sse2 ssse3 sse4_1 sse4_2 popcnt avx avx2 fma bmi1 bmi2 f16c movbe abm"
+avx512="avx512f avx512dq avx512cd avx512bw avx512vl"
+pick() { # expected-first-word name flags...
+  local want=$1 name=$2 got
+  shift 2
+  printf 'processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: %s\n\nprocessor\t: 1\nflags\t\t: %s\n' "$*" "$*" >"$work/cpuinfo"
+  got=$(EDGE_X64_BUILD='' "$repo/deploy/x64-build.sh" "$work/cpuinfo" 2>&1) || got="exit $?: $got"
+  if [[ "${got%% *}" == "$want" ]]; then pass "x64 build for $name: $got"; else fail "x64 build for $name: expected $want, got: $got"; fi
+}
+pick v4 "AVX-512 + AVX-VNNI (Zen 4/5, Sapphire Rapids)" "$v3flags $avx512 avx512_vnni avx_vnni"
+pick v3 "AVX-512 + AVX512-VNNI without AVX-VNNI (Ice Lake, Cascade Lake)" "$v3flags $avx512 avx512_vnni"
+pick v3 "AVX-VNNI without AVX-512 (Alder Lake)" "$v3flags avx_vnni"
+pick v3 "AVX-512 without avx512vl" "$v3flags avx512f avx512dq avx512cd avx512bw avx512_vnni avx_vnni"
+pick v3 "AVX2 only (Haswell)" "$v3flags"
+if EDGE_X64_BUILD=v4 "$repo/deploy/x64-build.sh" /dev/null | grep -q '^v4 forced'; then pass "EDGE_X64_BUILD=v4 forces the v4 build"; else fail "EDGE_X64_BUILD=v4 does not force v4"; fi
+if out=$(EDGE_X64_BUILD=avx512 "$repo/deploy/x64-build.sh" "$work/cpuinfo" 2>&1); then
+  fail "EDGE_X64_BUILD=avx512 was accepted: $out"
+elif [[ "$out" == *"EDGE_X64_BUILD=avx512: expected v3, v4 or auto"* ]]; then pass "a bad EDGE_X64_BUILD is one clear line, exit 1"
+else fail "a bad EDGE_X64_BUILD: $out"; fi
+printf 'processor\t: 0\nCPU implementer\t: 0x41\nFeatures\t: fp asimd\n' >"$work/cpuinfo-arm"
+if out=$(EDGE_X64_BUILD='' "$repo/deploy/x64-build.sh" "$work/cpuinfo-arm" 2>&1); then
+  fail "an ARM cpuinfo got an x64 build: $out"
+else pass "an ARM cpuinfo is refused: $out"; fi
+
+echo "### --dry-run --target x64, unresolvable host: the v3 build, said so"
+if run 0 --dry-run --target x64 --model "$work/model.edge" --config "$work/edge.json" pc@edgebox.invalid; then
+  has "x64 dry run without the host: v3, publish for linux-x64, preflight for x86_64" \
+    'x64 build: x86-64-v3 \(not run: host unreachable' \
+    'would run: .*dotnet publish .*-r linux-x64 ' \
+    'read-only checks on the Pi \(x86_64, '
+  if grep -q 'EdgeX64Avx512' "$work/out"; then fail "the x64 dry run without the host's flags plans the v4 build"; fi
+fi
+if run 0 --dry-run --target x64-v4 --model "$work/model.edge" --config "$work/edge.json" pc@edgebox.invalid; then
+  has "--target x64-v4 forces the AVX-512 build and checks its CPU features on the target" \
+    'x64 build: x86-64-v4 \(forced by --target x64-v4\)' \
+    'would run: .*dotnet publish .*-r linux-x64 .*-p:EdgeX64Avx512=true' \
+    'CPU features: avx512f,avx512bw,avx512vl,avx_vnni'
+fi
+if run 1 --dry-run --target x64 --binary "$work/edge" --model "$work/model.edge" --config "$work/edge.json" pc@edgebox.invalid; then
+  has "an arm64 --binary for an x64 target is refused" 'is not a linux-x64 \(x86_64\) executable'
+fi
+
 echo "### deploy/prometheus: the example config and alert rules"
 if command -v promtool >/dev/null; then
   if promtool check config "$repo/deploy/prometheus/prometheus.yml" >"$work/out" 2>&1 &&
