@@ -259,7 +259,7 @@ internal sealed partial class Gemv
     {
         int n = acc.Length;
         int i = 0;
-        if (_kernels.FloatBits >= 128)
+        if (Vector128.IsHardwareAccelerated && _kernels.FloatBits >= 128)
         {
             ref int a = ref MemoryMarshal.GetReference(acc);
             ref float s = ref MemoryMarshal.GetReference(rowScale);
@@ -267,7 +267,7 @@ internal sealed partial class Gemv
             ref float yo = ref MemoryMarshal.GetReference(y);
             bool hasBias = !bias.IsEmpty;
             // The same operations per element in 8 lanes, then in 4.
-            if (_kernels.FloatBits >= 256)
+            if (Vector256.IsHardwareAccelerated && _kernels.FloatBits >= 256)
                 i = DequantizeBlocks<Simd256, Vector256<float>>(ref a, ref s, xScale, ref bi, hasBias, ref yo, i, n, accumulate);
             i = DequantizeBlocks<Simd128, Vector128<float>>(ref a, ref s, xScale, ref bi, hasBias, ref yo, i, n, accumulate);
         }

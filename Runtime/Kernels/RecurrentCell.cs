@@ -94,7 +94,11 @@ internal static class RecurrentCell
         // short and independent, so they overlap instead of queueing. Within an iteration the four exps run
         // side by side, operation by operation (GateMath.LstmGates4, GateMath.Tanh4); docs/benchmarks.md has the gain.
         // Widest vectors first, then narrower ones for the rest (the same operations at every width).
-        bool v512 = vectorBits >= 512, v256 = vectorBits >= 256, v128 = vectorBits >= 128;
+        // IsHardwareAccelerated first: a constant when the code is compiled, so a width the machine lacks (512 and 256
+        // bits on arm64) leaves no code behind, as before the widths came from the kernel table.
+        bool v512 = Vector512.IsHardwareAccelerated && vectorBits >= 512;
+        bool v256 = Vector256.IsHardwareAccelerated && vectorBits >= 256;
+        bool v128 = Vector128.IsHardwareAccelerated && vectorBits >= 128;
         int j = 0;
         // Each width's loops are methods of their own: small enough that the compiler inlines the gate math
         // (LstmGates4, Tanh4) and keeps the four gate vectors and the constants in registers.
