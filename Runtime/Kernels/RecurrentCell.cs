@@ -179,21 +179,22 @@ internal static class RecurrentCell
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int TanhPass<TWidth, TVec>(ref float cr, ref float hr, int n, int j) where TWidth : ISimd<TVec> where TVec : struct
     {
-        int w = TWidth.Count;
-        for (; j <= n - 4 * w; j += 4 * w)
+        // Offsets as VectorNNN<float>.Count expressions (constants once compiled) at each use, the form of the
+        // written-out loops: with int locals NativeAOT rescales the index for every load on arm64.
+        for (; j <= n - 4 * TWidth.Count; j += 4 * TWidth.Count)
         {
-            nuint u = (nuint)j, w1 = (nuint)w, w2 = (nuint)(2 * w), w3 = (nuint)(3 * w);
+            nuint u = (nuint)j;
             var ta = TWidth.Load(ref cr, u);
-            var tb = TWidth.Load(ref cr, u + w1);
-            var tc = TWidth.Load(ref cr, u + w2);
-            var td = TWidth.Load(ref cr, u + w3);
+            var tb = TWidth.Load(ref cr, u + (nuint)TWidth.Count);
+            var tc = TWidth.Load(ref cr, u + (nuint)(2 * TWidth.Count));
+            var td = TWidth.Load(ref cr, u + (nuint)(3 * TWidth.Count));
             GateMath.Tanh4<TWidth, TVec>(ref ta, ref tb, ref tc, ref td);
             TWidth.Store(TWidth.Multiply(TWidth.Load(ref hr, u), ta), ref hr, u);
-            TWidth.Store(TWidth.Multiply(TWidth.Load(ref hr, u + w1), tb), ref hr, u + w1);
-            TWidth.Store(TWidth.Multiply(TWidth.Load(ref hr, u + w2), tc), ref hr, u + w2);
-            TWidth.Store(TWidth.Multiply(TWidth.Load(ref hr, u + w3), td), ref hr, u + w3);
+            TWidth.Store(TWidth.Multiply(TWidth.Load(ref hr, u + (nuint)TWidth.Count), tb), ref hr, u + (nuint)TWidth.Count);
+            TWidth.Store(TWidth.Multiply(TWidth.Load(ref hr, u + (nuint)(2 * TWidth.Count)), tc), ref hr, u + (nuint)(2 * TWidth.Count));
+            TWidth.Store(TWidth.Multiply(TWidth.Load(ref hr, u + (nuint)(3 * TWidth.Count)), td), ref hr, u + (nuint)(3 * TWidth.Count));
         }
-        for (; j <= n - w; j += w)
+        for (; j <= n - TWidth.Count; j += TWidth.Count)
             TWidth.Store(TWidth.Multiply(TWidth.Load(ref hr, (nuint)j), GateMath.Tanh<TWidth, TVec>(TWidth.Load(ref cr, (nuint)j))), ref hr, (nuint)j);
         return j;
     }
