@@ -235,21 +235,21 @@ public sealed class GateMathTests
                 }
 
                 float[]? firstH = null, firstC = null;
-                // Every path's lane width (the cell needs no instruction beyond Vector128/256, so the arm64
-                // 4-lane code runs here too).
-                foreach (var isa in Enum.GetValues<Isa>())
+                // Every path's lane width (the cell needs no instruction beyond Vector128/256/512, so the arm64
+                // 4-lane code runs here too): 0 is the scalar specification.
+                foreach (int bits in new[] { 0, 128, 256, 512 })
                 {
                     var c = (float[])c0.Clone();
                     var h = new float[n];
-                    RecurrentCell.LstmInt8(isa, proj, recurrent ? acc : default, recurrent ? scales : default, hScale, c, h);
+                    RecurrentCell.LstmInt8(bits, proj, recurrent ? acc : default, recurrent ? scales : default, hScale, c, h);
                     for (int j = 0; j < n; j++)
                     {
-                        Assert.AreEqual(expectC[j], c[j], 2e-6 * Math.Max(1, Math.Abs(expectC[j])), $"{isa} n={n} c[{j}]");
-                        Assert.AreEqual(expectH[j], h[j], 2e-6, $"{isa} n={n} h[{j}]");
+                        Assert.AreEqual(expectC[j], c[j], 2e-6 * Math.Max(1, Math.Abs(expectC[j])), $"{bits} n={n} c[{j}]");
+                        Assert.AreEqual(expectH[j], h[j], 2e-6, $"{bits} n={n} h[{j}]");
                     }
                     if (firstH is null) { firstH = h; firstC = c; continue; }
-                    CollectionAssert.AreEqual(firstC, c, $"{isa} n={n}: c differs from the scalar path");
-                    CollectionAssert.AreEqual(firstH, h, $"{isa} n={n}: h differs from the scalar path");
+                    CollectionAssert.AreEqual(firstC, c, $"{bits}-bit n={n}: c differs from the scalar path");
+                    CollectionAssert.AreEqual(firstH, h, $"{bits}-bit n={n}: h differs from the scalar path");
                 }
             }
         }

@@ -24,7 +24,7 @@ internal sealed partial class Gemv
         if (r.Rows != 4 * hidden || r.Cols != hidden || hq.Length < hidden || c.Length != hidden || proj.Length < 4 * hidden || acc.Length < 4 * hidden)
             throw new ArgumentException($"LSTM step: R is {r.Rows} x {r.Cols}, hq {hq.Length}, c {c.Length}, h {hidden}, proj {proj.Length}, acc {acc.Length}; expected hidden {hidden}");
         MultiplyInt8(r, hq, hidden, 1, acc, 4 * hidden);
-        RecurrentCell.LstmInt8(Isa, proj, acc, r.RowScales, hScale, c, h);
+        LstmCellInt8(proj, acc, r.RowScales, hScale, c, h);
     }
 
     /// <summary>
@@ -49,7 +49,7 @@ internal sealed partial class Gemv
     /// scratch and the dispatch are paid once per sequence instead of once per step.
     /// </summary>
     [SkipLocalsInit]
-    public void LstmStepsInt8Unit(PackedInt8Matrix r, ReadOnlySpan<float> proj, int firstRow, int rowStep, int count,
+    public unsafe void LstmStepsInt8Unit(PackedInt8Matrix r, ReadOnlySpan<float> proj, int firstRow, int rowStep, int count,
         Span<float> c, Span<float> h, Span<int> acc, Span<float> y, int yFirst, int yStep)
     {
         ArgumentNullException.ThrowIfNull(r);
@@ -73,16 +73,8 @@ internal sealed partial class Gemv
             for (int s = 0, row = firstRow, yAt = yFirst; s < count; s++, row += rowStep, yAt += yStep)
             {
                 PrepareUnitH(h, kp, xp);
-                if (Isa == Isa.Avx512Vnni)
-                {
-                    Int8Avx512VnniBatch1(ref r.DataStart, ref r.SumsStart, ref MemoryMarshal.GetReference(xp), kp,
-                        r.Rows, 0, r.RowBlocks, ref MemoryMarshal.GetReference(acc));
-                }
-                else
-                {
-                    Int8Core(r, xp, 1, 0, r.RowBlocks, acc, gh);
-                }
-                RecurrentCell.LstmInt8(Isa, proj.Slice(row * gh, gh), acc, rows, UnitScale, c, h);
+                _kernels.Int8Batch1(r, xp, 1, 0, r.RowBlocks, acc, gh);
+                LstmCellInt8(proj.Slice(row * gh, gh), acc, rows, UnitScale, c, h);
                 if (!y.IsEmpty) h.CopyTo(y.Slice(yAt, hidden));
             }
         }
@@ -91,6 +83,13 @@ internal sealed partial class Gemv
             if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         }
     }
+
+    /// <summary>
+    /// The int8 cell of the default LSTM (<see cref="RecurrentCell.LstmInt8"/>) at this path's float vector width; with
+    /// an empty <paramref name="acc"/> the pre-activations are <paramref name="proj"/> alone (a zero initial state).
+    /// </summary>
+    public void LstmCellInt8(ReadOnlySpan<float> proj, ReadOnlySpan<int> acc, ReadOnlySpan<float> rowScales, float hScale, Span<float> c, Span<float> h) =>
+        RecurrentCell.LstmInt8(_kernels.FloatBits, proj, acc, rowScales, hScale, c, h);
 
     /// <summary>The scale of h quantized in the unit range: 1 / 127, as QuantizeActivations(h, q, 1) returns it.</summary>
     private const float UnitScale = 1f / 127f;
@@ -103,17 +102,17 @@ internal sealed partial class Gemv
     /// <see cref="PrepareX"/>; AVX2 also writes |q| at [kp, 2 kp)): with VNNI the offset form directly, elsewhere q
     /// then the path's form of it.
     /// </summary>
-    private void PrepareUnitH(ReadOnlySpan<float> h, int kp, Span<byte> xp)
+    private unsafe void PrepareUnitH(ReadOnlySpan<float> h, int kp, Span<byte> xp)
     {
         var row = xp[..kp];
-        if (Isa == Isa.Avx512Vnni)
+        if (_kernels.QuantizeUnit != null)
         {
-            QuantizeUnitOffset(h, row);
+            _kernels.QuantizeUnit(h, row);
             return;
         }
         QuantizeActivations(h, MemoryMarshal.Cast<byte, sbyte>(row), 1f);
         row[h.Length..].Clear();
-        PrepareRow(row, Isa == Isa.Avx2 ? xp.Slice(kp, kp) : default);
+        PrepareRow(row, _kernels.PreparedCopies == 2 ? xp.Slice(kp, kp) : default);
     }
 
     /// <summary>
@@ -175,7 +174,7 @@ internal sealed partial class Gemv
         => LoneStepInt8(r, default, UnitScale, unitH: true, w, xq, xScale, bias, proj, c, h, acc);
 
     [SkipLocalsInit]
-    private void LoneStepInt8(PackedInt8Matrix r, ReadOnlySpan<sbyte> hq, float hScale, bool unitH, PackedInt8Matrix w, ReadOnlySpan<sbyte> xq, float xScale,
+    private unsafe void LoneStepInt8(PackedInt8Matrix r, ReadOnlySpan<sbyte> hq, float hScale, bool unitH, PackedInt8Matrix w, ReadOnlySpan<sbyte> xq, float xScale,
         ReadOnlySpan<float> bias, Span<float> proj, Span<float> c, Span<float> h, Span<int> acc)
     {
         ArgumentNullException.ThrowIfNull(r);
@@ -184,8 +183,8 @@ internal sealed partial class Gemv
         if (w.Rows != 4 * hidden || xq.Length < w.Cols || bias.Length < 4 * hidden || proj.Length < 4 * hidden)
             throw new ArgumentException($"LSTM step: W is {w.Rows} x {w.Cols}, xq {xq.Length}, bias {bias.Length}, proj {proj.Length}; expected {4 * hidden} rows");
         // Prepared activations: the +128 form for VNNI, x and |x| side by side for AVX2 (PrepareX).
-        int perByte = Isa == Isa.Avx2 ? 2 : 1;
-        if (Isa is not (Isa.Avx512Vnni or Isa.Avx2) || r.Rows != 4 * hidden || r.Cols != hidden || (!unitH && hq.Length < hidden) || c.Length != hidden
+        int perByte = _kernels.PreparedCopies;
+        if (_kernels.StepWithInput == null || r.Rows != 4 * hidden || r.Cols != hidden || (!unitH && hq.Length < hidden) || c.Length != hidden
             || acc.Length < 4 * hidden || perByte * (r.PaddedCols + w.PaddedCols) > StackScratchBytes)
         {
             MultiplyInt8Dequantize(w, xq, w.Cols, new ReadOnlySpan<float>(in xScale), 1, bias, proj, 4 * hidden, accumulate: false);
@@ -199,21 +198,7 @@ internal sealed partial class Gemv
         if (unitH) PrepareUnitH(h, r.PaddedCols, hp);
         else PrepareX(hq, hidden, 1, hidden, r.PaddedCols, hp);
         PrepareX(xq, w.Cols, 1, w.Cols, w.PaddedCols, xp);
-        ref byte h0 = ref MemoryMarshal.GetReference(hp);
-        ref byte x0 = ref MemoryMarshal.GetReference(xp);
-        ref float wScales = ref w.ScalesStart;
-        if (Isa == Isa.Avx512Vnni)
-        {
-            Int8Avx512VnniBatch1WithInput(ref r.DataStart, ref r.SumsStart, ref h0, r.PaddedCols,
-                ref MemoryMarshal.GetReference(acc), ref w.DataStart, ref w.SumsStart, ref x0, w.PaddedCols,
-                ref wScales, xScale, ref MemoryMarshal.GetReference(bias), ref MemoryMarshal.GetReference(proj), 4 * hidden);
-        }
-        else
-        {
-            Int8Avx2Batch1WithInput(ref r.DataStart, ref h0, ref Unsafe.Add(ref h0, r.PaddedCols), r.PaddedCols, ref MemoryMarshal.GetReference(acc),
-                ref w.DataStart, ref x0, ref Unsafe.Add(ref x0, w.PaddedCols), w.PaddedCols,
-                ref wScales, xScale, ref MemoryMarshal.GetReference(bias), ref MemoryMarshal.GetReference(proj), 4 * hidden);
-        }
-        RecurrentCell.LstmInt8(Isa, proj, acc, r.RowScales, hScale, c, h);
+        _kernels.StepWithInput(r, hp, acc, w, xp, xScale, bias, proj);
+        LstmCellInt8(proj, acc, r.RowScales, hScale, c, h);
     }
 }

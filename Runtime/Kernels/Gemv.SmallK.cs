@@ -15,7 +15,7 @@ internal sealed partial class Gemv
     /// <summary>Largest K the fp32-exact path takes (16 · 127 · 127 = 258,064 &lt; 2^24).</summary>
     public const int SmallColumns = 16;
 
-    private bool UsesSmallColumns(PackedInt8Matrix w) => w.Cols <= SmallColumns && Isa != Isa.Scalar && Vector128.IsHardwareAccelerated;
+    private bool UsesSmallColumns(PackedInt8Matrix w) => w.Cols <= SmallColumns && Vector128.IsHardwareAccelerated && _kernels.FloatBits >= 128;
 
     /// <summary>
     /// <see cref="MultiplyInt8Dequantize"/> for K ≤ <see cref="SmallColumns"/>: y[b][r] (+)= (float)acc · rowScale[r] ·
@@ -27,7 +27,7 @@ internal sealed partial class Gemv
     {
         Span<float> xf = stackalloc float[SmallColumns * SmallColumnsItems];
         int b = 0;
-        if (Isa == Isa.Avx512Vnni && Vector512.IsHardwareAccelerated && w.Rows >= SmallColumnsTileRows512)
+        if (Vector512.IsHardwareAccelerated && _kernels.FloatBits >= 512 && w.Rows >= SmallColumnsTileRows512)
         {
             // Four batch items at a time share each load of the weights (a sequence's input projection).
             for (; b + SmallColumnsItems <= batch; b += SmallColumnsItems)
@@ -161,9 +161,9 @@ internal sealed partial class Gemv
         ref float xr = ref MemoryMarshal.GetReference(xf);
         ref float yb = ref MemoryMarshal.GetReference(y);
         int r = rowStart;
-        if (Isa == Isa.Avx512Vnni && Vector512.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated && _kernels.FloatBits >= 512)
             r = SmallColumnsTiles<Simd512, Vector512<float>>(ref wRef, stride, cols, ref xr, xs, ref scales, ref biasRef, hasBias, ref yb, r, rows, accumulate);
-        if (Isa is Isa.Avx2 or Isa.Avx512Vnni && Vector256.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated && _kernels.FloatBits >= 256)
             r = SmallColumnsTiles<Simd256, Vector256<float>>(ref wRef, stride, cols, ref xr, xs, ref scales, ref biasRef, hasBias, ref yb, r, rows, accumulate);
         var xs4 = Vector128.Create(xs);
         // Written out for Vector128, not through SmallColumnsTiles: the generic form compiles to one more instruction

@@ -89,7 +89,7 @@ internal sealed partial class Gemv
     /// bias may be empty. With <paramref name="accumulate"/> the result is added to what y holds.
     /// </summary>
     [SkipLocalsInit]
-    public void MultiplyInt8Dequantize(PackedInt8Matrix w, ReadOnlySpan<sbyte> x, int xStride, ReadOnlySpan<float> xScales, int batch,
+    public unsafe void MultiplyInt8Dequantize(PackedInt8Matrix w, ReadOnlySpan<sbyte> x, int xStride, ReadOnlySpan<float> xScales, int batch,
         ReadOnlySpan<float> bias, Span<float> y, int yStride, bool accumulate)
     {
         ArgumentNullException.ThrowIfNull(w);
@@ -107,26 +107,12 @@ internal sealed partial class Gemv
         Span<byte> xp = need <= StackScratchBytes ? stackalloc byte[StackScratchBytes] : (rented = ArrayPool<byte>.Shared.Rent(need));
         try
         {
-            if (batch == 1 && Isa is Isa.Avx512Vnni or Isa.Avx2)
+            if (batch == 1 && _kernels.Dequantize1 != null)
             {
                 // Batch 1 (the recurrent step): the kernel dequantizes straight from its accumulator registers,
                 // with the same float operations in the same order as Dequantize (no staging buffer).
                 PrepareX(x, xStride, 1, w.Cols, w.PaddedCols, xp);
-                ref sbyte wRef = ref w.DataStart;
-                ref float scales = ref w.ScalesStart;
-                ref float biasRef = ref MemoryMarshal.GetReference(bias);
-                ref float yRef = ref MemoryMarshal.GetReference(y);
-                if (Isa == Isa.Avx512Vnni)
-                {
-                    Int8Avx512VnniBatch1Dequantize(ref wRef, ref w.SumsStart, ref MemoryMarshal.GetReference(xp),
-                        w.PaddedCols, w.Rows, ref scales, xScales[0], ref biasRef, !bias.IsEmpty, ref yRef, accumulate);
-                }
-                else
-                {
-                    ref byte xs = ref MemoryMarshal.GetReference(xp);
-                    Int8Avx2Batch1Dequantize(ref wRef, ref xs, ref Unsafe.Add(ref xs, w.PaddedCols),
-                        w.PaddedCols, w.Rows, ref scales, xScales[0], ref biasRef, !bias.IsEmpty, ref yRef, accumulate);
-                }
+                _kernels.Dequantize1(w, xp, xScales[0], bias, y, accumulate);
                 return;
             }
             for (int b0 = 0; b0 < batch; b0 += MaxBatchPerPass)
@@ -273,15 +259,15 @@ internal sealed partial class Gemv
     {
         int n = acc.Length;
         int i = 0;
-        if (Isa != Isa.Scalar && Vector128.IsHardwareAccelerated)
+        if (Vector128.IsHardwareAccelerated && _kernels.FloatBits >= 128)
         {
             ref int a = ref MemoryMarshal.GetReference(acc);
             ref float s = ref MemoryMarshal.GetReference(rowScale);
             ref float bi = ref MemoryMarshal.GetReference(bias);
             ref float yo = ref MemoryMarshal.GetReference(y);
             bool hasBias = !bias.IsEmpty;
-            // The same operations per element in 8 lanes (Avx2/Avx512Vnni imply 256-bit float support), then in 4.
-            if (Isa is Isa.Avx2 or Isa.Avx512Vnni && Vector256.IsHardwareAccelerated)
+            // The same operations per element in 8 lanes, then in 4.
+            if (Vector256.IsHardwareAccelerated && _kernels.FloatBits >= 256)
                 i = DequantizeBlocks<Simd256, Vector256<float>>(ref a, ref s, xScale, ref bi, hasBias, ref yo, i, n, accumulate);
             i = DequantizeBlocks<Simd128, Vector128<float>>(ref a, ref s, xScale, ref bi, hasBias, ref yo, i, n, accumulate);
         }

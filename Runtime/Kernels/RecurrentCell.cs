@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -70,9 +71,11 @@ internal static class RecurrentCell
     /// <see cref="Gemv.MultiplyInt8"/>; with an empty <paramref name="acc"/> pre = proj, a zero initial state);
     /// then i, f, o = σ, g = tanh (<see cref="GateMath"/>), c' = i·g + f·c, h' = o·tanh(c'). Gate order
     /// [i | f | g | o] (4H). The same operations in the same order per element on every path: scalar for
-    /// <see cref="Isa.Scalar"/>, 16 lanes for AVX-512, 8 for AVX2, 4 on arm64, bit-identical results. c and h are updated in place.
+    /// <paramref name="vectorBits"/> 0 (<see cref="Isa.Scalar"/>), 16 lanes for 512 (AVX-512), 8 for 256 (AVX2), 4 for 128
+    /// (arm64), bit-identical results; <see cref="Gemv.LstmCellInt8"/> passes its path's width
+    /// (<see cref="Gemv.FloatVectorBits"/>). c and h are updated in place.
     /// </summary>
-    public static void LstmInt8(Isa isa, ReadOnlySpan<float> proj, ReadOnlySpan<int> acc, ReadOnlySpan<float> rowScales, float hScale,
+    public static void LstmInt8(int vectorBits, ReadOnlySpan<float> proj, ReadOnlySpan<int> acc, ReadOnlySpan<float> rowScales, float hScale,
         Span<float> c, Span<float> h)
     {
         int n = h.Length;
@@ -91,9 +94,11 @@ internal static class RecurrentCell
         // short and independent, so they overlap instead of queueing. Within an iteration the four exps run
         // side by side, operation by operation (GateMath.LstmGates4, GateMath.Tanh4); docs/benchmarks.md has the gain.
         // Widest vectors first, then narrower ones for the rest (the same operations at every width).
-        bool v512 = isa == Isa.Avx512Vnni && Vector512.IsHardwareAccelerated;
-        bool v256 = isa is Isa.Avx2 or Isa.Avx512Vnni && Vector256.IsHardwareAccelerated;
-        bool v128 = isa != Isa.Scalar && Vector128.IsHardwareAccelerated;
+        // IsHardwareAccelerated first: a constant when the code is compiled, so a width the machine lacks (512 and 256
+        // bits on arm64) leaves no code behind, as before the widths came from the kernel table.
+        bool v512 = Vector512.IsHardwareAccelerated && vectorBits >= 512;
+        bool v256 = Vector256.IsHardwareAccelerated && vectorBits >= 256;
+        bool v128 = Vector128.IsHardwareAccelerated && vectorBits >= 128;
         int j = 0;
         // Each width's loops are methods of their own: small enough that the compiler inlines the gate math
         // (LstmGates4, Tanh4) and keeps the four gate vectors and the constants in registers.
@@ -121,138 +126,76 @@ internal static class RecurrentCell
         for (; j < n; j++) h[j] *= GateMath.Tanh(c[j]);
     }
 
-    /// <summary>Pass 1 in 16 lanes from unit <paramref name="j"/>: c' and σ(o) (into h); returns the first unit not done.</summary>
-    private static int GatesPass512(ref float p, ref int a, ref float s, float hScale, ref float cr, ref float hr, int n, bool recurrent, int j)
+    // The per-width entry points of the two passes: one line each, the loops written once below (generic over the
+    // width, compiled per width). Named per width because tools/arm_perf_model.py reads the 128-bit ones by symbol.
+    private static int GatesPass512(ref float p, ref int a, ref float s, float hScale, ref float cr, ref float hr, int n, bool recurrent, int j) =>
+        GatesPass<Simd512, Vector512<float>>(ref p, ref a, ref s, hScale, ref cr, ref hr, n, recurrent, j);
+    private static int GatesPass256(ref float p, ref int a, ref float s, float hScale, ref float cr, ref float hr, int n, bool recurrent, int j) =>
+        GatesPass<Simd256, Vector256<float>>(ref p, ref a, ref s, hScale, ref cr, ref hr, n, recurrent, j);
+    private static int GatesPass128(ref float p, ref int a, ref float s, float hScale, ref float cr, ref float hr, int n, bool recurrent, int j) =>
+        GatesPass<Simd128, Vector128<float>>(ref p, ref a, ref s, hScale, ref cr, ref hr, n, recurrent, j);
+    private static int TanhPass512(ref float cr, ref float hr, int n, int j) => TanhPass<Simd512, Vector512<float>>(ref cr, ref hr, n, j);
+    private static int TanhPass256(ref float cr, ref float hr, int n, int j) => TanhPass<Simd256, Vector256<float>>(ref cr, ref hr, n, j);
+    private static int TanhPass128(ref float cr, ref float hr, int n, int j) => TanhPass<Simd128, Vector128<float>>(ref cr, ref hr, n, j);
+
+    /// <summary>
+    /// Pass 1 in <c>TWidth.Count</c> lanes from unit <paramref name="j"/>: c' and σ(o) (into h); returns the first unit not
+    /// done. Inlined into its per-width entry point, so each width is one method small enough that the gate math
+    /// (<see cref="GateMath.LstmGates4{TWidth, TVec}"/>) is inlined too and keeps the four gate vectors and the
+    /// constants in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int GatesPass<TWidth, TVec>(ref float p, ref int a, ref float s, float hScale, ref float cr, ref float hr, int n, bool recurrent, int j)
+        where TWidth : ISimd<TVec> where TVec : struct
     {
-        var hs = Vector512.Create(hScale);
-        for (; j <= n - 16; j += 16)
+        var hs = TWidth.Create(hScale);
+        for (; j <= n - TWidth.Count; j += TWidth.Count)
         {
-            var pi = Vector512.LoadUnsafe(ref p, (nuint)j);
-            var pf = Vector512.LoadUnsafe(ref p, (nuint)(n + j));
-            var pg = Vector512.LoadUnsafe(ref p, (nuint)(2 * n + j));
-            var po = Vector512.LoadUnsafe(ref p, (nuint)(3 * n + j));
+            // Offsets converted where they are used, as written out per width before: hoisted into locals, NativeAOT
+            // splits each into sxtw + lsl on arm64 (4 instructions more per iteration, tools/arm-perf-model.sh).
+            var pi = TWidth.Load(ref p, (nuint)j);
+            var pf = TWidth.Load(ref p, (nuint)(n + j));
+            var pg = TWidth.Load(ref p, (nuint)(2 * n + j));
+            var po = TWidth.Load(ref p, (nuint)(3 * n + j));
             if (recurrent)
             {
-                pi += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)j)) * Vector512.LoadUnsafe(ref s, (nuint)j) * hs;
-                pf += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)(n + j))) * Vector512.LoadUnsafe(ref s, (nuint)(n + j)) * hs;
-                pg += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector512.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
-                po += Vector512.ConvertToSingle(Vector512.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector512.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
+                // (float)acc · rowScale · hScale, then + proj: the scalar loop's operations in its order.
+                pi = TWidth.Add(pi, TWidth.Multiply(TWidth.Multiply(TWidth.LoadAsSingle(ref a, (nuint)j), TWidth.Load(ref s, (nuint)j)), hs));
+                pf = TWidth.Add(pf, TWidth.Multiply(TWidth.Multiply(TWidth.LoadAsSingle(ref a, (nuint)(n + j)), TWidth.Load(ref s, (nuint)(n + j))), hs));
+                pg = TWidth.Add(pg, TWidth.Multiply(TWidth.Multiply(TWidth.LoadAsSingle(ref a, (nuint)(2 * n + j)), TWidth.Load(ref s, (nuint)(2 * n + j))), hs));
+                po = TWidth.Add(po, TWidth.Multiply(TWidth.Multiply(TWidth.LoadAsSingle(ref a, (nuint)(3 * n + j)), TWidth.Load(ref s, (nuint)(3 * n + j))), hs));
             }
-            GateMath.LstmGates4(ref pi, ref pf, ref pg, ref po);
-            (pi * pg + pf * Vector512.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
-            po.StoreUnsafe(ref hr, (nuint)j);
+            GateMath.LstmGates4<TWidth, TVec>(ref pi, ref pf, ref pg, ref po);
+            TWidth.Store(TWidth.Add(TWidth.Multiply(pi, pg), TWidth.Multiply(pf, TWidth.Load(ref cr, (nuint)j))), ref cr, (nuint)j);
+            TWidth.Store(po, ref hr, (nuint)j);
         }
         return j;
     }
 
-    /// <summary>Pass 2 in 16 lanes from unit <paramref name="j"/>: h = σ(o) · tanh(c'); returns the first unit not done.</summary>
-    private static int TanhPass512(ref float cr, ref float hr, int n, int j)
+    /// <summary>
+    /// Pass 2 in <c>TWidth.Count</c> lanes from unit <paramref name="j"/>: h = σ(o) · tanh(c'), four vectors at a time
+    /// (their exps interleaved, <see cref="GateMath.Tanh4{TWidth, TVec}"/>), then one; returns the first unit not done.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int TanhPass<TWidth, TVec>(ref float cr, ref float hr, int n, int j) where TWidth : ISimd<TVec> where TVec : struct
     {
-        for (; j <= n - 4 * 16; j += 4 * 16)
+        // Offsets as VectorNNN<float>.Count expressions (constants once compiled) at each use, the form of the
+        // written-out loops: with int locals NativeAOT rescales the index for every load on arm64.
+        for (; j <= n - 4 * TWidth.Count; j += 4 * TWidth.Count)
         {
             nuint u = (nuint)j;
-            var ta = Vector512.LoadUnsafe(ref cr, u);
-            var tb = Vector512.LoadUnsafe(ref cr, u + 16);
-            var tc = Vector512.LoadUnsafe(ref cr, u + 2 * 16);
-            var td = Vector512.LoadUnsafe(ref cr, u + 3 * 16);
-            GateMath.Tanh4(ref ta, ref tb, ref tc, ref td);
-            (Vector512.LoadUnsafe(ref hr, u) * ta).StoreUnsafe(ref hr, u);
-            (Vector512.LoadUnsafe(ref hr, u + 16) * tb).StoreUnsafe(ref hr, u + 16);
-            (Vector512.LoadUnsafe(ref hr, u + 2 * 16) * tc).StoreUnsafe(ref hr, u + 2 * 16);
-            (Vector512.LoadUnsafe(ref hr, u + 3 * 16) * td).StoreUnsafe(ref hr, u + 3 * 16);
+            var ta = TWidth.Load(ref cr, u);
+            var tb = TWidth.Load(ref cr, u + (nuint)TWidth.Count);
+            var tc = TWidth.Load(ref cr, u + (nuint)(2 * TWidth.Count));
+            var td = TWidth.Load(ref cr, u + (nuint)(3 * TWidth.Count));
+            GateMath.Tanh4<TWidth, TVec>(ref ta, ref tb, ref tc, ref td);
+            TWidth.Store(TWidth.Multiply(TWidth.Load(ref hr, u), ta), ref hr, u);
+            TWidth.Store(TWidth.Multiply(TWidth.Load(ref hr, u + (nuint)TWidth.Count), tb), ref hr, u + (nuint)TWidth.Count);
+            TWidth.Store(TWidth.Multiply(TWidth.Load(ref hr, u + (nuint)(2 * TWidth.Count)), tc), ref hr, u + (nuint)(2 * TWidth.Count));
+            TWidth.Store(TWidth.Multiply(TWidth.Load(ref hr, u + (nuint)(3 * TWidth.Count)), td), ref hr, u + (nuint)(3 * TWidth.Count));
         }
-        for (; j <= n - 16; j += 16)
-            (Vector512.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector512.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
-        return j;
-    }
-
-    /// <summary>Pass 1 in 8 lanes from unit <paramref name="j"/>: c' and σ(o) (into h); returns the first unit not done.</summary>
-    private static int GatesPass256(ref float p, ref int a, ref float s, float hScale, ref float cr, ref float hr, int n, bool recurrent, int j)
-    {
-        var hs = Vector256.Create(hScale);
-        for (; j <= n - 8; j += 8)
-        {
-            var pi = Vector256.LoadUnsafe(ref p, (nuint)j);
-            var pf = Vector256.LoadUnsafe(ref p, (nuint)(n + j));
-            var pg = Vector256.LoadUnsafe(ref p, (nuint)(2 * n + j));
-            var po = Vector256.LoadUnsafe(ref p, (nuint)(3 * n + j));
-            if (recurrent)
-            {
-                pi += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)j)) * Vector256.LoadUnsafe(ref s, (nuint)j) * hs;
-                pf += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)(n + j))) * Vector256.LoadUnsafe(ref s, (nuint)(n + j)) * hs;
-                pg += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector256.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
-                po += Vector256.ConvertToSingle(Vector256.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector256.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
-            }
-            GateMath.LstmGates4(ref pi, ref pf, ref pg, ref po);
-            (pi * pg + pf * Vector256.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
-            po.StoreUnsafe(ref hr, (nuint)j);
-        }
-        return j;
-    }
-
-    /// <summary>Pass 2 in 8 lanes from unit <paramref name="j"/>: h = σ(o) · tanh(c'); returns the first unit not done.</summary>
-    private static int TanhPass256(ref float cr, ref float hr, int n, int j)
-    {
-        for (; j <= n - 4 * 8; j += 4 * 8)
-        {
-            nuint u = (nuint)j;
-            var ta = Vector256.LoadUnsafe(ref cr, u);
-            var tb = Vector256.LoadUnsafe(ref cr, u + 8);
-            var tc = Vector256.LoadUnsafe(ref cr, u + 2 * 8);
-            var td = Vector256.LoadUnsafe(ref cr, u + 3 * 8);
-            GateMath.Tanh4(ref ta, ref tb, ref tc, ref td);
-            (Vector256.LoadUnsafe(ref hr, u) * ta).StoreUnsafe(ref hr, u);
-            (Vector256.LoadUnsafe(ref hr, u + 8) * tb).StoreUnsafe(ref hr, u + 8);
-            (Vector256.LoadUnsafe(ref hr, u + 2 * 8) * tc).StoreUnsafe(ref hr, u + 2 * 8);
-            (Vector256.LoadUnsafe(ref hr, u + 3 * 8) * td).StoreUnsafe(ref hr, u + 3 * 8);
-        }
-        for (; j <= n - 8; j += 8)
-            (Vector256.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector256.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
-        return j;
-    }
-
-    /// <summary>Pass 1 in 4 lanes from unit <paramref name="j"/>: c' and σ(o) (into h); returns the first unit not done.</summary>
-    private static int GatesPass128(ref float p, ref int a, ref float s, float hScale, ref float cr, ref float hr, int n, bool recurrent, int j)
-    {
-        var hs = Vector128.Create(hScale);
-        for (; j <= n - 4; j += 4)
-        {
-            var pi = Vector128.LoadUnsafe(ref p, (nuint)j);
-            var pf = Vector128.LoadUnsafe(ref p, (nuint)(n + j));
-            var pg = Vector128.LoadUnsafe(ref p, (nuint)(2 * n + j));
-            var po = Vector128.LoadUnsafe(ref p, (nuint)(3 * n + j));
-            if (recurrent)
-            {
-                pi += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)j)) * Vector128.LoadUnsafe(ref s, (nuint)j) * hs;
-                pf += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)(n + j))) * Vector128.LoadUnsafe(ref s, (nuint)(n + j)) * hs;
-                pg += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)(2 * n + j))) * Vector128.LoadUnsafe(ref s, (nuint)(2 * n + j)) * hs;
-                po += Vector128.ConvertToSingle(Vector128.LoadUnsafe(ref a, (nuint)(3 * n + j))) * Vector128.LoadUnsafe(ref s, (nuint)(3 * n + j)) * hs;
-            }
-            GateMath.LstmGates4(ref pi, ref pf, ref pg, ref po);
-            (pi * pg + pf * Vector128.LoadUnsafe(ref cr, (nuint)j)).StoreUnsafe(ref cr, (nuint)j);
-            po.StoreUnsafe(ref hr, (nuint)j);
-        }
-        return j;
-    }
-
-    /// <summary>Pass 2 in 4 lanes from unit <paramref name="j"/>: h = σ(o) · tanh(c'); returns the first unit not done.</summary>
-    private static int TanhPass128(ref float cr, ref float hr, int n, int j)
-    {
-        for (; j <= n - 4 * 4; j += 4 * 4)
-        {
-            nuint u = (nuint)j;
-            var ta = Vector128.LoadUnsafe(ref cr, u);
-            var tb = Vector128.LoadUnsafe(ref cr, u + 4);
-            var tc = Vector128.LoadUnsafe(ref cr, u + 2 * 4);
-            var td = Vector128.LoadUnsafe(ref cr, u + 3 * 4);
-            GateMath.Tanh4(ref ta, ref tb, ref tc, ref td);
-            (Vector128.LoadUnsafe(ref hr, u) * ta).StoreUnsafe(ref hr, u);
-            (Vector128.LoadUnsafe(ref hr, u + 4) * tb).StoreUnsafe(ref hr, u + 4);
-            (Vector128.LoadUnsafe(ref hr, u + 2 * 4) * tc).StoreUnsafe(ref hr, u + 2 * 4);
-            (Vector128.LoadUnsafe(ref hr, u + 3 * 4) * td).StoreUnsafe(ref hr, u + 3 * 4);
-        }
-        for (; j <= n - 4; j += 4)
-            (Vector128.LoadUnsafe(ref hr, (nuint)j) * GateMath.Tanh(Vector128.LoadUnsafe(ref cr, (nuint)j))).StoreUnsafe(ref hr, (nuint)j);
+        for (; j <= n - TWidth.Count; j += TWidth.Count)
+            TWidth.Store(TWidth.Multiply(TWidth.Load(ref hr, (nuint)j), GateMath.Tanh<TWidth, TVec>(TWidth.Load(ref cr, (nuint)j))), ref hr, (nuint)j);
         return j;
     }
 }

@@ -214,7 +214,7 @@ internal sealed class Lstm : RecurrentOperator
     {
         if (Fused(weights))
         {
-            if (zeroState) RecurrentCell.LstmInt8(_gemv!.Isa, proj, default, default, 0f, c, h);
+            if (zeroState) _gemv!.LstmCellInt8(proj, default, default, 0f, c, h);
             else if (staticH) _gemv!.LstmStepInt8Unit(weights.RQ![d], proj, c, h, work.Acc);
             else
             {
@@ -248,7 +248,7 @@ internal sealed class Lstm : RecurrentOperator
         if (zeroState)
         {
             _gemv!.MultiplyInt8Dequantize(weights.WQ![d], xq, width, xScale, 1, weights.Bias[d], proj, gh, accumulate: false);
-            RecurrentCell.LstmInt8(_gemv.Isa, proj, default, default, 0f, c, h);
+            _gemv.LstmCellInt8(proj, default, default, 0f, c, h);
         }
         else if (staticH)
         {
