@@ -67,7 +67,7 @@ public static class KernelSelfTest
             {
                 for (int k = 0; k < 2; k++)
                 {
-                    var y = rnn.Run(isa, relu: k == 1);
+                    var y = rnn.Run(kernel.Isa, relu: k == 1); // a session: the neon variant ArmCores picks
                     string act = k == 1 ? "relu" : "tanh";
                     for (int i = 0; i < y.Length; i++)
                     {
