@@ -428,6 +428,53 @@ public sealed class OnnxImporterTests
         Assert.AreEqual(OpKind.Tile, graph.Nodes.Single().Kind);
     }
 
+    /// <summary>
+    /// torch.clamp exports Clip with min/max as inputs (opset 11+), either may be absent (""); opset 6-10
+    /// has them as attributes. Every form matches ONNX Runtime, bounds crossing zero included.
+    /// </summary>
+    [TestMethod]
+    public void Clip_InputAndAttributeForms_MatchOnnxRuntime()
+    {
+        var inputForms = Model(13,
+            new[] { Input("X", OnnxType.Float, -1, 7) },
+            new[] { Input("Both", OnnxType.Float, -1, 7), Input("MinOnly", OnnxType.Float, -1, 7), Input("MaxOnly", OnnxType.Float, -1, 7), Input("None", OnnxType.Float, -1, 7) },
+            new[]
+            {
+                Op("Clip", "both", new[] { "X", "lo", "hi" }, new[] { "Both" }),
+                Op("Clip", "min_only", new[] { "X", "lo" }, new[] { "MinOnly" }),
+                Op("Clip", "max_only", new[] { "X", "", "hi" }, new[] { "MaxOnly" }),
+                Op("Clip", "none", new[] { "X" }, new[] { "None" }),
+            },
+            FloatTensor("lo", new[] { -0.25f }), FloatTensor("hi", new[] { 0.5f }));
+        var graph = CompareWithOnnxRuntime(inputForms, new() { ["X"] = (Random(new Random(21), 21), new[] { 3, 7 }) });
+        Assert.AreEqual(4, graph.Nodes.Count(n => n.Kind == OpKind.Clip), string.Join("; ", graph.Nodes));
+
+        var attributeForm = Model(9,
+            new[] { Input("X", OnnxType.Float, -1, 7) },
+            new[] { Input("Y", OnnxType.Float, -1, 7), Input("Z", OnnxType.Float, -1, 7) },
+            new[]
+            {
+                Op("Clip", "both", new[] { "X" }, new[] { "Y" }, Attr("min", -0.3f), Attr("max", 0.1f)),
+                Op("Clip", "max_only", new[] { "X" }, new[] { "Z" }, Attr("max", -0.2f)),
+            });
+        CompareWithOnnxRuntime(attributeForm, new() { ["X"] = (Random(new Random(22), 21), new[] { 3, 7 }) });
+    }
+
+    [TestMethod]
+    public void Clip_NonScalarBound_IsRefusedNamingTheNodeAndBound()
+    {
+        var model = Model(13,
+            new[] { Input("X", OnnxType.Float, -1, 2) },
+            new[] { Input("Y", OnnxType.Float, -1, 2) },
+            new[] { Op("Clip", "clamp", new[] { "X", "lo" }, new[] { "Y" }) },
+            FloatTensor("lo", new[] { 0f, 1f }, 2));
+        var graph = Import(model);
+        var ex = Assert.ThrowsExactly<EdgeException>(() =>
+            new Execution.Session(graph).Run(new Dictionary<string, Tensor> { ["X"] = Tensor.FromArray(new float[] { 1, 2 }, 1, 2) }));
+        StringAssert.Contains(ex.Message, "'clamp'");
+        StringAssert.Contains(ex.Message, "min must be a scalar");
+    }
+
     // ── torch.onnx.export fixtures (tools/make_fixtures.py) ──────────────────────────────────────
 
     public static IEnumerable<object[]> TorchModels()

@@ -171,4 +171,7 @@ internal enum OpKind
     /// <summary>Inputs X, pads (int64, [begins..., ends...], may be negative), constant_value? (scalar), axes? (int64);
     /// attribute mode ("constant" | "reflect" | "edge").</summary>
     Pad,
+
+    /// <summary>Inputs X, min?, max? (scalars of X's type; absent = no bound): ONNX Clip, torch.clamp.</summary>
+    Clip,
 }

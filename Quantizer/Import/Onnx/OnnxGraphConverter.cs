@@ -32,7 +32,7 @@ internal sealed partial class OnnxGraphConverter
     /// <summary>The ONNX ops Edge converts, for the "Edge supports: ..." list.</summary>
     public static readonly string[] SupportedOps =
     {
-        "Abs", "Add", "Cast", "Concat", "Constant", "ConstantOfShape", "Conv", "Div", "Dropout", "Elu", "Exp",
+        "Abs", "Add", "Cast", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv", "Div", "Dropout", "Elu", "Exp",
         "Expand", "Flatten", "GRU", "Gather", "Gemm", "HardSigmoid", "Identity", "LSTM", "LeakyRelu",
         "LogSoftmax", "MatMul", "Mul", "Neg", "Pad", "ReduceSum", "Relu", "Reshape", "Shape", "Sigmoid",
         "Slice", "Softmax", "Softplus", "Softsign", "Sqrt", "Squeeze", "Sub", "Tanh", "Tile", "Transpose", "Unsqueeze",
@@ -255,6 +255,9 @@ internal sealed partial class OnnxGraphConverter
             case "Pad":
                 ConvertPad(n);
                 break;
+            case "Clip":
+                ConvertClip(n);
+                break;
             case "Transpose":
             {
                 n.Allow("perm");
@@ -439,6 +442,27 @@ internal sealed partial class OnnxGraphConverter
         if (mode is not ("constant" or "reflect" or "edge"))
             throw n.Unsupported($"pad mode '{mode}' is not supported (supported: constant, reflect, edge)");
         Emit(n, OpKind.Pad, inputs, new[] { n.Output(0) }).Set("mode", mode);
+    }
+
+    private void ConvertClip(OnnxNode n)
+    {
+        if (_opset < 11)
+        {
+            // Clip-6: float attributes min and max, each optional (absent = unbounded on that side).
+            n.Allow("min", "max");
+            var inputs = new[]
+            {
+                n.Input(0),
+                n.Has("min") ? _ir.Constant($"{n.Name}/min", Tensor.FromArray(new[] { n.Float("min", 0f) })) : "",
+                n.Has("max") ? _ir.Constant($"{n.Name}/max", Tensor.FromArray(new[] { n.Float("max", 0f) })) : "",
+            };
+            Emit(n, OpKind.Clip, inputs, new[] { n.Output(0) });
+        }
+        else
+        {
+            n.Allow();
+            Emit(n, OpKind.Clip, new[] { n.Input(0), n.Input(1), n.Input(2) }, new[] { n.Output(0) });
+        }
     }
 
     private void ConvertSlice(OnnxNode n)
