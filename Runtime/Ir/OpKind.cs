@@ -174,4 +174,7 @@ internal enum OpKind
 
     /// <summary>Inputs X, min?, max? (scalars of X's type; absent = no bound): ONNX Clip, torch.clamp.</summary>
     Clip,
+
+    /// <summary>As <see cref="ReduceSum"/> with a product (ONNX ReduceProd; axes an attribute before opset 18).</summary>
+    ReduceProd,
 }

@@ -34,7 +34,7 @@ internal sealed partial class OnnxGraphConverter
     {
         "Abs", "Add", "Cast", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv", "Div", "Dropout", "Elu", "Exp",
         "Expand", "Flatten", "GRU", "Gather", "Gemm", "HardSigmoid", "Identity", "LSTM", "LeakyRelu",
-        "LogSoftmax", "MatMul", "Mul", "Neg", "Pad", "ReduceSum", "Relu", "Reshape", "Shape", "Sigmoid",
+        "LogSoftmax", "MatMul", "Mul", "Neg", "Pad", "ReduceProd", "ReduceSum", "Relu", "Reshape", "Shape", "Sigmoid",
         "Slice", "Softmax", "Softplus", "Softsign", "Sqrt", "Squeeze", "Sub", "Tanh", "Tile", "Transpose", "Unsqueeze",
     };
 
@@ -343,20 +343,24 @@ internal sealed partial class OnnxGraphConverter
                 n.Allow();
                 Emit(n, OpKind.Expand, new[] { n.Input(0), n.Input(1) }, new[] { n.Output(0) });
                 break;
-            case "ReduceSum":
-                if (_opset < 13)
+            case "ReduceSum": case "ReduceProd":
+            {
+                // ReduceSum's axes became an input in opset 13, ReduceProd's only in opset 18.
+                var kind = n.OpType == "ReduceSum" ? OpKind.ReduceSum : OpKind.ReduceProd;
+                if (_opset < (kind == OpKind.ReduceSum ? 13 : 18))
                 {
                     n.Allow("axes", "keepdims");
-                    var node = Emit(n, OpKind.ReduceSum, new[] { n.Input(0) }, new[] { n.Output(0) }).Set("keepdims", n.Int("keepdims", 1));
+                    var node = Emit(n, kind, new[] { n.Input(0) }, new[] { n.Output(0) }).Set("keepdims", n.Int("keepdims", 1));
                     if (n.Ints("axes") is { } axes) node.Set("axes", axes);
                 }
                 else
                 {
                     n.Allow("keepdims", "noop_with_empty_axes");
-                    Emit(n, OpKind.ReduceSum, new[] { n.Input(0), n.Input(1) }, new[] { n.Output(0) })
+                    Emit(n, kind, new[] { n.Input(0), n.Input(1) }, new[] { n.Output(0) })
                         .Set("keepdims", n.Int("keepdims", 1)).Set("noop_with_empty_axes", n.Int("noop_with_empty_axes", 0));
                 }
                 break;
+            }
             case "Tile":
                 ConvertTile(n);
                 break;
