@@ -475,6 +475,29 @@ public sealed class OnnxImporterTests
         StringAssert.Contains(ex.Message, "min must be a scalar");
     }
 
+    /// <summary>
+    /// torch 2.x's dynamo exporter declares an output at its traced batch of 1 (input ('batch', 3), output
+    /// (1, 3)); ONNX Runtime runs it at any batch. The axis that follows the batch becomes dynamic; a real 1
+    /// (a reduction over the batch) stays 1.
+    /// </summary>
+    [TestMethod]
+    public void DeclaredOutputAtTracedBatchOfOne_BecomesDynamic_AndMatchesOnnxRuntime()
+    {
+        var model = Model(18,
+            new[] { Input("X", OnnxType.Float, -1, 3) },
+            new[] { Input("Y", OnnxType.Float, 1, 3), Input("S", OnnxType.Float, 1, 3) },
+            new[]
+            {
+                Op("Relu", "relu", new[] { "X" }, new[] { "Y" }),
+                Op("ReduceSum", "sum", new[] { "X", "axes" }, new[] { "S" }, Attr("keepdims", 1L)),
+            },
+            Int64Tensor("axes", new long[] { 0 }, 1));
+        var graph = CompareWithOnnxRuntime(model, new() { ["X"] = (Random(new Random(30), 12), new[] { 4, 3 }) });
+        CollectionAssert.AreEqual(new[] { -1, 3 }, graph.Outputs.Single(o => o.Name == "Y").Shape);
+        CollectionAssert.AreEqual(new[] { 1, 3 }, graph.Outputs.Single(o => o.Name == "S").Shape);
+        Runtime.Execution.GraphProbe.CheckDeclaredShapes(graph);
+    }
+
     // ── torch.onnx.export fixtures (tools/make_fixtures.py) ──────────────────────────────────────
 
     public static IEnumerable<object[]> TorchModels()
