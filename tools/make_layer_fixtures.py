@@ -150,7 +150,7 @@ ONNX_PREFIXES = (
     "gather_0", "gather_1", "gather_2d", "gather_negative", "gemm", "hardsigmoid", "identity", "leakyrelu",
     "logsoftmax", "matmul_", "mul", "neg", "reduce_sum_", "relu", "reshape", "shape", "sigmoid", "slice",
     "softmax", "softplus", "softsign", "sqrt", "squeeze", "sub", "tanh", "transpose", "unsqueeze",
-    "constant_pad", "edge_pad", "reflect_pad",
+    "constant_pad", "edge_pad", "reflect_pad", "clip", "reduce_prod_",
 )
 # Redundant variants left out to keep the fixtures small (the kept ones cover each rule once).
 ONNX_SKIP = (

@@ -428,6 +428,76 @@ public sealed class OnnxImporterTests
         Assert.AreEqual(OpKind.Tile, graph.Nodes.Single().Kind);
     }
 
+    /// <summary>
+    /// torch.clamp exports Clip with min/max as inputs (opset 11+), either may be absent (""); opset 6-10
+    /// has them as attributes. Every form matches ONNX Runtime, bounds crossing zero included.
+    /// </summary>
+    [TestMethod]
+    public void Clip_InputAndAttributeForms_MatchOnnxRuntime()
+    {
+        var inputForms = Model(13,
+            new[] { Input("X", OnnxType.Float, -1, 7) },
+            new[] { Input("Both", OnnxType.Float, -1, 7), Input("MinOnly", OnnxType.Float, -1, 7), Input("MaxOnly", OnnxType.Float, -1, 7), Input("None", OnnxType.Float, -1, 7) },
+            new[]
+            {
+                Op("Clip", "both", new[] { "X", "lo", "hi" }, new[] { "Both" }),
+                Op("Clip", "min_only", new[] { "X", "lo" }, new[] { "MinOnly" }),
+                Op("Clip", "max_only", new[] { "X", "", "hi" }, new[] { "MaxOnly" }),
+                Op("Clip", "none", new[] { "X" }, new[] { "None" }),
+            },
+            FloatTensor("lo", new[] { -0.25f }), FloatTensor("hi", new[] { 0.5f }));
+        var graph = CompareWithOnnxRuntime(inputForms, new() { ["X"] = (Random(new Random(21), 21), new[] { 3, 7 }) });
+        Assert.AreEqual(4, graph.Nodes.Count(n => n.Kind == OpKind.Clip), string.Join("; ", graph.Nodes));
+
+        var attributeForm = Model(9,
+            new[] { Input("X", OnnxType.Float, -1, 7) },
+            new[] { Input("Y", OnnxType.Float, -1, 7), Input("Z", OnnxType.Float, -1, 7) },
+            new[]
+            {
+                Op("Clip", "both", new[] { "X" }, new[] { "Y" }, Attr("min", -0.3f), Attr("max", 0.1f)),
+                Op("Clip", "max_only", new[] { "X" }, new[] { "Z" }, Attr("max", -0.2f)),
+            });
+        CompareWithOnnxRuntime(attributeForm, new() { ["X"] = (Random(new Random(22), 21), new[] { 3, 7 }) });
+    }
+
+    [TestMethod]
+    public void Clip_NonScalarBound_IsRefusedNamingTheNodeAndBound()
+    {
+        var model = Model(13,
+            new[] { Input("X", OnnxType.Float, -1, 2) },
+            new[] { Input("Y", OnnxType.Float, -1, 2) },
+            new[] { Op("Clip", "clamp", new[] { "X", "lo" }, new[] { "Y" }) },
+            FloatTensor("lo", new[] { 0f, 1f }, 2));
+        var graph = Import(model);
+        var ex = Assert.ThrowsExactly<EdgeException>(() =>
+            new Execution.Session(graph).Run(new Dictionary<string, Tensor> { ["X"] = Tensor.FromArray(new float[] { 1, 2 }, 1, 2) }));
+        StringAssert.Contains(ex.Message, "'clamp'");
+        StringAssert.Contains(ex.Message, "min must be a scalar");
+    }
+
+    /// <summary>
+    /// torch 2.x's dynamo exporter declares an output at its traced batch of 1 (input ('batch', 3), output
+    /// (1, 3)); ONNX Runtime runs it at any batch. The axis that follows the batch becomes dynamic; a real 1
+    /// (a reduction over the batch) stays 1.
+    /// </summary>
+    [TestMethod]
+    public void DeclaredOutputAtTracedBatchOfOne_BecomesDynamic_AndMatchesOnnxRuntime()
+    {
+        var model = Model(18,
+            new[] { Input("X", OnnxType.Float, -1, 3) },
+            new[] { Input("Y", OnnxType.Float, 1, 3), Input("S", OnnxType.Float, 1, 3) },
+            new[]
+            {
+                Op("Relu", "relu", new[] { "X" }, new[] { "Y" }),
+                Op("ReduceSum", "sum", new[] { "X", "axes" }, new[] { "S" }, Attr("keepdims", 1L)),
+            },
+            Int64Tensor("axes", new long[] { 0 }, 1));
+        var graph = CompareWithOnnxRuntime(model, new() { ["X"] = (Random(new Random(30), 12), new[] { 4, 3 }) });
+        CollectionAssert.AreEqual(new[] { -1, 3 }, graph.Outputs.Single(o => o.Name == "Y").Shape);
+        CollectionAssert.AreEqual(new[] { 1, 3 }, graph.Outputs.Single(o => o.Name == "S").Shape);
+        Runtime.Execution.GraphProbe.CheckDeclaredShapes(graph);
+    }
+
     // ── torch.onnx.export fixtures (tools/make_fixtures.py) ──────────────────────────────────────
 
     public static IEnumerable<object[]> TorchModels()

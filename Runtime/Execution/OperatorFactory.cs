@@ -42,10 +42,11 @@ internal static class OperatorFactory
             OpKind.ConstantOfShape => new ConstantOfShape(node, context),
             OpKind.Expand => new Expand(node, context),
             OpKind.Tile => new Tile(node, context),
-            OpKind.ReduceSum => new ReduceSum(node, context),
+            OpKind.ReduceSum or OpKind.ReduceProd => new ReduceSum(node, context),
             OpKind.Pad => new Pad(node, context),
             OpKind.ReduceMax => new ReduceMax(node, context),
             OpKind.PRelu => new PRelu(node, context),
+            OpKind.Clip => new Clip(node, context),
             _ => throw new EdgeException($"node '{node.Name}': op kind {node.Kind} has no implementation"),
         };
     }

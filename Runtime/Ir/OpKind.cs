@@ -185,6 +185,7 @@ internal enum OpKind
     /// <summary>Elementwise maximum / minimum of two operands with numpy broadcasting (as Add); NaN in either gives NaN. Keras Maximum / Minimum.</summary>
     Max,
     Min,
+
     /// <summary>
     /// One vanilla RNN layer (ONNX RNN I/O contract). Inputs: X, W [dirs, H, I], R [dirs, H, H],
     /// B? [dirs, 2H] (Wb then Rb), sequence_lens?, initial_h?. Attributes: hidden_size, direction, layout
@@ -193,4 +194,10 @@ internal enum OpKind
     /// h' = f(x W^T + b_W + h R^T + b_R). Outputs: Y?, Y_h?. Multi-layer RNNs are several Rnn nodes in a chain.
     /// </summary>
     Rnn,
+
+    /// <summary>Inputs X, min?, max? (scalars of X's type; absent = no bound): ONNX Clip, torch.clamp.</summary>
+    Clip,
+
+    /// <summary>As <see cref="ReduceSum"/> with a product (ONNX ReduceProd; axes an attribute before opset 18).</summary>
+    ReduceProd,
 }

@@ -32,9 +32,9 @@ internal sealed partial class OnnxGraphConverter
     /// <summary>The ONNX ops Edge converts, for the "Edge supports: ..." list.</summary>
     public static readonly string[] SupportedOps =
     {
-        "Abs", "Add", "Cast", "Concat", "Constant", "ConstantOfShape", "Conv", "Div", "Dropout", "Elu", "Exp",
+        "Abs", "Add", "Cast", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv", "Div", "Dropout", "Elu", "Exp",
         "Expand", "Flatten", "GRU", "Gather", "Gemm", "HardSigmoid", "Identity", "LSTM", "LeakyRelu",
-        "LogSoftmax", "MatMul", "Mul", "Neg", "PRelu", "Pad", "RNN", "ReduceMax", "ReduceSum", "Relu", "Reshape", "Shape", "Sigmoid",
+        "LogSoftmax", "MatMul", "Mul", "Neg", "PRelu", "Pad", "RNN", "ReduceMax", "ReduceProd", "ReduceSum", "Relu", "Reshape", "Shape", "Sigmoid",
         "Slice", "Softmax", "Softplus", "Softsign", "Sqrt", "Squeeze", "Sub", "Tanh", "Tile", "Transpose", "Unsqueeze",
     };
 
@@ -255,6 +255,9 @@ internal sealed partial class OnnxGraphConverter
             case "Pad":
                 ConvertPad(n);
                 break;
+            case "Clip":
+                ConvertClip(n);
+                break;
             case "Transpose":
             {
                 n.Allow("perm");
@@ -340,35 +343,24 @@ internal sealed partial class OnnxGraphConverter
                 n.Allow();
                 Emit(n, OpKind.Expand, new[] { n.Input(0), n.Input(1) }, new[] { n.Output(0) });
                 break;
-            case "ReduceSum":
-                if (_opset < 13)
+            case "ReduceSum": case "ReduceProd": case "ReduceMax":
+            {
+                // ReduceSum's axes became an input in opset 13, ReduceProd's and ReduceMax's only in opset 18.
+                var kind = n.OpType switch { "ReduceSum" => OpKind.ReduceSum, "ReduceProd" => OpKind.ReduceProd, _ => OpKind.ReduceMax };
+                if (_opset < (kind == OpKind.ReduceSum ? 13 : 18))
                 {
                     n.Allow("axes", "keepdims");
-                    var node = Emit(n, OpKind.ReduceSum, new[] { n.Input(0) }, new[] { n.Output(0) }).Set("keepdims", n.Int("keepdims", 1));
+                    var node = Emit(n, kind, new[] { n.Input(0) }, new[] { n.Output(0) }).Set("keepdims", n.Int("keepdims", 1));
                     if (n.Ints("axes") is { } axes) node.Set("axes", axes);
                 }
                 else
                 {
                     n.Allow("keepdims", "noop_with_empty_axes");
-                    Emit(n, OpKind.ReduceSum, new[] { n.Input(0), n.Input(1) }, new[] { n.Output(0) })
+                    Emit(n, kind, new[] { n.Input(0), n.Input(1) }, new[] { n.Output(0) })
                         .Set("keepdims", n.Int("keepdims", 1)).Set("noop_with_empty_axes", n.Int("noop_with_empty_axes", 0));
                 }
                 break;
-            case "ReduceMax":
-                // Opsets before 18 give the axes as an attribute; 18 as an optional input, with noop_with_empty_axes.
-                if (_opset < 18)
-                {
-                    n.Allow("axes", "keepdims");
-                    var node = Emit(n, OpKind.ReduceMax, new[] { n.Input(0) }, new[] { n.Output(0) }).Set("keepdims", n.Int("keepdims", 1));
-                    if (n.Ints("axes") is { } axes) node.Set("axes", axes);
-                }
-                else
-                {
-                    n.Allow("keepdims", "noop_with_empty_axes");
-                    Emit(n, OpKind.ReduceMax, new[] { n.Input(0), n.Input(1) }, new[] { n.Output(0) })
-                        .Set("keepdims", n.Int("keepdims", 1)).Set("noop_with_empty_axes", n.Int("noop_with_empty_axes", 0));
-                }
-                break;
+            }
             case "PRelu":
                 n.Allow();
                 Emit(n, OpKind.PRelu, new[] { n.Input(0), n.Input(1) }, new[] { n.Output(0) });
@@ -461,6 +453,27 @@ internal sealed partial class OnnxGraphConverter
         if (mode is not ("constant" or "reflect" or "edge"))
             throw n.Unsupported($"pad mode '{mode}' is not supported (supported: constant, reflect, edge)");
         Emit(n, OpKind.Pad, inputs, new[] { n.Output(0) }).Set("mode", mode);
+    }
+
+    private void ConvertClip(OnnxNode n)
+    {
+        if (_opset < 11)
+        {
+            // Clip-6: float attributes min and max, each optional (absent = unbounded on that side).
+            n.Allow("min", "max");
+            var inputs = new[]
+            {
+                n.Input(0),
+                n.Has("min") ? _ir.Constant($"{n.Name}/min", Tensor.FromArray(new[] { n.Float("min", 0f) })) : "",
+                n.Has("max") ? _ir.Constant($"{n.Name}/max", Tensor.FromArray(new[] { n.Float("max", 0f) })) : "",
+            };
+            Emit(n, OpKind.Clip, inputs, new[] { n.Output(0) });
+        }
+        else
+        {
+            n.Allow();
+            Emit(n, OpKind.Clip, new[] { n.Input(0), n.Input(1), n.Input(2) }, new[] { n.Output(0) });
+        }
     }
 
     private void ConvertSlice(OnnxNode n)

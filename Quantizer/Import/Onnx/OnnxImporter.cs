@@ -80,6 +80,8 @@ internal static class OnnxImporter
         ImportPipeline.Finish(graph, name);
         // A fixed-batch export (no dynamic_axes) of a recurrent model: make the batch dynamic where the graph allows.
         OnnxBatchRelaxation.Relax(graph);
+        // A dynamo export that declares an output at its traced batch of 1: the axis follows the dynamic batch.
+        OnnxTracedOutputShapes.Relax(graph);
         return graph;
     }
 }
