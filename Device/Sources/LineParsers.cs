@@ -70,9 +70,11 @@ public sealed class FieldMap
     public static bool TryParseTime(ReadOnlySpan<char> text, out DateTimeOffset time)
     {
         text = text.Trim();
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && double.IsFinite(seconds)
-            && Math.Abs(seconds) < 253_402_300_799) // year 9999
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && double.IsFinite(seconds))
         {
+            // DateTimeOffset spans years 1 to 9999: unix seconds outside that are not a time (AddTicks would throw).
+            time = default;
+            if (seconds < -62_135_596_800 || seconds > 253_402_300_799) return false;
             time = DateTimeOffset.UnixEpoch.AddTicks((long)Math.Round(seconds * TimeSpan.TicksPerSecond));
             return true;
         }

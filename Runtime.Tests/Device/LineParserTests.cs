@@ -109,6 +109,18 @@ public sealed class LineParserTests
     }
 
     [TestMethod]
+    public void Csv_UnixSecondsOutsideYears1To9999_AreMalformed_NotAnException()
+    {
+        // Found by the second long AFL++ run (lines target): a time column of -1900001111111 seconds (before year 1)
+        // threw ArgumentOutOfRangeException from DateTimeOffset.AddTicks inside the parser.
+        var p = new CsvLineParser(new FieldMap(Spec, new Dictionary<string, string> { ["h"] = "humidity" }, "ts"), ["ts", "h", "temperature"], ';');
+        foreach (var ts in new[] { "-1900001111111", "-62135596801", "253402300800", "1e300" })
+            Assert.AreEqual(ParseStatus.Malformed, Parse(p, $"{ts};55.5;20.25").Item1, ts);
+        Assert.AreEqual(DateTimeOffset.MinValue, Parse(p, "-62135596800;55.5;20.25").Item3);
+        Assert.AreEqual(ParseStatus.Sample, Parse(p, "253402300799;55.5;20.25").Item1);
+    }
+
+    [TestMethod]
     public void Csv_ColumnsOrHeaderThatNameNoFeature_AreRefused()
     {
         var map = new FieldMap(Spec, null, null);
