@@ -552,6 +552,7 @@ CASES = {
     "hard_sigmoid_k3_keras": ("model.keras", lambda: {"x": rnd(11, 4, 5, 3) * 2}),
     "lstm_relu": ("model.h5", lambda: {"x": np.random.default_rng(12).uniform(0, 1, (4, 10, 13)).astype(np.float32)}),
     "prelu": ("model.h5", lambda: {"x": rnd(13, 4, 6, 4) * 1.5}),
+    "embedding_no_shape": ("model.h5", lambda: {"embedding_input": np.random.default_rng(24).integers(0, 20, (4, 9)).astype(np.float32)}),
     "global_max_pool": ("model.h5", lambda: {"x": rnd(23, 4, 6, 3)}),
     "keras22_sequential": ("model.h5", lambda: {"lstm_1_input": rnd(13, 4, 6, 3)}),
     "keras1_sequential": ("model.h5", lambda: {"convolution1d_1_input": rnd(14, 4, 7, 3)}),

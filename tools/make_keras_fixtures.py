@@ -329,6 +329,24 @@ def case_locally_connected(out):
     write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", names)
 
 
+def case_embedding_no_shape(out):
+    """Embedding (no input_length) -> LSTM -> Dense, a Sequential model with no InputLayer and no batch_input_shape:
+    Keras builds it on the first call with the steps free (a model saved without ever declaring its input)."""
+    w = W(125)
+    emb = [w(20, 6, scale=0.8)]
+    l1, d = w.lstm(6, 5), [w(5, 3), w(3, scale=0.3)]
+    cfg = sequential("tokens_free", [
+        k2("Embedding", "embedding", input_dim=20, output_dim=6, embeddings_initializer={"class_name": "RandomUniform", "config": {}},
+           mask_zero=False),
+        k2_rnn("LSTM", "lstm", 5),
+        k2_dense("probs", 3, activation="softmax"),
+    ])
+    names = ["embedding", "lstm", "probs"]
+    weights = [("embedding", [("embedding/embeddings", emb[0])]), ("lstm", list(zip(rnn_names("lstm", "LSTM", 3), l1))),
+               ("probs", list(zip(dense_names("probs"), d)))]
+    write_legacy_h5(os.path.join(out, "model.h5"), cfg, weights, "2.15.0", names)
+
+
 def case_embedding_lstm(out):
     """Embedding -> LSTM(return_sequences) -> LSTM -> Dense(softmax); the input layer is float32 as Keras makes it."""
     w = W(105)
@@ -811,6 +829,10 @@ def case_refusals(out):
     with h5py.File(path, "a") as f:
         f["model_weights/head"].attrs["weight_names"] = np.array([b"head/kernel:0", b"head/bias:0"])
 
+    # A model saved before it was built: Keras writes each layer's group with an empty weight_names list.
+    cfg, weights, names = refusal_base(k2_dense("head", 2))
+    write_legacy_h5(os.path.join(out, "unbuilt.h5"), cfg, weights, "2.15.0", names)
+
     # A dataset declaring 2^40 elements: HDF5 allocates contiguous storage late, so the file stays small.
     cfg, weights, names = refusal_base(k2_dense("head", 2), ("head", [("head/kernel", w(3, 2)), ("head/bias", w(2))]))
     path = os.path.join(out, "huge_dataset.h5")
@@ -889,6 +911,7 @@ CASES = {
     "hard_sigmoid_k3_keras": case_hard_sigmoid_k3_keras,
     "lstm_relu": case_lstm_relu,
     "global_max_pool": case_global_max_pool,
+    "embedding_no_shape": case_embedding_no_shape,
     "keras22_sequential": case_keras22_sequential,
     "keras1_sequential": case_keras1_sequential,
     "normalization": case_normalization,

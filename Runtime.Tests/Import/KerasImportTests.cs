@@ -57,6 +57,7 @@ public sealed class KerasImportTests
     [DataRow("gru_reset_before")]
     [DataRow("locally_connected")]
     [DataRow("embedding_lstm")]
+    [DataRow("embedding_no_shape")]
     [DataRow("dual_encoder_k2")]
     [DataRow("dual_encoder_k3")]
     [DataRow("lstm_relu")]
@@ -90,6 +91,7 @@ public sealed class KerasImportTests
     [DataRow("airsensor_gru_keras")]
     [DataRow("dual_encoder_k3")]
     [DataRow("embedding_lstm")]
+    [DataRow("embedding_no_shape")]
     public void Model_SurvivesEdgeBlobRoundTrip(string caseName)
     {
         var graph = KerasImporter.Import(ModelPath(caseName));
@@ -318,6 +320,15 @@ public sealed class KerasImportTests
         string path = Path.Combine(FixtureDir("refuse"), "unknown.h5");
         var e = Assert.ThrowsExactly<UnsupportedModelException>(() => KerasImporter.Import(path));
         StringAssert.Contains(e.Message, "unsupported Keras layer 'MaxPooling2D' (name 'max_pooling2d')");
+    }
+
+    [TestMethod]
+    public void LayerWithAnEmptyWeightGroup_SaysTheModelWasSavedBeforeItWasBuilt()
+    {
+        string path = Path.Combine(FixtureDir("refuse"), "unbuilt.h5");
+        var e = Assert.ThrowsExactly<EdgeException>(() => KerasImporter.Import(path));
+        StringAssert.Contains(e.Message, "layer 'head' (Dense) has no weights in the file");
+        StringAssert.Contains(e.Message, "saved before it was built");
     }
 
     [TestMethod]

@@ -101,6 +101,11 @@ internal sealed class KerasModelConfig
                 // Keras 3 keeps it in the model's build_input_shape.
                 var shape = KerasJson.Get(lconfig, "batch_input_shape") ?? KerasJson.Get(lconfig, "batch_shape")
                     ?? (config.ValueKind == JsonValueKind.Object ? KerasJson.Get(config, "build_input_shape") : null);
+                // An Embedding first takes (batch, steps) token ids; without input_length Keras builds it on the
+                // first call with the steps free, and so does Edge.
+                if (shape is null && cls == "Embedding")
+                    shape = JsonDocument.Parse(KerasJson.Get(lconfig, "input_length") is { ValueKind: JsonValueKind.Number } steps
+                        ? $"[null, {steps.GetRawText()}]" : "[null, null]").RootElement;
                 if (shape is null)
                     throw new EdgeException($"{file}: the Sequential model declares no input shape (no InputLayer, no batch_input_shape on '{MessageText.Printable(name)}')");
                 string inputName = name + "_input";

@@ -468,6 +468,10 @@ internal sealed partial class KerasGraphBuilder
                 ?? throw new EdgeException($"{File}: the file holds no weights for layer {layer}; expected {names}"));
             _weights[layer.Name] = w;
         }
+        if (w.Count == 0 && count > 0)
+            throw new EdgeException(
+                $"{File}: layer {layer} has no weights in the file (expected {names}): the model was saved before it was built " +
+                "(Keras writes empty weight groups then); build or train it, or call it once on an input, and save it again");
         if (w.Count != count)
             throw new EdgeException(
                 $"{File}: layer {layer} has {w.Count} weight array(s) in the file ({string.Join(", ", w.Select(x => $"{x.Path} {x.ShapeString}"))}); expected {count}: {names}");
