@@ -84,35 +84,35 @@ internal static class OnnxTensors
             case OnnxType.Float:
             {
                 var data = new float[n];
-                if (hasRaw) CopyRaw(raw, data, what);
+                if (hasRaw) CopyRaw(raw, data);
                 else CopyTyped(proto.FloatData, data, what, v => v);
                 return Tensor.FromArray(data, shape);
             }
             case OnnxType.Double:
             {
                 var wide = new double[n];
-                if (hasRaw) CopyRaw(raw, wide, what);
+                if (hasRaw) CopyRaw(raw, wide);
                 else CopyTyped(proto.DoubleData, wide, what, v => v);
                 return Tensor.FromArray(Array.ConvertAll(wide, v => (float)v), shape);
             }
             case OnnxType.Int64:
             {
                 var data = new long[n];
-                if (hasRaw) CopyRaw(raw, data, what);
+                if (hasRaw) CopyRaw(raw, data);
                 else CopyTyped(proto.Int64Data, data, what, v => v);
                 return Tensor.FromArray(data, shape);
             }
             case OnnxType.Int32:
             {
                 var data = new int[n];
-                if (hasRaw) CopyRaw(raw, data, what);
+                if (hasRaw) CopyRaw(raw, data);
                 else CopyTyped(proto.Int32Data, data, what, v => v);
                 return Tensor.FromArray(data, shape);
             }
             case OnnxType.Int8:
             {
                 var data = new sbyte[n];
-                if (hasRaw) CopyRaw(raw, data, what);
+                if (hasRaw) CopyRaw(raw, data);
                 else CopyTyped(proto.Int32Data, data, what, v => checked((sbyte)v));
                 return Tensor.FromArray(data, shape);
             }
@@ -145,18 +145,11 @@ internal static class OnnxTensors
     }
 
     // raw_data is little-endian by the ONNX spec, as are Edge's targets (x64, arm64).
-    private static void CopyRaw<T>(ReadOnlySpan<byte> raw, T[] dst, string what) where T : unmanaged
-    {
-        var bytes = MemoryMarshal.AsBytes(dst.AsSpan());
-        if (raw.Length != bytes.Length)
-            throw new EdgeException($"{what}: raw_data holds {raw.Length} bytes, but its shape and type need {bytes.Length}");
-        raw.CopyTo(bytes);
-    }
+    // Lengths were checked against the shape by CheckBacking before dst was allocated.
+    private static void CopyRaw<T>(ReadOnlySpan<byte> raw, T[] dst) where T : unmanaged => raw.CopyTo(MemoryMarshal.AsBytes(dst.AsSpan()));
 
     private static void CopyTyped<TSrc, TDst>(IReadOnlyList<TSrc> src, TDst[] dst, string what, Func<TSrc, TDst> convert)
     {
-        if (src.Count != dst.Length)
-            throw new EdgeException($"{what}: holds {src.Count} values, but its shape needs {dst.Length}");
         try
         {
             for (int i = 0; i < dst.Length; i++) dst[i] = convert(src[i]);
