@@ -62,7 +62,7 @@ internal sealed class Reduce : IOperator
         }
         // Each fold accumulates into the (kept-dims) buffer filled with its identity; the output is that buffer
         // seen with the final shape.
-        var y = buffers.ZeroedOutput(0, x.DataType, kept);
+        var y = buffers.Output(0, x.DataType, kept);
         var src = x;
         if (!src.IsContiguous)
         {
@@ -81,8 +81,7 @@ internal sealed class Reduce : IOperator
     private static void Run<T>(ReadOnlySpan<T> src, ReadOnlySpan<int> shape, ReadOnlySpan<bool> reduce, Span<T> dst, ReadOnlySpan<int> kept, Fold fold, T lowest)
         where T : unmanaged, INumber<T>
     {
-        if (fold == Fold.Product) dst.Fill(T.One);
-        else if (fold == Fold.Max) dst.Fill(lowest);
+        dst.Fill(fold switch { Fold.Product => T.One, Fold.Max => lowest, _ => T.Zero });
         int rank = shape.Length;
         if (src.Length == 0) return;
         if (rank == 0) { dst[0] = src[0]; return; }
